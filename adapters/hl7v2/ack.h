@@ -1,0 +1,40 @@
+#pragma once
+// HL7 v2 acknowledgements: MSH with sender and receiver swapped (same version, delimiters and
+// charset as the message answered), MSA with the answered control id, ERR naming the problem.
+
+#include <optional>
+#include <string>
+
+#include "adapters/hl7v2/message.h"
+#include "gateway/core/error.h"
+#include "gateway/core/message.h"
+
+namespace helsebro::hl7v2 {
+
+/// Original mode AA/AE/AR; enhanced mode commit acknowledgements CA/CE/CR.
+enum class AckCode { kAA, kAE, kAR, kCA, kCE, kCR };
+std::string_view to_string(AckCode code);
+
+struct AckRequest {
+  const Message* message = nullptr;  // the message answered; null when it could not be read
+  std::string_view raw_input;        // the raw frame, to salvage MSH fields when message is null
+  AckCode code = AckCode::kAA;
+  std::optional<Error> error;        // for AE/AR/CE/CR: becomes an ERR segment and MSA-3
+  std::string control_id;            // MSH-10 of the ACK itself
+  EpochMillis now = 0;
+  std::string application = "HELSEBRO";
+  std::string facility = "HELSEBRO";
+};
+
+/// The ACK as UTF-8 text, segments terminated by '\r'. Callers encode it to the message's charset.
+std::string build_ack(const AckRequest& request);
+
+/// MSA-1 and MSA-2 of an ACK, for clients and tests.
+struct AckSummary {
+  std::string code;
+  std::string control_id;
+  std::string text;
+};
+std::optional<AckSummary> read_ack(std::string_view ack);
+
+}  // namespace helsebro::hl7v2

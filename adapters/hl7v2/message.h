@@ -1,0 +1,114 @@
+#pragma once
+// A parsed HL7 v2 message: one UTF-8 buffer and flat index tables of spans into it, built in one
+// pass by parse(). Every field, repetition, component and sub-component is indexed; values are
+// decoded (escapes) only when read. Immutable after parsing, so safe to share between threads.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace helsebro::hl7v2 {
+
+struct Delimiters {
+  char field = '|';
+  char component = '^';
+  char repetition = '~';
+  char escape = '\\';
+  char subcomponent = '&';
+  char truncation = '\0';  // v2.7 '#', when present in MSH-2
+};
+
+struct Span {
+  std::uint32_t begin = 0;
+  std::uint32_t end = 0;
+  bool empty() const { return begin == end; }
+};
+
+/// Index entries: each level points at its first child in the next table and counts them.
+struct SegmentEntry {
+  Span span;
+  std::uint32_t first_field = 0;
+  std::uint32_t field_count = 0;  // fields present; field n is first_field + n - 1
+};
+struct FieldEntry {
+  Span span;
+  std::uint32_t first_rep = 0;
+  std::uint32_t rep_count = 0;
+};
+struct RepEntry {
+  Span span;
+  std::uint32_t first_comp = 0;
+  std::uint32_t comp_count = 0;
+};
+struct ComponentEntry {
+  Span span;
+  std::uint32_t first_sub = 0;
+  std::uint32_t sub_count = 0;
+};
+
+class Message {
+ public:
+  const std::string& buffer() const { return buffer_; }
+  const Delimiters& delimiters() const { return delimiters_; }
+  /// Character set the bytes were decoded from ("ASCII", "8859/1", "8859/15", "UNICODE UTF-8").
+  const std::string& charset() const { return charset_; }
+
+  std::size_t segment_count() const { return segments_.size(); }
+  std::string_view segment_id(std::size_t seg) const {
+    return {buffer_.data() + segments_[seg].span.begin, 3};
+  }
+  std::string_view segment_text(std::size_t seg) const { return view(segments_[seg].span); }
+  /// Index of the n-th (1-based) segment with this id, or npos.
+  std::size_t find_segment(std::string_view id, std::size_t occurrence = 1) const;
+
+  // Raw (still escaped) text of each level; numbering is 1-based as in HL7. Absent → "".
+  std::string_view field(std::size_t seg, std::size_t field) const;
+  std::string_view repetition(std::size_t seg, std::size_t field, std::size_t rep) const;
+  std::string_view component(std::size_t seg, std::size_t field, std::size_t rep,
+                             std::size_t comp) const;
+  std::string_view subcomponent(std::size_t seg, std::size_t field, std::size_t rep,
+                                std::size_t comp, std::size_t sub) const;
+
+  std::size_t field_count(std::size_t seg) const { return segments_[seg].field_count; }
+  std::size_t repetition_count(std::size_t seg, std::size_t field) const;
+  std::size_t component_count(std::size_t seg, std::size_t field, std::size_t rep) const;
+  std::size_t subcomponent_count(std::size_t seg, std::size_t field, std::size_t rep,
+                                 std::size_t comp) const;
+
+  /// Decodes escape sequences of a raw value taken from this message into UTF-8.
+  std::string decode(std::string_view raw) const;
+
+  /// Convenience: first repetition, decoded, e.g. value("MSH", 9, 1) → "ADT".
+  std::string value(std::string_view segment, std::size_t field, std::size_t comp = 0,
+                    std::size_t sub = 0) const;
+
+  std::string_view view(Span span) const {
+    return {buffer_.data() + span.begin, span.end - span.begin};
+  }
+
+  // Entry access, for the path evaluator and inspectors.
+  const SegmentEntry& segment_entry(std::size_t seg) const { return segments_[seg]; }
+  const FieldEntry* field_entry(std::size_t seg, std::size_t field) const;
+  const RepEntry* rep_entry(std::size_t seg, std::size_t field, std::size_t rep) const;
+  const ComponentEntry* component_entry(std::size_t seg, std::size_t field, std::size_t rep,
+                                        std::size_t comp) const;
+  Span subcomponent_span(const ComponentEntry& comp, std::size_t sub) const;
+
+  static constexpr std::size_t npos = static_cast<std::size_t>(-1);
+
+ private:
+  friend class Parser;
+
+  std::string buffer_;
+  std::string charset_;
+  Delimiters delimiters_;
+  bool single_byte_charset_ = false;  // \Xhh\ escapes are then bytes of that charset
+  std::vector<SegmentEntry> segments_;
+  std::vector<FieldEntry> fields_;
+  std::vector<RepEntry> reps_;
+  std::vector<ComponentEntry> comps_;
+  std::vector<Span> subs_;
+};
+
+}  // namespace helsebro::hl7v2

@@ -1,0 +1,43 @@
+#pragma once
+// The HL7 v2 ER7 parser: lenient in what it can read safely (\n or \r\n line ends, a UTF-8 BOM,
+// Z-segments, missing trailing fields), precise about what it cannot (error code and position).
+
+#include <optional>
+#include <string_view>
+
+#include "adapters/hl7v2/charset.h"
+#include "adapters/hl7v2/message.h"
+#include "gateway/core/result.h"
+
+namespace helsebro::hl7v2 {
+
+struct ParseOptions {
+  /// The channel knows better than MSH-18: decode with this charset whatever is declared.
+  std::optional<Charset> forced_charset;
+  /// When the bytes contradict the declared charset, decode with this one instead of failing.
+  std::optional<Charset> fallback_charset;
+  std::size_t max_segments = 100000;
+};
+
+/// Reusable: parse_into() keeps the message's index capacity, so a loop allocates little.
+/// Not thread-safe; use one Parser per thread.
+class Parser {
+ public:
+  explicit Parser(ParseOptions options = {}) : options_(options) {}
+
+  /// Parses one message (not a batch) into `out`, replacing its content.
+  Result<void> parse_into(std::string_view bytes, Message& out) const;
+
+ private:
+  Result<void> index_segment(Message& m, std::uint32_t begin, std::uint32_t end) const;
+
+  ParseOptions options_;
+};
+
+/// Parses one message.
+Result<Message> parse(std::string_view bytes, const ParseOptions& options = {});
+
+/// Reads the raw MSH-18 (first repetition, first component) from undecoded bytes; "" if absent.
+std::string_view peek_msh18(std::string_view bytes);
+
+}  // namespace helsebro::hl7v2

@@ -1,0 +1,119 @@
+#include "adapters/hl7v2/source_view.h"
+
+#include <cstring>
+
+namespace helsebro::hl7v2 {
+
+using mapping::SourceNode;
+
+SourceNode SourceView::root() const {
+  return SourceNode{kGroupNode, 0, static_cast<std::uint32_t>(message_.segment_count()), 0, 0, 0};
+}
+
+void SourceView::select_below_repetition(const SourceNode& rep, std::uint32_t component,
+                                         std::uint32_t subcomponent,
+                                         std::vector<SourceNode>& out) const {
+  if (component == 0) {
+    out.push_back(rep);
+    return;
+  }
+  const ComponentEntry* comp = message_.component_entry(rep.a, rep.b, rep.c, component);
+  if (comp == nullptr) return;
+  if (subcomponent == 0) {
+    out.push_back({kComponentNode, rep.a, rep.b, rep.c, component, 0});
+    return;
+  }
+  const std::uint32_t subs = comp->sub_count == 0 ? 1 : comp->sub_count;
+  if (subcomponent <= subs) out.push_back({kSubcomponentNode, rep.a, rep.b, rep.c, component, subcomponent});
+}
+
+void SourceView::select_in_segment(std::uint32_t seg, const Path& path,
+                                   std::vector<SourceNode>& out) const {
+  if (path.field == 0) {
+    out.push_back({kSegmentNode, seg, 0, 0, 0, 0});
+    return;
+  }
+  const FieldEntry* field = message_.field_entry(seg, path.field);
+  if (field == nullptr) return;
+  const std::uint32_t first = path.repetition == 0 ? 1 : path.repetition;
+  const std::uint32_t last = path.repetition == 0 ? field->rep_count : path.repetition;
+  for (std::uint32_t rep = first; rep <= last && rep <= field->rep_count; ++rep) {
+    select_below_repetition({kRepetitionNode, seg, path.field, rep, 0, 0}, path.component,
+                            path.subcomponent, out);
+  }
+}
+
+void SourceView::select(const SourceNode& context, const mapping::SourcePath& base,
+                        std::vector<SourceNode>& out) const {
+  const auto& path = static_cast<const Path&>(base);
+  if (path.relative) {
+    if (path.from_segment) {
+      if (context.kind >= kSegmentNode && context.kind <= kSubcomponentNode) {
+        select_in_segment(context.a, path, out);
+      }
+      return;
+    }
+    if (path.component == 0) {
+      out.push_back(context);
+    } else if (context.kind == kRepetitionNode) {
+      select_below_repetition(context, path.component, path.subcomponent, out);
+    } else if (context.kind == kComponentNode && path.subcomponent == 0) {
+      SourceNode rep{kRepetitionNode, context.a, context.b, context.c, 0, 0};
+      select_below_repetition(rep, context.d, path.component, out);
+    }
+    return;
+  }
+  std::uint32_t from = 0;
+  auto to = static_cast<std::uint32_t>(message_.segment_count());
+  if (context.kind == kGroupNode) {
+    from = context.a;
+    to = context.b;
+  }
+  std::uint32_t occurrence = 0;
+  for (std::uint32_t seg = from; seg < to; ++seg) {
+    if (std::memcmp(message_.segment_id(seg).data(), path.segment, 3) != 0) continue;
+    ++occurrence;
+    if (path.segment_index != 0 && occurrence != path.segment_index) continue;
+    select_in_segment(seg, path, out);
+    if (path.segment_index != 0) break;
+  }
+}
+
+std::string_view SourceView::raw(const SourceNode& node) const {
+  switch (node.kind) {
+    case kSegmentNode: return message_.segment_text(node.a);
+    case kRepetitionNode: return message_.repetition(node.a, node.b, node.c);
+    case kComponentNode: return message_.component(node.a, node.b, node.c, node.d);
+    case kSubcomponentNode: return message_.subcomponent(node.a, node.b, node.c, node.d, node.e);
+    default: return {};
+  }
+}
+
+std::string SourceView::text(const SourceNode& node) const {
+  const std::string_view value = raw(node);
+  if (value == "\"\"") return {};
+  const bool msh_header = node.kind != kSegmentNode && node.b <= 2 &&
+                          message_.segment_id(node.a) == "MSH";
+  if (msh_header || node.kind == kSegmentNode) return std::string(value);
+  return message_.decode(value);
+}
+
+bool SourceView::is_null(const SourceNode& node) const { return raw(node) == "\"\""; }
+
+Location SourceView::locate(const SourceNode& node) const {
+  Location where;
+  if (node.kind == kGroupNode || node.kind == kMessageNode) return where;
+  const std::string_view id = message_.segment_id(node.a);
+  std::uint32_t occurrence = 0;
+  for (std::uint32_t seg = 0; seg <= node.a; ++seg) occurrence += message_.segment_id(seg) == id;
+  where.segment = std::string(id);
+  where.segment_seq = occurrence;
+  if (node.kind == kSegmentNode) return where;
+  where.field = node.b;
+  where.repetition = node.c;
+  if (node.kind >= kComponentNode) where.component = node.d;
+  if (node.kind == kSubcomponentNode) where.subcomponent = node.e;
+  return where;
+}
+
+}  // namespace helsebro::hl7v2

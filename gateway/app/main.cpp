@@ -1,0 +1,104 @@
+// The helsebro command: serve, map, and the version.
+
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "gateway/app/map_command.h"
+#include "gateway/app/server.h"
+#include "gateway/config/config.h"
+
+#ifndef HELSEBRO_VERSION
+#define HELSEBRO_VERSION "0.0.0"
+#endif
+
+namespace {
+
+constexpr const char* kUsage = R"(usage: helsebro <command> [options]
+
+commands:
+  serve [--config FILE]        run the gateway (MLLP, HTTP, journal, forwarder)
+  map FILE [--config FILE]     translate one HL7 v2 message and print the FHIR Bundle
+  --version                    print the version
+
+Without --config the embedded defaults apply. Environment overrides for every command:
+HELSEBRO_MLLP_PORT, HELSEBRO_HTTP_PORT, HELSEBRO_DATA_DIR, HELSEBRO_FHIR_BASE_URL,
+HELSEBRO_MAPPINGS_DIR.
+)";
+
+struct Arguments {
+  std::string command;
+  std::vector<std::string> positional;
+  std::optional<std::string> config_file;
+};
+
+bool parse_arguments(int argc, char** argv, Arguments& out, std::string& error) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--config") {
+      if (i + 1 >= argc) {
+        error = "--config needs a file";
+        return false;
+      }
+      out.config_file = argv[++i];
+    } else if (arg.rfind("--config=", 0) == 0) {
+      out.config_file = arg.substr(9);
+    } else if (out.command.empty()) {
+      out.command = arg;
+    } else if (!arg.empty() && arg[0] == '-') {
+      error = "unknown option " + arg;
+      return false;
+    } else {
+      out.positional.push_back(arg);
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Arguments args;
+  std::string error;
+  if (!parse_arguments(argc, argv, args, error)) {
+    std::cerr << "helsebro: " << error << "\n" << kUsage;
+    return 2;
+  }
+  if (args.command == "--version" || args.command == "version") {
+    std::cout << "helsebro " << HELSEBRO_VERSION << "\n";
+    return 0;
+  }
+  if (args.command.empty() || args.command == "help" || args.command == "--help" || args.command == "-h") {
+    std::cout << kUsage;
+    return args.command.empty() ? 2 : 0;
+  }
+  helsebro::config::Config config;
+  try {
+    config = helsebro::config::load_config(args.config_file);
+  } catch (const helsebro::config::ConfigError& e) {
+    std::cerr << "helsebro: configuration: " << e.what() << "\n";
+    return 2;
+  }
+  if (args.command == "serve") {
+    if (!args.positional.empty()) {
+      std::cerr << "helsebro serve: unexpected argument " << args.positional.front() << "\n";
+      return 2;
+    }
+    try {
+      return helsebro::app::serve(config);
+    } catch (const std::exception& e) {
+      std::cerr << "helsebro serve: " << e.what() << "\n";
+      return 2;
+    }
+  }
+  if (args.command == "map") {
+    if (args.positional.size() != 1) {
+      std::cerr << "helsebro map: expected exactly one FILE\n";
+      return 2;
+    }
+    return helsebro::app::map_file(config, args.positional.front(), std::cout, std::cerr);
+  }
+  std::cerr << "helsebro: unknown command '" << args.command << "'\n" << kUsage;
+  return 2;
+}

@@ -1,0 +1,134 @@
+#include "gateway/app/server.h"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "gateway/app/mappings.h"
+#include "gateway/forward/forwarder.h"
+#include "gateway/intake/hl7v2_intake.h"
+#include "gateway/journal/sqlite_journal.h"
+#include "gateway/listen/http_server.h"
+#include "gateway/listen/mllp_listener.h"
+#include "gateway/observe/log.h"
+#include "gateway/observe/probes.h"
+
+namespace helsebro::app {
+
+namespace asio = boost::asio;
+
+namespace {
+
+// The mapping set in service; replaced whole on reload, read without locks by Intake.
+class MappingHolder {
+ public:
+  explicit MappingHolder(std::shared_ptr<const mapping::MappingSet> set) : current_(std::move(set)) {}
+  std::shared_ptr<const mapping::MappingSet> get() const { return current_.load(); }
+  void set(std::shared_ptr<const mapping::MappingSet> set) { current_.store(std::move(set)); }
+
+ private:
+  std::atomic<std::shared_ptr<const mapping::MappingSet>> current_;
+};
+
+void reload(MappingHolder& holder, const std::string& dir, const char* trigger) {
+  auto loaded = load_mappings(dir);
+  if (!loaded) {
+    observe::log_error("mappings.reload_refused", {{"trigger", trigger}, {"error", loaded.error().detail}});
+    return;
+  }
+  holder.set(*loaded);
+  observe::log_info("mappings.reloaded", {{"trigger", trigger}, {"mappings", (*loaded)->mappings().size()}});
+}
+
+void route_observability(listen::HttpServer& http, observe::Registry& registry) {
+  http.route("GET", "/metrics", [&registry](const listen::HttpRequest&, listen::Respond respond) {
+    listen::HttpResponse r;
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    r.body = registry.expose();
+    respond(std::move(r));
+  });
+  auto ok = [](const listen::HttpRequest&, listen::Respond respond) {
+    listen::HttpResponse r;
+    r.content_type = "application/json";
+    r.body = "{\"status\":\"ok\"}";
+    respond(std::move(r));
+  };
+  http.route("GET", "/healthz", ok);
+  http.route("GET", "/readyz", ok);
+}
+
+}  // namespace
+
+int serve(const config::Config& config) {
+  observe::LogLevel level = observe::LogLevel::kInfo;
+  observe::parse_log_level(config.log_level, level);
+  observe::set_log_level(level);
+
+  auto mappings = load_mappings(config.mappings_dir);
+  if (!mappings) {
+    observe::log_error("mappings.load_failed", {{"error", mappings.error().detail}});
+    return 2;
+  }
+  MappingHolder holder(*mappings);
+
+  observe::Registry registry;
+  observe::Probes probes(registry);
+  journal::SqliteJournal journal(config.data_dir, &probes.journal);
+  registry.on_collect([&journal, &probes] {
+    if (auto counts = journal.counts()) {
+      for (const auto& [state, n] : *counts) probes.journal.set_depth(to_string(state), static_cast<double>(n));
+    }
+  });
+
+  asio::io_context io(config.threads);
+  forward::Forwarder forwarder(io, journal, config.fhir, probes.forward);
+  intake::Hl7v2Intake intake(config.mllp.channel, [&holder] { return holder.get(); }, Clock{}, &probes.intake);
+  listen::MllpListener mllp(io, config.mllp, intake, journal, probes, [&forwarder] { forwarder.notify(); });
+  listen::HttpServer http(io, config.http);
+  route_observability(http, registry);
+  try {
+    mllp.start();
+    http.start();
+  } catch (const std::exception& e) {
+    observe::log_error("listen.bind_failed", {{"error", e.what()}});
+    return 2;
+  }
+  forwarder.start();
+
+  asio::signal_set stop_signals(io, SIGINT, SIGTERM);
+  stop_signals.async_wait([&](const boost::system::error_code& ec, int signal) {
+    if (ec) return;
+    observe::log_info("server.stopping", {{"signal", signal}});
+    mllp.stop();
+    http.stop();
+    forwarder.stop();
+    io.stop();  // unacknowledged frames are simply resent by their senders
+  });
+  asio::signal_set hup(io, SIGHUP);
+  std::function<void()> wait_hup = [&] {
+    hup.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      reload(holder, config.mappings_dir, "SIGHUP");
+      wait_hup();
+    });
+  };
+  wait_hup();
+
+  observe::log_info("server.listening", {{"mllp_port", static_cast<int>(mllp.port())},
+                                         {"http_port", static_cast<int>(http.port())},
+                                         {"fhir_base_url", config.fhir.base_url},
+                                         {"data_dir", config.data_dir},
+                                         {"mappings", (*mappings)->mappings().size()}});
+  std::vector<std::thread> threads;
+  for (int i = 1; i < config.threads; ++i) threads.emplace_back([&io] { io.run(); });
+  io.run();
+  for (auto& t : threads) t.join();
+  journal.close();
+  observe::log_info("server.stopped");
+  return 0;
+}
+
+}  // namespace helsebro::app

@@ -1,0 +1,166 @@
+#include "gateway/config/config.h"
+
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
+#include <rapidjson/schema.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <charconv>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+namespace helsebro::config {
+namespace {
+
+std::string pointer_text(const rapidjson::Pointer& p) {
+  rapidjson::StringBuffer sb;
+  p.StringifyUriFragment(sb);
+  std::string s = sb.GetString();
+  if (!s.empty() && s[0] == '#') s.erase(0, 1);
+  return s.empty() ? "/" : s;
+}
+
+// Turns RapidJSON's validation error into one readable sentence with a precise pointer.
+[[noreturn]] void throw_schema_error(const rapidjson::SchemaValidator& v,
+                                     const rapidjson::Document& doc, const std::string& source) {
+  std::string pointer = pointer_text(v.GetInvalidDocumentPointer());
+  const std::string keyword = v.GetInvalidSchemaKeyword();
+  std::string reason = "violates \"" + keyword + "\"";
+  rapidjson::Document schema;
+  schema.Parse(config_schema().c_str());
+  const std::string schema_ptr = pointer_text(v.GetInvalidSchemaPointer());
+  const rapidjson::Value* s = rapidjson::Pointer(schema_ptr == "/" ? "" : schema_ptr.c_str()).Get(schema);
+  const rapidjson::Value* value =
+      rapidjson::Pointer(pointer == "/" ? "" : pointer.c_str()).Get(doc);
+  if (keyword == "additionalProperties" && s && value && value->IsObject() && s->HasMember("properties")) {
+    // RapidJSON 1.1 does not say which key; find the first one the schema does not list.
+    for (auto it = value->MemberBegin(); it != value->MemberEnd(); ++it) {
+      if (!(*s)["properties"].HasMember(it->name)) {
+        const std::string key = it->name.GetString();
+        pointer = (pointer == "/" ? "" : pointer) + "/" + key;
+        reason = "unknown key \"" + key + "\"";
+        break;
+      }
+    }
+  } else {
+    if (keyword == "type") reason = "has the wrong type";
+    else if (keyword == "minimum" || keyword == "maximum") reason = "is out of range";
+    else if (keyword == "enum") reason = "is not one of the allowed values";
+    else if (keyword == "pattern") reason = "does not match the expected form";
+    else if (keyword == "minLength") reason = "must not be empty";
+    if (s && s->HasMember("description")) reason += " (" + std::string((*s)["description"].GetString()) + ")";
+  }
+  throw ConfigError(source, pointer, reason);
+}
+
+const rapidjson::Value* member(const rapidjson::Value& v, const char* key) {
+  if (!v.IsObject()) return nullptr;
+  auto it = v.FindMember(key);
+  return it == v.MemberEnd() ? nullptr : &it->value;
+}
+
+void read(const rapidjson::Value& v, const char* key, std::string& out) {
+  if (auto* m = member(v, key)) out = m->GetString();
+}
+void read(const rapidjson::Value& v, const char* key, double& out) {
+  if (auto* m = member(v, key)) out = m->GetDouble();
+}
+template <class Int>
+void read_int(const rapidjson::Value& v, const char* key, Int& out) {
+  if (auto* m = member(v, key)) out = static_cast<Int>(m->GetInt64());
+}
+
+std::uint16_t env_port(const char* name, const char* value) {
+  unsigned port = 0;
+  const std::string_view text(value);
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
+  if (ec != std::errc{} || ptr != text.data() + text.size() || port > 65535) {
+    throw ConfigError(std::string("environment variable ") + name, "", "'" + std::string(text) +
+                                                                          "' is not a port number (0-65535)");
+  }
+  return static_cast<std::uint16_t>(port);
+}
+
+}  // namespace
+
+Config parse_config(const std::string& text, const std::string& source) {
+  rapidjson::Document doc;
+  doc.Parse<rapidjson::kParseCommentsFlag>(text.c_str(), text.size());
+  if (doc.HasParseError()) {
+    std::size_t line = 1, column = 1;
+    for (std::size_t i = 0; i < doc.GetErrorOffset() && i < text.size(); ++i) {
+      if (text[i] == '\n') ++line, column = 1;
+      else ++column;
+    }
+    throw ConfigError(source, "", "line " + std::to_string(line) + ", column " + std::to_string(column) +
+                                      ": " + rapidjson::GetParseError_En(doc.GetParseError()));
+  }
+  rapidjson::Document schema_doc;
+  schema_doc.Parse(config_schema().c_str());
+  rapidjson::SchemaDocument schema(schema_doc);
+  rapidjson::SchemaValidator validator(schema);
+  if (!doc.Accept(validator)) throw_schema_error(validator, doc, source);
+
+  Config c;
+  read(doc, "dataDir", c.data_dir);
+  read(doc, "mappingsDir", c.mappings_dir);
+  read_int(doc, "threads", c.threads);
+  if (auto* log = member(doc, "log")) read(*log, "level", c.log_level);
+  if (auto* m = member(doc, "mllp")) {
+    read(*m, "channel", c.mllp.channel);
+    read(*m, "host", c.mllp.host);
+    read_int(*m, "port", c.mllp.port);
+    read_int(*m, "maxFrameBytes", c.mllp.max_frame_bytes);
+    read(*m, "idleTimeoutSeconds", c.mllp.idle_timeout_seconds);
+    read(*m, "readTimeoutSeconds", c.mllp.read_timeout_seconds);
+    read_int(*m, "maxConnections", c.mllp.max_connections);
+  }
+  if (auto* h = member(doc, "http")) {
+    read(*h, "host", c.http.host);
+    read_int(*h, "port", c.http.port);
+    read_int(*h, "maxBodyBytes", c.http.max_body_bytes);
+  }
+  if (auto* f = member(doc, "fhir")) {
+    read(*f, "baseUrl", c.fhir.base_url);
+    read(*f, "timeoutSeconds", c.fhir.timeout_seconds);
+    if (auto* r = member(*f, "retry")) {
+      read(*r, "initialSeconds", c.fhir.retry.initial_seconds);
+      read(*r, "maxSeconds", c.fhir.retry.max_seconds);
+    }
+  }
+  if (c.fhir.retry.max_seconds < c.fhir.retry.initial_seconds) {
+    throw ConfigError(source, "/fhir/retry/maxSeconds", "must not be smaller than initialSeconds");
+  }
+  return c;
+}
+
+void apply_environment(Config& c) {
+  if (const char* v = std::getenv("HELSEBRO_MLLP_PORT")) c.mllp.port = env_port("HELSEBRO_MLLP_PORT", v);
+  if (const char* v = std::getenv("HELSEBRO_HTTP_PORT")) c.http.port = env_port("HELSEBRO_HTTP_PORT", v);
+  if (const char* v = std::getenv("HELSEBRO_DATA_DIR"); v && *v) c.data_dir = v;
+  if (const char* v = std::getenv("HELSEBRO_MAPPINGS_DIR"); v && *v) c.mappings_dir = v;
+  if (const char* v = std::getenv("HELSEBRO_FHIR_BASE_URL"); v && *v) {
+    const std::string url = v;
+    if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
+      throw ConfigError("environment variable HELSEBRO_FHIR_BASE_URL", "", "must start with http:// or https://");
+    }
+    c.fhir.base_url = url;
+  }
+}
+
+Config load_config(const std::optional<std::string>& file) {
+  Config c;
+  if (file) {
+    std::ifstream in(*file, std::ios::binary);
+    if (!in) throw ConfigError(*file, "", "cannot be read");
+    std::ostringstream text;
+    text << in.rdbuf();
+    c = parse_config(text.str(), *file);
+  }
+  apply_environment(c);
+  return c;
+}
+
+}  // namespace helsebro::config

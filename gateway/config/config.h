@@ -1,0 +1,69 @@
+#pragma once
+// Helsebro's configuration: plain structs with embedded defaults, read from one JSON file that is
+// validated against schemas/config.schema.json (unknown keys refused), then overridden by
+// environment variables.
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+namespace helsebro::config {
+
+struct MllpConfig {
+  std::string channel = "mllp";
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 2575;
+  std::size_t max_frame_bytes = 1 << 20;
+  double idle_timeout_seconds = 300;
+  double read_timeout_seconds = 30;
+  std::size_t max_connections = 256;
+};
+
+struct HttpConfig {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8080;
+  std::size_t max_body_bytes = 1 << 20;
+};
+
+struct RetryConfig {
+  double initial_seconds = 1;
+  double max_seconds = 300;
+};
+
+struct FhirConfig {
+  std::string base_url = "http://127.0.0.1:8090/fhir";
+  double timeout_seconds = 30;
+  RetryConfig retry;
+};
+
+struct Config {
+  std::string data_dir = "./var/helsebro";
+  std::string mappings_dir = "./mappings";
+  int threads = 2;
+  std::string log_level = "info";
+  MllpConfig mllp;
+  HttpConfig http;
+  FhirConfig fhir;
+};
+
+/// A configuration that cannot be used; names the file (or variable), JSON pointer and reason.
+class ConfigError : public std::runtime_error {
+ public:
+  ConfigError(const std::string& source, const std::string& pointer, const std::string& reason)
+      : std::runtime_error(source + (pointer.empty() ? "" : " at " + pointer) + ": " + reason) {}
+};
+
+/// Parses and validates JSON configuration text; `source` names it in errors.
+Config parse_config(const std::string& text, const std::string& source);
+
+/// Loads the file (or the embedded defaults when none), then applies environment overrides.
+Config load_config(const std::optional<std::string>& file);
+
+/// Applies HELSEBRO_* environment overrides to a configuration.
+void apply_environment(Config& config);
+
+/// The schema text, embedded at build time.
+const std::string& config_schema();
+
+}  // namespace helsebro::config

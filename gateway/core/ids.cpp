@@ -1,0 +1,98 @@
+#include "gateway/core/ids.h"
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <stdexcept>
+
+namespace helsebro {
+namespace {
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string to_hex(const unsigned char* data, std::size_t size) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out(size * 2, '0');
+  for (std::size_t i = 0; i < size; ++i) {
+    out[2 * i] = kDigits[data[i] >> 4];
+    out[2 * i + 1] = kDigits[data[i] & 0x0f];
+  }
+  return out;
+}
+
+Uuid namespace_from(std::string_view text) {
+  Uuid out{};
+  if (!parse_uuid(text, out)) throw std::logic_error("bad namespace uuid");
+  return out;
+}
+
+}  // namespace
+
+const Uuid kResourceNamespace = namespace_from("5b0f4c1e-8a2d-4f57-9c43-1d6e2a7b9e10");
+
+bool parse_uuid(std::string_view text, Uuid& out) {
+  if (text.size() != 36) return false;
+  std::size_t byte = 0;
+  for (std::size_t i = 0; i < text.size();) {
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (text[i] != '-') return false;
+      ++i;
+      continue;
+    }
+    const int hi = hex_value(text[i]);
+    const int lo = hex_value(text[i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    out[byte++] = static_cast<std::uint8_t>(hi << 4 | lo);
+    i += 2;
+  }
+  return byte == 16;
+}
+
+std::string format_uuid(const Uuid& uuid) {
+  const std::string hex = to_hex(uuid.data(), uuid.size());
+  return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +
+         hex.substr(16, 4) + "-" + hex.substr(20, 12);
+}
+
+std::string uuid_v5(const Uuid& name_space, std::string_view name) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  EVP_DigestInit_ex(ctx, EVP_sha1(), nullptr);
+  EVP_DigestUpdate(ctx, name_space.data(), name_space.size());
+  EVP_DigestUpdate(ctx, name.data(), name.size());
+  EVP_DigestFinal_ex(ctx, digest, &length);
+  EVP_MD_CTX_free(ctx);
+  Uuid out{};
+  for (std::size_t i = 0; i < out.size(); ++i) out[i] = digest[i];
+  out[6] = static_cast<std::uint8_t>((out[6] & 0x0f) | 0x50);
+  out[8] = static_cast<std::uint8_t>((out[8] & 0x3f) | 0x80);
+  return format_uuid(out);
+}
+
+std::string uuid_v7(std::int64_t unix_ms) {
+  Uuid out{};
+  if (RAND_bytes(out.data(), static_cast<int>(out.size())) != 1) {
+    throw std::runtime_error("no randomness available for UUID v7");
+  }
+  for (int i = 0; i < 6; ++i) {
+    out[i] = static_cast<std::uint8_t>((static_cast<std::uint64_t>(unix_ms) >> (8 * (5 - i))) & 0xff);
+  }
+  out[6] = static_cast<std::uint8_t>((out[6] & 0x0f) | 0x70);
+  out[8] = static_cast<std::uint8_t>((out[8] & 0x3f) | 0x80);
+  return format_uuid(out);
+}
+
+std::string sha256_hex(std::string_view bytes) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha256(), nullptr);
+  return to_hex(digest, length);
+}
+
+}  // namespace helsebro

@@ -1,0 +1,44 @@
+#pragma once
+// The journal: the durable home of every received message. An acknowledgement is sent only
+// after append() reported success, so an acknowledged message survives a crash.
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "gateway/core/message.h"
+#include "gateway/core/result.h"
+
+namespace helsebro {
+
+/// Thread-safe. Writes are queued and group-committed; their completion callbacks run on the
+/// journal's writer thread once the transaction holding them is durable (or failed), so they must
+/// be quick and must not call back into the journal synchronously. Reads run on the caller's thread.
+class Journal {
+ public:
+  using AppendDone = std::function<void(Result<std::int64_t> seq)>;
+  using Done = std::function<void(Result<void>)>;
+
+  virtual ~Journal() = default;
+
+  /// Stores a new message; `done` gets its sequence number (arrival order) once durable.
+  virtual void append(MessageRecord record, AppendDone done) = 0;
+  virtual void mark_delivered(std::int64_t seq, EpochMillis now, Done done) = 0;
+  /// A transient failure: retried at `next_attempt_at`.
+  virtual void mark_failed(std::int64_t seq, std::string reason, EpochMillis now,
+                           EpochMillis next_attempt_at, Done done) = 0;
+  /// Given up: kept until replayed or purged by an operator.
+  virtual void mark_dead(std::int64_t seq, std::string reason, EpochMillis now, Done done) = 0;
+
+  /// Messages waiting for delivery (translated or failed), in arrival order, without payloads.
+  virtual Result<std::vector<MessageRecord>> pending(std::size_t limit) = 0;
+  /// One message by id, with payload and bundle.
+  virtual Result<std::optional<MessageRecord>> get(const std::string& id) = 0;
+  /// How many messages are in each state.
+  virtual Result<std::map<MessageState, std::int64_t>> counts() = 0;
+};
+
+}  // namespace helsebro

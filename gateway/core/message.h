@@ -1,0 +1,45 @@
+#pragma once
+// Vocabulary for a message's life in Helsebro: what Intake notes about it and the journal states.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace helsebro {
+
+/// Journal states. A message moves received → translated → delivered, or ends rejected (bad input,
+/// never sent), failed (a delivery attempt failed; it will be retried) or dead (gave up; replayable).
+enum class MessageState : std::uint8_t { kReceived, kTranslated, kDelivered, kRejected, kFailed, kDead };
+
+std::string_view to_string(MessageState state);
+std::optional<MessageState> parse_message_state(std::string_view text);
+
+/// Milliseconds since the Unix epoch.
+using EpochMillis = std::int64_t;
+
+/// Everything the journal keeps about one received message.
+struct MessageRecord {
+  std::int64_t seq = 0;          // arrival order, assigned by the journal
+  std::string id;                // UUID v7, assigned by Intake
+  std::string channel;           // e.g. "mllp"
+  std::string sender;            // sending facility (MSH-4) or certificate subject
+  std::string control_id;        // MSH-10
+  std::string message_type;      // e.g. "ADT^A04"
+  std::string format;            // "hl7v2"
+  std::string charset;           // as declared or detected, e.g. "UTF-8"
+  std::string payload_sha256;    // for logs: never log the payload itself
+  std::string payload;           // the bytes as received
+  MessageState state = MessageState::kReceived;
+  std::string reason;            // why rejected / failed / dead
+  std::string mapping;           // mapping that translated it
+  std::string bundle;            // FHIR transaction Bundle (JSON), once translated
+  std::string ordering_key;      // messages with one key are delivered in arrival order
+  std::string ack;               // the acknowledgement sent back, for duplicates
+  EpochMillis received_at = 0;
+  EpochMillis updated_at = 0;
+  EpochMillis next_attempt_at = 0;
+  std::int32_t attempts = 0;
+};
+
+}  // namespace helsebro

@@ -1,0 +1,33 @@
+#pragma once
+// What a reply from the shared record means for a message: delivered, retry later, or give up —
+// and how long to wait before the next attempt. Pure functions, unit-tested on their own.
+
+#include <optional>
+#include <string>
+
+#include "gateway/config/config.h"
+#include "gateway/core/result.h"
+#include "gateway/forward/http_client.h"
+
+namespace helsebro::forward {
+
+enum class Outcome { kDelivered, kRetry, kDead };
+
+struct Decision {
+  Outcome outcome = Outcome::kRetry;
+  std::string reason;        // kept in the journal: status and the server's own words
+  std::string label;         // bounded metric label: "unreachable", "http_503", …
+  std::optional<double> retry_after_seconds;
+};
+
+Decision classify(const Result<HttpReply>& reply);
+
+/// Exponential backoff with full jitter: uniform in [0, min(max, initial·2^attempts)], never
+/// below 10 ms, and never sooner than the server's Retry-After. `random01` is in [0, 1).
+double backoff_seconds(int attempts, const config::RetryConfig& retry, double random01,
+                       std::optional<double> retry_after);
+
+/// The readable part of an OperationOutcome (issue severity, code, diagnostics/details), short.
+std::string summarize_operation_outcome(const std::string& body);
+
+}  // namespace helsebro::forward

@@ -1,0 +1,74 @@
+#pragma once
+// The embedded journal: SQLite in WAL mode with synchronous=FULL, one writer thread that
+// group-commits every operation queued while the previous commit was being fsynced.
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+
+#include "gateway/core/journal.h"
+
+struct sqlite3;
+
+namespace helsebro::observe {
+class JournalProbe;
+}
+
+namespace helsebro::journal {
+
+/// Where tests can make the journal fail on purpose.
+enum class FaultPoint { kWrite, kCommit };
+
+class SqliteJournal final : public Journal {
+ public:
+  /// Opens (creating if needed) `<data_dir>/journal.db`. Throws std::runtime_error on failure:
+  /// a gateway that cannot open its journal must not start.
+  explicit SqliteJournal(const std::string& data_dir, observe::JournalProbe* probe = nullptr);
+  ~SqliteJournal() override;
+  SqliteJournal(const SqliteJournal&) = delete;
+  SqliteJournal& operator=(const SqliteJournal&) = delete;
+
+  void append(MessageRecord record, AppendDone done) override;
+  void mark_delivered(std::int64_t seq, EpochMillis now, Done done) override;
+  void mark_failed(std::int64_t seq, std::string reason, EpochMillis now,
+                   EpochMillis next_attempt_at, Done done) override;
+  void mark_dead(std::int64_t seq, std::string reason, EpochMillis now, Done done) override;
+
+  Result<std::vector<MessageRecord>> pending(std::size_t limit) override;
+  Result<std::optional<MessageRecord>> get(const std::string& id) override;
+  Result<std::map<MessageState, std::int64_t>> counts() override;
+
+  /// Test hook: return true to make that point fail. Set before traffic starts.
+  void set_fault_hook(std::function<bool(FaultPoint)> hook) { fault_hook_ = std::move(hook); }
+  /// Finishes queued writes and stops the writer thread. Idempotent.
+  void close();
+
+ private:
+  struct Operation {
+    std::function<Result<std::int64_t>(sqlite3*)> apply;
+    std::function<void(Result<std::int64_t>)> done;
+  };
+
+  void enqueue(Operation op);
+  void writer_loop();
+  void commit_batch(std::deque<Operation>& batch);
+
+  sqlite3* writer_db_ = nullptr;
+  sqlite3* reader_db_ = nullptr;
+  std::mutex reader_mutex_;
+  observe::JournalProbe* probe_;
+  std::function<bool(FaultPoint)> fault_hook_;
+
+  std::mutex queue_mutex_;
+  std::condition_variable queue_cv_;
+  std::deque<Operation> queue_;
+  bool stopping_ = false;
+  std::thread writer_;
+};
+
+}  // namespace helsebro::journal

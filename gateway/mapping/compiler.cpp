@@ -1,0 +1,435 @@
+#include "gateway/mapping/compiler.h"
+
+#include <set>
+
+namespace helsebro::mapping {
+namespace {
+
+const std::set<std::string, std::less<>> kValueDirectives{"$path", "$var", "$each", "$first",
+                                                          "$if",   "$ref", "$const"};
+const std::set<std::string, std::less<>> kModifierKeys{
+    "$as", "$table", "$tableField", "$check", "$required", "$default", "$prefix", "$use",
+    "$do", "$where", "$then", "$else", "$comment"};
+
+bool is_directive_object(const JsonNode& j) {
+  if (!j.is_object()) return false;
+  for (const auto& [key, value] : j.members) {
+    if (kValueDirectives.count(key)) return true;
+  }
+  return false;
+}
+
+std::string location(const std::string& file, const JsonNode& at) {
+  return file + ":" + std::to_string(at.line) + ":" + std::to_string(at.column);
+}
+
+}  // namespace
+
+Error Compiler::error(const JsonNode& at, const std::string& why) const {
+  return Error{Errc::kInvalidValue, location(file_, at) + ": " + why};
+}
+
+Result<std::unique_ptr<SourcePath>> Compiler::path(const JsonNode& j) {
+  if (!j.is_string()) return error(j, "a path must be a string, found " + std::string(j.type_name()));
+  auto compiled = dialect_.compile(j.string);
+  if (!compiled) return error(j, compiled.error().detail);
+  return std::move(*compiled);
+}
+
+Result<int> Compiler::var_slot(const std::string& name, const JsonNode& at) {
+  if (mapping_ == nullptr) return error(at, "datatype maps cannot read variables ('" + name + "')");
+  const auto& names = mapping_->var_names_;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (names[i] == name) return static_cast<int>(i);
+  }
+  return error(at, "unknown variable '" + name + "' (define it in \"let\" before its use)");
+}
+
+Result<std::unique_ptr<PlanNode>> Compiler::text_template(const JsonNode& j) {
+  auto n = std::make_unique<PlanNode>();
+  n->where_in_file = location(file_, j);
+  const std::string& s = j.string;
+  if (s.find("{{") == std::string::npos) {
+    n->op = PlanNode::Op::kConst;
+    n->constant = j;
+    n->dynamic = false;
+    return n;
+  }
+  n->op = PlanNode::Op::kTemplate;
+  std::size_t pos = 0;
+  while (pos < s.size()) {
+    const std::size_t open = s.find("{{", pos);
+    if (open == std::string::npos) {
+      n->parts.push_back({s.substr(pos), -1});
+      break;
+    }
+    if (open > pos) n->parts.push_back({s.substr(pos, open - pos), -1});
+    const std::size_t close = s.find("}}", open + 2);
+    if (close == std::string::npos) return error(j, "'{{' without a closing '}}'");
+    std::string name = s.substr(open + 2, close - open - 2);
+    while (!name.empty() && name.front() == ' ') name.erase(0, 1);
+    while (!name.empty() && name.back() == ' ') name.pop_back();
+    auto slot = var_slot(name, j);
+    if (!slot) return slot.error();
+    n->parts.push_back({{}, *slot});
+    pos = close + 2;
+  }
+  return n;
+}
+
+Result<Condition> Compiler::condition(const JsonNode& j) {
+  if (!j.is_object()) return error(j, "a condition is an object such as {\"path\": …, \"equals\": …}");
+  Condition c;
+  if (const JsonNode* all = j.find("all"); all != nullptr || j.find("any") != nullptr) {
+    const JsonNode& list = all ? *all : *j.find("any");
+    if (!list.is_array() || list.items.empty()) return error(list, "expected a non-empty array of conditions");
+    c.kind = all ? Condition::Kind::kAll : Condition::Kind::kAny;
+    for (const JsonNode& item : list.items) {
+      auto child = condition(item);
+      if (!child) return child.error();
+      c.children.push_back(std::move(*child));
+    }
+    return c;
+  }
+  if (const JsonNode* inner = j.find("not")) {
+    auto child = condition(*inner);
+    if (!child) return child.error();
+    c.kind = Condition::Kind::kNot;
+    c.children.push_back(std::move(*child));
+    return c;
+  }
+  for (const auto& [key, value] : j.members) {
+    if (key == "path") {
+      auto p = path(value);
+      if (!p) return p.error();
+      c.path = std::move(*p);
+    } else if (key == "var") {
+      if (!value.is_string()) return error(value, "\"var\" names a variable");
+      auto slot = var_slot(value.string, value);
+      if (!slot) return slot.error();
+      c.var = *slot;
+    } else if (key == "equals") {
+      if (!value.is_string()) return error(value, "\"equals\" takes a string");
+      c.kind = Condition::Kind::kEquals;
+      c.values = {value.string};
+    } else if (key == "in") {
+      if (!value.is_array()) return error(value, "\"in\" takes an array of strings");
+      c.kind = Condition::Kind::kIn;
+      for (const JsonNode& v : value.items) {
+        if (!v.is_string()) return error(v, "\"in\" takes an array of strings");
+        c.values.push_back(v.string);
+      }
+    } else if (key == "exists") {
+      if (value.type != JsonNode::Type::kBool) return error(value, "\"exists\" takes true or false");
+      c.kind = Condition::Kind::kExists;
+      c.exists = value.boolean;
+    } else if (key != "$comment") {
+      return error(value, "unknown condition key \"" + key + "\" (path, var, equals, in, exists, all, any, not)");
+    }
+  }
+  if (!c.path && c.var < 0) return error(j, "a condition needs \"path\" or \"var\"");
+  return c;
+}
+
+Result<Modifiers> Compiler::modifiers(const JsonNode& j, PlanNode& target) {
+  Modifiers m;
+  for (const auto& [key, value] : j.members) {
+    if (key == "$as") {
+      static const std::map<std::string, ValueType, std::less<>> kTypes{
+          {"string", ValueType::kString},   {"code", ValueType::kCode},
+          {"integer", ValueType::kInteger}, {"decimal", ValueType::kDecimal},
+          {"boolean", ValueType::kBoolean}, {"date", ValueType::kDate},
+          {"dateTime", ValueType::kDateTime}, {"instant", ValueType::kInstant}};
+      auto it = value.is_string() ? kTypes.find(value.string) : kTypes.end();
+      if (it == kTypes.end()) {
+        return error(value, "\"$as\" is one of string, code, integer, decimal, boolean, date, dateTime, instant");
+      }
+      m.as = it->second;
+    } else if (key == "$table") {
+      auto it = value.is_string() ? set_.terminology_.find(value.string) : set_.terminology_.end();
+      if (it == set_.terminology_.end()) {
+        return error(value, "no terminology table named " +
+                                (value.is_string() ? "'" + value.string + "'" : std::string("(not a string)")) +
+                                " in terminology/");
+      }
+      m.table = &it->second;
+    } else if (key == "$tableField") {
+      if (value.is_string() && value.string == "system") m.table_field = TableField::kSystem;
+      else if (value.is_string() && value.string == "display") m.table_field = TableField::kDisplay;
+      else if (value.is_string() && value.string == "code") m.table_field = TableField::kCode;
+      else return error(value, "\"$tableField\" is one of code, system, display");
+    } else if (key == "$check") {
+      if (!value.is_string() || value.string != "norwegian-person-id") {
+        return error(value, "\"$check\" supports \"norwegian-person-id\" (fødselsnummer/D-nummer)");
+      }
+      m.check = Check::kNorwegianPersonId;
+    } else if (key == "$required") {
+      if (!value.is_string() || value.string.empty()) {
+        return error(value, "\"$required\" takes the text a sender sees when the value is missing");
+      }
+      m.required = value.string;
+    } else if (key == "$default") {
+      if (!value.is_string()) return error(value, "\"$default\" takes a string");
+      m.has_default = true;
+      m.default_value = value.string;
+    } else if (key == "$prefix") {
+      if (!value.is_string()) return error(value, "\"$prefix\" takes a string");
+      m.prefix = value.string;
+    } else if (key == "$use") {
+      if (!value.is_string()) return error(value, "\"$use\" names a datatype map, e.g. \"XPN\"");
+      auto dt = datatype(value.string, value);
+      if (!dt) return dt.error();
+      target.use = (*dt)->body.get();
+    }
+  }
+  return m;
+}
+
+Result<std::unique_ptr<PlanNode>> Compiler::directive(const JsonNode& j) {
+  auto n = std::make_unique<PlanNode>();
+  n->where_in_file = location(file_, j);
+  const JsonNode* main = nullptr;
+  std::string main_key;
+  for (const auto& [key, value] : j.members) {
+    if (kValueDirectives.count(key)) {
+      if (main != nullptr) return error(value, "\"" + main_key + "\" and \"" + key + "\" cannot be combined");
+      main = &value;
+      main_key = key;
+    } else if (!kModifierKeys.count(key)) {
+      return error(value, "unknown key \"" + key + "\" beside \"$…\" directives");
+    }
+  }
+  auto mods = modifiers(j, *n);
+  if (!mods) return mods.error();
+  n->mods = std::move(*mods);
+  auto child = [&](const char* key, std::unique_ptr<PlanNode>& out) -> Result<void> {
+    if (const JsonNode* v = j.find(key)) {
+      auto compiled = node(*v);
+      if (!compiled) return compiled.error();
+      out = std::move(*compiled);
+    }
+    return {};
+  };
+  if (const JsonNode* w = j.find("$where")) {
+    auto c = condition(*w);
+    if (!c) return c.error();
+    n->where = std::make_unique<Condition>(std::move(*c));
+  }
+  if (main_key == "$const") {
+    n->op = PlanNode::Op::kConst;
+    n->constant = *main;
+    n->dynamic = false;
+  } else if (main_key == "$path" || main_key == "$each" || main_key == "$first") {
+    n->op = main_key == "$path" ? PlanNode::Op::kPath
+          : main_key == "$each" ? PlanNode::Op::kEach : PlanNode::Op::kFirst;
+    auto p = path(*main);
+    if (!p) return p.error();
+    n->path = std::move(*p);
+    if (auto r = child("$do", n->body); !r) return r.error();
+    if (n->body && n->use) return error(j, "use either \"$do\" or \"$use\", not both");
+  } else if (main_key == "$var") {
+    if (!main->is_string()) return error(*main, "\"$var\" names a variable");
+    auto slot = var_slot(main->string, *main);
+    if (!slot) return slot.error();
+    n->op = PlanNode::Op::kVar;
+    n->var = *slot;
+  } else if (main_key == "$if") {
+    auto c = condition(*main);
+    if (!c) return c.error();
+    n->op = PlanNode::Op::kIf;
+    n->where = std::make_unique<Condition>(std::move(*c));
+    if (auto r = child("$then", n->body); !r) return r.error();
+    if (auto r = child("$else", n->otherwise); !r) return r.error();
+    if (!n->body) return error(j, "\"$if\" needs \"$then\"");
+  } else if (main_key == "$ref") {
+    if (!main->is_string()) return error(*main, "\"$ref\" names a resource of this mapping");
+    if (mapping_ == nullptr) return error(*main, "datatype maps cannot reference resources");
+    n->op = PlanNode::Op::kRef;
+    n->ref = main->string;
+    bool known = false;
+    for (const auto& r : resource_names_) known = known || r == n->ref;
+    if (!known) return error(*main, "no resource named '" + n->ref + "' in this mapping");
+  }
+  return n;
+}
+
+Result<std::unique_ptr<PlanNode>> Compiler::node(const JsonNode& j) {
+  if (j.is_string()) return text_template(j);
+  if (is_directive_object(j)) return directive(j);
+  auto n = std::make_unique<PlanNode>();
+  n->where_in_file = location(file_, j);
+  if (j.is_object()) {
+    n->op = PlanNode::Op::kObject;
+    for (const auto& [key, value] : j.members) {
+      if (key == "$comment") continue;
+      if (!key.empty() && key[0] == '$') {
+        return error(value, "\"" + key + "\" is not a directive here (an object needs one of $path, $var, "
+                            "$each, $first, $if, $ref, $const)");
+      }
+      auto child = node(value);
+      if (!child) return child.error();
+      n->members.emplace_back(key, std::move(*child));
+    }
+    n->dynamic = false;
+    for (const auto& member : n->members) n->dynamic = n->dynamic || member.second->dynamic;
+    return n;
+  }
+  if (j.is_array()) {
+    n->op = PlanNode::Op::kArray;
+    for (const JsonNode& item : j.items) {
+      auto child = node(item);
+      if (!child) return child.error();
+      n->items.push_back(std::move(*child));
+    }
+    n->dynamic = false;
+    for (const auto& item : n->items) n->dynamic = n->dynamic || item->dynamic;
+    return n;
+  }
+  n->op = PlanNode::Op::kConst;
+  n->constant = j;
+  n->dynamic = false;
+  return n;
+}
+
+Result<const DatatypePlan*> Compiler::datatype(const std::string& name, const JsonNode& at) {
+  const std::string key = std::string(dialect_.format()) + "/" + name;
+  if (auto it = set_.datatypes_.find(key); it != set_.datatypes_.end()) return it->second.get();
+  auto pending = pending_.find(name);
+  if (pending == pending_.end()) return error(at, "no datatype map named '" + name + "'");
+  if (pending->second.compiling) return error(at, "datatype map '" + name + "' uses itself");
+  pending->second.compiling = true;
+  Compiler inner(set_, dialect_, pending_);
+  inner.file_ = pending->second.file;
+  auto body = inner.node(pending->second.body);
+  pending->second.compiling = false;
+  if (!body) return body.error();
+  auto plan = std::make_unique<DatatypePlan>();
+  plan->name = name;
+  plan->file = pending->second.file;
+  plan->body = std::move(*body);
+  const DatatypePlan* out = plan.get();
+  set_.datatypes_.emplace(key, std::move(plan));
+  return out;
+}
+
+Result<ResourcePlan> Compiler::resource(const JsonNode& j) {
+  if (!j.is_object()) return error(j, "each resource is an object");
+  ResourcePlan r;
+  const JsonNode* body = nullptr;
+  for (const auto& [key, value] : j.members) {
+    if (key == "name" && value.is_string()) {
+      r.name = value.string;
+    } else if (key == "resourceType" && value.is_string()) {
+      r.resource_type = value.string;
+    } else if (key == "when") {
+      auto c = condition(value);
+      if (!c) return c.error();
+      r.when = std::make_unique<Condition>(std::move(*c));
+    } else if (key == "forEach") {
+      auto p = path(value);
+      if (!p) return p.error();
+      r.for_each = std::move(*p);
+    } else if (key == "key") {
+      auto k = node(value);
+      if (!k) return k.error();
+      r.key = std::move(*k);
+    } else if (key == "request") {
+      if (!value.is_object()) return error(value, "\"request\" is an object");
+      for (const auto& [rk, rv] : value.members) {
+        if (rk == "method") {
+          if (!rv.is_string() || (rv.string != "POST" && rv.string != "PUT")) {
+            return error(rv, "\"method\" is POST or PUT");
+          }
+          r.method = rv.string;
+        } else if (rk == "url" || rk == "ifNoneExist") {
+          auto n = node(rv);
+          if (!n) return n.error();
+          (rk == "url" ? r.url : r.if_none_exist) = std::move(*n);
+        } else {
+          return error(rv, "unknown request key \"" + rk + "\" (method, url, ifNoneExist)");
+        }
+      }
+    } else if (key == "resource") {
+      body = &value;
+    } else if (key != "$comment" && key != "description") {
+      return error(value, "unknown or mistyped resource key \"" + key + "\"");
+    }
+  }
+  if (r.name.empty()) return error(j, "a resource needs a \"name\"");
+  if (r.resource_type.empty()) return error(j, "resource '" + r.name + "' needs a \"resourceType\"");
+  if (body == nullptr || !body->is_object()) return error(j, "resource '" + r.name + "' needs a \"resource\" object");
+  auto b = node(*body);
+  if (!b) return b.error();
+  r.body = std::move(*b);
+  return r;
+}
+
+Result<std::unique_ptr<Mapping>> Compiler::compile_mapping(const std::string& file, const JsonNode& root) {
+  file_ = file;
+  auto m = std::make_unique<Mapping>();
+  mapping_ = m.get();
+  m->file_ = file;
+  for (const char* builtin : kBuiltinVars) m->var_names_.emplace_back(builtin);
+  m->lets_.resize(kBuiltinVarCount);
+  if (!root.is_object()) return error(root, "a mapping file is a JSON object");
+  const JsonNode* accepts = root.find("accepts");
+  const JsonNode* resources = root.find("resources");
+  for (const auto& [key, value] : root.members) {
+    static const std::set<std::string, std::less<>> kKnown{"$schema", "mapping", "description", "accepts",
+                                                           "let", "orderingKey", "resources", "$comment"};
+    if (!kKnown.count(key)) return error(value, "unknown top-level key \"" + key + "\"");
+  }
+  if (const JsonNode* name = root.find("mapping"); name && name->is_string()) m->name_ = name->string;
+  else return error(root, "\"mapping\" (the mapping's name) is required");
+  if (accepts == nullptr || !accepts->is_object()) return error(root, "\"accepts\" is required");
+  for (const auto& [key, value] : accepts->members) {
+    if (key == "format" && value.is_string()) {
+      m->format_ = value.string;
+    } else if ((key == "messages" || key == "versions") && value.is_array()) {
+      for (const JsonNode& v : value.items) {
+        if (!v.is_string()) return error(v, "\"" + key + "\" lists strings");
+        (key == "messages" ? m->message_types_ : m->versions_).push_back(v.string);
+      }
+    } else {
+      return error(value, "unknown or mistyped key \"accepts." + key + "\"");
+    }
+  }
+  if (m->format_ != dialect_.format()) return error(*accepts, "format must be \"" + std::string(dialect_.format()) + "\" here");
+  if (m->message_types_.empty()) return error(*accepts, "\"messages\" lists at least one message type");
+  if (const JsonNode* lets = root.find("let")) {
+    if (!lets->is_object()) return error(*lets, "\"let\" is an object of name → value");
+    for (const auto& [name, value] : lets->members) {
+      for (const auto& existing : m->var_names_) {
+        if (existing == name) return error(value, "variable '" + name + "' is defined twice");
+      }
+      auto compiled = node(value);  // may read earlier variables only
+      if (!compiled) return compiled.error();
+      m->var_names_.push_back(name);
+      m->lets_.push_back(std::move(*compiled));
+    }
+  }
+  if (resources == nullptr || !resources->is_array() || resources->items.empty()) {
+    return error(root, "\"resources\" lists at least one resource");
+  }
+  for (const JsonNode& r : resources->items) {
+    if (const JsonNode* n = r.find("name"); n && n->is_string()) {
+      for (const auto& existing : resource_names_) {
+        if (existing == n->string) return error(*n, "resource name '" + n->string + "' is used twice");
+      }
+      resource_names_.push_back(n->string);
+    }
+  }
+  for (const JsonNode& r : resources->items) {
+    auto compiled = resource(r);
+    if (!compiled) return compiled.error();
+    m->resources_.push_back(std::move(*compiled));
+  }
+  if (const JsonNode* key = root.find("orderingKey")) {
+    auto compiled = node(*key);
+    if (!compiled) return compiled.error();
+    m->ordering_key_ = std::move(*compiled);
+  }
+  return m;
+}
+
+}  // namespace helsebro::mapping

@@ -1,0 +1,51 @@
+#pragma once
+// Turns mapping, datatype and terminology files into plans. Internal to gateway/mapping.
+
+#include <map>
+#include <string>
+
+#include "gateway/mapping/json_tree.h"
+#include "gateway/mapping/mapping.h"
+#include "gateway/mapping/plan_node.h"
+
+namespace helsebro::mapping {
+
+/// Built-in variables every mapping can read, in slot order.
+inline constexpr const char* kBuiltinVars[] = {"$messageId", "$messageType", "$receivedAt"};
+inline constexpr int kBuiltinVarCount = 3;
+
+class Compiler {
+ public:
+  /// Datatype files of one format, parsed but not compiled; compiled on first use.
+  struct PendingDatatype {
+    std::string file;
+    JsonNode body;
+    bool compiling = false;
+  };
+
+  Compiler(MappingSet& set, const SourceDialect& dialect, std::map<std::string, PendingDatatype>& pending)
+      : set_(set), dialect_(dialect), pending_(pending) {}
+
+  Result<std::unique_ptr<Mapping>> compile_mapping(const std::string& file, const JsonNode& root);
+  Result<const DatatypePlan*> datatype(const std::string& name, const JsonNode& at);
+
+ private:
+  Result<std::unique_ptr<PlanNode>> node(const JsonNode& j);
+  Result<std::unique_ptr<PlanNode>> directive(const JsonNode& j);
+  Result<std::unique_ptr<PlanNode>> text_template(const JsonNode& j);
+  Result<Condition> condition(const JsonNode& j);
+  Result<std::unique_ptr<SourcePath>> path(const JsonNode& j);
+  Result<Modifiers> modifiers(const JsonNode& j, PlanNode& target);
+  Result<int> var_slot(const std::string& name, const JsonNode& at);
+  Result<ResourcePlan> resource(const JsonNode& j);
+  Error error(const JsonNode& at, const std::string& why) const;
+
+  MappingSet& set_;
+  const SourceDialect& dialect_;
+  std::map<std::string, PendingDatatype>& pending_;
+  std::string file_;
+  Mapping* mapping_ = nullptr;  // null while compiling a datatype: no variables there
+  std::vector<std::string> resource_names_;
+};
+
+}  // namespace helsebro::mapping

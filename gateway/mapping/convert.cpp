@@ -1,0 +1,158 @@
+#include "gateway/mapping/convert.h"
+
+#include <cstdio>
+
+namespace helsebro::mapping {
+namespace {
+
+bool all_digits(std::string_view s) {
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
+int number(std::string_view s) {
+  int n = 0;
+  for (char c : s) n = n * 10 + (c - '0');
+  return n;
+}
+
+// Day of week for a Gregorian date, 0 = Sunday (Sakamoto).
+int weekday(int y, int m, int d) {
+  static constexpr int t[] = {0, 3, 2, 5, 0, 3, 5, 1, 4, 6, 2, 4};
+  if (m < 3) y -= 1;
+  return (y + y / 4 - y / 100 + y / 400 + t[m - 1] + d) % 7;
+}
+
+int last_sunday(int year, int month) {
+  const int last = 31;  // March and October both have 31 days
+  return last - weekday(year, month, last);
+}
+
+int days_in_month(int y, int m) {
+  static constexpr int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  return m == 2 && leap ? 29 : days[m - 1];
+}
+
+Error bad_time(std::string_view dtm, std::string why) {
+  return Error{Errc::kInvalidValue, "'" + std::string(dtm) + "' is not an HL7 date/time: " + why};
+}
+
+}  // namespace
+
+int oslo_offset_minutes(int year, int month, int day, int hour) {
+  // CEST from the last Sunday of March 02:00 to the last Sunday of October 03:00 local time.
+  if (month < 3 || month > 10) return 60;
+  if (month > 3 && month < 10) return 120;
+  const int switch_day = last_sunday(year, month);
+  if (month == 3) return (day > switch_day || (day == switch_day && hour >= 2)) ? 120 : 60;
+  return (day < switch_day || (day == switch_day && hour < 3)) ? 120 : 60;
+}
+
+Result<std::string> hl7_time_to_fhir(std::string_view dtm, TimeType type) {
+  std::string_view value = dtm;
+  std::string_view zone;
+  const std::size_t sign = value.find_first_of("+-");
+  if (sign != std::string_view::npos) {
+    zone = value.substr(sign);
+    value = value.substr(0, sign);
+    if (zone.size() != 5 || !all_digits(zone.substr(1))) return bad_time(dtm, "zone must be +HHMM");
+  }
+  std::string_view fraction;
+  const std::size_t dot = value.find('.');
+  if (dot != std::string_view::npos) {
+    fraction = value.substr(dot + 1);
+    value = value.substr(0, dot);
+    if (fraction.empty() || fraction.size() > 4 || !all_digits(fraction) || value.size() != 14) {
+      return bad_time(dtm, "fractions need a full time to the second and 1-4 digits");
+    }
+  }
+  const std::size_t n = value.size();
+  if (!all_digits(value) || (n != 4 && n != 6 && n != 8 && n != 10 && n != 12 && n != 14)) {
+    return bad_time(dtm, "expected YYYY[MM[DD[HH[MM[SS]]]]]");
+  }
+  const int year = number(value.substr(0, 4));
+  const int month = n >= 6 ? number(value.substr(4, 2)) : 1;
+  const int day = n >= 8 ? number(value.substr(6, 2)) : 1;
+  const int hour = n >= 10 ? number(value.substr(8, 2)) : 0;
+  const int minute = n >= 12 ? number(value.substr(10, 2)) : 0;
+  const int second = n >= 14 ? number(value.substr(12, 2)) : 0;
+  if (month < 1 || month > 12 || day < 1 || day > days_in_month(year, month) || hour > 23 ||
+      minute > 59 || second > 59) {
+    return bad_time(dtm, "no such date or time");
+  }
+  char buf[64];
+  if (type == TimeType::kDate || (type == TimeType::kDateTime && n <= 8)) {
+    if (n == 4) std::snprintf(buf, sizeof buf, "%04d", year);
+    else if (n == 6) std::snprintf(buf, sizeof buf, "%04d-%02d", year, month);
+    else std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", year, month, day);
+    return std::string(buf);
+  }
+  if (n < 10) return bad_time(dtm, "an instant needs at least a date and an hour");
+  std::string offset;
+  if (zone.empty()) {
+    const int minutes = oslo_offset_minutes(year, month, day, hour);
+    std::snprintf(buf, sizeof buf, "+%02d:%02d", minutes / 60, minutes % 60);
+    offset = buf;
+  } else {
+    offset = std::string(zone.substr(0, 3)) + ":" + std::string(zone.substr(3, 2));
+    if (offset == "-00:00") offset = "+00:00";
+  }
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d", year, month, day, hour, minute,
+                second);
+  std::string out = buf;
+  if (!fraction.empty()) out += "." + std::string(fraction);
+  return out + offset;
+}
+
+std::string check_norwegian_person_id(std::string_view id) {
+  if (id.size() != 11 || !all_digits(id)) return "must be 11 digits";
+  int d[11];
+  for (int i = 0; i < 11; ++i) d[i] = id[i] - '0';
+  static constexpr int w1[] = {3, 7, 6, 1, 8, 9, 4, 5, 2};
+  static constexpr int w2[] = {5, 4, 3, 2, 7, 6, 5, 4, 3, 2};
+  int sum = 0;
+  for (int i = 0; i < 9; ++i) sum += w1[i] * d[i];
+  int k1 = 11 - sum % 11;
+  if (k1 == 11) k1 = 0;
+  if (k1 == 10 || k1 != d[9]) return "first control digit is wrong";
+  sum = 0;
+  for (int i = 0; i < 10; ++i) sum += w2[i] * d[i];
+  int k2 = 11 - sum % 11;
+  if (k2 == 11) k2 = 0;
+  if (k2 == 10 || k2 != d[10]) return "second control digit is wrong";
+  int day = d[0] * 10 + d[1];
+  if (day > 40) day -= 40;  // D-nummer
+  int month = d[2] * 10 + d[3];
+  if (month > 40) month -= 40;  // H-nummer marks the month; tolerate it
+  if (day < 1 || day > 31 || month < 1 || month > 12) return "digits 1-4 are not a date";
+  return {};
+}
+
+Result<std::string> hl7_number_to_decimal(std::string_view nm) {
+  std::size_t b = 0, e = nm.size();
+  while (b < e && nm[b] == ' ') ++b;
+  while (e > b && nm[e - 1] == ' ') --e;
+  std::string s(nm.substr(b, e - b));
+  if (!s.empty() && s[0] == '+') s.erase(0, 1);
+  bool digit = false, dot = false;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (c >= '0' && c <= '9') {
+      digit = true;
+    } else if (c == '.' && !dot) {
+      dot = true;
+    } else if (!(c == '-' && i == 0)) {
+      return Error{Errc::kInvalidValue, "'" + std::string(nm) + "' is not a number"};
+    }
+  }
+  if (!digit) return Error{Errc::kInvalidValue, "'" + std::string(nm) + "' is not a number"};
+  if (s[0] == '.') s.insert(0, "0");
+  if (s.rfind("-.", 0) == 0) s.insert(1, "0");
+  if (s.back() == '.') s.pop_back();
+  return s;
+}
+
+}  // namespace helsebro::mapping

@@ -1,0 +1,28 @@
+#pragma once
+// Value conversions the mapping language offers with "$as" and "$check".
+
+#include <string>
+#include <string_view>
+
+#include "gateway/core/result.h"
+
+namespace helsebro::mapping {
+
+enum class TimeType { kDate, kDateTime, kInstant };
+
+/// HL7 v2 DTM/DT/TS (YYYY[MM[DD[HH[MM[SS[.S…]]]]]][+/-ZZZZ]) to a FHIR date, dateTime or instant.
+/// A time without a zone is read as Norwegian local time (CET/CEST); a date-only value asked for
+/// as an instant is an error, because an instant needs a time.
+Result<std::string> hl7_time_to_fhir(std::string_view dtm, TimeType type);
+
+/// UTC offset of Europe/Oslo at a local wall-clock time, in minutes (60 or 120).
+int oslo_offset_minutes(int year, int month, int day, int hour);
+
+/// Fødselsnummer or D-nummer: 11 digits, a plausible date (D-nummer: day + 40) and both mod-11
+/// control digits right. Returns the reason when invalid, or "" when valid.
+std::string check_norwegian_person_id(std::string_view id);
+
+/// HL7 NM to a FHIR decimal: trims, drops a leading '+', keeps the digits the sender gave.
+Result<std::string> hl7_number_to_decimal(std::string_view nm);
+
+}  // namespace helsebro::mapping

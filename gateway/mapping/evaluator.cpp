@@ -1,0 +1,296 @@
+#include "gateway/mapping/evaluator.h"
+
+#include <charconv>
+
+namespace helsebro::mapping {
+
+void to_rapidjson(const JsonNode& j, rapidjson::Value& out, rapidjson::Document::AllocatorType& alloc) {
+  switch (j.type) {
+    case JsonNode::Type::kNull: out.SetNull(); break;
+    case JsonNode::Type::kBool: out.SetBool(j.boolean); break;
+    case JsonNode::Type::kInt: out.SetInt64(j.integer); break;
+    case JsonNode::Type::kDouble: out.SetDouble(j.number); break;
+    case JsonNode::Type::kString: out.SetString(j.string.c_str(), static_cast<rapidjson::SizeType>(j.string.size()), alloc); break;
+    case JsonNode::Type::kArray:
+      out.SetArray();
+      for (const JsonNode& item : j.items) {
+        rapidjson::Value v;
+        to_rapidjson(item, v, alloc);
+        out.PushBack(v, alloc);
+      }
+      break;
+    case JsonNode::Type::kObject:
+      out.SetObject();
+      for (const auto& [key, value] : j.members) {
+        rapidjson::Value k(key.c_str(), static_cast<rapidjson::SizeType>(key.size()), alloc);
+        rapidjson::Value v;
+        to_rapidjson(value, v, alloc);
+        out.AddMember(k, v, alloc);
+      }
+      break;
+  }
+}
+
+void Evaluator::fail(Errc code, std::string detail, const PlanNode& n, const SourceNode* node) {
+  if (error_) return;
+  Location where;
+  if (node != nullptr) where = view_.locate(*node);
+  else if (n.path) where = n.path->location();
+  error_ = Error{code, std::move(detail), std::move(where)};
+}
+
+bool Evaluator::missing(const PlanNode& n, const SourceNode* node) {
+  if (!n.mods.required.empty()) fail(Errc::kRequiredFieldMissing, n.mods.required, n, node);
+  return false;
+}
+
+bool Evaluator::text_value(const PlanNode& n, std::string text, const SourceNode* node,
+                           rapidjson::Value& out) {
+  const Modifiers& m = n.mods;
+  if (text.empty()) {
+    if (!m.has_default) return missing(n, node);
+    text = m.default_value;
+  }
+  if (m.check == Check::kNorwegianPersonId) {
+    const std::string why = check_norwegian_person_id(text);
+    if (!why.empty()) {
+      fail(Errc::kInvalidIdentifier, "not a valid fødselsnummer or D-nummer: " + why, n, node);
+      return false;
+    }
+  }
+  if (m.table != nullptr) {
+    const Coding* coding = m.table->lookup(text);
+    if (coding == nullptr) {
+      fail(Errc::kInvalidValue, "code '" + text + "' is not in table " + m.table->name(), n, node);
+      return false;
+    }
+    text = m.table_field == TableField::kSystem    ? coding->system
+         : m.table_field == TableField::kDisplay ? coding->display
+                                                  : coding->code;
+    if (text.empty()) return false;
+  }
+  switch (m.as) {
+    case ValueType::kString:
+    case ValueType::kCode:
+      if (m.as == ValueType::kCode) {
+        while (!text.empty() && text.back() == ' ') text.pop_back();
+        while (!text.empty() && text.front() == ' ') text.erase(0, 1);
+      }
+      if (!m.prefix.empty()) text.insert(0, m.prefix);
+      out.SetString(text.c_str(), static_cast<rapidjson::SizeType>(text.size()), alloc_);
+      return true;
+    case ValueType::kInteger: {
+      std::int64_t v = 0;
+      auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+      if (ec != std::errc{} || ptr != text.data() + text.size()) {
+        fail(Errc::kInvalidValue, "'" + text + "' is not an integer", n, node);
+        return false;
+      }
+      out.SetInt64(v);
+      return true;
+    }
+    case ValueType::kDecimal: {
+      auto d = hl7_number_to_decimal(text);
+      if (!d) {
+        fail(Errc::kInvalidValue, d.error().detail, n, node);
+        return false;
+      }
+      out.SetDouble(std::stod(*d));
+      return true;
+    }
+    case ValueType::kBoolean:
+      if (text == "Y" || text == "y" || text == "true" || text == "1") out.SetBool(true);
+      else if (text == "N" || text == "n" || text == "false" || text == "0") out.SetBool(false);
+      else {
+        fail(Errc::kInvalidValue, "'" + text + "' is not a yes/no value (Y or N)", n, node);
+        return false;
+      }
+      return true;
+    case ValueType::kDate:
+    case ValueType::kDateTime:
+    case ValueType::kInstant: {
+      const TimeType t = m.as == ValueType::kDate ? TimeType::kDate
+                       : m.as == ValueType::kDateTime ? TimeType::kDateTime : TimeType::kInstant;
+      auto converted = hl7_time_to_fhir(text, t);
+      if (!converted) {
+        fail(Errc::kInvalidValue, converted.error().detail, n, node);
+        return false;
+      }
+      out.SetString(converted->c_str(), static_cast<rapidjson::SizeType>(converted->size()), alloc_);
+      return true;
+    }
+  }
+  return false;
+}
+
+// The value one source node yields: its $do body, its datatype map, or its text.
+bool Evaluator::from_node(const PlanNode& n, const SourceNode& node, rapidjson::Value& out) {
+  if (n.body) return value(*n.body, node, out);
+  if (n.use) return value(*n.use, node, out);
+  if (view_.is_null(node)) return false;
+  return text_value(n, view_.text(node), &node, out);
+}
+
+void Evaluator::collect(const PlanNode& n, const SourceNode& context, rapidjson::Value& array) {
+  std::vector<SourceNode> nodes;
+  view_.select(context, *n.path, nodes);
+  const bool must = !n.mods.required.empty();
+  bool any = false;
+  for (const SourceNode& node : nodes) {
+    if (n.where && !test(*n.where, node)) continue;
+    if (!n.body && !n.use && (view_.is_null(node) || view_.text(node).empty())) continue;
+    rapidjson::Value v;
+    if (from_node(n, node, v)) {
+      array.PushBack(v, alloc_);
+      any = true;
+    }
+    if (failed()) return;
+  }
+  if (!any && must) missing(n, nullptr);
+}
+
+bool Evaluator::value(const PlanNode& n, const SourceNode& context, rapidjson::Value& out) {
+  if (failed()) return false;
+  switch (n.op) {
+    case PlanNode::Op::kConst:
+      to_rapidjson(n.constant, out, alloc_);
+      return true;
+    case PlanNode::Op::kTemplate: {
+      auto s = string(n, context);
+      if (!s) return false;
+      out.SetString(s->c_str(), static_cast<rapidjson::SizeType>(s->size()), alloc_);
+      return true;
+    }
+    case PlanNode::Op::kObject: {
+      out.SetObject();
+      bool data = !n.dynamic;
+      for (const auto& [key, child] : n.members) {
+        rapidjson::Value v;
+        if (value(*child, context, v)) {
+          data = data || child->dynamic;
+          out.AddMember(rapidjson::Value(key.c_str(), static_cast<rapidjson::SizeType>(key.size()), alloc_), v, alloc_);
+        }
+        if (failed()) return false;
+      }
+      return data && !out.ObjectEmpty();
+    }
+    case PlanNode::Op::kArray: {
+      out.SetArray();
+      bool data = !n.dynamic;
+      for (const auto& item : n.items) {
+        const rapidjson::SizeType before = out.Size();
+        if (item->op == PlanNode::Op::kEach) {
+          collect(*item, context, out);  // flattened into this array
+        } else {
+          rapidjson::Value v;
+          if (value(*item, context, v)) out.PushBack(v, alloc_);
+        }
+        if (failed()) return false;
+        data = data || (item->dynamic && out.Size() > before);
+      }
+      return data && !out.Empty();
+    }
+    case PlanNode::Op::kEach:
+      out.SetArray();
+      collect(n, context, out);
+      return !failed() && !out.Empty();
+    case PlanNode::Op::kPath:
+    case PlanNode::Op::kFirst: {
+      std::vector<SourceNode> nodes;
+      view_.select(context, *n.path, nodes);
+      for (const SourceNode& node : nodes) {
+        if (n.where && !test(*n.where, node)) continue;
+        if (!n.body && !n.use) {
+          // A plain value: the first non-empty occurrence.
+          if (view_.is_null(node) || view_.text(node).empty()) continue;
+          return text_value(n, view_.text(node), &node, out);
+        }
+        if (from_node(n, node, out)) return true;
+        if (failed()) return false;
+      }
+      if (n.mods.has_default) return text_value(n, {}, nullptr, out);
+      return missing(n, nullptr);
+    }
+    case PlanNode::Op::kVar: {
+      const auto& v = vars_[static_cast<std::size_t>(n.var)];
+      if (!v) return n.mods.has_default ? text_value(n, {}, nullptr, out) : missing(n, nullptr);
+      return text_value(n, *v, nullptr, out);
+    }
+    case PlanNode::Op::kIf:
+      if (test(*n.where, context)) return value(*n.body, context, out);
+      return n.otherwise ? value(*n.otherwise, context, out) : false;
+    case PlanNode::Op::kRef:
+      for (const auto& [name, url] : refs_) {
+        if (name == n.ref) {
+          out.SetString(url.c_str(), static_cast<rapidjson::SizeType>(url.size()), alloc_);
+          return true;
+        }
+      }
+      return false;
+  }
+  return false;
+}
+
+std::optional<std::string> Evaluator::string(const PlanNode& n, const SourceNode& context) {
+  if (n.op == PlanNode::Op::kTemplate) {
+    std::string s;
+    for (const TemplatePart& part : n.parts) {
+      if (part.var < 0) {
+        s += part.literal;
+        continue;
+      }
+      const auto& v = vars_[static_cast<std::size_t>(part.var)];
+      if (!v || v->empty()) return std::nullopt;
+      s += *v;
+    }
+    return s;
+  }
+  rapidjson::Value v;
+  if (!value(n, context, v)) return std::nullopt;
+  if (v.IsString()) return std::string(v.GetString(), v.GetStringLength());
+  if (v.IsInt64()) return std::to_string(v.GetInt64());
+  if (v.IsBool()) return v.GetBool() ? "true" : "false";
+  return std::nullopt;
+}
+
+bool Evaluator::test(const Condition& c, const SourceNode& context) {
+  switch (c.kind) {
+    case Condition::Kind::kAll:
+      for (const Condition& child : c.children) {
+        if (!test(child, context)) return false;
+      }
+      return true;
+    case Condition::Kind::kAny:
+      for (const Condition& child : c.children) {
+        if (test(child, context)) return true;
+      }
+      return false;
+    case Condition::Kind::kNot:
+      return !test(c.children.front(), context);
+    default: break;
+  }
+  std::string text;
+  if (c.path) {
+    std::vector<SourceNode> nodes;
+    view_.select(context, *c.path, nodes);
+    for (const SourceNode& node : nodes) {
+      text = view_.text(node);
+      if (!text.empty()) break;
+    }
+  } else {
+    const auto& v = vars_[static_cast<std::size_t>(c.var)];
+    if (v) text = *v;
+  }
+  switch (c.kind) {
+    case Condition::Kind::kExists: return c.exists == !text.empty();
+    case Condition::Kind::kEquals: return text == c.values.front();
+    case Condition::Kind::kIn:
+      for (const std::string& v : c.values) {
+        if (text == v) return true;
+      }
+      return false;
+    default: return false;
+  }
+}
+
+}  // namespace helsebro::mapping

@@ -1,0 +1,47 @@
+#pragma once
+// Runs a compiled plan against one source message. Internal to gateway/mapping.
+
+#include <optional>
+#include <rapidjson/document.h>
+#include <string>
+#include <vector>
+
+#include "gateway/mapping/plan_node.h"
+
+namespace helsebro::mapping {
+
+/// One evaluation: not shared between threads; lives for one message.
+class Evaluator {
+ public:
+  Evaluator(const SourceView& view, rapidjson::Document::AllocatorType& alloc, std::size_t var_count)
+      : view_(view), alloc_(alloc), vars_(var_count) {}
+
+  /// Produces the node's value in `out`; false when it yields nothing (absent) or on error.
+  bool value(const PlanNode& n, const SourceNode& context, rapidjson::Value& out);
+  bool test(const Condition& c, const SourceNode& context);
+  /// Evaluates to a plain string (templates, keys, URLs); nullopt when absent.
+  std::optional<std::string> string(const PlanNode& n, const SourceNode& context);
+
+  void set_var(int slot, std::optional<std::string> v) { vars_[static_cast<std::size_t>(slot)] = std::move(v); }
+  void set_ref(const std::string& name, std::string full_url) { refs_.emplace_back(name, std::move(full_url)); }
+  const std::optional<Error>& error() const { return error_; }
+  bool failed() const { return error_.has_value(); }
+
+ private:
+  bool text_value(const PlanNode& n, std::string text, const SourceNode* node, rapidjson::Value& out);
+  bool from_node(const PlanNode& n, const SourceNode& node, rapidjson::Value& out);
+  void collect(const PlanNode& n, const SourceNode& context, rapidjson::Value& array);
+  bool missing(const PlanNode& n, const SourceNode* node);
+  void fail(Errc code, std::string detail, const PlanNode& n, const SourceNode* node);
+
+  const SourceView& view_;
+  rapidjson::Document::AllocatorType& alloc_;
+  std::vector<std::optional<std::string>> vars_;
+  std::vector<std::pair<std::string, std::string>> refs_;
+  std::optional<Error> error_;
+};
+
+/// Deep-copies a constant from the mapping file into the output document.
+void to_rapidjson(const JsonNode& j, rapidjson::Value& out, rapidjson::Document::AllocatorType& alloc);
+
+}  // namespace helsebro::mapping

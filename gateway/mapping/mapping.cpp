@@ -1,0 +1,228 @@
+#include "gateway/mapping/mapping.h"
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "gateway/core/ids.h"
+#include "gateway/mapping/compiler.h"
+#include "gateway/mapping/evaluator.h"
+
+namespace helsebro::mapping {
+namespace {
+
+namespace fs = std::filesystem;
+
+Result<std::string> read_file(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return Error{Errc::kInvalidValue, file.string() + ": cannot be read"};
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::vector<fs::path> json_files(const fs::path& dir) {
+  std::vector<fs::path> files;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return files;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    if (entry.is_regular_file() && entry.path().extension() == ".json") files.push_back(entry.path());
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+// One Bundle entry before its body is evaluated.
+struct Entry {
+  const ResourcePlan* plan;
+  SourceNode context;
+  std::string id;
+};
+
+void add_string(rapidjson::Value& object, const char* key, const std::string& value,
+                rapidjson::Document::AllocatorType& alloc) {
+  object.AddMember(rapidjson::StringRef(key),
+                   rapidjson::Value(value.c_str(), static_cast<rapidjson::SizeType>(value.size()), alloc),
+                   alloc);
+}
+
+}  // namespace
+
+Mapping::Mapping() = default;
+Mapping::~Mapping() = default;
+Mapping::Mapping(Mapping&&) noexcept = default;
+Mapping& Mapping::operator=(Mapping&&) noexcept = default;
+
+bool Mapping::accepts_version(std::string_view version) const {
+  if (versions_.empty()) return true;
+  for (const std::string& v : versions_) {
+    if (version.rfind(v, 0) == 0) return true;
+  }
+  return false;
+}
+
+Result<Translation> Mapping::translate(const SourceView& view, const MessageFacts& facts) const {
+  rapidjson::Document doc;
+  auto& alloc = doc.GetAllocator();
+  Evaluator eval(view, alloc, var_names_.size());
+  const SourceNode root = view.root();
+  eval.set_var(0, facts.message_id);
+  eval.set_var(1, facts.message_type);
+  if (facts.received_at > 0) {
+    // Instant in UTC from epoch milliseconds.
+    const std::time_t seconds = static_cast<std::time_t>(facts.received_at / 1000);
+    std::tm tm{};
+    gmtime_r(&seconds, &tm);
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                  static_cast<int>(facts.received_at % 1000));
+    eval.set_var(2, std::string(buf));
+  }
+  for (std::size_t slot = kBuiltinVarCount; slot < lets_.size(); ++slot) {
+    eval.set_var(static_cast<int>(slot), eval.string(*lets_[slot], root));
+    if (eval.failed()) return *eval.error();
+  }
+
+  // Ids first, so that every body can reference every entry.
+  std::vector<Entry> entries;
+  for (const ResourcePlan& plan : resources_) {
+    if (plan.when && !eval.test(*plan.when, root)) continue;
+    std::vector<SourceNode> contexts;
+    if (plan.for_each) view.select(root, *plan.for_each, contexts);
+    else contexts.push_back(root);
+    for (std::size_t i = 0; i < contexts.size(); ++i) {
+      std::optional<std::string> key;
+      if (plan.key) key = eval.string(*plan.key, contexts[i]);
+      if (eval.failed()) return *eval.error();
+      const std::string name = key ? plan.resource_type + "|" + *key
+                                   : facts.message_id + "|" + plan.name + "|" + std::to_string(i);
+      Entry e{&plan, contexts[i], uuid_v5(kResourceNamespace, name)};
+      if (i == 0) eval.set_ref(plan.name, "urn:uuid:" + e.id);
+      entries.push_back(std::move(e));
+    }
+  }
+
+  doc.SetObject();
+  add_string(doc, "resourceType", "Bundle", alloc);
+  add_string(doc, "type", "transaction", alloc);
+  rapidjson::Value list(rapidjson::kArrayType);
+  for (const Entry& e : entries) {
+    const ResourcePlan& plan = *e.plan;
+    rapidjson::Value body;
+    eval.value(*plan.body, e.context, body);
+    if (eval.failed()) return *eval.error();
+    rapidjson::Value resource(rapidjson::kObjectType);
+    add_string(resource, "resourceType", plan.resource_type, alloc);
+    const bool put_by_id = plan.method == "PUT" && !plan.url;
+    if (put_by_id) add_string(resource, "id", e.id, alloc);
+    if (body.IsObject()) {
+      for (auto& member : body.GetObject()) {
+        if (member.name == "resourceType" || member.name == "id") continue;
+        resource.AddMember(member.name, member.value, alloc);
+      }
+    }
+    rapidjson::Value request(rapidjson::kObjectType);
+    add_string(request, "method", plan.method, alloc);
+    std::optional<std::string> url;
+    if (plan.url) url = eval.string(*plan.url, e.context);
+    if (!url) url = put_by_id ? plan.resource_type + "/" + e.id : plan.resource_type;
+    add_string(request, "url", *url, alloc);
+    if (plan.if_none_exist) {
+      if (auto cond = eval.string(*plan.if_none_exist, e.context)) add_string(request, "ifNoneExist", *cond, alloc);
+    }
+    if (eval.failed()) return *eval.error();
+    rapidjson::Value entry(rapidjson::kObjectType);
+    add_string(entry, "fullUrl", "urn:uuid:" + e.id, alloc);
+    entry.AddMember("resource", resource, alloc);
+    entry.AddMember("request", request, alloc);
+    list.PushBack(entry, alloc);
+  }
+  if (list.Empty()) return Error{Errc::kMappingFailed, "mapping '" + name_ + "' produced no resources"};
+  Translation out;
+  out.mapping = name_;
+  out.resources = list.Size();
+  doc.AddMember("entry", list, alloc);
+  if (ordering_key_) out.ordering_key = eval.string(*ordering_key_, root).value_or("");
+  if (eval.failed()) return *eval.error();
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  doc.Accept(writer);
+  out.bundle.assign(buffer.GetString(), buffer.GetSize());
+  return out;
+}
+
+MappingSet::MappingSet() = default;
+MappingSet::~MappingSet() = default;
+
+const Mapping* MappingSet::find(std::string_view format, std::string_view message_type) const {
+  std::string key;
+  key.reserve(format.size() + message_type.size() + 1);
+  key.append(format).append("|").append(message_type);
+  auto it = by_type_.find(key);
+  return it == by_type_.end() ? nullptr : it->second;
+}
+
+Result<std::shared_ptr<const MappingSet>> MappingSet::load(const std::string& dir,
+                                                           const Dialects& dialects) {
+  auto set = std::make_shared<MappingSet>();
+  set->directory_ = dir;
+  if (!fs::is_directory(dir)) return Error{Errc::kInvalidValue, dir + ": not a directory"};
+  for (const fs::path& file : json_files(fs::path(dir) / "terminology")) {
+    auto text = read_file(file);
+    if (!text) return text.error();
+    auto table = TerminologyTable::load(file.string(), *text);
+    if (!table) return table.error();
+    const std::string name = table->name();
+    if (!set->terminology_.emplace(name, std::move(*table)).second) {
+      return Error{Errc::kInvalidValue, file.string() + ": table '" + name + "' is defined twice"};
+    }
+  }
+  for (const auto& [format, dialect] : dialects) {
+    std::map<std::string, Compiler::PendingDatatype> pending;
+    for (const fs::path& file : json_files(fs::path(dir) / format / "datatypes")) {
+      auto text = read_file(file);
+      if (!text) return text.error();
+      auto tree = parse_json_tree(*text);
+      if (!tree) return Error{Errc::kInvalidValue, file.string() + ":" + tree.error().detail};
+      const JsonNode* name = tree->find("datatype");
+      const JsonNode* body = tree->find("template");
+      if (name == nullptr || !name->is_string() || body == nullptr) {
+        return Error{Errc::kInvalidValue, file.string() + ":" + std::to_string(tree->line) + ":" +
+                                              std::to_string(tree->column) +
+                                              ": a datatype map needs \"datatype\" and \"template\""};
+      }
+      pending[name->string] = Compiler::PendingDatatype{file.string(), *body, false};
+    }
+    for (const fs::path& file : json_files(fs::path(dir) / format)) {
+      auto text = read_file(file);
+      if (!text) return text.error();
+      auto tree = parse_json_tree(*text);
+      if (!tree) return Error{Errc::kInvalidValue, file.string() + ":" + tree.error().detail};
+      Compiler compiler(*set, *dialect, pending);
+      auto mapping = compiler.compile_mapping(file.string(), *tree);
+      if (!mapping) return mapping.error();
+      for (const std::string& type : (*mapping)->message_types()) {
+        const std::string key = format + "|" + type;
+        if (auto it = set->by_type_.find(key); it != set->by_type_.end()) {
+          return Error{Errc::kInvalidValue, file.string() + ": " + type + " is already taken by " +
+                                                it->second->file()};
+        }
+        set->by_type_.emplace(key, mapping->get());
+      }
+      set->mappings_.push_back(std::move(*mapping));
+    }
+    for (const auto& [name, p] : pending) {  // unused maps are checked too
+      Compiler compiler(*set, *dialect, pending);
+      auto dt = compiler.datatype(name, p.body);
+      if (!dt) return dt.error();
+    }
+  }
+  return std::shared_ptr<const MappingSet>(std::move(set));
+}
+
+}  // namespace helsebro::mapping

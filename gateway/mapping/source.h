@@ -1,0 +1,57 @@
+#pragma once
+// What a mapping reads from: a message of any format, addressed by paths the format's adapter
+// compiles once (HL7 v2 `PID-3[2].4.1`; later XPath for KITH XML, FHIRPath-like for FHIR JSON).
+// The engine never interprets a path itself; it only asks the view to resolve compiled paths.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "gateway/core/result.h"
+
+namespace helsebro::mapping {
+
+/// A position in a source message. Opaque to the engine: each adapter packs its own meaning
+/// (for HL7 v2: level, segment, field, repetition, component, sub-component).
+struct SourceNode {
+  std::uint32_t kind = 0;
+  std::uint32_t a = 0, b = 0, c = 0, d = 0, e = 0;
+};
+
+/// A path compiled by an adapter. Immutable, shared by every message the mapping translates.
+class SourcePath {
+ public:
+  virtual ~SourcePath() = default;
+  /// The text the path was compiled from, for error messages.
+  virtual const std::string& text() const = 0;
+  /// Where the path points, for a NAK's ERR segment (e.g. segment PID, field 3).
+  virtual Location location() const = 0;
+};
+
+/// Compiles path text for one format. Stateless and thread-safe.
+class SourceDialect {
+ public:
+  virtual ~SourceDialect() = default;
+  virtual std::string_view format() const = 0;
+  virtual Result<std::unique_ptr<SourcePath>> compile(std::string_view text) const = 0;
+};
+
+/// One message, as the engine sees it. Used by one thread at a time.
+class SourceView {
+ public:
+  virtual ~SourceView() = default;
+  virtual SourceNode root() const = 0;
+  /// Appends every node the path reaches from `context` (all repetitions / occurrences).
+  virtual void select(const SourceNode& context, const SourcePath& path,
+                      std::vector<SourceNode>& out) const = 0;
+  /// The decoded text of a node; "" when absent or empty.
+  virtual std::string text(const SourceNode& node) const = 0;
+  /// True when the node holds the explicit null `""` (HL7 v2), distinct from empty.
+  virtual bool is_null(const SourceNode& node) const = 0;
+  /// Where a node is, for error messages and a NAK's ERR segment (e.g. PID-3[2].4).
+  virtual Location locate(const SourceNode& node) const = 0;
+};
+
+}  // namespace helsebro::mapping

@@ -1,0 +1,88 @@
+#pragma once
+// Every metric Helsebro exports, declared once per part with help text and unit, and updated
+// through intent-named methods. Labels come only from bounded sets (channel, format, message
+// type known to a mapping or "other", outcome, reason code) — never an id.
+
+#include <string>
+#include <string_view>
+
+#include "gateway/observe/metrics.h"
+
+namespace helsebro::observe {
+
+class ListenProbe {
+ public:
+  explicit ListenProbe(Registry& r);
+  void connection_opened(std::string_view channel);
+  void connection_closed(std::string_view channel);
+  void connection_refused(std::string_view channel, std::string_view reason);
+  void frame_oversized(std::string_view channel);
+  void bytes_skipped(std::string_view channel, std::uint64_t n);
+
+ private:
+  Family& active_;
+  Family& opened_;
+  Family& refused_;
+  Family& oversized_;
+  Family& skipped_;
+};
+
+class IntakeProbe {
+ public:
+  explicit IntakeProbe(Registry& r);
+  void received(std::string_view channel, std::string_view format, std::string_view message_type);
+  void acknowledged(std::string_view channel, std::string_view code, double seconds);
+  void rejected(std::string_view channel, std::string_view reason);
+  void duplicate(std::string_view channel);
+
+ private:
+  Family& received_;
+  Family& acknowledged_;
+  Family& rejected_;
+  Family& duplicates_;
+  Family& ack_latency_;
+};
+
+class JournalProbe {
+ public:
+  explicit JournalProbe(Registry& r);
+  void committed(std::size_t operations, double seconds);
+  void write_failed(std::string_view reason);
+  void set_depth(std::string_view state, double messages);
+
+ private:
+  Family& commits_;
+  Family& batch_;
+  Family& commit_latency_;
+  Family& failures_;
+  Family& depth_;
+};
+
+class ForwardProbe {
+ public:
+  explicit ForwardProbe(Registry& r);
+  void delivered(std::string_view target, double seconds_since_received);
+  void attempt_failed(std::string_view target, std::string_view reason);
+  void dead(std::string_view target, std::string_view reason);
+  void upstream_response(std::string_view target, int status, double seconds);
+
+ private:
+  Family& delivered_;
+  Family& failed_;
+  Family& dead_;
+  Family& responses_;
+  Family& request_latency_;
+  Family& end_to_end_;
+};
+
+/// The probes of one gateway process, over one registry.
+struct Probes {
+  explicit Probes(Registry& r) : registry(r), listen(r), intake(r), journal(r), forward(r) {}
+  Registry& registry;
+  ListenProbe listen;
+  IntakeProbe intake;
+  JournalProbe journal;
+  ForwardProbe forward;
+};
+
+}  // namespace helsebro::observe
