@@ -14,6 +14,22 @@
 
 namespace helsebro::app {
 
+Result<mapping::Translation> map_message(const mapping::MappingSet& set, std::string_view bytes) {
+  auto message = hl7v2::parse(bytes);
+  if (!message) return message.error();
+  const std::size_t msh = message->find_segment("MSH");
+  const std::string type = message->decode(message->component(msh, 9, 1, 1));
+  const std::string trigger = message->decode(message->component(msh, 9, 1, 2));
+  const std::string message_type = trigger.empty() ? type : type + "^" + trigger;
+  const mapping::Mapping* mapping = set.find("hl7v2", message_type);
+  if (mapping == nullptr) {
+    return Error{Errc::kNoMapping, "no mapping takes " + message_type, Location{"MSH", 1, 9}};
+  }
+  hl7v2::SourceView view(*message);
+  const std::string control_id = message->decode(message->field(msh, 10));
+  return mapping->translate(view, {"map:" + control_id, message_type, 0});
+}
+
 int map_file(const config::Config& config, const std::string& file, std::ostream& out, std::ostream& err) {
   std::ifstream in(file, std::ios::binary);
   if (!in) {
@@ -27,24 +43,7 @@ int map_file(const config::Config& config, const std::string& file, std::ostream
     err << "helsebro map: mappings: " << set.error().detail << "\n";
     return 2;
   }
-  auto message = hl7v2::parse(bytes.str());
-  if (!message) {
-    err << file << ": " << message.error().message() << "\n";
-    return 1;
-  }
-  const std::size_t msh = message->find_segment("MSH");
-  const std::string type = message->decode(message->component(msh, 9, 1, 1));
-  const std::string trigger = message->decode(message->component(msh, 9, 1, 2));
-  const std::string message_type = trigger.empty() ? type : type + "^" + trigger;
-  const mapping::Mapping* mapping = (*set)->find("hl7v2", message_type);
-  if (mapping == nullptr) {
-    err << file << ": no mapping takes " << message_type << " (in " << config.mappings_dir << ")\n";
-    return 1;
-  }
-  hl7v2::SourceView view(*message);
-  // Offline: the id is derived from the file's control id so that output is repeatable.
-  const std::string control_id = message->decode(message->field(msh, 10));
-  auto translated = mapping->translate(view, {"map:" + control_id, message_type, 0});
+  auto translated = map_message(**set, bytes.str());
   if (!translated) {
     err << file << ": " << translated.error().message() << "\n";
     return 1;

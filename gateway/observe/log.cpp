@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 
@@ -80,6 +81,16 @@ void log(LogLevel level, std::string_view event, std::initializer_list<LogField>
             append_json_string(line, v);
           } else if constexpr (std::is_same_v<T, bool>) {
             line += v ? "true" : "false";
+          } else if constexpr (std::is_same_v<T, double>) {
+            // std::to_string keeps six decimals (a 12 µs latency became 0.000012, 1e-7 became
+            // 0.000000) and writes nan/inf, which is not JSON.
+            if (!std::isfinite(v)) {
+              line += "null";
+            } else {
+              char buf[32];
+              std::snprintf(buf, sizeof buf, "%.9g", v);
+              line += buf;
+            }
           } else {
             line += std::to_string(v);
           }
