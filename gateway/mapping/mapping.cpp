@@ -116,9 +116,14 @@ Result<Translation> Mapping::translate(const SourceView& view, const MessageFact
     rapidjson::Value body;
     eval.value(*plan.body, e.context, body);
     if (eval.failed()) return *eval.error();
+    // A PUT whose conditional URL cannot be formed (its key is missing) writes by id instead.
+    std::optional<std::string> url;
+    if (plan.url) url = eval.string(*plan.url, e.context);
+    if (eval.failed()) return *eval.error();
+    const bool put_by_id = plan.method == "PUT" && !url;
+    if (!url) url = put_by_id ? plan.resource_type + "/" + e.id : plan.resource_type;
     rapidjson::Value resource(rapidjson::kObjectType);
     add_string(resource, "resourceType", plan.resource_type, alloc);
-    const bool put_by_id = plan.method == "PUT" && !plan.url;
     if (put_by_id) add_string(resource, "id", e.id, alloc);
     if (body.IsObject()) {
       for (auto& member : body.GetObject()) {
@@ -128,9 +133,6 @@ Result<Translation> Mapping::translate(const SourceView& view, const MessageFact
     }
     rapidjson::Value request(rapidjson::kObjectType);
     add_string(request, "method", plan.method, alloc);
-    std::optional<std::string> url;
-    if (plan.url) url = eval.string(*plan.url, e.context);
-    if (!url) url = put_by_id ? plan.resource_type + "/" + e.id : plan.resource_type;
     add_string(request, "url", *url, alloc);
     if (plan.if_none_exist) {
       if (auto cond = eval.string(*plan.if_none_exist, e.context)) add_string(request, "ifNoneExist", *cond, alloc);
