@@ -34,14 +34,23 @@ std::string pointer_text(const rapidjson::Pointer& p) {
   const rapidjson::Value* s = rapidjson::Pointer(schema_ptr == "/" ? "" : schema_ptr.c_str()).Get(schema);
   const rapidjson::Value* value =
       rapidjson::Pointer(pointer == "/" ? "" : pointer.c_str()).Get(doc);
-  if (keyword == "additionalProperties" && s && value && value->IsObject() && s->HasMember("properties")) {
-    // RapidJSON 1.1 does not say which key; find the first one the schema does not list.
-    for (auto it = value->MemberBegin(); it != value->MemberEnd(); ++it) {
-      if (!(*s)["properties"].HasMember(it->name)) {
-        const std::string key = it->name.GetString();
-        pointer = (pointer == "/" ? "" : pointer) + "/" + key;
-        reason = "unknown key \"" + key + "\"";
-        break;
+  if (keyword == "additionalProperties" && s && s->HasMember("properties")) {
+    // The object's schema sits at /properties/a/properties/b…: one document token per pair.
+    const rapidjson::Pointer& at = v.GetInvalidDocumentPointer();
+    const std::size_t object_depth = v.GetInvalidSchemaPointer().GetTokenCount() / 2;
+    if (at.GetTokenCount() == object_depth + 1) {
+      // RapidJSON 1.1 reports the pointer of the offending key itself.
+      const auto& last = at.GetTokens()[object_depth];
+      reason = "unknown key \"" + std::string(last.name, last.length) + "\"";
+    } else if (value && value->IsObject()) {
+      // The pointer names the object: find the first key the schema does not list.
+      for (auto it = value->MemberBegin(); it != value->MemberEnd(); ++it) {
+        if (!(*s)["properties"].HasMember(it->name)) {
+          const std::string key = it->name.GetString();
+          pointer = (pointer == "/" ? "" : pointer) + "/" + key;
+          reason = "unknown key \"" + key + "\"";
+          break;
+        }
       }
     }
   } else {

@@ -32,19 +32,22 @@ constexpr std::array<ErrcInfo, static_cast<std::size_t>(Errc::kCount)> kTable{{
 const ErrcInfo& info(Errc code) { return kTable.at(static_cast<std::size_t>(code)); }
 
 std::string to_string(const Location& where) {
+  // Appended piece by piece: GCC 12 warns falsely (-Wrestrict) on chains of string operator+.
   std::string out;
+  auto number = [&out](std::string_view before, std::uint64_t n, std::string_view after = {}) {
+    out.append(before);
+    out.append(std::to_string(n));
+    out.append(after);
+  };
   if (!where.segment.empty()) {
-    out = where.segment;
-    if (where.segment_seq > 1) out += "[" + std::to_string(where.segment_seq) + "]";
-    if (where.field > 0) out += "-" + std::to_string(where.field);
-    if (where.repetition > 1) out += "[" + std::to_string(where.repetition) + "]";
-    if (where.component > 0) out += "." + std::to_string(where.component);
-    if (where.subcomponent > 0) out += "." + std::to_string(where.subcomponent);
+    out.append(where.segment);
+    if (where.segment_seq > 1) number("[", where.segment_seq, "]");
+    if (where.field > 0) number("-", where.field);
+    if (where.repetition > 1) number("[", where.repetition, "]");
+    if (where.component > 0) number(".", where.component);
+    if (where.subcomponent > 0) number(".", where.subcomponent);
   }
-  if (where.has_offset) {
-    if (!out.empty()) out += " ";
-    out += "at byte " + std::to_string(where.byte_offset);
-  }
+  if (where.has_offset) number(out.empty() ? "at byte " : " at byte ", where.byte_offset);
   return out;
 }
 

@@ -211,6 +211,7 @@ void SqliteJournal::commit_batch(std::deque<Operation>& batch) {
     sqlite3_exec(writer_db_, r ? "RELEASE op" : "ROLLBACK TO op; RELEASE op", nullptr, nullptr, nullptr);
     results.push_back(std::move(r));
   }
+  bool commit_failed = false;
   if (began) {
     const bool injected = fault_hook_ && fault_hook_(FaultPoint::kCommit);
     if (injected || sqlite3_exec(writer_db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
@@ -218,21 +219,21 @@ void SqliteJournal::commit_batch(std::deque<Operation>& batch) {
                                : db_error(writer_db_, "commit");
       sqlite3_exec(writer_db_, "ROLLBACK", nullptr, nullptr, nullptr);
       for (auto& r : results) r = e;
+      commit_failed = true;
     }
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::size_t failures = 0;
-  for (std::size_t i = 0; i < batch.size(); ++i) {
-    if (!results[i]) ++failures;
-    batch[i].done(std::move(results[i]));
-  }
+  for (const auto& r : results) failures += r ? 0 : 1;
+  // Metrics before callbacks: whoever learns that a write completed then sees it counted.
   if (probe_) {
-    probe_->committed(batch.size(), seconds);
-    if (failures > 0) probe_->write_failed(began ? "write" : "begin");
+    if (began && !commit_failed) probe_->committed(batch.size(), seconds);
+    if (failures > 0) probe_->write_failed(!began ? "begin" : commit_failed ? "commit" : "write");
   }
   if (failures > 0) {
     observe::log_error("journal.write_failed", {{"operations", batch.size()}, {"failed", failures}});
   }
+  for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(results[i]));
 }
 
 void SqliteJournal::append(MessageRecord record, AppendDone done) {

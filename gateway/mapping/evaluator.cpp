@@ -64,6 +64,9 @@ bool Evaluator::text_value(const PlanNode& n, std::string text, const SourceNode
       fail(Errc::kInvalidValue, "code '" + text + "' is not in table " + m.table->name(), n, node);
       return false;
     }
+    // A listed code without a target code has no equivalent: left out whole, so "$tableField":
+    // "system" or "display" must not produce half a Coding (a system with no code).
+    if (coding->code.empty()) return false;
     text = m.table_field == TableField::kSystem    ? coding->system
          : m.table_field == TableField::kDisplay ? coding->display
                                                   : coding->code;

@@ -45,7 +45,11 @@ class Builder {
     n.number = static_cast<double>(i);
     return scalar(std::move(n));
   }
-  bool Uint64(std::uint64_t u) { return Double(static_cast<double>(u)); }
+  // RapidJSON reports every positive integer above UINT32_MAX here, not through Int64.
+  bool Uint64(std::uint64_t u) {
+    if (u <= static_cast<std::uint64_t>(INT64_MAX)) return Int64(static_cast<std::int64_t>(u));
+    return Double(static_cast<double>(u));
+  }
   bool Double(double d) {
     JsonNode n;
     n.type = JsonNode::Type::kDouble;
