@@ -137,8 +137,10 @@ std::string build_ack(const AckRequest& request) {
       out += "ERR" + f + w.segment + c + seq + c + num(w.field) + c + std::string(i.hl7_code) + s +
              encode_escapes(i.hl7_text, d) + s + "HL70357";
     } else {
-      out += "ERR" + f + f + w.segment + c + seq + c + num(w.field) + c + num(w.repetition) + c +
-             num(w.component) + c + num(w.subcomponent) + f + std::string(i.hl7_code) + c +
+      std::string location = w.segment + c + seq + c + num(w.field) + c + num(w.repetition) + c +
+                             num(w.component) + c + num(w.subcomponent);
+      while (!location.empty() && location.back() == d.component) location.pop_back();
+      out += "ERR" + f + f + location + f + std::string(i.hl7_code) + c +
              encode_escapes(i.hl7_text, d) + c + "HL70357" + f + "E" + f + f + f + f + text;
     }
     out += '\r';
