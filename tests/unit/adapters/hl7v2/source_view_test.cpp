@@ -1,0 +1,167 @@
+#include "adapters/hl7v2/source_view.h"
+
+#include <gtest/gtest.h>
+
+#include <optional>
+
+#include "adapters/hl7v2/parser.h"
+
+namespace helsebro::hl7v2 {
+namespace {
+
+using mapping::SourceNode;
+
+class SourceViewTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto parsed = parse(
+        "MSH|^~\\&|LAB|AHUS|HELSEBRO|NHN|20240115103000||ORU^R01|MSG1|P|2.5\r"
+        "PID|1||111^^^A^MR~222^^^B^FNR&x&y||Doe^John||\"\"|F\r"
+        "OBX|1|NM|code1||5\r"
+        "OBX|2|ST|code2||a\\T\\b\r"
+        "OBX|3|NM|code3||7\r");
+    ASSERT_TRUE(parsed) << parsed.error().message();
+    message_ = std::move(*parsed);
+    view_.emplace(message_);
+  }
+
+  std::vector<SourceNode> select(std::string_view path, const SourceNode* context = nullptr) {
+    auto compiled = compile_path(path);
+    EXPECT_TRUE(compiled) << path;
+    std::vector<SourceNode> out;
+    if (compiled) view_->select(context ? *context : view_->root(), **compiled, out);
+    return out;
+  }
+  std::vector<std::string> texts(std::string_view path, const SourceNode* context = nullptr) {
+    std::vector<std::string> out;
+    for (const SourceNode& n : select(path, context)) out.push_back(view_->text(n));
+    return out;
+  }
+
+  Message message_;
+  std::optional<SourceView> view_;
+};
+
+using Texts = std::vector<std::string>;
+
+TEST_F(SourceViewTest, RootSpansTheWholeMessage) {
+  const SourceNode root = view_->root();
+  EXPECT_EQ(root.kind, kGroupNode);
+  EXPECT_EQ(root.a, 0u);
+  EXPECT_EQ(root.b, 5u);
+  EXPECT_EQ(view_->text(root), "");
+  EXPECT_EQ(view_->locate(root).segment, "");
+}
+
+TEST_F(SourceViewTest, FieldSelectsEveryRepetition) {
+  EXPECT_EQ(texts("PID-3"), (Texts{"111^^^A^MR", "222^^^B^FNR&x&y"}));
+  EXPECT_EQ(texts("PID-3[2]"), (Texts{"222^^^B^FNR&x&y"}));
+  EXPECT_EQ(texts("PID-3.4"), (Texts{"A", "B"}));
+  EXPECT_EQ(texts("PID-3[2].5"), (Texts{"FNR&x&y"}));
+  EXPECT_EQ(texts("PID-3[2].5.2"), (Texts{"x"}));
+  EXPECT_EQ(texts("PID-3[1].5.1"), (Texts{"MR"}));
+  EXPECT_EQ(texts("PID-5.2"), (Texts{"John"}));
+}
+
+TEST_F(SourceViewTest, AbsentPartsSelectNothing) {
+  EXPECT_TRUE(select("PID-30").empty());
+  EXPECT_TRUE(select("PID-3[3]").empty());
+  EXPECT_TRUE(select("PID-3.9").empty());
+  EXPECT_TRUE(select("PID-3[1].5.2").empty());
+  EXPECT_TRUE(select("ZZZ-1").empty());
+  EXPECT_TRUE(select("OBX[4]-5").empty());
+}
+
+TEST_F(SourceViewTest, SegmentsAndOccurrences) {
+  const auto obx = select("OBX");
+  ASSERT_EQ(obx.size(), 3u);
+  EXPECT_EQ(obx[0].kind, kSegmentNode);
+  EXPECT_EQ(view_->text(obx[1]), "OBX|2|ST|code2||a\\T\\b");  // segments are raw
+  EXPECT_EQ(texts("OBX-5"), (Texts{"5", "a&b", "7"}));
+  EXPECT_EQ(texts("OBX[3]-5"), (Texts{"7"}));
+  EXPECT_EQ(texts("OBX[2]-3"), (Texts{"code2"}));
+}
+
+TEST_F(SourceViewTest, RelativeFieldOfTheCurrentSegment) {
+  const auto obx = select("OBX");
+  ASSERT_EQ(obx.size(), 3u);
+  EXPECT_EQ(texts("@-5", &obx[1]), (Texts{"a&b"}));
+  EXPECT_EQ(texts("@-2", &obx[2]), (Texts{"NM"}));
+  // From a component, '-' still means a field of the same segment.
+  const auto comp = select("PID-3[2].4");
+  ASSERT_EQ(comp.size(), 1u);
+  EXPECT_EQ(texts("@-5.1", &comp[0]), (Texts{"Doe"}));
+  // Not from the message root.
+  const SourceNode root = view_->root();
+  EXPECT_TRUE(select("@-5", &root).empty());
+}
+
+TEST_F(SourceViewTest, RelativeComponentsOfTheCurrentRepetition) {
+  const auto reps = select("PID-3");
+  ASSERT_EQ(reps.size(), 2u);
+  EXPECT_EQ(reps[0].kind, kRepetitionNode);
+  EXPECT_EQ(texts("@.1", &reps[0]), (Texts{"111"}));
+  EXPECT_EQ(texts("@.1", &reps[1]), (Texts{"222"}));
+  EXPECT_EQ(texts("@.5.3", &reps[1]), (Texts{"y"}));
+  EXPECT_EQ(texts("@", &reps[1]), (Texts{"222^^^B^FNR&x&y"}));
+  // From a component, "@.n" is its n-th sub-component.
+  const auto comp = select("PID-3[2].5");
+  ASSERT_EQ(comp.size(), 1u);
+  EXPECT_EQ(comp[0].kind, kComponentNode);
+  EXPECT_EQ(texts("@.2", &comp[0]), (Texts{"x"}));
+  EXPECT_TRUE(select("@.4", &comp[0]).empty());
+}
+
+TEST_F(SourceViewTest, ExplicitNull) {
+  const auto nodes = select("PID-7");
+  ASSERT_EQ(nodes.size(), 1u);
+  EXPECT_TRUE(view_->is_null(nodes[0]));
+  EXPECT_EQ(view_->text(nodes[0]), "");
+  EXPECT_EQ(view_->raw(nodes[0]), "\"\"");
+  const auto present = select("PID-8");
+  ASSERT_EQ(present.size(), 1u);
+  EXPECT_FALSE(view_->is_null(present[0]));
+  EXPECT_EQ(view_->text(present[0]), "F");
+}
+
+TEST_F(SourceViewTest, MshHeaderFieldsAreNotDecoded) {
+  EXPECT_EQ(texts("MSH-1"), (Texts{"|"}));
+  EXPECT_EQ(texts("MSH-2"), (Texts{"^~\\&"}));
+  EXPECT_EQ(texts("MSH-9.1"), (Texts{"ORU"}));
+  EXPECT_EQ(texts("MSH-9.2"), (Texts{"R01"}));
+}
+
+TEST_F(SourceViewTest, LocatesNodes) {
+  const auto sub = select("PID-3[2].5.2");
+  ASSERT_EQ(sub.size(), 1u);
+  const Location where = view_->locate(sub[0]);
+  EXPECT_EQ(where.segment, "PID");
+  EXPECT_EQ(where.segment_seq, 1u);
+  EXPECT_EQ(where.field, 3u);
+  EXPECT_EQ(where.repetition, 2u);
+  EXPECT_EQ(where.component, 5u);
+  EXPECT_EQ(where.subcomponent, 2u);
+  EXPECT_EQ(to_string(where), "PID-3[2].5.2");
+
+  const auto obx = select("OBX[3]-5");
+  ASSERT_EQ(obx.size(), 1u);
+  EXPECT_EQ(to_string(view_->locate(obx[0])), "OBX[3]-5");
+
+  const auto seg = select("OBX[2]");
+  ASSERT_EQ(seg.size(), 1u);
+  const Location seg_where = view_->locate(seg[0]);
+  EXPECT_EQ(seg_where.segment, "OBX");
+  EXPECT_EQ(seg_where.segment_seq, 2u);
+  EXPECT_EQ(seg_where.field, 0u);
+}
+
+TEST_F(SourceViewTest, GroupContextLimitsAbsoluteSelection) {
+  // A group node spans segments [a, b): here only the second and third OBX.
+  const SourceNode group{kGroupNode, 3, 5, 0, 0, 0};
+  EXPECT_EQ(texts("OBX-5", &group), (Texts{"a&b", "7"}));
+  EXPECT_EQ(texts("OBX[1]-3", &group), (Texts{"code2"}));
+  EXPECT_TRUE(select("PID-3", &group).empty());
+}
+
+}  // namespace
+}  // namespace helsebro::hl7v2

@@ -1,0 +1,400 @@
+#include "gateway/journal/sqlite_journal.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <future>
+#include <map>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "gateway/observe/metrics.h"
+#include "gateway/observe/probes.h"
+#include "unit/temp_dir.h"
+
+namespace helsebro::journal {
+namespace {
+
+using test::TempDir;
+
+MessageRecord record(const std::string& id, MessageState state = MessageState::kTranslated) {
+  MessageRecord r;
+  r.id = id;
+  r.channel = "mllp";
+  r.sender = "AHUS";
+  r.control_id = "C-" + id;
+  r.message_type = "ADT^A04";
+  r.format = "hl7v2";
+  r.charset = "UNICODE UTF-8";
+  r.payload = "MSH|^~\\&|LAB|AHUS\rPID|1||" + id + "\r";
+  r.payload_sha256 = "sha-" + id;
+  r.state = state;
+  r.mapping = "adt-patient";
+  r.bundle = "{\"resourceType\":\"Bundle\",\"id\":\"" + id + "\"}";
+  r.ordering_key = "patient/" + id;
+  r.ack = "MSH|^~\\&\rMSA|AA|C-" + id + "\r";
+  r.received_at = 1705314600000;
+  return r;
+}
+
+Result<std::int64_t> append(Journal& j, MessageRecord r) {
+  std::promise<Result<std::int64_t>> done;
+  auto result = done.get_future();
+  j.append(std::move(r), [&done](Result<std::int64_t> seq) { done.set_value(std::move(seq)); });
+  return result.get();
+}
+
+std::int64_t append_ok(Journal& j, MessageRecord r) {
+  auto seq = append(j, std::move(r));
+  EXPECT_TRUE(seq) << seq.error().message();
+  return seq ? *seq : -1;
+}
+
+template <class Call>
+Result<void> wait(Call call) {
+  std::promise<Result<void>> done;
+  auto result = done.get_future();
+  call([&done](Result<void> r) { done.set_value(std::move(r)); });
+  return result.get();
+}
+
+std::vector<std::string> pending_ids(Journal& j, std::size_t limit = 100) {
+  auto pending = j.pending(limit);
+  EXPECT_TRUE(pending) << pending.error().message();
+  std::vector<std::string> ids;
+  if (pending) {
+    for (const MessageRecord& r : *pending) ids.push_back(r.id);
+  }
+  return ids;
+}
+
+std::optional<MessageRecord> get(Journal& j, const std::string& id) {
+  auto r = j.get(id);
+  EXPECT_TRUE(r) << r.error().message();
+  return r ? *r : std::nullopt;
+}
+
+// Reads one sample, e.g. "helsebro_journal_commits_total", from the exposition text.
+double sample(const observe::Registry& registry, const std::string& name) {
+  std::istringstream lines(registry.expose());
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.rfind(name + " ", 0) == 0) return std::stod(line.substr(name.size() + 1));
+  }
+  ADD_FAILURE() << "no sample " << name;
+  return -1;
+}
+
+using Ids = std::vector<std::string>;
+
+class JournalTest : public ::testing::Test {
+ protected:
+  TempDir dir_{"helsebro-journal"};
+};
+
+TEST_F(JournalTest, AppendAssignsIncreasingSequenceNumbers) {
+  SqliteJournal j(dir_.str());
+  const std::int64_t a = append_ok(j, record("a"));
+  const std::int64_t b = append_ok(j, record("b"));
+  const std::int64_t c = append_ok(j, record("c"));
+  EXPECT_GT(a, 0);
+  EXPECT_LT(a, b);
+  EXPECT_LT(b, c);
+  EXPECT_TRUE(std::filesystem::exists(dir_.path() / "journal.db"));
+}
+
+TEST_F(JournalTest, GetReturnsTheWholeRecord) {
+  SqliteJournal j(dir_.str());
+  MessageRecord in = record("a");
+  in.payload = std::string("MSH|^~\\&|\xE6\xF8\xE5\0binary", 19);  // bytes as received, NUL included
+  in.reason = "";
+  const std::int64_t seq = append_ok(j, in);
+  const auto out = get(j, "a");
+  ASSERT_TRUE(out);
+  EXPECT_EQ(out->seq, seq);
+  EXPECT_EQ(out->id, "a");
+  EXPECT_EQ(out->channel, "mllp");
+  EXPECT_EQ(out->sender, "AHUS");
+  EXPECT_EQ(out->control_id, "C-a");
+  EXPECT_EQ(out->message_type, "ADT^A04");
+  EXPECT_EQ(out->format, "hl7v2");
+  EXPECT_EQ(out->charset, "UNICODE UTF-8");
+  EXPECT_EQ(out->payload_sha256, "sha-a");
+  EXPECT_EQ(out->payload, in.payload);
+  EXPECT_EQ(out->payload.size(), 19u);
+  EXPECT_EQ(out->state, MessageState::kTranslated);
+  EXPECT_EQ(out->mapping, "adt-patient");
+  EXPECT_EQ(out->bundle, in.bundle);
+  EXPECT_EQ(out->ordering_key, "patient/a");
+  EXPECT_EQ(out->ack, in.ack);
+  EXPECT_EQ(out->received_at, 1705314600000);
+  EXPECT_EQ(out->updated_at, 1705314600000);
+  EXPECT_EQ(out->attempts, 0);
+}
+
+TEST_F(JournalTest, GetOfAnUnknownIdIsEmpty) {
+  SqliteJournal j(dir_.str());
+  EXPECT_FALSE(get(j, "nope").has_value());
+}
+
+TEST_F(JournalTest, EmptyFieldsAreStored) {
+  SqliteJournal j(dir_.str());
+  MessageRecord r;
+  r.id = "empty";
+  r.state = MessageState::kRejected;
+  append_ok(j, r);
+  const auto out = get(j, "empty");
+  ASSERT_TRUE(out);
+  EXPECT_EQ(out->payload, "");
+  EXPECT_EQ(out->bundle, "");
+  EXPECT_EQ(out->state, MessageState::kRejected);
+}
+
+TEST_F(JournalTest, DuplicateIdIsRefused) {
+  SqliteJournal j(dir_.str());
+  append_ok(j, record("a"));
+  auto again = append(j, record("a"));
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, Errc::kJournalWriteFailed);
+}
+
+TEST_F(JournalTest, PendingListsTranslatedAndFailedInArrivalOrder) {
+  SqliteJournal j(dir_.str());
+  append_ok(j, record("r1", MessageState::kReceived));
+  append_ok(j, record("t1", MessageState::kTranslated));
+  append_ok(j, record("x1", MessageState::kRejected));
+  append_ok(j, record("f1", MessageState::kFailed));
+  append_ok(j, record("t2", MessageState::kTranslated));
+  append_ok(j, record("d1", MessageState::kDelivered));
+  append_ok(j, record("dead", MessageState::kDead));
+  EXPECT_EQ(pending_ids(j), (Ids{"t1", "f1", "t2"}));
+  EXPECT_EQ(pending_ids(j, 2), (Ids{"t1", "f1"}));
+
+  auto pending = j.pending(10);
+  ASSERT_TRUE(pending);
+  const MessageRecord& first = pending->front();
+  EXPECT_EQ(first.bundle, record("t1").bundle);  // the forwarder needs the bundle …
+  EXPECT_EQ(first.payload, "");                  // … but not the payload
+  EXPECT_EQ(first.ordering_key, "patient/t1");
+  EXPECT_LT(pending->at(0).seq, pending->at(1).seq);
+  EXPECT_LT(pending->at(1).seq, pending->at(2).seq);
+}
+
+TEST_F(JournalTest, MarkDeliveredRemovesFromPending) {
+  SqliteJournal j(dir_.str());
+  const std::int64_t a = append_ok(j, record("a"));
+  append_ok(j, record("b"));
+  auto done = wait([&](auto cb) { j.mark_delivered(a, 1705314601000, cb); });
+  ASSERT_TRUE(done) << done.error().message();
+  EXPECT_EQ(pending_ids(j), (Ids{"b"}));
+  const auto out = get(j, "a");
+  ASSERT_TRUE(out);
+  EXPECT_EQ(out->state, MessageState::kDelivered);
+  EXPECT_EQ(out->updated_at, 1705314601000);
+  EXPECT_EQ(out->attempts, 1);
+}
+
+TEST_F(JournalTest, MarkFailedCountsAttemptsAndSchedulesTheRetry) {
+  SqliteJournal j(dir_.str());
+  const std::int64_t a = append_ok(j, record("a"));
+  ASSERT_TRUE(wait([&](auto cb) { j.mark_failed(a, "upstream_transient", 1000, 2000, cb); }));
+  ASSERT_TRUE(wait([&](auto cb) { j.mark_failed(a, "upstream_unreachable", 3000, 7000, cb); }));
+  const auto out = get(j, "a");
+  ASSERT_TRUE(out);
+  EXPECT_EQ(out->state, MessageState::kFailed);
+  EXPECT_EQ(out->attempts, 2);
+  EXPECT_EQ(out->reason, "upstream_unreachable");
+  EXPECT_EQ(out->updated_at, 3000);
+  EXPECT_EQ(out->next_attempt_at, 7000);
+  // A failed message is still waiting for delivery.
+  auto pending = j.pending(10);
+  ASSERT_TRUE(pending);
+  ASSERT_EQ(pending->size(), 1u);
+  EXPECT_EQ(pending->front().next_attempt_at, 7000);
+  EXPECT_EQ(pending->front().attempts, 2);
+}
+
+TEST_F(JournalTest, MarkDeadEndsDelivery) {
+  SqliteJournal j(dir_.str());
+  const std::int64_t a = append_ok(j, record("a"));
+  ASSERT_TRUE(wait([&](auto cb) { j.mark_dead(a, "upstream_permanent", 5000, cb); }));
+  EXPECT_TRUE(pending_ids(j).empty());
+  const auto out = get(j, "a");
+  ASSERT_TRUE(out);
+  EXPECT_EQ(out->state, MessageState::kDead);
+  EXPECT_EQ(out->reason, "upstream_permanent");
+}
+
+TEST_F(JournalTest, MarkingAnUnknownSequenceNumberFails) {
+  SqliteJournal j(dir_.str());
+  auto done = wait([&](auto cb) { j.mark_delivered(4242, 1, cb); });
+  ASSERT_FALSE(done);
+  EXPECT_EQ(done.error().code, Errc::kJournalWriteFailed);
+}
+
+TEST_F(JournalTest, CountsMessagesByState) {
+  SqliteJournal j(dir_.str());
+  auto empty = j.counts();
+  ASSERT_TRUE(empty);
+  EXPECT_EQ(empty->size(), 6u);  // every state, zero included
+  for (const auto& [state, n] : *empty) EXPECT_EQ(n, 0) << to_string(state);
+
+  append_ok(j, record("t1"));
+  append_ok(j, record("t2"));
+  append_ok(j, record("x1", MessageState::kRejected));
+  const std::int64_t f = append_ok(j, record("f1"));
+  ASSERT_TRUE(wait([&](auto cb) { j.mark_failed(f, "x", 1, 2, cb); }));
+  auto counts = j.counts();
+  ASSERT_TRUE(counts);
+  EXPECT_EQ(counts->at(MessageState::kTranslated), 2);
+  EXPECT_EQ(counts->at(MessageState::kRejected), 1);
+  EXPECT_EQ(counts->at(MessageState::kFailed), 1);
+  EXPECT_EQ(counts->at(MessageState::kDelivered), 0);
+  EXPECT_EQ(counts->at(MessageState::kReceived), 0);
+}
+
+TEST_F(JournalTest, CommitFaultFailsTheAppendAndStoresNothing) {
+  observe::Registry registry;
+  observe::JournalProbe probe(registry);
+  SqliteJournal j(dir_.str(), &probe);
+  std::atomic<bool> fail_commit{true};
+  j.set_fault_hook([&fail_commit](FaultPoint point) { return point == FaultPoint::kCommit && fail_commit; });
+
+  auto seq = append(j, record("lost"));
+  ASSERT_FALSE(seq);
+  EXPECT_EQ(seq.error().code, Errc::kJournalWriteFailed);
+  EXPECT_FALSE(get(j, "lost").has_value());
+  auto counts = j.counts();
+  ASSERT_TRUE(counts);
+  EXPECT_EQ(counts->at(MessageState::kTranslated), 0);
+  EXPECT_EQ(sample(registry, "helsebro_journal_write_failures_total{reason=\"commit\"}"), 1);
+
+  // The journal keeps working once the fault is gone; only that commit is counted.
+  fail_commit = false;
+  EXPECT_GT(append_ok(j, record("kept")), 0);
+  EXPECT_TRUE(get(j, "kept").has_value());
+  EXPECT_EQ(sample(registry, "helsebro_journal_commits_total"), 1);
+}
+
+TEST_F(JournalTest, WriteFaultFailsOnlyThatOperation) {
+  SqliteJournal j(dir_.str());
+  std::atomic<int> writes{0};
+  // The second write fails; the others commit.
+  j.set_fault_hook([&writes](FaultPoint point) { return point == FaultPoint::kWrite && ++writes == 2; });
+  EXPECT_GT(append_ok(j, record("a")), 0);
+  auto b = append(j, record("b"));
+  ASSERT_FALSE(b);
+  EXPECT_EQ(b.error().code, Errc::kJournalWriteFailed);
+  EXPECT_GT(append_ok(j, record("c")), 0);
+  EXPECT_EQ(pending_ids(j), (Ids{"a", "c"}));
+}
+
+TEST_F(JournalTest, MessagesSurviveAReopen) {
+  std::int64_t last = 0;
+  {
+    SqliteJournal j(dir_.str());
+    append_ok(j, record("a"));
+    last = append_ok(j, record("b"));
+    ASSERT_TRUE(wait([&](auto cb) { j.mark_failed(last, "x", 10, 20, cb); }));
+  }
+  SqliteJournal reopened(dir_.str());
+  EXPECT_EQ(pending_ids(reopened), (Ids{"a", "b"}));
+  const auto b = get(reopened, "b");
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->payload, record("b").payload);
+  EXPECT_EQ(b->attempts, 1);
+  // Sequence numbers continue after the stored ones.
+  EXPECT_GT(append_ok(reopened, record("c")), last);
+}
+
+TEST_F(JournalTest, CloseFinishesQueuedWritesAndRefusesNewOnes) {
+  SqliteJournal j(dir_.str());
+  std::promise<Result<std::int64_t>> queued;
+  auto queued_result = queued.get_future();
+  j.append(record("a"), [&queued](Result<std::int64_t> seq) { queued.set_value(std::move(seq)); });
+  j.close();
+  ASSERT_EQ(queued_result.wait_for(std::chrono::seconds(0)), std::future_status::ready);
+  EXPECT_TRUE(queued_result.get());
+  auto late = append(j, record("b"));
+  ASSERT_FALSE(late);
+  EXPECT_EQ(late.error().code, Errc::kJournalWriteFailed);
+  j.close();  // idempotent
+  EXPECT_TRUE(get(j, "a").has_value());
+}
+
+TEST_F(JournalTest, OpeningAnUnusableDirectoryThrows) {
+  const auto file = dir_.write("not-a-dir", "x");
+  EXPECT_THROW(SqliteJournal((file / "sub").string()), std::runtime_error);
+}
+
+TEST_F(JournalTest, ConcurrentAppendsAreAllStoredAndGroupCommitted) {
+  observe::Registry registry;
+  observe::JournalProbe probe(registry);
+  SqliteJournal j(dir_.str(), &probe);
+
+  // Hold the writer inside its first transaction until every append is queued, so the rest
+  // must be committed together: the batching is then certain, not a matter of timing.
+  std::promise<void> gate;
+  std::shared_future<void> open = gate.get_future().share();
+  std::atomic<bool> first{true};
+  j.set_fault_hook([open, &first](FaultPoint point) {
+    if (point == FaultPoint::kWrite && first.exchange(false)) open.wait();
+    return false;
+  });
+
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 50;
+  constexpr int kTotal = kThreads * kPerThread;
+  std::mutex mutex;
+  std::vector<std::int64_t> seqs;
+  std::atomic<int> failures{0};
+  std::atomic<int> remaining{kTotal};
+  std::promise<void> all_done;
+
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        j.append(record("t" + std::to_string(t) + "-" + std::to_string(i)), [&](Result<std::int64_t> seq) {
+          if (seq) {
+            std::lock_guard lock(mutex);
+            seqs.push_back(*seq);
+          } else {
+            ++failures;
+          }
+          if (--remaining == 0) all_done.set_value();
+        });
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  gate.set_value();
+  ASSERT_EQ(all_done.get_future().wait_for(std::chrono::seconds(30)), std::future_status::ready);
+
+  EXPECT_EQ(failures, 0);
+  EXPECT_EQ(std::set<std::int64_t>(seqs.begin(), seqs.end()).size(), static_cast<std::size_t>(kTotal));
+  auto counts = j.counts();
+  ASSERT_TRUE(counts);
+  EXPECT_EQ(counts->at(MessageState::kTranslated), kTotal);
+  EXPECT_EQ(pending_ids(j, 1000).size(), static_cast<std::size_t>(kTotal));
+  // Each thread's messages keep their order.
+  auto pending = j.pending(1000);
+  ASSERT_TRUE(pending);
+  std::map<std::string, int> next;
+  for (const MessageRecord& r : *pending) {
+    const std::string thread = r.id.substr(0, r.id.find('-'));
+    const int i = std::stoi(r.id.substr(r.id.find('-') + 1));
+    EXPECT_EQ(i, next[thread]++) << r.id;
+  }
+
+  const double commits = sample(registry, "helsebro_journal_commits_total");
+  EXPECT_GE(commits, 1);
+  EXPECT_LE(commits, 2);
+  EXPECT_EQ(sample(registry, "helsebro_journal_batch_operations_count"), commits);
+  EXPECT_EQ(sample(registry, "helsebro_journal_batch_operations_sum"), kTotal);
+}
+
+}  // namespace
+}  // namespace helsebro::journal

@@ -1,0 +1,125 @@
+#include "gateway/mapping/convert.h"
+
+#include <gtest/gtest.h>
+
+namespace helsebro::mapping {
+namespace {
+
+std::string fhir(std::string_view dtm, TimeType type) {
+  auto r = hl7_time_to_fhir(dtm, type);
+  EXPECT_TRUE(r) << dtm << ": " << (r ? "" : r.error().detail);
+  return r ? *r : std::string();
+}
+
+void expect_bad_time(std::string_view dtm, TimeType type = TimeType::kDateTime) {
+  auto r = hl7_time_to_fhir(dtm, type);
+  ASSERT_FALSE(r) << dtm << " gave " << *r;
+  EXPECT_EQ(r.error().code, Errc::kInvalidValue) << dtm;
+  EXPECT_NE(r.error().detail.find(std::string(dtm)), std::string::npos) << r.error().detail;
+}
+
+TEST(Convert, DatesKeepTheirPrecision) {
+  EXPECT_EQ(fhir("2024", TimeType::kDate), "2024");
+  EXPECT_EQ(fhir("202401", TimeType::kDate), "2024-01");
+  EXPECT_EQ(fhir("20240115", TimeType::kDate), "2024-01-15");
+  EXPECT_EQ(fhir("20240115103000", TimeType::kDate), "2024-01-15");
+  EXPECT_EQ(fhir("20240115", TimeType::kDateTime), "2024-01-15");
+  EXPECT_EQ(fhir("2024", TimeType::kDateTime), "2024");
+}
+
+TEST(Convert, TimesWithoutZoneAreOsloTime) {
+  EXPECT_EQ(fhir("20240115103000", TimeType::kDateTime), "2024-01-15T10:30:00+01:00");
+  EXPECT_EQ(fhir("20240715103000", TimeType::kDateTime), "2024-07-15T10:30:00+02:00");
+  EXPECT_EQ(fhir("202401151030", TimeType::kDateTime), "2024-01-15T10:30:00+01:00");
+  EXPECT_EQ(fhir("2024011510", TimeType::kInstant), "2024-01-15T10:00:00+01:00");
+  EXPECT_EQ(fhir("20240115103000.1234", TimeType::kInstant), "2024-01-15T10:30:00.1234+01:00");
+}
+
+TEST(Convert, ExplicitZonesAreKept) {
+  EXPECT_EQ(fhir("20240115103000+0000", TimeType::kDateTime), "2024-01-15T10:30:00+00:00");
+  EXPECT_EQ(fhir("20240115103000-0000", TimeType::kDateTime), "2024-01-15T10:30:00+00:00");
+  EXPECT_EQ(fhir("20240715103000+0200", TimeType::kInstant), "2024-07-15T10:30:00+02:00");
+  EXPECT_EQ(fhir("20240115103000-0530", TimeType::kDateTime), "2024-01-15T10:30:00-05:30");
+  EXPECT_EQ(fhir("20240115103000.5+0100", TimeType::kInstant), "2024-01-15T10:30:00.5+01:00");
+}
+
+TEST(Convert, RefusesWhatIsNotADate) {
+  expect_bad_time("");
+  expect_bad_time("2024011");             // odd length
+  expect_bad_time("2024-01-15");          // FHIR form, not HL7
+  expect_bad_time("20241301");            // month 13
+  expect_bad_time("20240230");            // 30 February
+  expect_bad_time("20230229");            // not a leap year
+  expect_bad_time("20240115246000");      // hour 24
+  expect_bad_time("20240115106000");      // minute 60
+  expect_bad_time("20240115103000+01");   // short zone
+  expect_bad_time("20240115103000+01a0");
+  expect_bad_time("202401151030.5");      // fraction without seconds
+  expect_bad_time("20240115103000.");     // empty fraction
+  expect_bad_time("20240115103000.12345");
+  expect_bad_time("20240115", TimeType::kInstant);  // an instant needs a time
+  EXPECT_EQ(fhir("20240229", TimeType::kDate), "2024-02-29");
+  EXPECT_EQ(fhir("20000229", TimeType::kDate), "2000-02-29");
+  expect_bad_time("19000229", TimeType::kDate);
+}
+
+TEST(Convert, OsloSummerTimeBoundaries) {
+  // 2024: CEST from 31 March 02:00 to 27 October 03:00 local time.
+  EXPECT_EQ(oslo_offset_minutes(2024, 1, 1, 0), 60);
+  EXPECT_EQ(oslo_offset_minutes(2024, 3, 30, 12), 60);
+  EXPECT_EQ(oslo_offset_minutes(2024, 3, 31, 1), 60);
+  EXPECT_EQ(oslo_offset_minutes(2024, 3, 31, 2), 120);
+  EXPECT_EQ(oslo_offset_minutes(2024, 7, 1, 0), 120);
+  EXPECT_EQ(oslo_offset_minutes(2024, 10, 27, 2), 120);
+  EXPECT_EQ(oslo_offset_minutes(2024, 10, 27, 3), 60);
+  EXPECT_EQ(oslo_offset_minutes(2024, 12, 31, 23), 60);
+  // 2025: 30 March and 26 October.
+  EXPECT_EQ(oslo_offset_minutes(2025, 3, 29, 23), 60);
+  EXPECT_EQ(oslo_offset_minutes(2025, 3, 30, 3), 120);
+  EXPECT_EQ(oslo_offset_minutes(2025, 10, 25, 12), 120);
+  EXPECT_EQ(oslo_offset_minutes(2025, 10, 26, 3), 60);
+  EXPECT_EQ(fhir("20250330013000", TimeType::kDateTime), "2025-03-30T01:30:00+01:00");
+  EXPECT_EQ(fhir("20251026040000", TimeType::kDateTime), "2025-10-26T04:00:00+01:00");
+}
+
+TEST(Convert, ValidPersonIds) {
+  EXPECT_EQ(check_norwegian_person_id("01018012371"), "");  // fødselsnummer, 1 Jan 1980
+  EXPECT_EQ(check_norwegian_person_id("15038543226"), "");
+  EXPECT_EQ(check_norwegian_person_id("41018012365"), "");  // D-nummer: day + 40
+}
+
+TEST(Convert, InvalidPersonIds) {
+  EXPECT_EQ(check_norwegian_person_id(""), "must be 11 digits");
+  EXPECT_EQ(check_norwegian_person_id("0101801237"), "must be 11 digits");
+  EXPECT_EQ(check_norwegian_person_id("010180123711"), "must be 11 digits");
+  EXPECT_EQ(check_norwegian_person_id("0101801237a"), "must be 11 digits");
+  EXPECT_EQ(check_norwegian_person_id("01018012381"), "first control digit is wrong");
+  EXPECT_EQ(check_norwegian_person_id("01018012372"), "second control digit is wrong");
+  EXPECT_EQ(check_norwegian_person_id("12345678901"), "first control digit is wrong");
+  EXPECT_EQ(check_norwegian_person_id("00000000000"), "digits 1-4 are not a date");
+}
+
+TEST(Convert, Decimals) {
+  auto ok = [](std::string_view nm) {
+    auto r = hl7_number_to_decimal(nm);
+    EXPECT_TRUE(r) << nm;
+    return r ? *r : std::string();
+  };
+  EXPECT_EQ(ok("12.50"), "12.50");
+  EXPECT_EQ(ok(" +12.50 "), "12.50");
+  EXPECT_EQ(ok("-3"), "-3");
+  EXPECT_EQ(ok(".5"), "0.5");
+  EXPECT_EQ(ok("-.5"), "-0.5");
+  EXPECT_EQ(ok("5."), "5");
+  EXPECT_EQ(ok("0"), "0");
+  for (std::string_view bad : {"", " ", "-", ".", "abc", "1.2.3", "1-2", "1e5", "12,5"}) {
+    auto r = hl7_number_to_decimal(bad);
+    EXPECT_FALSE(r) << "'" << bad << "' gave " << (r ? *r : "");
+    if (!r) {
+      EXPECT_EQ(r.error().code, Errc::kInvalidValue);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace helsebro::mapping

@@ -1,0 +1,790 @@
+#include "gateway/mapping/mapping.h"
+
+#include <gtest/gtest.h>
+#include <rapidjson/document.h>
+
+#include "adapters/hl7v2/parser.h"
+#include "adapters/hl7v2/path.h"
+#include "adapters/hl7v2/source_view.h"
+#include "gateway/core/ids.h"
+#include "unit/temp_dir.h"
+
+namespace helsebro::mapping {
+namespace {
+
+using test::TempDir;
+
+const char* kGenderTable = R"json({
+  "table": "hl7-0001",
+  "system": "http://hl7.org/fhir/administrative-gender",
+  "entries": [
+    {"from": "F", "code": "female", "display": "Female"},
+    {"from": "M", "code": "male", "display": "Male"},
+    {"from": "O", "code": "other", "display": "Other"},
+    {"from": "U", "code": "unknown", "display": "Unknown"},
+    {"from": "X", "comment": "no equivalent in administrative-gender"}
+  ]
+})json";
+
+const char* kCx = R"json({
+  "datatype": "CX",
+  "template": {"system": {"$path": "@.4"}, "value": {"$path": "@.1"}}
+})json";
+
+const char* kXpn = R"json({
+  "datatype": "XPN",
+  "template": {"family": {"$path": "@.1"}, "given": [{"$path": "@.2"}, {"$path": "@.3"}]}
+})json";
+
+// A realistic mapping: a Patient keyed by fødselsnummer and an Encounter that references it.
+const char* kAdt = R"json({
+  "mapping": "adt-patient",
+  "description": "ADT registration to Patient and Encounter",
+  "accepts": {"format": "hl7v2", "messages": ["ADT^A04", "ADT^A08"], "versions": ["2.5"]},
+  "let": {
+    "fnr": {"$first": "PID-3", "$where": {"path": "@.5", "equals": "FNR"}, "$do": {"$path": "@.1"}},
+    "facility": {"$path": "MSH-4", "$default": "unknown"}
+  },
+  "orderingKey": "patient/{{fnr}}",
+  "resources": [
+    {
+      "name": "patient",
+      "resourceType": "Patient",
+      "key": "{{fnr}}",
+      "request": {"method": "PUT"},
+      "resource": {
+        "resourceType": "ignored",
+        "identifier": [{"$each": "PID-3", "$use": "CX"}],
+        "name": [{"$path": "PID-5", "$use": "XPN"}],
+        "gender": {"$path": "PID-8", "$table": "hl7-0001"},
+        "birthDate": {"$path": "PID-7", "$as": "date"},
+        "deceasedBoolean": {"$path": "PID-30", "$as": "boolean"},
+        "active": {"$const": true},
+        "meta": {"source": "{{facility}}#{{$messageId}}"}
+      }
+    },
+    {
+      "name": "encounter",
+      "resourceType": "Encounter",
+      "when": {"path": "PV1-2", "in": ["I", "O", "E"]},
+      "request": {"method": "POST", "ifNoneExist": "identifier={{fnr}}"},
+      "resource": {
+        "status": "in-progress",
+        "class": {"code": {"$path": "PV1-2", "$as": "code"}},
+        "subject": {"reference": {"$ref": "patient"}},
+        "location": {
+          "$if": {"path": "PV1-3", "exists": true},
+          "$then": [{"location": {"display": {"$path": "PV1-3.1"}}}],
+          "$else": [{"location": {"display": "unknown"}}]
+        }
+      }
+    }
+  ]
+})json";
+
+// One Observation per OBX.
+const char* kOru = R"json({
+  "mapping": "oru-observations",
+  "accepts": {"format": "hl7v2", "messages": ["ORU^R01"]},
+  "resources": [
+    {
+      "name": "obs",
+      "resourceType": "Observation",
+      "forEach": "OBX",
+      "key": {"$path": "@-3.1"},
+      "resource": {
+        "code": {"text": {"$path": "@-3.1"}},
+        "valueQuantity": {"$if": {"path": "@-2", "equals": "NM"},
+                          "$then": {"value": {"$path": "@-5", "$as": "decimal"}}},
+        "valueString": {"$if": {"path": "@-2", "equals": "ST"}, "$then": {"$path": "@-5"}},
+        "issued": {"$path": "@-14", "$as": "instant"}
+      }
+    }
+  ]
+})json";
+
+std::string msh(const std::string& type) {
+  return "MSH|^~\\&|LAB|AHUS|HELSEBRO|NHN|20240115103000||" + type + "|MSG1|P|2.5\r";
+}
+
+std::string adt(const std::string& pid3 = "12345^^^AHUS^MR~01018012371^^^NHN^FNR",
+                const std::string& gender = "F", const std::string& pv1 = "PV1|1|I|MED^101") {
+  return msh("ADT^A04^ADT_A01") + "PID|1||" + pid3 + "||Nordmann^Kari^Marie||19800101|" + gender +
+         "\r" + pv1 + "\r";
+}
+
+std::string oru() {
+  return msh("ORU^R01") + "PID|1||01018012371^^^NHN^FNR\r" +
+         "OBX|1|NM|HB^Hemoglobin||12.5|g/dL|||||F|||20240115103000\r"
+         "OBX|2|ST|NOTE^Note||all \\T\\ fine||||||F\r"
+         "OBX|3|NM|K^Potassium||4|mmol/L|||||F|||20240715103000+0000\r";
+}
+
+rapidjson::Document json(const std::string& text) {
+  rapidjson::Document doc;
+  doc.Parse(text.c_str());
+  EXPECT_FALSE(doc.HasParseError()) << text;
+  return doc;
+}
+
+std::string str(const rapidjson::Value& v) {
+  return v.IsString() ? std::string(v.GetString(), v.GetStringLength()) : std::string("<not a string>");
+}
+
+class MappingTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_.write("terminology/hl7-0001.json", kGenderTable);
+    dir_.write("hl7v2/datatypes/cx.json", kCx);
+    dir_.write("hl7v2/datatypes/xpn.json", kXpn);
+  }
+
+  Result<std::shared_ptr<const MappingSet>> load() {
+    return MappingSet::load(dir_.str(), {{"hl7v2", &dialect_}});
+  }
+
+  std::shared_ptr<const MappingSet> load_ok() {
+    auto set = load();
+    EXPECT_TRUE(set) << set.error().message();
+    return set ? *set : nullptr;
+  }
+
+  /// Loads the directory and returns the error it is refused with.
+  Error load_error() {
+    auto set = load();
+    EXPECT_FALSE(set) << "the mapping set loaded";
+    return set ? Error{} : set.error();
+  }
+
+  Result<Translation> translate(const MappingSet& set, std::string_view type, const std::string& hl7,
+                                const std::string& message_id = "m1") {
+    auto message = hl7v2::parse(hl7);
+    EXPECT_TRUE(message) << message.error().message();
+    if (!message) return message.error();
+    const Mapping* mapping = set.find("hl7v2", type);
+    EXPECT_NE(mapping, nullptr) << type;
+    if (mapping == nullptr) return Error{Errc::kNoMapping, std::string(type)};
+    hl7v2::SourceView view(*message);
+    return mapping->translate(view, MessageFacts{message_id, std::string(type), 1705314600123});
+  }
+
+  /// Writes a one-resource mapping for ADT^A04 whose resource body is `body`.
+  void write_simple(const std::string& body, const std::string& let = "{}") {
+    dir_.write("hl7v2/simple.json", R"({"mapping": "simple",
+      "accepts": {"format": "hl7v2", "messages": ["ADT^A04"]},
+      "let": )" + let + R"(,
+      "resources": [{"name": "r", "resourceType": "Basic", "resource": )" +
+                                        body + "}]}");
+  }
+
+  /// Translates `hl7` with the simple mapping; returns the resource of its only entry.
+  rapidjson::Document simple_resource(const std::string& hl7 = adt()) {
+    auto set = load_ok();
+    rapidjson::Document out;
+    if (!set) return out;
+    auto t = translate(*set, "ADT^A04", hl7);
+    EXPECT_TRUE(t) << t.error().message();
+    if (!t) return out;
+    rapidjson::Document bundle = json(t->bundle);
+    out.CopyFrom(bundle["entry"][0]["resource"], out.GetAllocator());
+    return out;
+  }
+
+  Error simple_error(const std::string& hl7 = adt()) {
+    auto set = load_ok();
+    if (!set) return Error{};
+    auto t = translate(*set, "ADT^A04", hl7);
+    EXPECT_FALSE(t) << "translated: " << t->bundle;
+    return t ? Error{} : t.error();
+  }
+
+  TempDir dir_{"helsebro-mapping"};
+  hl7v2::PathDialect dialect_;
+};
+
+// --- loading and choosing ------------------------------------------------------------------------
+
+TEST_F(MappingTest, LoadsMappingsAndFindsThemByMessageType) {
+  dir_.write("hl7v2/adt.json", kAdt);
+  dir_.write("hl7v2/oru.json", kOru);
+  auto set = load_ok();
+  ASSERT_TRUE(set);
+  EXPECT_EQ(set->mappings().size(), 2u);
+  EXPECT_EQ(set->directory(), dir_.str());
+  EXPECT_EQ(set->terminology().count("hl7-0001"), 1u);
+  const Mapping* a04 = set->find("hl7v2", "ADT^A04");
+  ASSERT_NE(a04, nullptr);
+  EXPECT_EQ(a04->name(), "adt-patient");
+  EXPECT_EQ(a04->format(), "hl7v2");
+  EXPECT_NE(a04->file().find("adt.json"), std::string::npos);
+  EXPECT_EQ(a04->message_types(), (std::vector<std::string>{"ADT^A04", "ADT^A08"}));
+  EXPECT_EQ(set->find("hl7v2", "ADT^A08"), a04);
+  ASSERT_NE(set->find("hl7v2", "ORU^R01"), nullptr);
+  EXPECT_EQ(set->find("hl7v2", "ORU^R01")->name(), "oru-observations");
+  EXPECT_EQ(set->find("hl7v2", "ADT^A01"), nullptr);
+  EXPECT_EQ(set->find("kith", "ADT^A04"), nullptr);
+  EXPECT_EQ(set->find("hl7v2", "ADT"), nullptr);
+}
+
+TEST_F(MappingTest, AcceptedVersionsArePrefixes) {
+  dir_.write("hl7v2/adt.json", kAdt);
+  dir_.write("hl7v2/oru.json", kOru);
+  auto set = load_ok();
+  ASSERT_TRUE(set);
+  const Mapping* adt_mapping = set->find("hl7v2", "ADT^A04");
+  EXPECT_TRUE(adt_mapping->accepts_version("2.5"));
+  EXPECT_TRUE(adt_mapping->accepts_version("2.5.1"));
+  EXPECT_FALSE(adt_mapping->accepts_version("2.3"));
+  EXPECT_TRUE(set->find("hl7v2", "ORU^R01")->accepts_version("2.3"));  // no list: any version
+}
+
+TEST_F(MappingTest, EmptyDirectoryLoadsNothing) {
+  auto set = load_ok();
+  ASSERT_TRUE(set);
+  EXPECT_TRUE(set->mappings().empty());
+  EXPECT_EQ(set->find("hl7v2", "ADT^A04"), nullptr);
+}
+
+TEST_F(MappingTest, MissingDirectoryIsRefused) {
+  auto set = MappingSet::load((dir_.path() / "nope").string(), {{"hl7v2", &dialect_}});
+  ASSERT_FALSE(set);
+  EXPECT_NE(set.error().detail.find("not a directory"), std::string::npos);
+}
+
+// --- a full translation --------------------------------------------------------------------------
+
+TEST_F(MappingTest, TranslatesAnAdtMessageIntoATransactionBundle) {
+  dir_.write("hl7v2/adt.json", kAdt);
+  auto set = load_ok();
+  ASSERT_TRUE(set);
+  auto t = translate(*set, "ADT^A04", adt());
+  ASSERT_TRUE(t) << t.error().message();
+  EXPECT_EQ(t->mapping, "adt-patient");
+  EXPECT_EQ(t->resources, 2u);
+  EXPECT_EQ(t->ordering_key, "patient/01018012371");
+
+  const auto doc = json(t->bundle);
+  EXPECT_EQ(str(doc["resourceType"]), "Bundle");
+  EXPECT_EQ(str(doc["type"]), "transaction");
+  ASSERT_EQ(doc["entry"].Size(), 2u);
+
+  const auto& patient_entry = doc["entry"][0];
+  const auto& patient = patient_entry["resource"];
+  const std::string patient_id = uuid_v5(kResourceNamespace, "Patient|01018012371");
+  EXPECT_EQ(str(patient_entry["fullUrl"]), "urn:uuid:" + patient_id);
+  EXPECT_EQ(str(patient["resourceType"]), "Patient");
+  EXPECT_EQ(str(patient["id"]), patient_id);
+  EXPECT_EQ(str(patient_entry["request"]["method"]), "PUT");
+  EXPECT_EQ(str(patient_entry["request"]["url"]), "Patient/" + patient_id);
+
+  ASSERT_EQ(patient["identifier"].Size(), 2u);
+  EXPECT_EQ(str(patient["identifier"][0]["value"]), "12345");
+  EXPECT_EQ(str(patient["identifier"][0]["system"]), "AHUS");
+  EXPECT_EQ(str(patient["identifier"][1]["value"]), "01018012371");
+  EXPECT_EQ(str(patient["identifier"][1]["system"]), "NHN");
+  ASSERT_EQ(patient["name"].Size(), 1u);
+  EXPECT_EQ(str(patient["name"][0]["family"]), "Nordmann");
+  ASSERT_EQ(patient["name"][0]["given"].Size(), 2u);
+  EXPECT_EQ(str(patient["name"][0]["given"][1]), "Marie");
+  EXPECT_EQ(str(patient["gender"]), "female");
+  EXPECT_EQ(str(patient["birthDate"]), "1980-01-01");
+  EXPECT_TRUE(patient["active"].IsBool() && patient["active"].GetBool());
+  EXPECT_FALSE(patient.HasMember("deceasedBoolean"));  // PID-30 absent: member left out
+  EXPECT_EQ(str(patient["meta"]["source"]), "AHUS#m1");
+
+  const auto& encounter_entry = doc["entry"][1];
+  const auto& encounter = encounter_entry["resource"];
+  EXPECT_EQ(str(encounter["resourceType"]), "Encounter");
+  EXPECT_FALSE(encounter.HasMember("id"));
+  EXPECT_EQ(str(encounter_entry["request"]["method"]), "POST");
+  EXPECT_EQ(str(encounter_entry["request"]["url"]), "Encounter");
+  EXPECT_EQ(str(encounter_entry["request"]["ifNoneExist"]), "identifier=01018012371");
+  EXPECT_EQ(str(encounter["status"]), "in-progress");
+  EXPECT_EQ(str(encounter["class"]["code"]), "I");
+  EXPECT_EQ(str(encounter["location"][0]["location"]["display"]), "MED");
+}
+
+TEST_F(MappingTest, RefProducesTheReferencedEntrysFullUrl) {
+  dir_.write("hl7v2/adt.json", kAdt);
+  auto set = load_ok();
+  ASSERT_TRUE(set);
+  auto t = translate(*set, "ADT^A04", adt());
+  ASSERT_TRUE(t) << t.error().message();
+  const auto doc = json(t->bundle);
+  EXPECT_EQ(str(doc["entry"][1]["resource"]["subject"]["reference"]), str(doc["entry"][0]["fullUrl"]));
+}
+
+TEST_F(MappingTest, WhenLeavesOutAResourceAndIfChoosesElse) {
+  dir_.write("hl7v2/adt.json", kAdt);
+  auto set = load_ok();
+  ASSERT_TRUE(set);
+  auto pre_admit = translate(*set, "ADT^A04", adt("01018012371^^^NHN^FNR", "M", "PV1|1|P"));
+  ASSERT_TRUE(pre_admit) << pre_admit.error().message();
+  EXPECT_EQ(pre_admit->resources, 1u);
+  EXPECT_EQ(json(pre_admit->bundle)["entry"].Size(), 1u);
+
+  auto outpatient = translate(*set, "ADT^A04", adt("01018012371^^^NHN^FNR", "M", "PV1|1|O"));
+  ASSERT_TRUE(outpatient) << outpatient.error().message();
+  const auto doc = json(outpatient->bundle);
+  EXPECT_EQ(str(doc["entry"][0]["resource"]["gender"]), "male");
+  EXPECT_EQ(str(doc["entry"][1]["resource"]["location"][0]["location"]["display"]), "unknown");
+}
+
+TEST_F(MappingTest, ForEachMakesOneResourcePerSegment) {
+  dir_.write("hl7v2/oru.json", kOru);
+  auto set = load_ok();
+  ASSERT_TRUE(set);
+  auto t = translate(*set, "ORU^R01", oru());
+  ASSERT_TRUE(t) << t.error().message();
+  EXPECT_EQ(t->resources, 3u);
+  EXPECT_EQ(t->ordering_key, "");
+  const auto doc = json(t->bundle);
+  ASSERT_EQ(doc["entry"].Size(), 3u);
+  const auto& hb = doc["entry"][0]["resource"];
+  EXPECT_EQ(str(hb["code"]["text"]), "HB");
+  EXPECT_DOUBLE_EQ(hb["valueQuantity"]["value"].GetDouble(), 12.5);
+  EXPECT_EQ(str(hb["issued"]), "2024-01-15T10:30:00+01:00");
+  EXPECT_FALSE(hb.HasMember("valueString"));
+  const auto& note = doc["entry"][1]["resource"];
+  EXPECT_EQ(str(note["valueString"]), "all & fine");
+  EXPECT_FALSE(note.HasMember("valueQuantity"));
+  EXPECT_FALSE(note.HasMember("issued"));
+  const auto& k = doc["entry"][2]["resource"];
+  EXPECT_DOUBLE_EQ(k["valueQuantity"]["value"].GetDouble(), 4.0);
+  EXPECT_EQ(str(k["issued"]), "2024-07-15T10:30:00+00:00");
+  EXPECT_EQ(str(doc["entry"][2]["fullUrl"]), "urn:uuid:" + uuid_v5(kResourceNamespace, "Observation|K"));
+}
+
+// --- deterministic ids ---------------------------------------------------------------------------
+
+TEST_F(MappingTest, SameInputGivesTheSameIds) {
+  dir_.write("hl7v2/adt.json", kAdt);
+  auto set = load_ok();
+  ASSERT_TRUE(set);
+  auto first = translate(*set, "ADT^A04", adt(), "m1");
+  auto again = translate(*set, "ADT^A04", adt(), "m1");
+  ASSERT_TRUE(first && again);
+  EXPECT_EQ(first->bundle, again->bundle);
+}
+
+TEST_F(MappingTest, KeyedIdsDependOnTheKeyOnly) {
+  dir_.write("hl7v2/adt.json", kAdt);
+  auto set = load_ok();
+  ASSERT_TRUE(set);
+  auto m1 = translate(*set, "ADT^A04", adt(), "m1");
+  auto m2 = translate(*set, "ADT^A04", adt(), "m2");
+  auto other = translate(*set, "ADT^A04", adt("15038543226^^^NHN^FNR"), "m1");
+  ASSERT_TRUE(m1 && m2 && other);
+  const auto d1 = json(m1->bundle), d2 = json(m2->bundle), d3 = json(other->bundle);
+  // The keyed Patient keeps its id across messages; a different key gives a different id.
+  EXPECT_EQ(str(d1["entry"][0]["fullUrl"]), str(d2["entry"][0]["fullUrl"]));
+  EXPECT_NE(str(d1["entry"][0]["fullUrl"]), str(d3["entry"][0]["fullUrl"]));
+  // The unkeyed Encounter is identified by its message.
+  EXPECT_NE(str(d1["entry"][1]["fullUrl"]), str(d2["entry"][1]["fullUrl"]));
+  EXPECT_EQ(str(d1["entry"][1]["fullUrl"]),
+            "urn:uuid:" + uuid_v5(kResourceNamespace, "m1|encounter|0"));
+}
+
+// --- values --------------------------------------------------------------------------------------
+
+TEST_F(MappingTest, PathTakesTheFirstNonEmptyValue) {
+  write_simple(R"({"first": {"$path": "PID-3.1"}, "second": {"$path": "PID-3[2].1"},
+                   "escaped": {"$path": "NTE-3"}})");
+  const auto r = simple_resource(adt() + "NTE|1||a\\F\\b\\.br\\c\r");
+  EXPECT_EQ(str(r["first"]), "12345");
+  EXPECT_EQ(str(r["second"]), "01018012371");
+  EXPECT_EQ(str(r["escaped"]), "a|b\nc");
+}
+
+TEST_F(MappingTest, EachCollectsEveryRepetition) {
+  write_simple(R"({"ids": {"$each": "PID-3.1"}, "flat": [{"$each": "PID-3.4"}, "extra"],
+                   "none": {"$each": "PID-30"}})");
+  const auto r = simple_resource();
+  ASSERT_TRUE(r["ids"].IsArray());
+  ASSERT_EQ(r["ids"].Size(), 2u);
+  EXPECT_EQ(str(r["ids"][0]), "12345");
+  EXPECT_EQ(str(r["ids"][1]), "01018012371");
+  ASSERT_EQ(r["flat"].Size(), 3u);
+  EXPECT_EQ(str(r["flat"][0]), "AHUS");
+  EXPECT_EQ(str(r["flat"][1]), "NHN");
+  EXPECT_EQ(str(r["flat"][2]), "extra");
+  EXPECT_FALSE(r.HasMember("none"));
+}
+
+TEST_F(MappingTest, WhereFiltersRepetitions) {
+  write_simple(R"({
+    "fnr": {"$each": "PID-3", "$where": {"path": "@.5", "equals": "FNR"}, "$do": {"$path": "@.1"}},
+    "local": {"$each": "PID-3", "$where": {"not": {"path": "@.5", "equals": "FNR"}}, "$use": "CX"},
+    "any": {"$each": "PID-3", "$where": {"path": "@.5", "in": ["MR", "FNR"]}, "$do": {"$path": "@.4"}},
+    "firstFnr": {"$first": "PID-3", "$where": {"all": [{"path": "@.4", "equals": "NHN"},
+                                                      {"path": "@.1", "exists": true}]},
+                 "$do": {"$path": "@.1"}}
+  })");
+  const auto r = simple_resource();
+  ASSERT_EQ(r["fnr"].Size(), 1u);
+  EXPECT_EQ(str(r["fnr"][0]), "01018012371");
+  ASSERT_EQ(r["local"].Size(), 1u);
+  EXPECT_EQ(str(r["local"][0]["value"]), "12345");
+  EXPECT_EQ(r["any"].Size(), 2u);
+  EXPECT_EQ(str(r["firstFnr"]), "01018012371");
+}
+
+TEST_F(MappingTest, ExplicitNullAndEmptyValuesAreLeftOut) {
+  write_simple(R"({"nulled": {"$path": "PID-6"}, "empty": {"$path": "PID-4"}, "kept": {"$path": "PID-7"}})");
+  const auto r = simple_resource(msh("ADT^A04") + "PID|1||123||Doe|\"\"|19800101\r");
+  EXPECT_FALSE(r.HasMember("nulled"));
+  EXPECT_FALSE(r.HasMember("empty"));
+  EXPECT_EQ(str(r["kept"]), "19800101");
+}
+
+TEST_F(MappingTest, TableLooksUpCodes) {
+  write_simple(R"({"code": {"$path": "PID-8", "$table": "hl7-0001"},
+                   "system": {"$path": "PID-8", "$table": "hl7-0001", "$tableField": "system"},
+                   "display": {"$path": "PID-8", "$table": "hl7-0001", "$tableField": "display"}})");
+  const auto r = simple_resource(adt("123", "O"));
+  EXPECT_EQ(str(r["code"]), "other");
+  EXPECT_EQ(str(r["system"]), "http://hl7.org/fhir/administrative-gender");
+  EXPECT_EQ(str(r["display"]), "Other");
+}
+
+TEST_F(MappingTest, CodeWithoutEquivalentIsLeftOut) {
+  write_simple(R"({"code": {"$path": "PID-8", "$table": "hl7-0001"},
+                   "system": {"$path": "PID-8", "$table": "hl7-0001", "$tableField": "system"},
+                   "display": {"$path": "PID-8", "$table": "hl7-0001", "$tableField": "display"},
+                   "kept": "yes"})");
+  const auto r = simple_resource(adt("123", "X"));
+  EXPECT_FALSE(r.HasMember("code"));
+  EXPECT_FALSE(r.HasMember("system"));
+  EXPECT_FALSE(r.HasMember("display"));
+  EXPECT_EQ(str(r["kept"]), "yes");
+}
+
+TEST_F(MappingTest, UnknownCodeIsAnError) {
+  write_simple(R"({"gender": {"$path": "PID-8", "$table": "hl7-0001"}})");
+  const Error e = simple_error(adt("123", "Z"));
+  EXPECT_EQ(e.code, Errc::kInvalidValue);
+  EXPECT_NE(e.detail.find("'Z'"), std::string::npos) << e.detail;
+  EXPECT_NE(e.detail.find("hl7-0001"), std::string::npos) << e.detail;
+  EXPECT_EQ(e.where.segment, "PID");
+  EXPECT_EQ(e.where.field, 8u);
+}
+
+TEST_F(MappingTest, RequiredValueMissingNamesTheField) {
+  write_simple(R"({"id": {"$path": "PID-3.1", "$required": "patient identifier (PID-3) is required"}})");
+  const Error e = simple_error(adt(""));
+  EXPECT_EQ(e.code, Errc::kRequiredFieldMissing);
+  EXPECT_EQ(e.detail, "patient identifier (PID-3) is required");
+  EXPECT_EQ(e.where.segment, "PID");
+  EXPECT_EQ(e.where.field, 3u);
+  EXPECT_EQ(e.where.component, 1u);
+  EXPECT_EQ(e.message(), "required field missing (PID-3.1): patient identifier (PID-3) is required");
+}
+
+TEST_F(MappingTest, RequiredRepeatingValueMissing) {
+  write_simple(R"({"ids": {"$each": "PID-3", "$use": "CX", "$required": "PID-3 is required"}})");
+  const Error e = simple_error(adt(""));
+  EXPECT_EQ(e.code, Errc::kRequiredFieldMissing);
+  EXPECT_EQ(e.where.segment, "PID");
+  EXPECT_EQ(e.where.field, 3u);
+}
+
+TEST_F(MappingTest, RequiredVariableMissing) {
+  write_simple(R"({"x": "{{fnr}}"})",
+               R"({"fnr": {"$path": "PID-3.1", "$required": "fødselsnummer is required"}})");
+  const Error e = simple_error(adt("\"\""));
+  EXPECT_EQ(e.code, Errc::kRequiredFieldMissing);
+  EXPECT_EQ(e.where.segment, "PID");
+  EXPECT_EQ(e.where.field, 3u);
+}
+
+TEST_F(MappingTest, CheckAcceptsAValidFodselsnummer) {
+  write_simple(R"({"fnr": {"$path": "PID-3[2].1", "$check": "norwegian-person-id"}})");
+  EXPECT_EQ(str(simple_resource()["fnr"]), "01018012371");
+}
+
+TEST_F(MappingTest, CheckRefusesABadFodselsnummer) {
+  write_simple(R"({"fnr": {"$path": "PID-3[2].1", "$check": "norwegian-person-id"}})");
+  const Error e = simple_error(adt("12345^^^AHUS^MR~01018012372^^^NHN^FNR"));
+  EXPECT_EQ(e.code, Errc::kInvalidIdentifier);
+  EXPECT_NE(e.detail.find("control digit"), std::string::npos) << e.detail;
+  EXPECT_EQ(e.where.segment, "PID");
+  EXPECT_EQ(e.where.segment_seq, 1u);
+  EXPECT_EQ(e.where.field, 3u);
+  EXPECT_EQ(e.where.repetition, 2u);
+  EXPECT_EQ(e.where.component, 1u);
+}
+
+TEST_F(MappingTest, ConvertsTypes) {
+  write_simple(R"({
+    "int": {"$path": "ZZZ-1", "$as": "integer"},
+    "dec": {"$path": "ZZZ-2", "$as": "decimal"},
+    "yes": {"$path": "ZZZ-3", "$as": "boolean"},
+    "no": {"$path": "ZZZ-4", "$as": "boolean"},
+    "date": {"$path": "ZZZ-5", "$as": "date"},
+    "dateTime": {"$path": "ZZZ-5", "$as": "dateTime"},
+    "instant": {"$path": "ZZZ-5", "$as": "instant"},
+    "code": {"$path": "ZZZ-6", "$as": "code"},
+    "string": {"$path": "ZZZ-6", "$as": "string"}
+  })");
+  const auto r = simple_resource(adt() + "ZZZ|42|-0.25|Y|N|20240115103000| MR \r");
+  ASSERT_TRUE(r["int"].IsInt64());
+  EXPECT_EQ(r["int"].GetInt64(), 42);
+  EXPECT_DOUBLE_EQ(r["dec"].GetDouble(), -0.25);
+  EXPECT_TRUE(r["yes"].GetBool());
+  EXPECT_FALSE(r["no"].GetBool());
+  EXPECT_EQ(str(r["date"]), "2024-01-15");
+  EXPECT_EQ(str(r["dateTime"]), "2024-01-15T10:30:00+01:00");
+  EXPECT_EQ(str(r["instant"]), "2024-01-15T10:30:00+01:00");
+  EXPECT_EQ(str(r["code"]), "MR");
+  EXPECT_EQ(str(r["string"]), " MR ");
+}
+
+TEST_F(MappingTest, BadValuesForTheirTypeAreErrors) {
+  struct Case {
+    const char* as;
+    const char* value;
+  };
+  for (const Case& c : {Case{"integer", "4x"}, Case{"decimal", "abc"}, Case{"boolean", "maybe"},
+                        Case{"date", "2024-01-15"}, Case{"instant", "20240115"}}) {
+    write_simple(std::string(R"({"v": {"$path": "ZZZ-1", "$as": ")") + c.as + "\"}}");
+    const Error e = simple_error(adt() + "ZZZ|" + c.value + "\r");
+    EXPECT_EQ(e.code, Errc::kInvalidValue) << c.as;
+    EXPECT_EQ(e.where.segment, "ZZZ") << c.as;
+    EXPECT_EQ(e.where.field, 1u) << c.as;
+  }
+}
+
+TEST_F(MappingTest, PrefixIsPrependedToStrings) {
+  write_simple(R"({"system": {"$path": "ZZZ-1", "$prefix": "urn:oid:"},
+                   "code": {"$path": "ZZZ-2", "$as": "code", "$prefix": "x-"},
+                   "absent": {"$path": "ZZZ-9", "$prefix": "urn:oid:"}})");
+  const auto r = simple_resource(adt() + "ZZZ|2.16.578.1.12.4.1.4.1| MR \r");
+  EXPECT_EQ(str(r["system"]), "urn:oid:2.16.578.1.12.4.1.4.1");
+  EXPECT_EQ(str(r["code"]), "x-MR");
+  EXPECT_FALSE(r.HasMember("absent"));  // nothing to prefix
+}
+
+TEST_F(MappingTest, DefaultConstAndConditionals) {
+  write_simple(R"({
+    "fallback": {"$path": "PID-30", "$default": "none"},
+    "unused": {"$path": "PID-8", "$default": "none"},
+    "constant": {"$const": {"system": "urn:x", "list": [1, 2.5, null, false]}},
+    "number": 7,
+    "chosen": {"$if": {"path": "PID-8", "equals": "F"}, "$then": "woman", "$else": "other"},
+    "notChosen": {"$if": {"path": "PID-8", "equals": "M"}, "$then": "man"},
+    "negated": {"$if": {"not": {"path": "PID-30", "exists": true}}, "$then": {"$const": true}},
+    "any": {"$if": {"any": [{"path": "PID-8", "equals": "M"}, {"path": "PID-7", "exists": true}]},
+            "$then": "yes"}
+  })");
+  const auto r = simple_resource();
+  EXPECT_EQ(str(r["fallback"]), "none");
+  EXPECT_EQ(str(r["unused"]), "F");
+  EXPECT_EQ(str(r["constant"]["system"]), "urn:x");
+  ASSERT_EQ(r["constant"]["list"].Size(), 4u);
+  EXPECT_EQ(r["constant"]["list"][0].GetInt64(), 1);
+  EXPECT_DOUBLE_EQ(r["constant"]["list"][1].GetDouble(), 2.5);
+  EXPECT_TRUE(r["constant"]["list"][2].IsNull());
+  EXPECT_EQ(r["number"].GetInt64(), 7);
+  EXPECT_EQ(str(r["chosen"]), "woman");
+  EXPECT_FALSE(r.HasMember("notChosen"));
+  EXPECT_TRUE(r["negated"].GetBool());
+  EXPECT_EQ(str(r["any"]), "yes");
+}
+
+TEST_F(MappingTest, VariablesAndTemplates) {
+  write_simple(R"({
+    "family": {"$var": "family"},
+    "text": "{{family}}, {{ given }}",
+    "missing": "x-{{nothing}}",
+    "builtins": "{{$messageId}} {{$messageType}} {{$receivedAt}}",
+    "byVar": {"$if": {"var": "family", "equals": "Nordmann"}, "$then": "yes"}
+  })",
+               R"({"family": {"$path": "PID-5.1"}, "given": {"$path": "PID-5.2"},
+                   "both": "{{family}}/{{given}}", "nothing": {"$path": "PID-30"}})");
+  const auto r = simple_resource();
+  EXPECT_EQ(str(r["family"]), "Nordmann");
+  EXPECT_EQ(str(r["text"]), "Nordmann, Kari");
+  EXPECT_FALSE(r.HasMember("missing"));
+  EXPECT_EQ(str(r["builtins"]), "m1 ADT^A04 2024-01-15T10:30:00.123Z");
+  EXPECT_EQ(str(r["byVar"]), "yes");
+}
+
+TEST_F(MappingTest, NoResourcesIsAnError) {
+  dir_.write("hl7v2/never.json", R"({"mapping": "never",
+    "accepts": {"format": "hl7v2", "messages": ["ADT^A04"]},
+    "resources": [{"name": "r", "resourceType": "Basic", "when": {"path": "PID-30", "exists": true},
+                   "resource": {"x": "y"}}]})");
+  const Error e = simple_error();
+  EXPECT_EQ(e.code, Errc::kMappingFailed);
+  EXPECT_NE(e.detail.find("produced no resources"), std::string::npos);
+}
+
+TEST_F(MappingTest, CustomUrlAndIfNoneExist) {
+  dir_.write("hl7v2/put.json", R"({"mapping": "put",
+    "accepts": {"format": "hl7v2", "messages": ["ADT^A04"]},
+    "let": {"fnr": {"$path": "PID-3[2].1"}},
+    "resources": [{"name": "p", "resourceType": "Patient",
+                   "request": {"method": "PUT", "url": "Patient?identifier=urn:oid:2.16.578.1.12.4.1.4.1|{{fnr}}"},
+                   "resource": {"active": true}}]})");
+  auto set = load_ok();
+  ASSERT_TRUE(set);
+  auto t = translate(*set, "ADT^A04", adt());
+  ASSERT_TRUE(t) << t.error().message();
+  const auto doc = json(t->bundle);
+  EXPECT_EQ(str(doc["entry"][0]["request"]["url"]),
+            "Patient?identifier=urn:oid:2.16.578.1.12.4.1.4.1|01018012371");
+  EXPECT_FALSE(doc["entry"][0]["resource"].HasMember("id"));  // conditional update: no id
+}
+
+// --- compile errors ------------------------------------------------------------------------------
+
+TEST_F(MappingTest, UnknownDirectiveKeyPointsAtFileLineAndColumn) {
+  const auto file = dir_.write("hl7v2/bad.json",
+                               "{\n"
+                               "  \"mapping\": \"bad\",\n"
+                               "  \"accepts\": {\"format\": \"hl7v2\", \"messages\": [\"ADT^A04\"]},\n"
+                               "  \"resources\": [\n"
+                               "    {\n"
+                               "      \"name\": \"p\", \"resourceType\": \"Patient\",\n"
+                               "      \"resource\": {\n"
+                               "        \"gender\": {\"$path\": \"PID-8\", \"$foo\": true}\n"
+                               "      }\n"
+                               "    }\n"
+                               "  ]\n"
+                               "}\n");
+  const Error e = load_error();
+  EXPECT_EQ(e.code, Errc::kInvalidValue);
+  EXPECT_EQ(e.detail.rfind(file.string() + ":8:46: unknown key \"$foo\"", 0), 0u) << e.detail;
+}
+
+struct BadMapping {
+  const char* body;   // the resource body, or a whole file when it starts with "FILE:"
+  const char* let;
+  const char* expected;
+};
+
+class MappingCompileErrorTest : public MappingTest, public ::testing::WithParamInterface<BadMapping> {};
+
+TEST_P(MappingCompileErrorTest, IsRefusedWithAReason) {
+  const BadMapping& c = GetParam();
+  const std::string body = c.body;
+  if (body.rfind("FILE:", 0) == 0) {
+    dir_.write("hl7v2/bad.json", body.substr(5));
+  } else {
+    write_simple(body, c.let);
+  }
+  const Error e = load_error();
+  EXPECT_EQ(e.code, Errc::kInvalidValue);
+  EXPECT_NE(e.detail.find(c.expected), std::string::npos) << e.detail;
+  // Every compile error names the file and a line:column in it.
+  EXPECT_NE(e.detail.find(".json:"), std::string::npos) << e.detail;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Mapping, MappingCompileErrorTest,
+    ::testing::Values(
+        BadMapping{R"({"x": "{{nope}}"})", "{}", "unknown variable 'nope'"},
+        BadMapping{R"({"x": {"$var": "nope"}})", "{}", "unknown variable 'nope'"},
+        BadMapping{R"({"x": 1})", R"({"a": "{{b}}", "b": "1"})", "unknown variable 'b'"},
+        BadMapping{R"({"x": 1})", R"({"$messageId": "1"})", "variable '$messageId' is defined twice"},
+        BadMapping{R"({"x": "{{open"})", "{}", "'{{' without a closing '}}'"},
+        BadMapping{R"({"x": {"$path": "pid-3"}})", "{}", "path 'pid-3'"},
+        BadMapping{R"({"x": {"$path": 3}})", "{}", "a path must be a string"},
+        BadMapping{R"({"x": {"$path": "PID-8", "$table": "nope"}})", "{}", "no terminology table named 'nope'"},
+        BadMapping{R"({"x": {"$path": "PID-8", "$use": "XYZ"}})", "{}", "no datatype map named 'XYZ'"},
+        BadMapping{R"({"x": {"$path": "PID-8", "$as": "float"}})", "{}", "\"$as\" is one of"},
+        BadMapping{R"({"x": {"$path": "PID-8", "$check": "luhn"}})", "{}", "norwegian-person-id"},
+        BadMapping{R"({"x": {"$path": "PID-8", "$required": ""}})", "{}", "\"$required\" takes"},
+        BadMapping{R"({"x": {"$path": "PID-8", "$tableField": "name"}})", "{}", "\"$tableField\" is one of"},
+        BadMapping{R"({"x": {"$path": "PID-8", "$prefix": 1}})", "{}", "\"$prefix\" takes a string"},
+        BadMapping{R"({"x": {"$path": "PID-8", "$const": 1}})", "{}", "cannot be combined"},
+        BadMapping{R"({"x": {"$each": "PID-3", "$use": "CX", "$do": "y"}})", "{}", "not both"},
+        BadMapping{R"({"x": {"$if": {"path": "PID-8", "exists": true}}})", "{}", "\"$if\" needs \"$then\""},
+        BadMapping{R"({"x": {"$if": {"path": "PID-8", "matches": "F"}, "$then": 1}})", "{}",
+                   "unknown condition key \"matches\""},
+        BadMapping{R"({"x": {"$if": {"equals": "F"}, "$then": 1}})", "{}", "needs \"path\" or \"var\""},
+        BadMapping{R"({"x": {"$ref": "nobody"}})", "{}", "no resource named 'nobody'"},
+        BadMapping{R"({"$path": "PID-8", "x": 1})", "{}", "unknown key \"x\" beside"},
+        BadMapping{R"({"x": {"$where": {"path": "PID-8", "exists": true}}})", "{}", "is not a directive here"},
+        BadMapping{"FILE:{\"mapping\": \"m\", \"accepts\": {\"format\": \"hl7v2\", \"messages\": [\"ADT^A04\"]},"
+                   " \"resources\": [], \"extra\": 1}",
+                   "", "unknown top-level key \"extra\""},
+        BadMapping{"FILE:{\"mapping\": \"m\", \"accepts\": {\"format\": \"hl7v2\", \"messages\": [\"ADT^A04\"]},"
+                   " \"resources\": []}",
+                   "", "\"resources\" lists at least one resource"},
+        BadMapping{"FILE:{\"mapping\": \"m\", \"accepts\": {\"format\": \"kith\", \"messages\": [\"ADT^A04\"]},"
+                   " \"resources\": [{\"name\": \"r\", \"resourceType\": \"Basic\", \"resource\": {}}]}",
+                   "", "format must be \"hl7v2\""},
+        BadMapping{"FILE:{\"mapping\": \"m\", \"accepts\": {\"format\": \"hl7v2\", \"messages\": []},"
+                   " \"resources\": [{\"name\": \"r\", \"resourceType\": \"Basic\", \"resource\": {}}]}",
+                   "", "\"messages\" lists at least one"},
+        BadMapping{"FILE:{\"accepts\": {\"format\": \"hl7v2\", \"messages\": [\"ADT^A04\"]},"
+                   " \"resources\": [{\"name\": \"r\", \"resourceType\": \"Basic\", \"resource\": {}}]}",
+                   "", "\"mapping\" (the mapping's name) is required"},
+        BadMapping{"FILE:{\"mapping\": \"m\", \"accepts\": {\"format\": \"hl7v2\", \"messages\": [\"ADT^A04\"]},"
+                   " \"resources\": [{\"name\": \"r\", \"resource\": {}}]}",
+                   "", "needs a \"resourceType\""},
+        BadMapping{"FILE:{\"mapping\": \"m\", \"accepts\": {\"format\": \"hl7v2\", \"messages\": [\"ADT^A04\"]},"
+                   " \"resources\": [{\"name\": \"r\", \"resourceType\": \"Basic\", \"resource\": {}},"
+                   " {\"name\": \"r\", \"resourceType\": \"Basic\", \"resource\": {}}]}",
+                   "", "resource name 'r' is used twice"},
+        BadMapping{"FILE:{\"mapping\": \"m\", \"accepts\": {\"format\": \"hl7v2\", \"messages\": [\"ADT^A04\"]},"
+                   " \"resources\": [{\"name\": \"r\", \"resourceType\": \"Basic\", \"resource\": {},"
+                   " \"request\": {\"method\": \"DELETE\"}}]}",
+                   "", "\"method\" is POST or PUT"},
+        BadMapping{"FILE:{\"mapping\": \"m\", \"accepts\": {\"format\": \"hl7v2\", \"messages\": [\"ADT^A04\"]},"
+                   " \"resources\": [{\"name\": \"r\", \"resourceType\": \"Basic\", \"resource\": {},"
+                   " \"forEach\": \"OBX-\"}]}",
+                   "", "path 'OBX-'"},
+        BadMapping{"FILE:{\"mapping\": \"m\",\n \"accepts\": {\"format\": \"hl7v2\", \"messages\": [\"ADT^A04\"]},\n"
+                   " \"resources\": [}",
+                   "", ".json:3:"}));
+
+TEST_F(MappingTest, DuplicateMessageTypeAcrossFilesIsRefused) {
+  dir_.write("hl7v2/a.json", kAdt);
+  write_simple(R"({"x": 1})");  // simple.json also accepts ADT^A04
+  const Error e = load_error();
+  EXPECT_EQ(e.code, Errc::kInvalidValue);
+  EXPECT_NE(e.detail.find("simple.json: ADT^A04 is already taken by"), std::string::npos) << e.detail;
+  EXPECT_NE(e.detail.find("a.json"), std::string::npos) << e.detail;
+}
+
+TEST_F(MappingTest, BrokenDatatypeMapIsRefusedEvenWhenUnused) {
+  dir_.write("hl7v2/datatypes/bad.json", R"({"datatype": "BAD", "template": {"x": {"$path": "@.x"}}})");
+  const Error e = load_error();
+  EXPECT_NE(e.detail.find("bad.json:1:"), std::string::npos) << e.detail;
+  EXPECT_NE(e.detail.find("path '@.x'"), std::string::npos) << e.detail;
+}
+
+TEST_F(MappingTest, DatatypeMapsCannotUseThemselves) {
+  dir_.write("hl7v2/datatypes/loop.json", R"({"datatype": "LOOP", "template": {"x": {"$path": "@.1", "$use": "LOOP"}}})");
+  const Error e = load_error();
+  EXPECT_NE(e.detail.find("datatype map 'LOOP' uses itself"), std::string::npos) << e.detail;
+}
+
+TEST_F(MappingTest, DatatypeMapsCannotReadVariables) {
+  dir_.write("hl7v2/datatypes/var.json", R"({"datatype": "VAR", "template": {"x": "{{a}}"}})");
+  const Error e = load_error();
+  EXPECT_NE(e.detail.find("datatype maps cannot read variables"), std::string::npos) << e.detail;
+}
+
+TEST_F(MappingTest, DatatypeFileNeedsNameAndTemplate) {
+  dir_.write("hl7v2/datatypes/half.json", R"({"datatype": "HALF"})");
+  const Error e = load_error();
+  EXPECT_NE(e.detail.find("half.json:1:1: a datatype map needs"), std::string::npos) << e.detail;
+}
+
+TEST_F(MappingTest, BrokenTerminologyIsRefused) {
+  dir_.write("terminology/broken.json", R"({"table": "x", "entries": [{"from": "a", "cod": "A"}]})");
+  const Error e = load_error();
+  EXPECT_NE(e.detail.find("broken.json:1:"), std::string::npos) << e.detail;
+}
+
+TEST_F(MappingTest, TerminologyTableDefinedTwiceIsRefused) {
+  dir_.write("terminology/again.json", kGenderTable);
+  const Error e = load_error();
+  EXPECT_NE(e.detail.find("table 'hl7-0001' is defined twice"), std::string::npos) << e.detail;
+}
+
+}  // namespace
+}  // namespace helsebro::mapping
