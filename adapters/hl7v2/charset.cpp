@@ -1,6 +1,7 @@
 #include "adapters/hl7v2/charset.h"
 
 #include <array>
+#include <cstring>
 
 namespace helsebro::hl7v2 {
 namespace {
@@ -120,6 +121,14 @@ void append_single_byte(std::string& out, unsigned char byte, Charset charset) {
 
 std::size_t find_invalid_utf8(std::string_view bytes) {
   for (std::size_t i = 0; i < bytes.size();) {
+    // ASCII runs, eight bytes at a time.
+    while (i + 8 <= bytes.size()) {
+      std::uint64_t word;
+      std::memcpy(&word, bytes.data() + i, 8);
+      if (word & 0x8080808080808080ULL) break;
+      i += 8;
+    }
+    if (i >= bytes.size()) break;
     if (static_cast<unsigned char>(bytes[i]) < 0x80) {
       ++i;
       continue;
@@ -133,13 +142,19 @@ std::size_t find_invalid_utf8(std::string_view bytes) {
 }
 
 std::size_t find_non_ascii(std::string_view bytes) {
-  for (std::size_t i = 0; i < bytes.size(); ++i) {
+  std::size_t i = 0;
+  for (; i + 8 <= bytes.size(); i += 8) {
+    std::uint64_t word;
+    std::memcpy(&word, bytes.data() + i, 8);
+    if (word & 0x8080808080808080ULL) break;
+  }
+  for (; i < bytes.size(); ++i) {
     if (static_cast<unsigned char>(bytes[i]) >= 0x80) return i;
   }
   return std::string_view::npos;
 }
 
-Result<std::string> to_utf8(std::string_view bytes, Charset charset) {
+Result<void> to_utf8_into(std::string_view bytes, Charset charset, std::string& out) {
   auto invalid = [](std::size_t offset, std::string_view what) {
     Location at;
     at.byte_offset = offset;
@@ -152,22 +167,31 @@ Result<std::string> to_utf8(std::string_view bytes, Charset charset) {
       if (bad != std::string_view::npos) {
         return invalid(bad, "a byte above 0x7F in a message declared ASCII (set MSH-18)");
       }
-      return std::string(bytes);
+      out.assign(bytes);
+      return {};
     }
     case Charset::kUtf8: {
       const std::size_t bad = find_invalid_utf8(bytes);
       if (bad != std::string_view::npos) return invalid(bad, "invalid UTF-8 sequence");
-      return std::string(bytes);
+      out.assign(bytes);
+      return {};
     }
     case Charset::kLatin1:
-    case Charset::kLatin9: {
-      std::string out;
+    case Charset::kLatin9:
+      out.clear();
       out.reserve(bytes.size() + bytes.size() / 8);
       for (char c : bytes) append_single_byte(out, static_cast<unsigned char>(c), charset);
-      return out;
-    }
+      return {};
   }
-  return std::string(bytes);
+  out.assign(bytes);
+  return {};
+}
+
+Result<std::string> to_utf8(std::string_view bytes, Charset charset) {
+  std::string out;
+  auto done = to_utf8_into(bytes, charset, out);
+  if (!done) return done.error();
+  return out;
 }
 
 std::string from_utf8(std::string_view text, Charset charset) {

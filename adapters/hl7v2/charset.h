@@ -25,6 +25,8 @@ std::size_t find_non_ascii(std::string_view bytes);
 
 /// Decodes bytes in a charset to UTF-8; fails with the offset of the first invalid byte.
 Result<std::string> to_utf8(std::string_view bytes, Charset charset);
+/// The same into `out`, reusing its capacity (the parser's hot path).
+Result<void> to_utf8_into(std::string_view bytes, Charset charset, std::string& out);
 /// Encodes UTF-8 text into a charset for replies; characters it cannot hold become '?'.
 std::string from_utf8(std::string_view text, Charset charset);
 

@@ -92,9 +92,11 @@ Result<std::string> decode_charset(std::string_view bytes, const ParseOptions& o
     charset = declared ? *parsed : Charset::kUtf8;
   }
   auto decoded = to_utf8(bytes, charset);
+  bool fell_back = false;
   if (!decoded && options.fallback_charset) {
     charset = *options.fallback_charset;
     decoded = to_utf8(bytes, charset);
+    fell_back = true;
   }
   if (!decoded) {
     Error e = decoded.error();
@@ -103,7 +105,9 @@ Result<std::string> decode_charset(std::string_view bytes, const ParseOptions& o
     }
     return e;
   }
-  charset_name_out = std::string(charset_name(declared || options.forced_charset
+  // Name the charset the bytes were decoded from: after a fallback that is the fallback's, not
+  // "UTF-8" (which also made \Xhh\ escapes of a Latin-9 fallback decode as Latin-1).
+  charset_name_out = std::string(charset_name(declared || options.forced_charset || fell_back
                                                   ? charset
                                                   : (find_non_ascii(bytes) == std::string_view::npos
                                                          ? Charset::kAscii
@@ -280,6 +284,79 @@ Result<void> Parser::index_segment(Message& m, std::uint32_t begin, std::uint32_
   seg.field_count = static_cast<std::uint32_t>(m.fields_.size()) - seg.first_field;
   m.segments_.push_back(seg);
   return {};
+}
+
+namespace {
+
+// The first field after the segment id, as a count; -1 when absent or not a number.
+long count_field(std::string_view line) {
+  if (line.size() < 5) return -1;
+  const char sep = line[3];
+  std::string_view rest = line.substr(4);
+  rest = rest.substr(0, rest.find(sep));
+  if (rest.empty()) return -1;
+  long n = 0;
+  for (char c : rest) {
+    if (c < '0' || c > '9') return -1;
+    n = n * 10 + (c - '0');
+  }
+  return n;
+}
+
+}  // namespace
+
+Result<std::vector<MessageSlice>> split_messages(std::string_view bytes, BatchEnvelope* envelope) {
+  std::vector<MessageSlice> out;
+  BatchEnvelope env;
+  long bts_count = -1;
+  std::size_t pos = skip_leading(bytes);
+  std::size_t current = std::string_view::npos;  // start of the message being collected
+  std::size_t current_end = 0;
+  auto close = [&] {
+    if (current != std::string_view::npos) out.push_back({bytes.substr(current, current_end - current), current});
+    current = std::string_view::npos;
+  };
+  while (pos < bytes.size()) {
+    std::size_t end = pos;
+    while (end < bytes.size() && !is_line_end(bytes[end])) ++end;
+    std::size_t next = end;
+    while (next < bytes.size() && is_line_end(bytes[next])) ++next;
+    const std::string_view line = bytes.substr(pos, end - pos);
+    const std::string_view id = line.substr(0, 3);
+    if (id == "MSH") {
+      close();
+      current = pos;
+    } else if (id == "FHS" || id == "BHS" || id == "BTS" || id == "FTS") {
+      close();
+      if (id == "FHS") env.fhs = line;
+      else if (id == "BHS") env.bhs = line;
+      else if (id == "BTS") env.bts = line, bts_count = count_field(line);
+      else env.fts = line;
+    } else if (current == std::string_view::npos) {
+      bool blank = true;
+      for (char c : line) blank = blank && (c == ' ' || c == '\t');
+      if (!blank) {
+        return Error{out.empty() ? Errc::kMissingMsh : Errc::kBadSegmentId,
+                     "segment '" + std::string(id) + "' stands outside any message (expected MSH)",
+                     at_offset(pos)};
+      }
+    }
+    if (current != std::string_view::npos) current_end = next;
+    pos = next;
+  }
+  close();
+  if (out.empty()) {
+    return Error{env.is_batch() ? Errc::kMissingMsh : Errc::kNotHl7,
+                 env.is_batch() ? "the batch holds no message" : "no MSH segment found", at_offset(0)};
+  }
+  if (bts_count >= 0 && static_cast<std::size_t>(bts_count) != out.size()) {
+    return Error{Errc::kInvalidValue,
+                 "BTS-1 counts " + std::to_string(bts_count) + " messages, the batch holds " +
+                     std::to_string(out.size()),
+                 Location{"BTS", 1, 1}};
+  }
+  if (envelope != nullptr) *envelope = env;
+  return out;
 }
 
 Result<Message> parse(std::string_view bytes, const ParseOptions& options) {

@@ -37,6 +37,23 @@ class Parser {
 /// Parses one message.
 Result<Message> parse(std::string_view bytes, const ParseOptions& options = {});
 
+/// One message's bytes inside a larger input, and where they start.
+struct MessageSlice {
+  std::string_view bytes;
+  std::size_t offset = 0;
+};
+
+/// What surrounds the messages of a batch file (FHS/BHS … BTS/FTS); empty when not a batch.
+struct BatchEnvelope {
+  std::string_view fhs, bhs, bts, fts;
+  bool is_batch() const { return !fhs.empty() || !bhs.empty(); }
+};
+
+/// Splits input holding one message, several messages, or a batch (FHS/BHS … BTS/FTS) into
+/// messages, each starting at its MSH. Does not parse the messages. Fails when data stands
+/// before the first MSH, or when a BTS/FTS count contradicts what was found.
+Result<std::vector<MessageSlice>> split_messages(std::string_view bytes, BatchEnvelope* envelope = nullptr);
+
 /// Reads the raw MSH-18 (first repetition, first component) from undecoded bytes; "" if absent.
 std::string_view peek_msh18(std::string_view bytes);
 

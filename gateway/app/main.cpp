@@ -1,10 +1,12 @@
 // The helsebro command: serve, map, and the version.
 
+#include <cstdlib>
 #include <iostream>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "gateway/app/inspect_command.h"
 #include "gateway/app/map_command.h"
 #include "gateway/app/server.h"
 #include "gateway/config/config.h"
@@ -20,6 +22,9 @@ constexpr const char* kUsage = R"(usage: helsebro <command> [options]
 commands:
   serve [--config FILE]        run the gateway (MLLP, HTTP, journal, forwarder)
   map FILE [--config FILE]     translate one HL7 v2 message and print the FHIR Bundle
+  inspect FILE… [--repeat N] [--quiet]
+                               show how each HL7 v2 message is read (JSON), or where it fails;
+                               --repeat parses N times and --quiet prints only the rate
   --version                    print the version
 
 Without --config the embedded defaults apply. Environment overrides for every command:
@@ -31,6 +36,8 @@ struct Arguments {
   std::string command;
   std::vector<std::string> positional;
   std::optional<std::string> config_file;
+  long repeat = 1;
+  bool quiet = false;
 };
 
 bool parse_arguments(int argc, char** argv, Arguments& out, std::string& error) {
@@ -44,6 +51,14 @@ bool parse_arguments(int argc, char** argv, Arguments& out, std::string& error) 
       out.config_file = argv[++i];
     } else if (arg.rfind("--config=", 0) == 0) {
       out.config_file = arg.substr(9);
+    } else if (arg == "--repeat") {
+      if (i + 1 >= argc || std::atol(argv[i + 1]) < 1) {
+        error = "--repeat needs a positive count";
+        return false;
+      }
+      out.repeat = std::atol(argv[++i]);
+    } else if (arg == "--quiet") {
+      out.quiet = true;
     } else if (out.command.empty()) {
       out.command = arg;
     } else if (!arg.empty() && arg[0] == '-') {
@@ -72,6 +87,13 @@ int main(int argc, char** argv) {
   if (args.command.empty() || args.command == "help" || args.command == "--help" || args.command == "-h") {
     std::cout << kUsage;
     return args.command.empty() ? 2 : 0;
+  }
+  if (args.command == "inspect") {
+    if (args.positional.empty()) {
+      std::cerr << "helsebro inspect: expected one or more FILEs\n";
+      return 2;
+    }
+    return helsebro::app::inspect_files({args.positional, args.repeat, args.quiet}, std::cout, std::cerr);
   }
   helsebro::config::Config config;
   try {
