@@ -3,7 +3,9 @@
 // pass by parse(). Every field, repetition, component and sub-component is indexed; values are
 // decoded (escapes) only when read. Immutable after parsing, so safe to share between threads.
 
+#include <algorithm>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,6 +19,8 @@ struct Delimiters {
   char escape = '\\';
   char subcomponent = '&';
   char truncation = '\0';  // v2.7 '#', when present in MSH-2
+
+  bool operator==(const Delimiters&) const = default;
 };
 
 struct Span {
@@ -45,6 +49,48 @@ struct ComponentEntry {
   Span span;
   std::uint32_t first_sub = 0;
   std::uint32_t sub_count = 0;
+};
+
+/// Flat storage for one index level: capacity is ensured once per parse, then entries are
+/// appended without checks. Keeps its memory between parses when a Message is reused.
+template <class T>
+class IndexTable {
+ public:
+  IndexTable() = default;
+  IndexTable(const IndexTable& other) { *this = other; }
+  IndexTable& operator=(const IndexTable& other) {
+    if (this != &other) {
+      reset(other.size_);
+      std::copy(other.data_.get(), other.data_.get() + other.size_, data_.get());
+      size_ = other.size_;
+    }
+    return *this;
+  }
+  IndexTable(IndexTable&&) noexcept = default;
+  IndexTable& operator=(IndexTable&&) noexcept = default;
+
+  /// Empties the table and makes room for `capacity` entries.
+  void reset(std::size_t capacity) {
+    if (capacity > capacity_) {
+      data_ = std::make_unique_for_overwrite<T[]>(capacity);
+      capacity_ = capacity;
+    }
+    size_ = 0;
+  }
+  void clear() { size_ = 0; }
+  /// Appends; the caller ensured the room with reset().
+  void push_back(const T& value) { data_[size_++] = value; }
+  std::size_t size() const { return size_; }
+  /// For the parser's hot loop: write up to the reset() capacity, then set_size().
+  T* data() { return data_.get(); }
+  void set_size(std::size_t n) { size_ = n; }
+  const T& operator[](std::size_t i) const { return data_[i]; }
+  T& operator[](std::size_t i) { return data_[i]; }
+
+ private:
+  std::unique_ptr<T[]> data_;
+  std::size_t size_ = 0;
+  std::size_t capacity_ = 0;
 };
 
 class Message {
@@ -104,11 +150,11 @@ class Message {
   std::string charset_;
   Delimiters delimiters_;
   bool single_byte_charset_ = false;  // \Xhh\ escapes are then bytes of that charset
-  std::vector<SegmentEntry> segments_;
-  std::vector<FieldEntry> fields_;
-  std::vector<RepEntry> reps_;
-  std::vector<ComponentEntry> comps_;
-  std::vector<Span> subs_;
+  IndexTable<SegmentEntry> segments_;
+  IndexTable<FieldEntry> fields_;
+  IndexTable<RepEntry> reps_;
+  IndexTable<ComponentEntry> comps_;
+  IndexTable<Span> subs_;
 };
 
 }  // namespace helsebro::hl7v2

@@ -3,16 +3,25 @@
 #include <array>
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace helsebro::hl7v2 {
 namespace {
 
 constexpr std::string_view kBom = "\xEF\xBB\xBF";
 
-enum CharClass : std::uint8_t { kData = 0, kField, kRepetition, kComponent, kSubcomponent };
+enum CharClass : std::uint8_t { kData = 0, kField, kRepetition, kComponent, kSubcomponent, kEnd };
 
+// What each byte means to the indexer. CR, LF and NUL end a segment (NUL only at the buffer's
+// end: std::string keeps one there, so the scan needs no bounds check per byte).
 struct ClassTable {
   std::array<std::uint8_t, 256> cls{};
   explicit ClassTable(const Delimiters& d) {
+    cls['\r'] = kEnd;
+    cls['\n'] = kEnd;
+    cls[0] = kEnd;
     cls[static_cast<unsigned char>(d.field)] = kField;
     cls[static_cast<unsigned char>(d.repetition)] = kRepetition;
     cls[static_cast<unsigned char>(d.component)] = kComponent;
@@ -77,8 +86,9 @@ Result<Delimiters> read_delimiters(std::string_view text) {
   return d;
 }
 
-Result<std::string> decode_charset(std::string_view bytes, const ParseOptions& options,
-                                   std::string& charset_name_out, bool& single_byte) {
+Result<void> decode_charset(std::string_view bytes, const ParseOptions& options, Message& m,
+                            std::string& buffer, std::string& charset_name_out, bool& single_byte) {
+  (void)m;
   Charset charset = Charset::kUtf8;
   bool declared = false;
   if (options.forced_charset) {
@@ -91,11 +101,11 @@ Result<std::string> decode_charset(std::string_view bytes, const ParseOptions& o
     // Undeclared means ASCII by the standard; valid UTF-8 is read as UTF-8, safely.
     charset = declared ? *parsed : Charset::kUtf8;
   }
-  auto decoded = to_utf8(bytes, charset);
+  auto decoded = to_utf8_into(bytes, charset, buffer);
   bool fell_back = false;
   if (!decoded && options.fallback_charset) {
     charset = *options.fallback_charset;
-    decoded = to_utf8(bytes, charset);
+    decoded = to_utf8_into(bytes, charset, buffer);
     fell_back = true;
   }
   if (!decoded) {
@@ -107,13 +117,13 @@ Result<std::string> decode_charset(std::string_view bytes, const ParseOptions& o
   }
   // Name the charset the bytes were decoded from: after a fallback that is the fallback's, not
   // "UTF-8" (which also made \Xhh\ escapes of a Latin-9 fallback decode as Latin-1).
-  charset_name_out = std::string(charset_name(declared || options.forced_charset || fell_back
-                                                  ? charset
-                                                  : (find_non_ascii(bytes) == std::string_view::npos
-                                                         ? Charset::kAscii
-                                                         : Charset::kUtf8)));
+  Charset named = charset;
+  if (!declared && !options.forced_charset && !fell_back) {
+    named = find_non_ascii(bytes) == std::string_view::npos ? Charset::kAscii : Charset::kUtf8;
+  }
+  charset_name_out.assign(charset_name(named));
   single_byte = charset == Charset::kLatin1 || charset == Charset::kLatin9;
-  return decoded;
+  return {};
 }
 
 }  // namespace
@@ -151,138 +161,283 @@ Result<void> Parser::parse_into(std::string_view bytes, Message& m) const {
   m.subs_.clear();
   const std::size_t start = skip_leading(bytes);
   if (start >= bytes.size()) return Error{Errc::kNotHl7, "the message is empty", at_offset(0)};
-  if (bytes.size() > UINT32_MAX) return Error{Errc::kFrameTooLarge, "message over 4 GiB"};
+  if (bytes.size() >= UINT32_MAX) return Error{Errc::kFrameTooLarge, "message over 4 GiB"};
   auto delimiters = read_delimiters(bytes.substr(start));
   if (!delimiters) return delimiters.error();
   m.delimiters_ = *delimiters;
 
-  auto decoded = decode_charset(bytes.substr(start), options_, m.charset_, m.single_byte_charset_);
+  auto decoded = decode_charset(bytes.substr(start), options_, m, m.buffer_, m.charset_,
+                                m.single_byte_charset_);
   if (!decoded) {
     Error e = decoded.error();
     e.where.byte_offset += start;
     return e;
   }
-  m.buffer_ = std::move(*decoded);
-
-  const std::string& buf = m.buffer_;
-  const auto size = static_cast<std::uint32_t>(buf.size());
-  std::uint32_t pos = 0;
-  while (pos < size) {
-    std::uint32_t end = pos;
-    while (end < size && !is_line_end(buf[end])) ++end;
-    if (end > pos) {
-      bool blank = true;
-      for (std::uint32_t i = pos; i < end && blank; ++i) blank = buf[i] == ' ' || buf[i] == '\t';
-      if (!blank) {
-        if (m.segments_.size() >= options_.max_segments) {
-          return Error{Errc::kBadSegmentId,
-                       "more than " + std::to_string(options_.max_segments) + " segments",
-                       at_offset(start + pos)};
-        }
-        auto indexed = index_segment(m, pos, end);
-        if (!indexed) {
-          Error e = indexed.error();
-          e.where.byte_offset += start;
-          return e;
-        }
-      }
-    }
-    pos = end;
-    while (pos < size && is_line_end(buf[pos])) ++pos;
+  if (table_delimiters_ != m.delimiters_ || !table_ready_) {
+    table_ = ClassTable(m.delimiters_).cls;
+    table_delimiters_ = m.delimiters_;
+    table_ready_ = true;
+  }
+  auto indexed = index(m);
+  if (!indexed) {
+    Error e = indexed.error();
+    e.where.byte_offset += start;
+    return e;
   }
   return {};
 }
 
-Result<void> Parser::index_segment(Message& m, std::uint32_t begin, std::uint32_t end) const {
-  const std::string& buf = m.buffer_;
-  const Delimiters& d = m.delimiters_;
-  if (end - begin < 3 || !is_segment_id_char(buf[begin]) || !is_segment_id_char(buf[begin + 1]) ||
-      !is_segment_id_char(buf[begin + 2]) || (end - begin > 3 && buf[begin + 3] != d.field)) {
-    const std::string shown(buf.substr(begin, std::min<std::uint32_t>(8, end - begin)));
-    return Error{Errc::kBadSegmentId,
-                 "segment " + std::to_string(m.segments_.size() + 1) + " starts with '" + shown +
-                     "', not a three-character segment id and a field separator",
-                 at_offset(begin)};
-  }
-  SegmentEntry seg;
-  seg.span = {begin, end};
-  seg.first_field = static_cast<std::uint32_t>(m.fields_.size());
-  std::uint32_t pos = begin + 3;  // at the separator before field 1 (or at end)
-
-  auto push_plain_field = [&m](Span span) {
-    m.comps_.push_back({span, static_cast<std::uint32_t>(m.subs_.size()), 0});
-    m.reps_.push_back({span, static_cast<std::uint32_t>(m.comps_.size() - 1), 1});
-    m.fields_.push_back({span, static_cast<std::uint32_t>(m.reps_.size() - 1), 1});
+// Marks, for each 64-byte block of the buffer, where each kind of delimiter and the line ends
+// stand, so the indexer steps from one to the next through bit masks instead of looking at
+// every byte (and without a load per delimiter to learn its kind). Returns how many there are,
+// which bounds the size of every index table.
+__attribute__((target("popcnt"))) std::size_t Parser::mark_specials(const std::string& buffer,
+                                                                    const Delimiters& d) const {
+  const std::size_t size = buffer.size();
+  const std::size_t blocks = (size + 63) / 64;
+  if (masks_.size() < blocks) masks_.resize(blocks);
+  std::size_t total = 0;
+#if defined(__SSE2__)
+  const __m128i field = _mm_set1_epi8(d.field), rep = _mm_set1_epi8(d.repetition),
+                comp = _mm_set1_epi8(d.component), sub = _mm_set1_epi8(d.subcomponent),
+                cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
+  alignas(16) char tail[64];
+  auto bits = [](__m128i v, __m128i c, int k) {
+    return static_cast<std::uint64_t>(static_cast<std::uint16_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, c))))
+           << (16 * k);
   };
-  if (std::memcmp(buf.data() + begin, "MSH", 3) == 0 && end - begin > 3) {
-    // MSH-1 is the field separator itself; MSH-2 holds the encoding characters, unsplit.
-    push_plain_field({begin + 3, begin + 4});
-    std::uint32_t enc_end = begin + 4;
-    while (enc_end < end && buf[enc_end] != d.field) ++enc_end;
-    push_plain_field({begin + 4, enc_end});
-    pos = enc_end;
-  }
-
-  static thread_local Delimiters cached_delimiters{};
-  static thread_local ClassTable table{cached_delimiters};
-  if (std::memcmp(&cached_delimiters, &d, sizeof(Delimiters)) != 0) {
-    cached_delimiters = d;
-    table = ClassTable{d};
-  }
-  const auto* cls = table.cls.data();
-
-  while (pos < end) {  // buf[pos] is a field separator
-    std::uint32_t i = pos + 1;
-    FieldEntry field{{i, i}, static_cast<std::uint32_t>(m.reps_.size()), 0};
-    RepEntry rep{{i, i}, static_cast<std::uint32_t>(m.comps_.size()), 0};
-    ComponentEntry comp{{i, i}, static_cast<std::uint32_t>(m.subs_.size()), 0};
-    std::uint32_t sub_start = i;
-    auto close_component = [&](std::uint32_t at) {
-      comp.span.end = at;
-      if (comp.sub_count > 0) {
-        m.subs_.push_back({sub_start, at});
-        ++comp.sub_count;
-      }
-      m.comps_.push_back(comp);
-      ++rep.comp_count;
-    };
-    auto close_repetition = [&](std::uint32_t at) {
-      close_component(at);
-      rep.span.end = at;
-      m.reps_.push_back(rep);
-      ++field.rep_count;
-    };
-    for (;; ++i) {
-      const std::uint8_t c = i < end ? cls[static_cast<unsigned char>(buf[i])] : std::uint8_t{kField};
-      if (c == kData) continue;
-      if (c == kField) break;
-      if (c == kSubcomponent) {
-        if (comp.sub_count == 0) {
-          m.subs_.push_back({comp.span.begin, i});
-          comp.sub_count = 1;
-        } else {
-          m.subs_.push_back({sub_start, i});
-          ++comp.sub_count;
-        }
-        sub_start = i + 1;
-      } else if (c == kComponent) {
-        close_component(i);
-        comp = {{i + 1, i + 1}, static_cast<std::uint32_t>(m.subs_.size()), 0};
-        sub_start = i + 1;
-      } else {  // repetition
-        close_repetition(i);
-        rep = {{i + 1, i + 1}, static_cast<std::uint32_t>(m.comps_.size()), 0};
-        comp = {{i + 1, i + 1}, static_cast<std::uint32_t>(m.subs_.size()), 0};
-        sub_start = i + 1;
-      }
+  for (std::size_t b = 0; b < blocks; ++b) {
+    const char* p = buffer.data() + b * 64;
+    if (b * 64 + 64 > size) {
+      std::memset(tail, 0, sizeof tail);  // NUL is never a delimiter: padding marks nothing
+      std::memcpy(tail, p, size - b * 64);
+      p = tail;
     }
-    close_repetition(i);
-    field.span.end = i;
-    m.fields_.push_back(field);
-    pos = i;
+    BlockMasks& m = masks_[b];
+    m = BlockMasks{};
+    for (int k = 0; k < 4; ++k) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * k));
+      m.field |= bits(v, field, k);
+      m.component |= bits(v, comp, k);
+      m.repetition |= bits(v, rep, k);
+      m.subcomponent |= bits(v, sub, k);
+      m.line_end |= bits(v, cr, k) | bits(v, lf, k);
+    }
+    m.all = m.field | m.component | m.repetition | m.subcomponent | m.line_end;
+    total += static_cast<std::size_t>(__builtin_popcountll(m.all));
   }
-  seg.field_count = static_cast<std::uint32_t>(m.fields_.size()) - seg.first_field;
-  m.segments_.push_back(seg);
+#else
+  for (std::size_t b = 0; b < blocks; ++b) {
+    BlockMasks& m = masks_[b];
+    m = BlockMasks{};
+    for (std::size_t k = 0; k < 64 && b * 64 + k < size; ++k) {
+      const char c = buffer[b * 64 + k];
+      const std::uint64_t bit = 1ULL << k;
+      if (c == d.field) m.field |= bit;
+      else if (c == d.component) m.component |= bit;
+      else if (c == d.repetition) m.repetition |= bit;
+      else if (c == d.subcomponent) m.subcomponent |= bit;
+      else if (c == '\r' || c == '\n') m.line_end |= bit;
+    }
+    m.all = m.field | m.component | m.repetition | m.subcomponent | m.line_end;
+    total += static_cast<std::size_t>(__builtin_popcountll(m.all));
+  }
+#endif
+  return total;
+}
+
+namespace {
+
+// Walks the marked positions in order: where the next delimiter or line end is, and which.
+class SpecialCursor {
+ public:
+  SpecialCursor(const BlockMasks* masks, std::uint32_t size)
+      : masks_(masks), blocks_((size + 63) / 64), size_(size) {}
+
+  /// Continues from position i (forgetting anything marked before it).
+  void seek(std::uint32_t i) {
+    block_ = i >> 6;
+    load();
+    remaining_ &= ~0ULL << (i & 63);
+  }
+
+  /// The next marked position and its kind; (size, kEnd) when there is none.
+  std::uint8_t next(std::uint32_t& at) {
+    while (remaining_ == 0) {
+      if (++block_ >= blocks_) {
+        block_ = blocks_;
+        at = size_;
+        return kEnd;
+      }
+      load();
+    }
+    const unsigned offset = static_cast<unsigned>(__builtin_ctzll(remaining_));
+    at = (block_ << 6) + offset;
+    remaining_ &= remaining_ - 1;
+    // The kind as a small number from the class masks' bits at that offset.
+    if ((field_ >> offset) & 1) return kField;
+    if ((component_ >> offset) & 1) return kComponent;
+    if ((repetition_ >> offset) & 1) return kRepetition;
+    if ((subcomponent_ >> offset) & 1) return kSubcomponent;
+    return kEnd;
+  }
+
+ private:
+  void load() {
+    if (block_ >= blocks_) {
+      remaining_ = 0;
+      return;
+    }
+    const BlockMasks& m = masks_[block_];
+    remaining_ = m.all;
+    field_ = m.field;
+    component_ = m.component;
+    repetition_ = m.repetition;
+    subcomponent_ = m.subcomponent;
+  }
+
+  const BlockMasks* masks_;
+  std::uint32_t blocks_;
+  std::uint32_t size_;
+  std::uint32_t block_ = 0;
+  std::uint64_t remaining_ = 0;
+  std::uint64_t field_ = 0, component_ = 0, repetition_ = 0, subcomponent_ = 0;
+};
+
+}  // namespace
+
+// One pass over the decoded buffer: segments, fields, repetitions, components, sub-components.
+// Straight scalar stores beat GCC's packing of the entries into SSE registers here.
+__attribute__((optimize("no-tree-slp-vectorize"))) Result<void> Parser::index(Message& m) const {
+  const char* buf = m.buffer_.data();
+  const auto size = static_cast<std::uint32_t>(m.buffer_.size());
+  const Delimiters& d = m.delimiters_;
+  const std::size_t bound = mark_specials(m.buffer_, d) + 2;
+  SpecialCursor cursor(masks_.data(), size);
+  auto& segments = m.segments_;
+  auto& fields = m.fields_;
+  auto& reps = m.reps_;
+  auto& comps = m.comps_;
+  auto& subs = m.subs_;
+  segments.reset(bound);
+  fields.reset(bound);
+  reps.reset(bound);
+  comps.reset(bound);
+  subs.reset(bound);
+  std::uint32_t pos = 0;
+  while (pos < size) {
+    while (pos < size && is_line_end(buf[pos])) ++pos;
+    if (pos >= size) break;
+    // A segment starts at pos: three id characters, then a field separator or its end.
+    const std::uint32_t begin = pos;
+    const bool id_ok = size - pos >= 3 && is_segment_id_char(buf[pos]) && is_segment_id_char(buf[pos + 1]) &&
+                       is_segment_id_char(buf[pos + 2]) &&
+                       (pos + 3 == size || buf[pos + 3] == d.field || is_line_end(buf[pos + 3]));
+    if (!id_ok) {
+      std::uint32_t line_end = pos;
+      bool blank = true;
+      while (line_end < size && !is_line_end(buf[line_end])) {
+        blank = blank && (buf[line_end] == ' ' || buf[line_end] == '\t');
+        ++line_end;
+      }
+      if (blank) {
+        pos = line_end;
+        continue;
+      }
+      const std::string shown(buf + pos, std::min<std::uint32_t>(8, line_end - pos));
+      return Error{Errc::kBadSegmentId,
+                   "segment " + std::to_string(segments.size() + 1) + " starts with '" + shown +
+                       "', not a three-character segment id and a field separator",
+                   at_offset(pos)};
+    }
+    if (segments.size() >= options_.max_segments) {
+      return Error{Errc::kBadSegmentId, "more than " + std::to_string(options_.max_segments) + " segments",
+                   at_offset(pos)};
+    }
+    SegmentEntry seg;
+    seg.first_field = static_cast<std::uint32_t>(fields.size());
+    pos += 3;
+    if (std::memcmp(buf + begin, "MSH", 3) == 0 && pos < size && buf[pos] == d.field) {
+      // MSH-1 is the field separator itself; MSH-2 holds the encoding characters, unsplit.
+      std::uint32_t enc_end = pos + 1;
+      while (enc_end < size && buf[enc_end] != d.field && !is_line_end(buf[enc_end])) ++enc_end;
+      for (const Span span : {Span{pos, pos + 1}, Span{pos + 1, enc_end}}) {
+        comps.push_back({span, static_cast<std::uint32_t>(subs.size()), 0});
+        reps.push_back({span, static_cast<std::uint32_t>(comps.size() - 1), 1});
+        fields.push_back({span, static_cast<std::uint32_t>(reps.size() - 1), 1});
+      }
+      pos = enc_end;
+    }
+    // buf[pos] is now a field separator, or the segment's end.
+    if (pos < size && buf[pos] == d.field) {
+      cursor.seek(pos + 1);
+      // Local cursors into the tables keep the hot loop in registers.
+      FieldEntry* const field_out = fields.data();
+      RepEntry* const rep_out = reps.data();
+      ComponentEntry* const comp_out = comps.data();
+      Span* const sub_out = subs.data();
+      auto nfield = static_cast<std::uint32_t>(fields.size());
+      auto nrep = static_cast<std::uint32_t>(reps.size());
+      auto ncomp = static_cast<std::uint32_t>(comps.size());
+      auto nsub = static_cast<std::uint32_t>(subs.size());
+      std::uint8_t c = kField;
+      while (c == kField) {  // one field per turn; pos is at its separator
+        std::uint32_t i = pos + 1;
+        const std::uint32_t field_first_rep = nrep;
+        std::uint32_t rep_begin = i;
+        std::uint32_t rep_first_comp = ncomp;
+        std::uint32_t comp_begin = i;
+        std::uint32_t comp_first_sub = nsub;
+        std::uint32_t sub_begin = i;
+        for (;;) {
+          c = cursor.next(i);
+          if (c == kSubcomponent) {
+            sub_out[nsub++] = {sub_begin, i};
+            sub_begin = i + 1;
+            continue;
+          }
+          // Every other delimiter ends the component (and its last sub-component, if split).
+          std::uint32_t sub_count = 0;
+          if (nsub != comp_first_sub) {
+            sub_out[nsub++] = {sub_begin, i};
+            sub_count = nsub - comp_first_sub;
+          }
+          ComponentEntry& comp = comp_out[ncomp++];
+          comp.span.begin = comp_begin;
+          comp.span.end = i;
+          comp.first_sub = comp_first_sub;
+          comp.sub_count = sub_count;
+          comp_begin = sub_begin = i + 1;
+          comp_first_sub = nsub;
+          if (c == kComponent) continue;
+          RepEntry& rep = rep_out[nrep++];
+          rep.span.begin = rep_begin;
+          rep.span.end = i;
+          rep.first_comp = rep_first_comp;
+          rep.comp_count = ncomp - rep_first_comp;
+          rep_begin = i + 1;
+          rep_first_comp = ncomp;
+          if (c == kRepetition) continue;
+          break;  // a field separator or the segment's end
+        }
+        FieldEntry& field = field_out[nfield++];
+        field.span.begin = pos + 1;
+        field.span.end = i;
+        field.first_rep = field_first_rep;
+        field.rep_count = nrep - field_first_rep;
+        pos = i;
+      }
+      fields.set_size(nfield);
+      reps.set_size(nrep);
+      comps.set_size(ncomp);
+      subs.set_size(nsub);
+    } else {
+      while (pos < size && !is_line_end(buf[pos])) ++pos;  // "PV1" alone: a segment without fields
+    }
+    seg.span = {begin, pos};
+    seg.field_count = static_cast<std::uint32_t>(fields.size()) - seg.first_field;
+    segments.push_back(seg);
+  }
   return {};
 }
 

@@ -2,7 +2,9 @@
 // The HL7 v2 ER7 parser: lenient in what it can read safely (\n or \r\n line ends, a UTF-8 BOM,
 // Z-segments, missing trailing fields), precise about what it cannot (error code and position).
 
+#include <array>
 #include <optional>
+#include <vector>
 #include <string_view>
 
 #include "adapters/hl7v2/charset.h"
@@ -19,6 +21,12 @@ struct ParseOptions {
   std::size_t max_segments = 100000;
 };
 
+/// For 64 bytes of a message, one bit per byte for each kind of delimiter and the line ends.
+struct BlockMasks {
+  std::uint64_t all = 0;
+  std::uint64_t field = 0, component = 0, repetition = 0, subcomponent = 0, line_end = 0;
+};
+
 /// Reusable: parse_into() keeps the message's index capacity, so a loop allocates little.
 /// Not thread-safe; use one Parser per thread.
 class Parser {
@@ -29,9 +37,15 @@ class Parser {
   Result<void> parse_into(std::string_view bytes, Message& out) const;
 
  private:
-  Result<void> index_segment(Message& m, std::uint32_t begin, std::uint32_t end) const;
+  Result<void> index(Message& m) const;
+  std::size_t mark_specials(const std::string& buffer, const Delimiters& d) const;
 
   ParseOptions options_;
+  // The byte classes for the last delimiters seen; rebuilt only when they change.
+  mutable std::array<std::uint8_t, 256> table_{};
+  mutable Delimiters table_delimiters_{};
+  mutable bool table_ready_ = false;
+  mutable std::vector<BlockMasks> masks_;
 };
 
 /// Parses one message.
