@@ -1,6 +1,7 @@
 #include "adapters/hl7v2/parser.h"
 
 #include <array>
+#include <climits>
 #include <cstring>
 
 #if defined(__SSE2__)
@@ -76,7 +77,8 @@ Result<Delimiters> read_delimiters(std::string_view text) {
   const std::string all = std::string(1, d.field) + std::string(enc);
   for (std::size_t i = 0; i < all.size(); ++i) {
     const char c = all[i];
-    if (is_segment_id_char(c) || (c >= 'a' && c <= 'z') || is_line_end(c) || c == ' ' ||
+    const auto byte = static_cast<unsigned char>(c);
+    if (is_segment_id_char(c) || (c >= 'a' && c <= 'z') || byte <= 0x20 || byte >= 0x7F ||
         all.find(c, i + 1) != std::string::npos) {
       return Error{Errc::kBadEncodingCharacters,
                    "MSH-1/MSH-2 delimiters must be distinct punctuation characters",
@@ -181,6 +183,14 @@ Result<void> Parser::parse_into(std::string_view bytes, Message& m) const {
   auto indexed = index(m);
   if (!indexed) {
     Error e = indexed.error();
+    if (m.single_byte_charset_) {
+      // The buffer is UTF-8 now; the sender counts bytes of its own single-byte charset.
+      std::size_t original = 0;
+      for (std::size_t i = 0; i < e.where.byte_offset && i < m.buffer_.size(); ++i) {
+        original += (static_cast<unsigned char>(m.buffer_[i]) & 0xC0) != 0x80;
+      }
+      e.where.byte_offset = original;
+    }
     e.where.byte_offset += start;
     return e;
   }
@@ -222,6 +232,14 @@ __attribute__((target("popcnt"))) std::size_t Parser::mark_specials(const std::s
       m.repetition |= bits(v, rep, k);
       m.subcomponent |= bits(v, sub, k);
       m.line_end |= bits(v, cr, k) | bits(v, lf, k);
+    }
+    if (p == tail) {  // no marks past the end, whatever the padding looks like
+      const std::uint64_t valid = (1ULL << (size - b * 64)) - 1;
+      m.field &= valid;
+      m.component &= valid;
+      m.repetition &= valid;
+      m.subcomponent &= valid;
+      m.line_end &= valid;
     }
     m.all = m.field | m.component | m.repetition | m.subcomponent | m.line_end;
     total += static_cast<std::size_t>(__builtin_popcountll(m.all));
@@ -453,6 +471,7 @@ long count_field(std::string_view line) {
   long n = 0;
   for (char c : rest) {
     if (c < '0' || c > '9') return -1;
+    if (n > 100'000'000) return LONG_MAX;  // more than any batch holds; no overflow
     n = n * 10 + (c - '0');
   }
   return n;

@@ -9,7 +9,6 @@
 
 #include "gateway/app/mappings.h"
 #include "gateway/forward/forwarder.h"
-#include "gateway/intake/hl7v2_intake.h"
 #include "gateway/journal/sqlite_journal.h"
 #include "gateway/listen/http_server.h"
 #include "gateway/listen/mllp_listener.h"
@@ -85,15 +84,20 @@ int serve(const config::Config& config) {
 
   asio::io_context io(config.threads);
   forward::Forwarder forwarder(io, journal, config.fhir, probes.forward);
-  intake::Hl7v2Intake intake(config.mllp.channel, [&holder] { return holder.get(); }, Clock{}, &probes.intake);
-  listen::MllpListener mllp(io, config.mllp, intake, journal, probes, [&forwarder] { forwarder.notify(); });
+  std::vector<std::unique_ptr<listen::MllpListener>> channels;
   listen::HttpServer http(io, config.http);
   route_observability(http, registry);
   try {
-    mllp.start();
+    std::vector<config::MllpConfig> all{config.mllp};
+    all.insert(all.end(), config.mllp_channels.begin(), config.mllp_channels.end());
+    for (const auto& channel : all) {
+      channels.push_back(std::make_unique<listen::MllpListener>(
+          io, channel, [&holder] { return holder.get(); }, journal, probes, [&forwarder] { forwarder.notify(); }));
+      channels.back()->start();
+    }
     http.start();
   } catch (const std::exception& e) {
-    observe::log_error("listen.bind_failed", {{"error", e.what()}});
+    observe::log_error("listen.start_failed", {{"error", e.what()}});
     return 2;
   }
   forwarder.start();
@@ -102,7 +106,7 @@ int serve(const config::Config& config) {
   stop_signals.async_wait([&](const boost::system::error_code& ec, int signal) {
     if (ec) return;
     observe::log_info("server.stopping", {{"signal", signal}});
-    mllp.stop();
+    for (auto& channel : channels) channel->stop();
     http.stop();
     forwarder.stop();
     io.stop();  // unacknowledged frames are simply resent by their senders
@@ -117,7 +121,12 @@ int serve(const config::Config& config) {
   };
   wait_hup();
 
-  observe::log_info("server.listening", {{"mllp_port", static_cast<int>(mllp.port())},
+  std::string channel_ports;
+  for (const auto& channel : channels) {
+    channel_ports += (channel_ports.empty() ? "" : ",") + channel->channel() + ":" + std::to_string(channel->port());
+  }
+  observe::log_info("server.listening", {{"mllp_port", static_cast<int>(channels.front()->port())},
+                                         {"mllp_channels", channel_ports},
                                          {"http_port", static_cast<int>(http.port())},
                                          {"fhir_base_url", config.fhir.base_url},
                                          {"data_dir", config.data_dir},

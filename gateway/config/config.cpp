@@ -92,6 +92,38 @@ std::uint16_t env_port(const char* name, const char* value) {
   return static_cast<std::uint16_t>(port);
 }
 
+MllpConfig read_mllp(const rapidjson::Value& m) {
+  MllpConfig c;
+  read(m, "channel", c.channel);
+  read(m, "host", c.host);
+  read_int(m, "port", c.port);
+  read_int(m, "maxFrameBytes", c.max_frame_bytes);
+  read(m, "idleTimeoutSeconds", c.idle_timeout_seconds);
+  read(m, "readTimeoutSeconds", c.read_timeout_seconds);
+  read_int(m, "maxConnections", c.max_connections);
+  read(m, "charset", c.charset);
+  read(m, "fallbackCharset", c.fallback_charset);
+  read(m, "duplicateWindowSeconds", c.duplicate_window_seconds);
+  if (auto* mode = member(m, "ackMode")) c.original_ack_mode_only = std::string(mode->GetString()) == "original";
+  if (auto* tls = member(m, "tls")) {
+    c.tls.enabled = true;
+    read(*tls, "certFile", c.tls.cert_file);
+    read(*tls, "keyFile", c.tls.key_file);
+    read(*tls, "caFile", c.tls.ca_file);
+    if (auto* require = member(*tls, "requireClientCertificate")) c.tls.require_client_certificate = require->GetBool();
+  }
+  if (auto* senders = member(m, "allowedSenders")) {
+    for (const auto& rule : senders->GetArray()) {
+      SenderRuleConfig r;
+      read(rule, "certificateSubject", r.certificate_subject);
+      read(rule, "sendingApplication", r.sending_application);
+      read(rule, "sendingFacility", r.sending_facility);
+      c.allowed_senders.push_back(std::move(r));
+    }
+  }
+  return c;
+}
+
 }  // namespace
 
 Config parse_config(const std::string& text, const std::string& source) {
@@ -117,14 +149,27 @@ Config parse_config(const std::string& text, const std::string& source) {
   read(doc, "mappingsDir", c.mappings_dir);
   read_int(doc, "threads", c.threads);
   if (auto* log = member(doc, "log")) read(*log, "level", c.log_level);
-  if (auto* m = member(doc, "mllp")) {
-    read(*m, "channel", c.mllp.channel);
-    read(*m, "host", c.mllp.host);
-    read_int(*m, "port", c.mllp.port);
-    read_int(*m, "maxFrameBytes", c.mllp.max_frame_bytes);
-    read(*m, "idleTimeoutSeconds", c.mllp.idle_timeout_seconds);
-    read(*m, "readTimeoutSeconds", c.mllp.read_timeout_seconds);
-    read_int(*m, "maxConnections", c.mllp.max_connections);
+  if (auto* m = member(doc, "mllp")) c.mllp = read_mllp(*m);
+  if (auto* list = member(doc, "mllpChannels")) {
+    for (const auto& item : list->GetArray()) c.mllp_channels.push_back(read_mllp(item));
+  }
+  auto check_tls = [&source](const MllpConfig& m, const std::string& at) {
+    if (m.tls.require_client_certificate && m.tls.ca_file.empty()) {
+      throw ConfigError(source, at + "/tls/caFile", "requireClientCertificate needs caFile to verify clients");
+    }
+  };
+  check_tls(c.mllp, "/mllp");
+  for (std::size_t i = 0; i < c.mllp_channels.size(); ++i) check_tls(c.mllp_channels[i], "/mllpChannels/" + std::to_string(i));
+  std::vector<std::string> names{c.mllp.channel};
+  for (std::size_t i = 0; i < c.mllp_channels.size(); ++i) {
+    const std::string& name = c.mllp_channels[i].channel;
+    for (const auto& seen : names) {
+      if (seen == name) {
+        throw ConfigError(source, "/mllpChannels/" + std::to_string(i) + "/channel",
+                          "channel name \"" + name + "\" is used twice");
+      }
+    }
+    names.push_back(name);
   }
   if (auto* h = member(doc, "http")) {
     read(*h, "host", c.http.host);

@@ -7,8 +7,23 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace helsebro::config {
+
+struct TlsConfig {
+  bool enabled = false;
+  std::string cert_file;
+  std::string key_file;
+  std::string ca_file;
+  bool require_client_certificate = false;
+};
+
+struct SenderRuleConfig {
+  std::string certificate_subject;
+  std::string sending_application;
+  std::string sending_facility;
+};
 
 struct MllpConfig {
   std::string channel = "mllp";
@@ -18,6 +33,12 @@ struct MllpConfig {
   double idle_timeout_seconds = 300;
   double read_timeout_seconds = 30;
   std::size_t max_connections = 256;
+  std::string charset;           // forced charset; empty: as declared in MSH-18
+  std::string fallback_charset;  // when bytes contradict the declared charset; empty: AE
+  double duplicate_window_seconds = 86400;
+  bool original_ack_mode_only = false;  // ackMode "original": AA/AE/AR even when MSH-15/16 are set
+  TlsConfig tls;
+  std::vector<SenderRuleConfig> allowed_senders;
 };
 
 struct HttpConfig {
@@ -42,7 +63,8 @@ struct Config {
   std::string mappings_dir = "./mappings";
   int threads = 2;
   std::string log_level = "info";
-  MllpConfig mllp;
+  MllpConfig mllp;                      // the default channel
+  std::vector<MllpConfig> mllp_channels;  // more channels, each on its own port
   HttpConfig http;
   FhirConfig fhir;
 };

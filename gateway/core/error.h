@@ -22,7 +22,9 @@ enum class Errc : std::uint16_t {
   kBadSegmentId,
   kInvalidValue,
   kUnsupportedMessageType,
+  kUnsupportedVersion,
   kDuplicateMessage,
+  kSenderNotAllowed,
   // Mapping.
   kNoMapping,
   kMappingFailed,

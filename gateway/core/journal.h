@@ -17,15 +17,28 @@ namespace helsebro {
 /// Thread-safe. Writes are queued and group-committed; their completion callbacks run on the
 /// journal's writer thread once the transaction holding them is durable (or failed), so they must
 /// be quick and must not call back into the journal synchronously. Reads run on the caller's thread.
+/// What append_unique() did: stored the message, or found that it had been accepted before.
+struct AppendOutcome {
+  std::int64_t seq = 0;           // the new message's, or the original's
+  bool duplicate = false;
+  std::string original_id;        // for a duplicate: the original message
+  std::string original_ack;       // for a duplicate: the acknowledgement it was given
+};
+
 class Journal {
  public:
   using AppendDone = std::function<void(Result<std::int64_t> seq)>;
+  using UniqueDone = std::function<void(Result<AppendOutcome>)>;
   using Done = std::function<void(Result<void>)>;
 
   virtual ~Journal() = default;
 
   /// Stores a new message; `done` gets its sequence number (arrival order) once durable.
   virtual void append(MessageRecord record, AppendDone done) = 0;
+  /// Like append(), unless a message from the same sender with the same control id was accepted
+  /// (not rejected) at or after `window_start`: then nothing is stored and the original is named.
+  /// The check and the insert are one transaction, so two copies racing in are told apart.
+  virtual void append_unique(MessageRecord record, EpochMillis window_start, UniqueDone done) = 0;
   virtual void mark_delivered(std::int64_t seq, EpochMillis now, Done done) = 0;
   /// A transient failure: retried at `next_attempt_at`.
   virtual void mark_failed(std::int64_t seq, std::string reason, EpochMillis now,

@@ -23,7 +23,8 @@ struct MessageRecord {
   std::int64_t seq = 0;          // arrival order, assigned by the journal
   std::string id;                // UUID v7, assigned by Intake
   std::string channel;           // e.g. "mllp"
-  std::string sender;            // sending facility (MSH-4) or certificate subject
+  std::string sender;            // sending application@facility (MSH-3/MSH-4), for duplicates
+  std::string peer;              // the client certificate's subject, or the peer's address
   std::string control_id;        // MSH-10
   std::string message_type;      // e.g. "ADT^A04"
   std::string format;            // "hl7v2"

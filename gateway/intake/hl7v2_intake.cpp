@@ -2,7 +2,7 @@
 
 #include "adapters/hl7v2/ack.h"
 #include "adapters/hl7v2/charset.h"
-#include "adapters/hl7v2/parser.h"
+#include "adapters/hl7v2/escape.h"
 #include "adapters/hl7v2/source_view.h"
 #include "gateway/core/ids.h"
 #include "gateway/observe/log.h"
@@ -14,22 +14,38 @@ namespace {
 hl7v2::AckCode ack_code_from(std::string_view code) {
   if (code == "AA") return hl7v2::AckCode::kAA;
   if (code == "AE") return hl7v2::AckCode::kAE;
-  return hl7v2::AckCode::kAR;
+  if (code == "AR") return hl7v2::AckCode::kAR;
+  if (code == "CA") return hl7v2::AckCode::kCA;
+  if (code == "CE") return hl7v2::AckCode::kCE;
+  return hl7v2::AckCode::kCR;
 }
 
-std::string encode_for(const std::string& ack, const std::string& charset) {
+std::string encode_for(const std::string& text, const std::string& charset) {
   auto cs = hl7v2::charset_from_msh18(charset);
-  return cs ? hl7v2::from_utf8(ack, *cs) : ack;
+  return cs ? hl7v2::from_utf8(text, *cs) : text;
+}
+
+// Outcome 'A' (accepted), 'E' (error) or 'R' (rejected) as the code the mode calls for.
+std::string code_for(AckMode mode, char outcome) {
+  return std::string(1, mode == AckMode::kEnhanced ? 'C' : 'A') + outcome;
+}
+
+// Enhanced mode: MSH-15 says when the sender wants an accept acknowledgement at all.
+bool wanted(const PreparedMessage& p, char outcome) {
+  if (p.mode != AckMode::kEnhanced) return true;
+  if (p.accept_ack_type == "NE") return false;
+  if (p.accept_ack_type == "ER") return outcome != 'A';
+  if (p.accept_ack_type == "SU") return outcome == 'A';
+  return true;  // AL, or empty beside a set MSH-16
 }
 
 }  // namespace
 
-Hl7v2Intake::Hl7v2Intake(std::string channel, MappingProvider mappings, Clock clock,
-                         observe::IntakeProbe* probe)
-    : channel_(std::move(channel)), mappings_(std::move(mappings)), clock_(std::move(clock)), probe_(probe) {}
+Hl7v2Intake::Hl7v2Intake(ChannelRules rules, MappingProvider mappings, Clock clock, observe::IntakeProbe* probe)
+    : rules_(std::move(rules)), mappings_(std::move(mappings)), clock_(std::move(clock)), probe_(probe) {}
 
-std::string Hl7v2Intake::ack_for(const PreparedMessage& p, std::string_view code,
-                                 const std::optional<Error>& error, std::string_view raw) const {
+std::string Hl7v2Intake::ack_text(const PreparedMessage& p, std::string_view code,
+                                  const std::optional<Error>& error, std::string_view raw) const {
   hl7v2::AckRequest request;
   request.message = p.message ? &*p.message : nullptr;
   request.raw_input = raw;
@@ -40,39 +56,63 @@ std::string Hl7v2Intake::ack_for(const PreparedMessage& p, std::string_view code
   return encode_for(hl7v2::build_ack(request), p.charset);
 }
 
-PreparedMessage Hl7v2Intake::reject(PreparedMessage p, const Error& error, std::string_view frame) const {
+void Hl7v2Intake::acknowledge(PreparedMessage& p, char outcome, const std::optional<Error>& error,
+                              std::string_view raw) const {
+  p.ack_code = code_for(p.mode, outcome);
+  p.send_ack = wanted(p, outcome);
+  p.ack = ack_text(p, p.ack_code, error, raw);
+  p.record.ack = p.ack;
+}
+
+PreparedMessage Hl7v2Intake::reject(PreparedMessage p, const Error& error, std::string_view raw) const {
   const ErrcInfo& i = info(error.code);
-  p.ack_code = i.ack_code == 'E' ? "AE" : "AR";
   p.record.state = MessageState::kRejected;
   p.record.reason = error.message();
-  p.ack = ack_for(p, p.ack_code, error, frame);
-  p.record.ack = p.ack;
-  if (probe_) probe_->rejected(channel_, i.name);
+  acknowledge(p, i.ack_code == 'E' ? 'E' : 'R', error, raw);
+  if (probe_) probe_->rejected(rules_.channel, i.name);
   observe::log_info("intake.rejected", {{"id", p.record.id},
-                                         {"channel", channel_},
+                                         {"channel", rules_.channel},
                                          {"sha256", p.record.payload_sha256.substr(0, 16)},
                                          {"reason", i.name},
                                          {"ack", p.ack_code}});
   return p;
 }
 
-PreparedMessage Hl7v2Intake::prepare(std::string_view frame, std::string_view peer) const {
+bool Hl7v2Intake::sender_allowed(const Peer& peer, std::string_view application,
+                                 std::string_view facility) const {
+  if (rules_.allowed.empty()) return true;
+  for (const SenderRule& rule : rules_.allowed) {
+    if (!rule.certificate_subject.empty() && rule.certificate_subject != peer.certificate_subject) continue;
+    if (!rule.sending_application.empty() && rule.sending_application != application) continue;
+    if (!rule.sending_facility.empty() && rule.sending_facility != facility) continue;
+    return true;
+  }
+  return false;
+}
+
+PreparedMessage Hl7v2Intake::start(std::string_view bytes, const Peer& peer) const {
   PreparedMessage p;
   MessageRecord& r = p.record;
   r.received_at = clock_.now_ms();
   r.id = uuid_v7(r.received_at);
-  r.channel = channel_;
-  r.sender = std::string(peer);
+  r.channel = rules_.channel;
+  r.sender = peer.address;
+  r.peer = peer.certificate_subject.empty() ? peer.address : peer.certificate_subject;
   r.format = "hl7v2";
-  r.payload.assign(frame);
-  r.payload_sha256 = sha256_hex(frame);
+  r.payload.assign(bytes);
+  r.payload_sha256 = sha256_hex(bytes);
+  r.charset = std::string(hl7v2::peek_msh18(bytes));
   p.metric_type = "other";
+  return p;
+}
 
-  auto parsed = hl7v2::parse(frame);
+PreparedMessage Hl7v2Intake::prepare(std::string_view bytes, const Peer& peer) const {
+  PreparedMessage p = start(bytes, peer);
+  MessageRecord& r = p.record;
+  auto parsed = hl7v2::parse(bytes, rules_.parse);
   if (!parsed) {
-    r.charset = std::string(hl7v2::peek_msh18(frame));
-    if (probe_) probe_->received(channel_, "hl7v2", p.metric_type);
-    return reject(std::move(p), parsed.error(), frame);
+    if (probe_) probe_->received(rules_.channel, "hl7v2", p.metric_type);
+    return reject(std::move(p), parsed.error(), bytes);
   }
   p.message = std::move(*parsed);
   const hl7v2::Message& m = *p.message;
@@ -81,60 +121,94 @@ PreparedMessage Hl7v2Intake::prepare(std::string_view frame, std::string_view pe
   const std::size_t msh = m.find_segment("MSH");
   const std::string facility = m.decode(m.component(msh, 4, 1, 1));
   const std::string application = m.decode(m.component(msh, 3, 1, 1));
+  // The sender, for duplicate detection: sending application and facility.
   if (!facility.empty() || !application.empty()) r.sender = application + "@" + facility;
   r.control_id = m.decode(m.field(msh, 10));
   const std::string type = m.decode(m.component(msh, 9, 1, 1));
   const std::string trigger = m.decode(m.component(msh, 9, 1, 2));
   r.message_type = trigger.empty() ? type : type + "^" + trigger;
+  p.accept_ack_type = m.decode(m.field(msh, 15));
+  if (!rules_.original_ack_mode_only && (!p.accept_ack_type.empty() || !m.field(msh, 16).empty())) {
+    p.mode = AckMode::kEnhanced;
+  }
 
   auto set = mappings_();
   const mapping::Mapping* mapping = set ? set->find("hl7v2", r.message_type) : nullptr;
   if (mapping) p.metric_type = r.message_type;
-  if (probe_) probe_->received(channel_, "hl7v2", p.metric_type);
+  if (probe_) probe_->received(rules_.channel, "hl7v2", p.metric_type);
 
+  if (!sender_allowed(peer, application, facility)) {
+    return reject(std::move(p), Error{Errc::kSenderNotAllowed,
+                                      "sender " + application + "@" + facility + " may not send on channel " +
+                                          rules_.channel,
+                                      Location{"MSH", 1, 4}}, bytes);
+  }
   if (type.empty()) {
     return reject(std::move(p), Error{Errc::kRequiredFieldMissing, "MSH-9 (message type) is empty",
-                                      Location{"MSH", 1, 9}}, frame);
+                                      Location{"MSH", 1, 9}}, bytes);
   }
   if (r.control_id.empty()) {
     return reject(std::move(p), Error{Errc::kRequiredFieldMissing, "MSH-10 (message control id) is empty",
-                                      Location{"MSH", 1, 10}}, frame);
+                                      Location{"MSH", 1, 10}}, bytes);
   }
   if (mapping == nullptr) {
     return reject(std::move(p), Error{Errc::kNoMapping, "no mapping takes " + r.message_type,
-                                      Location{"MSH", 1, 9}}, frame);
+                                      Location{"MSH", 1, 9}}, bytes);
   }
   const std::string version = m.decode(m.component(msh, 12, 1, 1));
   if (!mapping->accepts_version(version)) {
-    return reject(std::move(p), Error{Errc::kNoMapping, "mapping '" + mapping->name() + "' does not take version " + version,
-                                      Location{"MSH", 1, 12}}, frame);
+    return reject(std::move(p), Error{Errc::kUnsupportedVersion,
+                                      "mapping '" + mapping->name() + "' does not take version " + version,
+                                      Location{"MSH", 1, 12}}, bytes);
   }
   hl7v2::SourceView view(m);
   auto translated = mapping->translate(view, {r.id, r.message_type, r.received_at});
   r.mapping = mapping->name();
-  if (!translated) return reject(std::move(p), translated.error(), frame);
+  if (!translated) return reject(std::move(p), translated.error(), bytes);
   r.state = MessageState::kTranslated;
   r.bundle = std::move(translated->bundle);
   r.ordering_key = std::move(translated->ordering_key);
-  p.ack_code = "AA";
-  p.ack = ack_for(p, "AA", std::nullopt, frame);
-  r.ack = p.ack;
+  acknowledge(p, 'A', std::nullopt, bytes);
   return p;
 }
 
+PreparedFrame Hl7v2Intake::prepare_frame(std::string_view frame, const Peer& peer) const {
+  PreparedFrame out;
+  hl7v2::BatchEnvelope envelope;
+  auto slices = hl7v2::split_messages(frame, &envelope);
+  if (!slices || slices->size() == 1 && !envelope.is_batch()) {
+    // One message, or input that cannot be split: read as one so the NAK says why.
+    out.messages.push_back(prepare(slices ? slices->front().bytes : frame, peer));
+    return out;
+  }
+  out.batch = true;
+  if (!envelope.bhs.empty()) {
+    auto bhs = hl7v2::parse("MSH" + std::string(envelope.bhs.substr(3)));
+    if (bhs) out.batch_control_id = bhs->decode(bhs->field(0, 11));
+  }
+  for (const auto& slice : *slices) out.messages.push_back(prepare(slice.bytes, peer));
+  return out;
+}
+
+std::string Hl7v2Intake::batch_ack(const PreparedFrame& frame, const std::vector<std::string>& acks) const {
+  const hl7v2::Delimiters d;
+  const EpochMillis now = clock_.now_ms();
+  std::string out = "BHS|^~\\&|HELSEBRO|HELSEBRO|||" + std::to_string(now) + "|||||" +
+                    hl7v2::encode_escapes(frame.batch_control_id, d) + "\r";
+  std::size_t count = 0;
+  for (const std::string& ack : acks) {
+    if (ack.empty()) continue;
+    out += ack;
+    ++count;
+  }
+  out += "BTS|" + std::to_string(count) + "\r";
+  return out;
+}
+
 PreparedMessage Hl7v2Intake::prepare_oversized(std::string_view prefix, std::size_t limit,
-                                               std::string_view peer) const {
-  PreparedMessage p;
-  p.record.received_at = clock_.now_ms();
-  p.record.id = uuid_v7(p.record.received_at);
-  p.record.channel = channel_;
-  p.record.sender = std::string(peer);
-  p.record.format = "hl7v2";
-  p.record.payload.assign(prefix);
-  p.record.payload_sha256 = sha256_hex(prefix);
-  p.record.charset = std::string(hl7v2::peek_msh18(prefix));
-  p.metric_type = "other";
-  if (probe_) probe_->received(channel_, "hl7v2", p.metric_type);
+                                               const Peer& peer) const {
+  PreparedMessage p = start(prefix, peer);
+  if (probe_) probe_->received(rules_.channel, "hl7v2", p.metric_type);
   return reject(std::move(p),
                 Error{Errc::kFrameTooLarge, "the frame is larger than " + std::to_string(limit) +
                                                 " bytes; only its first " + std::to_string(prefix.size()) +
@@ -144,7 +218,7 @@ PreparedMessage Hl7v2Intake::prepare_oversized(std::string_view prefix, std::siz
 
 std::string Hl7v2Intake::storage_failed_ack(const PreparedMessage& p) const {
   const Error error{Errc::kJournalWriteFailed, "please resend later"};
-  return ack_for(p, "AE", error, p.record.payload);
+  return ack_text(p, code_for(p.mode, 'E'), error, p.record.payload);
 }
 
 }  // namespace helsebro::intake

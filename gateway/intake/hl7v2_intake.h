@@ -1,15 +1,18 @@
 #pragma once
-// Intake for HL7 v2: gives each frame an id, reads it, translates it through the mapping set and
-// prepares both the journal record and the acknowledgement. The caller stores the record and
-// sends the acknowledgement only after the journal reports the record durable.
+// Intake for HL7 v2: gives each message an id, reads it with the channel's charset rules, checks
+// the sender is allowed on the channel, translates it through the mapping set, and prepares both
+// the journal record and the acknowledgement. The caller stores the record and sends the
+// acknowledgement only after the journal reports the record durable.
 
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "adapters/hl7v2/message.h"
+#include "adapters/hl7v2/parser.h"
 #include "gateway/core/clock.h"
 #include "gateway/core/message.h"
 #include "gateway/mapping/mapping.h"
@@ -22,36 +25,79 @@ namespace helsebro::intake {
 
 using MappingProvider = std::function<std::shared_ptr<const mapping::MappingSet>()>;
 
-/// A frame, read and translated, waiting for its journal commit.
+/// Who may send on a channel. Empty fields match anything; a message is allowed when any rule
+/// matches all of its non-empty fields.
+struct SenderRule {
+  std::string certificate_subject;  // the TLS client certificate's subject, e.g. "CN=lab,O=St. Olav"
+  std::string sending_application;  // MSH-3.1
+  std::string sending_facility;     // MSH-4.1
+};
+
+struct ChannelRules {
+  std::string channel = "mllp";
+  hl7v2::ParseOptions parse;         // a fixed or fallback charset
+  std::vector<SenderRule> allowed;   // empty: anyone may send
+  bool original_ack_mode_only = false;  // AA/AE/AR even when MSH-15/16 ask for enhanced mode
+};
+
+/// Where a frame came from.
+struct Peer {
+  std::string address;
+  std::string certificate_subject;  // empty without a client certificate
+};
+
+/// How the sender asked to be acknowledged (MSH-15/MSH-16).
+enum class AckMode { kOriginal, kEnhanced };
+
+/// A message, read and translated, waiting for its journal commit.
 struct PreparedMessage {
   MessageRecord record;          // state translated or rejected
   std::string ack;               // to send once the record is durable (encoded in its charset)
-  std::string ack_code;          // AA, AE or AR: the outcome the sender learns
+  std::string ack_code;          // AA/AE/AR, or CA/CE/CR in enhanced mode
+  bool send_ack = true;          // enhanced mode may ask for no acknowledgement (NE, ER, SU)
   std::string metric_type;       // message type label: known to a mapping, or "other"
   std::optional<hl7v2::Message> message;  // kept to answer a failed commit
   std::string charset = "UNICODE UTF-8";
+  AckMode mode = AckMode::kOriginal;
+  std::string accept_ack_type;   // MSH-15 in enhanced mode: AL, NE, ER, SU
+};
+
+/// A frame: one message, or the messages of a batch (FHS/BHS … BTS/FTS).
+struct PreparedFrame {
+  std::vector<PreparedMessage> messages;
+  bool batch = false;
+  std::string batch_control_id;  // BHS-11 of the batch answered
 };
 
 /// Thread-safe: holds no per-message state.
 class Hl7v2Intake {
  public:
-  Hl7v2Intake(std::string channel, MappingProvider mappings, Clock clock, observe::IntakeProbe* probe);
+  Hl7v2Intake(ChannelRules rules, MappingProvider mappings, Clock clock, observe::IntakeProbe* probe);
 
-  /// Reads and translates one frame. Never fails: bad input yields a rejected record and a NAK.
-  PreparedMessage prepare(std::string_view frame, std::string_view peer) const;
+  /// Reads and translates every message of a frame. Never fails: bad input yields rejected
+  /// records and NAKs.
+  PreparedFrame prepare_frame(std::string_view frame, const Peer& peer) const;
+  /// Reads and translates one message.
+  PreparedMessage prepare(std::string_view bytes, const Peer& peer) const;
   /// A frame over the size limit: a rejected record of its first bytes and an AR.
-  PreparedMessage prepare_oversized(std::string_view prefix, std::size_t limit, std::string_view peer) const;
+  PreparedMessage prepare_oversized(std::string_view prefix, std::size_t limit, const Peer& peer) const;
   /// The NAK sent instead of the prepared ACK when the journal could not store the message.
   std::string storage_failed_ack(const PreparedMessage& prepared) const;
+  /// One batch acknowledgement (BHS … BTS) around the messages' acknowledgements.
+  std::string batch_ack(const PreparedFrame& frame, const std::vector<std::string>& acks) const;
 
-  const std::string& channel() const { return channel_; }
+  const std::string& channel() const { return rules_.channel; }
 
  private:
-  PreparedMessage reject(PreparedMessage p, const Error& error, std::string_view frame) const;
-  std::string ack_for(const PreparedMessage& p, std::string_view code, const std::optional<Error>& error,
-                      std::string_view raw) const;
+  PreparedMessage start(std::string_view bytes, const Peer& peer) const;
+  PreparedMessage reject(PreparedMessage p, const Error& error, std::string_view raw) const;
+  void acknowledge(PreparedMessage& p, char outcome, const std::optional<Error>& error,
+                   std::string_view raw) const;
+  std::string ack_text(const PreparedMessage& p, std::string_view code, const std::optional<Error>& error,
+                       std::string_view raw) const;
+  bool sender_allowed(const Peer& peer, std::string_view application, std::string_view facility) const;
 
-  std::string channel_;
+  ChannelRules rules_;
   MappingProvider mappings_;
   Clock clock_;
   observe::IntakeProbe* probe_;

@@ -38,6 +38,14 @@ auto async_append(Journal& journal, MessageRecord record, Token&& token) {
 }
 
 template <class Token>
+auto async_append_unique(Journal& journal, MessageRecord record, EpochMillis window_start, Token&& token) {
+  return detail::async_journal_op<void(Result<AppendOutcome>)>(
+      std::forward<Token>(token), [&journal, record = std::move(record), window_start](auto done) mutable {
+        journal.append_unique(std::move(record), window_start, std::move(done));
+      });
+}
+
+template <class Token>
 auto async_mark_delivered(Journal& journal, std::int64_t seq, EpochMillis now, Token&& token) {
   return detail::async_journal_op<void(Result<void>)>(
       std::forward<Token>(token),

@@ -33,7 +33,8 @@ CREATE TABLE IF NOT EXISTS messages (
   received_at     INTEGER NOT NULL,
   updated_at      INTEGER NOT NULL,
   next_attempt_at INTEGER NOT NULL DEFAULT 0,
-  attempts        INTEGER NOT NULL DEFAULT 0
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  peer            TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS messages_pending ON messages(seq) WHERE state IN (1, 4);
 CREATE INDEX IF NOT EXISTS messages_sender_control ON messages(sender, control_id);
@@ -41,7 +42,7 @@ CREATE INDEX IF NOT EXISTS messages_sender_control ON messages(sender, control_i
 
 constexpr const char* kSummaryColumns =
     "seq, id, channel, sender, control_id, message_type, format, charset, payload_sha256, state, "
-    "reason, mapping, ordering_key, received_at, updated_at, next_attempt_at, attempts";
+    "reason, mapping, ordering_key, received_at, updated_at, next_attempt_at, attempts, peer";
 
 Error db_error(sqlite3* db, std::string_view what) {
   return Error{Errc::kJournalWriteFailed, std::string(what) + ": " + sqlite3_errmsg(db)};
@@ -120,6 +121,7 @@ MessageRecord read_summary(const Statement& s) {
   r.updated_at = s.int64(14);
   r.next_attempt_at = s.int64(15);
   r.attempts = static_cast<std::int32_t>(s.int64(16));
+  r.peer = s.text(17);
   return r;
 }
 
@@ -146,6 +148,9 @@ SqliteJournal::SqliteJournal(const std::string& data_dir, observe::JournalProbe*
   const std::string path = (std::filesystem::path(data_dir) / "journal.db").string();
   writer_db_ = open_db(path);
   exec_or_throw(writer_db_, kSchema);
+  // Journals written before the peer column existed get it now (the error says it exists).
+  sqlite3_exec(writer_db_, "ALTER TABLE messages ADD COLUMN peer TEXT NOT NULL DEFAULT ''", nullptr,
+               nullptr, nullptr);
   reader_db_ = open_db(path);
   writer_ = std::thread([this] { writer_loop(); });
 }
@@ -236,25 +241,61 @@ void SqliteJournal::commit_batch(std::deque<Operation>& batch) {
   for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(results[i]));
 }
 
+namespace {
+
+Result<std::int64_t> insert_message(sqlite3* db, const MessageRecord& r) {
+  Statement s(db,
+              "INSERT INTO messages (id, channel, sender, control_id, message_type, format, "
+              "charset, payload_sha256, payload, state, reason, mapping, bundle, ordering_key, "
+              "ack, received_at, updated_at, next_attempt_at, attempts, peer) VALUES "
+              "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, 0, ?19)");
+  if (!s.ok()) return db_error(db, "prepare insert");
+  s.bind(1, r.id).bind(2, r.channel).bind(3, r.sender).bind(4, r.control_id);
+  s.bind(5, r.message_type).bind(6, r.format).bind(7, r.charset).bind(8, r.payload_sha256);
+  s.bind_blob(9, r.payload).bind(10, static_cast<std::int64_t>(r.state)).bind(11, r.reason);
+  s.bind(12, r.mapping).bind_blob(13, r.bundle).bind(14, r.ordering_key).bind_blob(15, r.ack);
+  s.bind(16, r.received_at).bind(17, r.received_at).bind(18, r.next_attempt_at).bind(19, r.peer);
+  if (s.step() != SQLITE_DONE) return db_error(db, "insert message");
+  return sqlite3_last_insert_rowid(db);
+}
+
+}  // namespace
+
 void SqliteJournal::append(MessageRecord record, AppendDone done) {
   auto shared = std::make_shared<MessageRecord>(std::move(record));
-  enqueue({[shared](sqlite3* db) -> Result<std::int64_t> {
+  enqueue({[shared](sqlite3* db) { return insert_message(db, *shared); }, std::move(done)});
+}
+
+void SqliteJournal::append_unique(MessageRecord record, EpochMillis window_start, UniqueDone done) {
+  auto shared = std::make_shared<MessageRecord>(std::move(record));
+  auto outcome = std::make_shared<AppendOutcome>();
+  enqueue({[shared, outcome, window_start](sqlite3* db) -> Result<std::int64_t> {
              const MessageRecord& r = *shared;
-             Statement s(db,
-                         "INSERT INTO messages (id, channel, sender, control_id, message_type, format, "
-                         "charset, payload_sha256, payload, state, reason, mapping, bundle, ordering_key, "
-                         "ack, received_at, updated_at, next_attempt_at, attempts) VALUES "
-                         "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, 0)");
-             if (!s.ok()) return db_error(db, "prepare insert");
-             s.bind(1, r.id).bind(2, r.channel).bind(3, r.sender).bind(4, r.control_id);
-             s.bind(5, r.message_type).bind(6, r.format).bind(7, r.charset).bind(8, r.payload_sha256);
-             s.bind_blob(9, r.payload).bind(10, static_cast<std::int64_t>(r.state)).bind(11, r.reason);
-             s.bind(12, r.mapping).bind_blob(13, r.bundle).bind(14, r.ordering_key).bind_blob(15, r.ack);
-             s.bind(16, r.received_at).bind(17, r.received_at).bind(18, r.next_attempt_at);
-             if (s.step() != SQLITE_DONE) return db_error(db, "insert message");
-             return sqlite3_last_insert_rowid(db);
+             if (!r.control_id.empty()) {
+               Statement s(db,
+                           "SELECT seq, id, ack FROM messages WHERE sender = ?1 AND control_id = ?2 "
+                           "AND received_at >= ?3 AND state != ?4 ORDER BY seq LIMIT 1");
+               if (!s.ok()) return db_error(db, "prepare duplicate check");
+               s.bind(1, r.sender).bind(2, r.control_id).bind(3, window_start);
+               s.bind(4, static_cast<std::int64_t>(MessageState::kRejected));
+               const int rc = s.step();
+               if (rc == SQLITE_ROW) {
+                 outcome->seq = s.int64(0);
+                 outcome->duplicate = true;
+                 outcome->original_id = s.text(1);
+                 outcome->original_ack = s.text(2);
+                 return outcome->seq;
+               }
+               if (rc != SQLITE_DONE) return db_error(db, "duplicate check");
+             }
+             auto seq = insert_message(db, r);
+             if (seq) outcome->seq = *seq;
+             return seq;
            },
-           std::move(done)});
+           [outcome, done = std::move(done)](Result<std::int64_t> r) {
+             if (!r) done(r.error());
+             else done(*outcome);
+           }});
 }
 
 void SqliteJournal::mark_delivered(std::int64_t seq, EpochMillis now, Done done) {
@@ -288,7 +329,7 @@ Result<std::vector<MessageRecord>> SqliteJournal::pending(std::size_t limit) {
   int rc;
   while ((rc = s.step()) == SQLITE_ROW) {
     out.push_back(read_summary(s));
-    out.back().bundle = s.text(17);
+    out.back().bundle = s.text(18);
   }
   if (rc != SQLITE_DONE) return db_error(reader_db_, "read pending");
   return out;
@@ -305,9 +346,9 @@ Result<std::optional<MessageRecord>> SqliteJournal::get(const std::string& id) {
   if (rc == SQLITE_DONE) return std::optional<MessageRecord>();
   if (rc != SQLITE_ROW) return db_error(reader_db_, "read message");
   MessageRecord r = read_summary(s);
-  r.payload = s.text(17);
-  r.bundle = s.text(18);
-  r.ack = s.text(19);
+  r.payload = s.text(18);
+  r.bundle = s.text(19);
+  r.ack = s.text(20);
   return std::optional<MessageRecord>(std::move(r));
 }
 

@@ -34,6 +34,7 @@ class SqliteJournal final : public Journal {
   SqliteJournal& operator=(const SqliteJournal&) = delete;
 
   void append(MessageRecord record, AppendDone done) override;
+  void append_unique(MessageRecord record, EpochMillis window_start, UniqueDone done) override;
   void mark_delivered(std::int64_t seq, EpochMillis now, Done done) override;
   void mark_failed(std::int64_t seq, std::string reason, EpochMillis now,
                    EpochMillis next_attempt_at, Done done) override;

@@ -1,20 +1,28 @@
 #include "gateway/listen/mllp_listener.h"
 
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <chrono>
+#include <deque>
 #include <vector>
 
+#include "adapters/hl7v2/charset.h"
+#include "gateway/core/journal.h"
 #include "gateway/intake/hl7v2_intake.h"
-#include "gateway/journal/async_journal.h"
 #include "gateway/listen/mllp_framer.h"
 #include "gateway/observe/log.h"
 #include "gateway/observe/probes.h"
@@ -23,6 +31,7 @@ namespace helsebro::listen {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
+namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 
@@ -32,45 +41,91 @@ std::chrono::milliseconds millis(double seconds) {
   return std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000));
 }
 
-std::string wrap(const std::string& payload) {
-  std::string out;
-  out.reserve(payload.size() + 3);
+void append_frame(std::string& out, const std::string& payload) {
   out.push_back(MllpFramer::kStartBlock);
   out += payload;
   out.push_back(MllpFramer::kEndBlock);
   out.push_back(MllpFramer::kCarriageReturn);
-  return out;
 }
+
+std::unique_ptr<ssl::context> make_tls_context(const config::TlsConfig& tls) {
+  auto ctx = std::make_unique<ssl::context>(ssl::context::tls_server);
+  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                   ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
+  ctx->use_certificate_chain_file(tls.cert_file);
+  ctx->use_private_key_file(tls.key_file, ssl::context::pem);
+  if (!tls.ca_file.empty()) {
+    ctx->load_verify_file(tls.ca_file);
+    ssl::verify_mode mode = ssl::verify_peer;
+    if (tls.require_client_certificate) mode |= ssl::verify_fail_if_no_peer_cert;
+    ctx->set_verify_mode(mode);
+  }
+  return ctx;
+}
+
+std::string peer_subject(SSL* ssl) {
+  X509* cert = SSL_get1_peer_certificate(ssl);
+  if (cert == nullptr) return {};
+  char buf[512];
+  X509_NAME_oneline(X509_get_subject_name(cert), buf, sizeof buf);
+  X509_free(cert);
+  return buf;
+}
+
+intake::ChannelRules rules_from(const config::MllpConfig& c) {
+  intake::ChannelRules rules;
+  rules.channel = c.channel;
+  auto charset = [](const std::string& name) -> std::optional<hl7v2::Charset> {
+    if (name.empty()) return std::nullopt;
+    auto parsed = hl7v2::charset_from_msh18(name);
+    return parsed ? std::optional<hl7v2::Charset>(*parsed) : std::nullopt;
+  };
+  rules.parse.forced_charset = charset(c.charset);
+  rules.parse.fallback_charset = charset(c.fallback_charset);
+  rules.original_ack_mode_only = c.original_ack_mode_only;
+  for (const auto& r : c.allowed_senders) {
+    rules.allowed.push_back({r.certificate_subject, r.sending_application, r.sending_facility});
+  }
+  return rules;
+}
+
+// The journal's answer for one message, delivered on the session's strand.
+struct StoreSlot {
+  std::optional<Result<AppendOutcome>> result;
+};
 
 }  // namespace
 
 struct MllpListener::Impl : std::enable_shared_from_this<MllpListener::Impl> {
   asio::io_context& io;
   config::MllpConfig config;
-  intake::Hl7v2Intake& intake;
+  intake::Hl7v2Intake intake;
   Journal& journal;
   observe::Probes& probes;
   std::function<void()> on_stored;
   tcp::acceptor acceptor;
+  std::unique_ptr<ssl::context> tls;
   std::atomic<std::size_t> connections{0};
   std::uint16_t bound_port = 0;
 
-  Impl(asio::io_context& i, config::MllpConfig c, intake::Hl7v2Intake& in, Journal& j,
+  Impl(asio::io_context& i, config::MllpConfig c, intake::MappingProvider mappings, Journal& j,
        observe::Probes& p, std::function<void()> s)
-      : io(i), config(std::move(c)), intake(in), journal(j), probes(p), on_stored(std::move(s)),
-        acceptor(i) {}
+      : io(i), config(std::move(c)), intake(rules_from(config), std::move(mappings), Clock{}, &p.intake),
+        journal(j), probes(p), on_stored(std::move(s)), acceptor(i) {
+    if (config.tls.enabled) tls = make_tls_context(config.tls);
+  }
 
   asio::awaitable<void> accept_loop() {
     for (;;) {
       auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(io), kTuple);
       if (ec == asio::error::operation_aborted) co_return;
       if (ec) {
-        observe::log_warn("mllp.accept_failed", {{"error", ec.message()}});
+        observe::log_warn("mllp.accept_failed", {{"channel", config.channel}, {"error", ec.message()}});
         continue;
       }
       if (connections.load() >= config.max_connections) {
         probes.listen.connection_refused(config.channel, "max_connections");
-        observe::log_warn("mllp.connection_refused", {{"reason", "max_connections"}});
+        observe::log_warn("mllp.connection_refused", {{"channel", config.channel}, {"reason", "max_connections"}});
         beast::error_code ignored;
         socket.close(ignored);
         continue;
@@ -80,85 +135,157 @@ struct MllpListener::Impl : std::enable_shared_from_this<MllpListener::Impl> {
     }
   }
 
-  // Stores the record, then writes the acknowledgement the outcome calls for.
-  asio::awaitable<bool> store_and_acknowledge(beast::tcp_stream& stream, intake::PreparedMessage prepared,
-                                              std::chrono::steady_clock::time_point started) {
-    const bool translated = prepared.record.state == MessageState::kTranslated;
-    const std::string id = prepared.record.id;
-    auto stored = co_await journal::async_append(journal, prepared.record, asio::use_awaitable);
-    std::string ack = prepared.ack;
-    std::string code = prepared.ack_code;
-    if (!stored) {
-      ack = intake.storage_failed_ack(prepared);
-      code = "AE";
-      probes.intake.rejected(config.channel, info(Errc::kJournalWriteFailed).name);
-      observe::log_error("mllp.journal_failed", {{"id", id}, {"error", stored.error().detail}});
-    }
-    stream.expires_after(millis(config.read_timeout_seconds));
-    auto [ec, n] = co_await asio::async_write(stream, asio::buffer(wrap(ack)), kTuple);
-    (void)n;
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    probes.intake.acknowledged(config.channel, code, seconds);
-    if (stored && translated && on_stored) on_stored();
-    if (ec) {
-      observe::log_info("mllp.ack_not_sent", {{"id", id}, {"error", ec.message()}});
-      co_return false;
-    }
-    co_return true;
-  }
-
   asio::awaitable<void> session(tcp::socket socket) {
     auto self = shared_from_this();
     beast::error_code ec;
     const auto remote = socket.remote_endpoint(ec);
-    const std::string peer = ec ? "unknown" : remote.address().to_string();
+    intake::Peer peer{ec ? "unknown" : remote.address().to_string(), {}};
     connections.fetch_add(1);
     probes.listen.connection_opened(config.channel);
-    observe::log_debug("mllp.connection_opened", {{"peer", peer}});
-    beast::tcp_stream stream(std::move(socket));
+    observe::log_debug("mllp.connection_opened", {{"channel", config.channel}, {"peer", peer.address}});
+    if (tls) {
+      beast::ssl_stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(socket)), *tls);
+      beast::get_lowest_layer(stream).expires_after(millis(config.read_timeout_seconds));
+      auto [handshake_ec] = co_await stream.async_handshake(ssl::stream_base::server, kTuple);
+      if (handshake_ec) {
+        probes.listen.connection_refused(config.channel, "tls_handshake");
+        observe::log_info("mllp.tls_refused", {{"channel", config.channel}, {"peer", peer.address},
+                                               {"error", handshake_ec.message()}});
+      } else {
+        peer.certificate_subject = peer_subject(stream.native_handle());
+        co_await serve(stream, peer);
+        beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(2));
+        co_await stream.async_shutdown(kTuple);
+      }
+      beast::get_lowest_layer(stream).close();
+    } else {
+      beast::tcp_stream stream(std::move(socket));
+      co_await serve(stream, peer);
+      stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+      stream.close();
+    }
+    connections.fetch_sub(1);
+    probes.listen.connection_closed(config.channel);
+    observe::log_debug("mllp.connection_closed", {{"channel", config.channel}, {"peer", peer.address}});
+  }
+
+  // Reads frames and answers them in order. Frames that arrive together (pipelined) are stored
+  // together: their journal writes share a group commit, and their ACKs go out in one write.
+  template <class Stream>
+  asio::awaitable<void> serve(Stream& stream, const intake::Peer& peer) {
+    auto& lowest = beast::get_lowest_layer(stream);
     MllpFramer framer(config.max_frame_bytes);
     std::vector<char> buffer(64 * 1024);
+    auto signal = std::make_shared<asio::steady_timer>(co_await asio::this_coro::executor,
+                                                       asio::steady_timer::time_point::max());
     bool open = true;
     while (open) {
-      stream.expires_after(millis(framer.in_frame() ? config.read_timeout_seconds : config.idle_timeout_seconds));
+      lowest.expires_after(millis(framer.in_frame() ? config.read_timeout_seconds : config.idle_timeout_seconds));
       auto [read_ec, n] = co_await stream.async_read_some(asio::buffer(buffer), kTuple);
       if (read_ec) {
         if (read_ec == beast::error::timeout) {
-          observe::log_info("mllp.timeout", {{"peer", peer}, {"in_frame", framer.in_frame()}});
+          observe::log_info("mllp.timeout", {{"channel", config.channel}, {"in_frame", framer.in_frame()}});
         }
         break;
       }
       const auto started = std::chrono::steady_clock::now();
       framer.feed({buffer.data(), n});
+      std::vector<intake::PreparedFrame> frames;
       while (auto event = framer.next()) {
         if (event->kind == FrameEvent::Kind::kOversized) {
           probes.listen.frame_oversized(config.channel);
-          auto prepared = intake.prepare_oversized(event->payload, config.max_frame_bytes, peer);
-          co_await store_and_acknowledge(stream, std::move(prepared), started);
+          intake::PreparedFrame frame;
+          frame.messages.push_back(intake.prepare_oversized(event->payload, config.max_frame_bytes, peer));
+          frames.push_back(std::move(frame));
           open = false;  // the rest of the stream cannot be trusted to be in step
           break;
         }
-        auto prepared = intake.prepare(event->payload, peer);
-        if (!co_await store_and_acknowledge(stream, std::move(prepared), started)) {
-          open = false;
-          break;
-        }
+        frames.push_back(intake.prepare_frame(event->payload, peer));
       }
-      if (const auto skipped = framer.take_skipped(); skipped > 0) {
-        probes.listen.bytes_skipped(config.channel, skipped);
+      if (const auto skipped = framer.take_skipped(); skipped > 0) probes.listen.bytes_skipped(config.channel, skipped);
+      if (frames.empty()) continue;
+      const std::string replies = co_await store_all(frames, signal, started);
+      if (replies.empty()) continue;
+      lowest.expires_after(millis(config.read_timeout_seconds));
+      auto [write_ec, written] = co_await asio::async_write(stream, asio::buffer(replies), kTuple);
+      (void)written;
+      if (write_ec) {
+        observe::log_info("mllp.ack_not_sent", {{"channel", config.channel}, {"error", write_ec.message()}});
+        break;
       }
     }
-    stream.socket().shutdown(tcp::socket::shutdown_both, ec);
-    stream.close();
-    connections.fetch_sub(1);
-    probes.listen.connection_closed(config.channel);
-    observe::log_debug("mllp.connection_closed", {{"peer", peer}});
+  }
+
+  // Stores every message of the frames, then builds their acknowledgements in order.
+  asio::awaitable<std::string> store_all(std::vector<intake::PreparedFrame>& frames,
+                                         std::shared_ptr<asio::steady_timer> signal,
+                                         std::chrono::steady_clock::time_point started) {
+    auto executor = co_await asio::this_coro::executor;
+    std::deque<std::shared_ptr<StoreSlot>> slots;
+    const EpochMillis window = static_cast<EpochMillis>(config.duplicate_window_seconds * 1000);
+    for (auto& frame : frames) {
+      for (auto& m : frame.messages) {
+        auto slot = std::make_shared<StoreSlot>();
+        slots.push_back(slot);
+        auto done = [slot, signal, executor](Result<AppendOutcome> r) {
+          asio::post(executor, [slot, signal, r = std::move(r)]() mutable {
+            slot->result = std::move(r);
+            signal->cancel();
+          });
+        };
+        if (window > 0 && m.record.state == MessageState::kTranslated) {
+          journal.append_unique(m.record, m.record.received_at - window, done);
+        } else {
+          journal.append(m.record, [done](Result<std::int64_t> seq) {
+            if (seq) done(AppendOutcome{*seq, false, {}, {}});
+            else done(seq.error());
+          });
+        }
+      }
+    }
+    std::string replies;
+    bool stored_any = false;
+    for (auto& frame : frames) {
+      std::vector<std::string> acks;
+      for (auto& m : frame.messages) {
+        auto slot = slots.front();
+        slots.pop_front();
+        while (!slot->result) co_await signal->async_wait(kTuple);
+        acks.push_back(answer(m, *slot->result, stored_any));
+      }
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      for (auto& m : frame.messages) probes.intake.acknowledged(config.channel, m.ack_code, seconds);
+      if (frame.batch) {
+        append_frame(replies, intake.batch_ack(frame, acks));
+      } else if (!acks.front().empty()) {
+        append_frame(replies, acks.front());
+      }
+    }
+    if (stored_any && on_stored) on_stored();
+    co_return replies;
+  }
+
+  // The acknowledgement one message gets, now that the journal has answered; "" for none.
+  std::string answer(intake::PreparedMessage& m, const Result<AppendOutcome>& stored, bool& stored_any) {
+    if (!stored) {
+      probes.intake.rejected(config.channel, info(Errc::kJournalWriteFailed).name);
+      observe::log_error("mllp.journal_failed", {{"id", m.record.id}, {"error", stored.error().detail}});
+      m.ack_code = m.mode == intake::AckMode::kEnhanced ? "CE" : "AE";
+      return intake.storage_failed_ack(m);
+    }
+    if (stored->duplicate) {
+      probes.intake.duplicate(config.channel);
+      observe::log_info("mllp.duplicate", {{"id", m.record.id}, {"original", stored->original_id}});
+      return stored->original_ack;
+    }
+    stored_any = stored_any || m.record.state == MessageState::kTranslated;
+    return m.send_ack ? m.ack : std::string();
   }
 };
 
-MllpListener::MllpListener(asio::io_context& io, config::MllpConfig config, intake::Hl7v2Intake& intake,
+MllpListener::MllpListener(asio::io_context& io, config::MllpConfig config, intake::MappingProvider mappings,
                            Journal& journal, observe::Probes& probes, std::function<void()> on_stored)
-    : impl_(std::make_shared<Impl>(io, std::move(config), intake, journal, probes, std::move(on_stored))) {}
+    : impl_(std::make_shared<Impl>(io, std::move(config), std::move(mappings), journal, probes, std::move(on_stored))) {}
 
 MllpListener::~MllpListener() = default;
 
@@ -182,5 +309,6 @@ void MllpListener::stop() {
 }
 
 std::uint16_t MllpListener::port() const { return impl_->bound_port; }
+const std::string& MllpListener::channel() const { return impl_->config.channel; }
 
 }  // namespace helsebro::listen

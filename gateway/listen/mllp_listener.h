@@ -1,10 +1,12 @@
 #pragma once
-// The MLLP listener: accepts TCP connections and runs one coroutine per connection on its own
-// strand: frame → Intake (read, translate) → Journal (durable) → ACK, in order per connection.
+// An MLLP channel: accepts TCP (or TLS) connections and runs one coroutine per connection on its
+// own strand: frame → Intake (read, check sender, translate) → Journal (durable) → ACK, in order
+// per connection. Pipelined frames share a group commit; duplicates get their original ACK.
 
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 
 #include "gateway/config/config.h"
 
@@ -15,8 +17,8 @@ class io_context;
 namespace helsebro {
 class Journal;
 }
-namespace helsebro::intake {
-class Hl7v2Intake;
+namespace helsebro::mapping {
+class MappingSet;
 }
 namespace helsebro::observe {
 struct Probes;
@@ -26,8 +28,11 @@ namespace helsebro::listen {
 
 class MllpListener {
  public:
-  /// `on_stored` is called (from any thread) after a translated message is durable.
-  MllpListener(boost::asio::io_context& io, config::MllpConfig config, intake::Hl7v2Intake& intake,
+  using MappingProvider = std::function<std::shared_ptr<const mapping::MappingSet>()>;
+
+  /// `on_stored` is called (from any thread) after translated messages are durable. Throws
+  /// std::system_error when the TLS certificate or key cannot be loaded.
+  MllpListener(boost::asio::io_context& io, config::MllpConfig config, MappingProvider mappings,
                Journal& journal, observe::Probes& probes, std::function<void()> on_stored);
   ~MllpListener();
 
@@ -36,6 +41,7 @@ class MllpListener {
   /// Stops accepting; open sessions end at their next read.
   void stop();
   std::uint16_t port() const;
+  const std::string& channel() const;
 
  private:
   struct Impl;

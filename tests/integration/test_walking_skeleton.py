@@ -15,7 +15,7 @@ EXAMPLE_FNR = "15038510190"
 
 def adt_a04(control_id, fnr, family="Hansen", given="Åse"):
     return hl7(
-        f"MSH|^~\\&|DIPS|STOLAV|HELSEBRO|HMN|20261123101500+0100||ADT^A04^ADT_A01|{control_id}|P|2.5|||AL|NE|NOR|UNICODE UTF-8",
+        f"MSH|^~\\&|DIPS|STOLAV|HELSEBRO|HMN|20261123101500+0100||ADT^A04^ADT_A01|{control_id}|P|2.5|||||NOR|UNICODE UTF-8",
         "EVN|A04|20261123101500+0100",
         f"PID|1||{fnr}^^^^FNR||{family}^{given}||19920724|F",
         f"PV1|1|O|POL^^^STOLAV||||||||||||||||V-{control_id}^^^STOLAV&2.16.578.1.12.4.1.4.102.1&ISO^VN",

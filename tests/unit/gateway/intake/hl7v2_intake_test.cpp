@@ -14,10 +14,12 @@ std::shared_ptr<const mapping::MappingSet> repository_mappings() {
   return set;
 }
 
-Hl7v2Intake make_intake() {
-  return Hl7v2Intake("mllp", [] { return repository_mappings(); }, Clock([] { return EpochMillis{1'764'000'000'000}; }),
-                     nullptr);
+Hl7v2Intake make_intake(ChannelRules rules = {}) {
+  return Hl7v2Intake(std::move(rules), [] { return repository_mappings(); },
+                     Clock([] { return EpochMillis{1'764'000'000'000}; }), nullptr);
 }
+
+const Peer kPeer{"10.0.0.1", {}};
 
 std::string adt(const std::string& pid3, const std::string& type = "ADT^A04") {
   return "MSH|^~\\&|DIPS|STOLAV|HELSEBRO|HMN|20261123101500||" + type + "|CTRL1|P|2.5\r"
@@ -26,7 +28,7 @@ std::string adt(const std::string& pid3, const std::string& type = "ADT^A04") {
 }
 
 TEST(Hl7v2Intake, TranslatesAMappedMessageAndPreparesAnAA) {
-  const PreparedMessage p = make_intake().prepare(adt("15038510190^^^^FNR"), "10.0.0.1");
+  const PreparedMessage p = make_intake().prepare(adt("15038510190^^^^FNR"), kPeer);
   EXPECT_EQ(p.record.state, MessageState::kTranslated);
   EXPECT_EQ(p.ack_code, "AA");
   EXPECT_EQ(p.record.message_type, "ADT^A04");
@@ -43,7 +45,7 @@ TEST(Hl7v2Intake, TranslatesAMappedMessageAndPreparesAnAA) {
 }
 
 TEST(Hl7v2Intake, RejectsInputThatIsNotHl7WithAR) {
-  const PreparedMessage p = make_intake().prepare("hello", "10.0.0.1");
+  const PreparedMessage p = make_intake().prepare("hello", kPeer);
   EXPECT_EQ(p.record.state, MessageState::kRejected);
   EXPECT_EQ(p.ack_code, "AR");
   EXPECT_NE(p.record.reason.find("not an HL7 v2 message"), std::string::npos);
@@ -52,34 +54,34 @@ TEST(Hl7v2Intake, RejectsInputThatIsNotHl7WithAR) {
 }
 
 TEST(Hl7v2Intake, RejectsAMessageTypeWithoutMappingWithAR) {
-  const PreparedMessage p = make_intake().prepare(adt("15038510190^^^^FNR", "ZZZ^Z01"), "peer");
+  const PreparedMessage p = make_intake().prepare(adt("15038510190^^^^FNR", "ZZZ^Z01"), kPeer);
   EXPECT_EQ(p.ack_code, "AR");
   EXPECT_EQ(p.metric_type, "other");
   EXPECT_NE(p.record.reason.find("ZZZ^Z01"), std::string::npos);
 }
 
 TEST(Hl7v2Intake, RejectsAnInvalidFodselsnummerWithAENamingTheField) {
-  const PreparedMessage p = make_intake().prepare(adt("15038510191^^^^FNR"), "peer");
+  const PreparedMessage p = make_intake().prepare(adt("15038510191^^^^FNR"), kPeer);
   EXPECT_EQ(p.record.state, MessageState::kRejected);
   EXPECT_EQ(p.ack_code, "AE");
   EXPECT_NE(p.ack.find("ERR||PID^1^3^1^1|102^"), std::string::npos) << p.ack;
 }
 
 TEST(Hl7v2Intake, RejectsAMessageWithoutPatientIdentifierWithAE) {
-  const PreparedMessage p = make_intake().prepare(adt("H998877^^^^PI"), "peer");
+  const PreparedMessage p = make_intake().prepare(adt("H998877^^^^PI"), kPeer);
   EXPECT_EQ(p.ack_code, "AE");
   EXPECT_NE(p.ack.find("101^Required field missing^HL70357"), std::string::npos) << p.ack;
 }
 
 TEST(Hl7v2Intake, RejectsAMessageWithoutControlId) {
   const PreparedMessage p =
-      make_intake().prepare("MSH|^~\\&|A|B|C|D|20261123||ADT^A04||P|2.5\rPID|1\r", "peer");
+      make_intake().prepare("MSH|^~\\&|A|B|C|D|20261123||ADT^A04||P|2.5\rPID|1\r", kPeer);
   EXPECT_EQ(p.ack_code, "AE");
   EXPECT_NE(p.record.reason.find("MSH-10"), std::string::npos);
 }
 
 TEST(Hl7v2Intake, AnswersAnOversizedFrameWithARNamingItsControlId) {
-  const PreparedMessage p = make_intake().prepare_oversized(adt("15038510190^^^^FNR").substr(0, 90), 1024, "peer");
+  const PreparedMessage p = make_intake().prepare_oversized(adt("15038510190^^^^FNR").substr(0, 90), 1024, kPeer);
   EXPECT_EQ(p.ack_code, "AR");
   EXPECT_NE(p.ack.find("MSA|AR|CTRL1"), std::string::npos) << p.ack;
   EXPECT_NE(p.record.reason.find("larger than 1024 bytes"), std::string::npos);
@@ -87,7 +89,7 @@ TEST(Hl7v2Intake, AnswersAnOversizedFrameWithARNamingItsControlId) {
 
 TEST(Hl7v2Intake, AnswersAFailedStoreWithAENotAA) {
   auto intake = make_intake();
-  const PreparedMessage p = intake.prepare(adt("15038510190^^^^FNR"), "peer");
+  const PreparedMessage p = intake.prepare(adt("15038510190^^^^FNR"), kPeer);
   const std::string nak = intake.storage_failed_ack(p);
   auto ack = hl7v2::read_ack(nak);
   ASSERT_TRUE(ack);
@@ -100,10 +102,81 @@ TEST(Hl7v2Intake, AnswersInTheMessagesOwnCharset) {
   const std::string latin1 =
       "MSH|^~\\&|DIPS|STOLAV|HELSEBRO|HMN|20261123||ADT^A04|CTRL2|P|2.5||||||8859/1\r"
       "PID|1||15038510190^^^^FNR||S\xF8rensen^\xC5se\rPV1|1|I\r";
-  const PreparedMessage p = make_intake().prepare(latin1, "peer");
+  const PreparedMessage p = make_intake().prepare(latin1, kPeer);
   EXPECT_EQ(p.ack_code, "AA");
   EXPECT_NE(p.record.bundle.find("Sørensen"), std::string::npos);
   EXPECT_NE(p.ack.find("|8859/1"), std::string::npos);
+}
+
+std::string adt_with(const std::string& msh_tail, const std::string& control = "CTRL1") {
+  return "MSH|^~\\&|DIPS|STOLAV|HELSEBRO|HMN|20261123101500||ADT^A04|" + control + "|P|2.5" + msh_tail + "\r"
+         "PID|1||15038510190^^^^FNR||Nordmann^Kari||19850315|F\rPV1|1|I\r";
+}
+
+TEST(Hl7v2Intake, AnswersEnhancedModeWithCommitAcknowledgements) {
+  const PreparedMessage p = make_intake().prepare(adt_with("|||AL|NE"), kPeer);
+  EXPECT_EQ(p.mode, AckMode::kEnhanced);
+  EXPECT_EQ(p.ack_code, "CA");
+  EXPECT_TRUE(p.send_ack);
+  EXPECT_NE(p.ack.find("MSA|CA|CTRL1"), std::string::npos) << p.ack;
+}
+
+TEST(Hl7v2Intake, EnhancedModeSendsNoAcknowledgementWhenAskedForNone) {
+  EXPECT_FALSE(make_intake().prepare(adt_with("|||NE|NE"), kPeer).send_ack);
+  // ER: only errors are acknowledged; SU: only successes.
+  EXPECT_FALSE(make_intake().prepare(adt_with("|||ER|NE"), kPeer).send_ack);
+  EXPECT_TRUE(make_intake().prepare(adt_with("|||SU|NE"), kPeer).send_ack);
+  const PreparedMessage refused = make_intake().prepare(
+      "MSH|^~\\&|DIPS|STOLAV|H|H|2026||ZZZ^Z01|C9|P|2.5|||ER|NE\rPID|1\r", kPeer);
+  EXPECT_EQ(refused.ack_code, "CR");
+  EXPECT_TRUE(refused.send_ack);
+}
+
+TEST(Hl7v2Intake, RefusesSendersTheChannelDoesNotAllow) {
+  ChannelRules rules;
+  rules.allowed = {{"", "", "AHUS"}, {"/CN=lab.stolav.no", "", ""}};
+  const PreparedMessage refused = make_intake(rules).prepare(adt("15038510190^^^^FNR"), kPeer);
+  EXPECT_EQ(refused.ack_code, "AR");
+  EXPECT_NE(refused.record.reason.find("may not send on channel"), std::string::npos);
+  const PreparedMessage by_certificate =
+      make_intake(rules).prepare(adt("15038510190^^^^FNR"), Peer{"10.0.0.1", "/CN=lab.stolav.no"});
+  EXPECT_EQ(by_certificate.ack_code, "AA");
+  EXPECT_EQ(by_certificate.record.peer, "/CN=lab.stolav.no");
+}
+
+TEST(Hl7v2Intake, ChannelCharsetOverridesAWrongMsh18) {
+  const std::string wrong = "MSH|^~\\&|DIPS|STOLAV|H|H|2026||ADT^A04|C1|P|2.5||||||UNICODE UTF-8\r"
+                            "PID|1||15038510190^^^^FNR||S\xF8rensen\rPV1|1|I\r";
+  EXPECT_EQ(make_intake().prepare(wrong, kPeer).ack_code, "AE");
+  ChannelRules rules;
+  rules.parse.fallback_charset = hl7v2::Charset::kLatin1;
+  const PreparedMessage rescued = make_intake(rules).prepare(wrong, kPeer);
+  EXPECT_EQ(rescued.ack_code, "AA");
+  EXPECT_NE(rescued.record.bundle.find("Sørensen"), std::string::npos);
+}
+
+TEST(Hl7v2Intake, SplitsABatchIntoMessagesAndAnswersWithABatchAck) {
+  const std::string batch = "BHS|^~\\&|DIPS|STOLAV|||20261123||||B1\r" + adt_with("", "M1") +
+                            adt_with("", "M2") + "BTS|2\r";
+  auto intake = make_intake();
+  const PreparedFrame frame = intake.prepare_frame(batch, kPeer);
+  ASSERT_TRUE(frame.batch);
+  ASSERT_EQ(frame.messages.size(), 2u);
+  EXPECT_EQ(frame.messages[0].record.control_id, "M1");
+  EXPECT_EQ(frame.messages[1].record.control_id, "M2");
+  EXPECT_EQ(frame.batch_control_id, "B1");
+  const std::string ack = intake.batch_ack(frame, {frame.messages[0].ack, frame.messages[1].ack});
+  EXPECT_EQ(ack.rfind("BHS|", 0), 0u);
+  EXPECT_NE(ack.find("MSA|AA|M1"), std::string::npos);
+  EXPECT_NE(ack.find("MSA|AA|M2"), std::string::npos);
+  EXPECT_NE(ack.find("BTS|2\r"), std::string::npos);
+}
+
+TEST(Hl7v2Intake, ReadsASingleMessageFrameAsOne) {
+  const PreparedFrame frame = make_intake().prepare_frame(adt("15038510190^^^^FNR"), kPeer);
+  EXPECT_FALSE(frame.batch);
+  ASSERT_EQ(frame.messages.size(), 1u);
+  EXPECT_EQ(frame.messages[0].ack_code, "AA");
 }
 
 }  // namespace
