@@ -70,9 +70,31 @@ Location Path::location() const {
   return where;
 }
 
+int group_level(std::string_view id) {
+  static constexpr std::pair<std::string_view, int> kLevels[] = {
+      {"MSH", 0}, {"BHS", 0}, {"FHS", 0}, {"PID", 1}, {"PV1", 2}, {"ORC", 3}, {"SCH", 3}, {"TXA", 3},
+      {"OBR", 4}, {"RXA", 4}, {"RXO", 4}, {"RXE", 4}, {"OBX", 5}, {"SPM", 5}};
+  for (const auto& [segment, level] : kLevels) {
+    if (segment == id) return level;
+  }
+  return -1;
+}
+
 Result<std::unique_ptr<Path>> compile_path(std::string_view text) {
   auto p = std::make_unique<Path>();
   p->source = std::string(text);
+  if (text.rfind("group(", 0) == 0) {
+    if (text.size() != 10 || text[9] != ')' || !is_segment_char(text[6]) || !is_segment_char(text[7]) ||
+        !is_segment_char(text[8])) {
+      return bad_path(text, 6, "expected group(SEG), e.g. group(OBR)");
+    }
+    if (group_level(text.substr(6, 3)) < 0) {
+      return bad_path(text, 6, "groups are led by MSH, PID, PV1, ORC, SCH, TXA, OBR, RXA, RXO, RXE, OBX or SPM");
+    }
+    p->group = true;
+    for (int i = 0; i < 3; ++i) p->segment[i] = text[6 + i];
+    return p;
+  }
   Reader r(text);
   if (r.eat('@')) {
     p->relative = true;

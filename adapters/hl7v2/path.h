@@ -4,6 +4,11 @@
 //   OBX[3]-5       field 5 of the third OBX                     OBX           every OBX segment
 //   @.1            component 1 of the current repetition        @-3           field 3 of the
 //                  (or sub-component 1 of the current component)              current segment
+//   group(OBR)     each OBR with the segments that belong to it (its OBX, NTE, SPM …); inside a
+//                  group, segment paths search that group only, so "OBX" there means its OBX.
+// A group led by a segment ends at the next segment of the same or a higher level in the
+// standard structures: MSH/BHS/FHS, PID, PV1, ORC/SCH/TXA, OBR/RXA/RXO/RXE, OBX/SPM, from
+// highest to lowest; other segments (NTE, TQ1, Z-segments …) belong to the group before them.
 
 #include <memory>
 #include <string>
@@ -19,6 +24,7 @@ struct Path final : mapping::SourcePath {
   std::string source;
   bool relative = false;
   bool from_segment = false;  // relative path that starts with '-': fields of the current segment
+  bool group = false;         // group(SEG): each SEG with the segments that belong to it
   char segment[4] = {0, 0, 0, 0};
   std::uint32_t segment_index = 0;
   std::uint32_t field = 0;
@@ -31,6 +37,10 @@ struct Path final : mapping::SourcePath {
 };
 
 Result<std::unique_ptr<Path>> compile_path(std::string_view text);
+
+/// Where a group led by the segment with this id stops: its level in the message structures
+/// (lower is higher up), or -1 for segments that only belong to the group before them.
+int group_level(std::string_view segment_id);
 
 /// The HL7 v2 dialect of the mapping language's source paths.
 class PathDialect final : public mapping::SourceDialect {

@@ -48,9 +48,10 @@ void SourceView::select(const SourceNode& context, const mapping::SourcePath& ba
   const auto& path = static_cast<const Path&>(base);
   if (path.relative) {
     if (path.from_segment) {
-      if (context.kind >= kSegmentNode && context.kind <= kSubcomponentNode) {
-        select_in_segment(context.a, path, out);
-      }
+      // In a group, "@-4" reads the segment that leads it.
+      const bool in_segment = context.kind >= kSegmentNode && context.kind <= kSubcomponentNode;
+      const bool in_group = context.kind == kGroupNode && context.c == 1;
+      if (in_segment || in_group) select_in_segment(context.a, path, out);
       return;
     }
     if (path.component == 0) {
@@ -69,6 +70,20 @@ void SourceView::select(const SourceNode& context, const mapping::SourcePath& ba
     from = context.a;
     to = context.b;
   }
+  if (path.group) {
+    const int level = group_level({path.segment, 3});
+    for (std::uint32_t seg = from; seg < to; ++seg) {
+      if (std::memcmp(message_.segment_id(seg).data(), path.segment, 3) != 0) continue;
+      std::uint32_t end = seg + 1;
+      while (end < to) {
+        const int next = group_level(message_.segment_id(end));
+        if (next >= 0 && next <= level) break;
+        ++end;
+      }
+      out.push_back({kGroupNode, seg, end, 1, 0, 0});  // c = 1: a group led by segment a
+    }
+    return;
+  }
   std::uint32_t occurrence = 0;
   for (std::uint32_t seg = from; seg < to; ++seg) {
     if (std::memcmp(message_.segment_id(seg).data(), path.segment, 3) != 0) continue;
@@ -81,6 +96,7 @@ void SourceView::select(const SourceNode& context, const mapping::SourcePath& ba
 
 std::string_view SourceView::raw(const SourceNode& node) const {
   switch (node.kind) {
+    case kGroupNode: return node.c == 1 ? message_.segment_text(node.a) : std::string_view{};
     case kSegmentNode: return message_.segment_text(node.a);
     case kRepetitionNode: return message_.repetition(node.a, node.b, node.c);
     case kComponentNode: return message_.component(node.a, node.b, node.c, node.d);
@@ -94,7 +110,7 @@ std::string SourceView::text(const SourceNode& node) const {
   if (value == "\"\"") return {};
   const bool msh_header = node.kind != kSegmentNode && node.b <= 2 &&
                           message_.segment_id(node.a) == "MSH";
-  if (msh_header || node.kind == kSegmentNode) return std::string(value);
+  if (msh_header || node.kind == kSegmentNode || node.kind == kGroupNode) return std::string(value);
   return message_.decode(value);
 }
 
@@ -102,13 +118,13 @@ bool SourceView::is_null(const SourceNode& node) const { return raw(node) == "\"
 
 Location SourceView::locate(const SourceNode& node) const {
   Location where;
-  if (node.kind == kGroupNode || node.kind == kMessageNode) return where;
+  if (node.kind == kMessageNode || (node.kind == kGroupNode && node.c != 1)) return where;
   const std::string_view id = message_.segment_id(node.a);
   std::uint32_t occurrence = 0;
   for (std::uint32_t seg = 0; seg <= node.a; ++seg) occurrence += message_.segment_id(seg) == id;
   where.segment = std::string(id);
   where.segment_seq = occurrence;
-  if (node.kind == kSegmentNode) return where;
+  if (node.kind == kSegmentNode || node.kind == kGroupNode) return where;
   where.field = node.b;
   where.repetition = node.c;
   if (node.kind >= kComponentNode) where.component = node.d;

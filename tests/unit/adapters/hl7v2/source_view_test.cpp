@@ -163,5 +163,65 @@ TEST_F(SourceViewTest, GroupContextLimitsAbsoluteSelection) {
   EXPECT_TRUE(select("PID-3", &group).empty());
 }
 
+// An ORU^R01 with two orders, each with its observations and notes.
+class GroupPathTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto parsed = parse(
+        "MSH|^~\\&|LAB|STOLAV|H|H|2026||ORU^R01|1|P|2.5\r"
+        "PID|1||15038510190^^^^FNR\r"
+        "ORC|RE|O1\r"
+        "OBR|1|O1||LIPID\r"
+        "OBX|1|NM|HDL||1.3\r"
+        "NTE|1||fasting\r"
+        "OBX|2|NM|LDL||3.1\r"
+        "ORC|RE|O2\r"
+        "OBR|2|O2||GLU\r"
+        "OBX|1|NM|GLU||5.6\r"
+        "NTE|1||repeat tomorrow\r");
+    ASSERT_TRUE(parsed) << parsed.error().message();
+    message_ = std::move(*parsed);
+    view_ = std::make_unique<SourceView>(message_);
+  }
+  std::vector<SourceNode> select(std::string_view path, const SourceNode& context) {
+    auto compiled = compile_path(path);
+    EXPECT_TRUE(compiled) << path;
+    std::vector<SourceNode> out;
+    view_->select(context, **compiled, out);
+    return out;
+  }
+  std::vector<std::string> texts(std::string_view path, const SourceNode& context) {
+    std::vector<std::string> out;
+    for (const auto& n : select(path, context)) out.push_back(view_->text(n));
+    return out;
+  }
+  Message message_;
+  std::unique_ptr<SourceView> view_;
+};
+
+TEST_F(GroupPathTest, EachOrderIsAGroupWithItsObservations) {
+  const auto orders = select("group(OBR)", view_->root());
+  ASSERT_EQ(orders.size(), 2u);
+  EXPECT_EQ(texts("OBX-3", orders[0]), (std::vector<std::string>{"HDL", "LDL"}));
+  EXPECT_EQ(texts("OBX-3", orders[1]), (std::vector<std::string>{"GLU"}));
+  EXPECT_EQ(texts("@-4", orders[1]), (std::vector<std::string>{"GLU"}));  // the leading OBR
+  EXPECT_EQ(texts("PID-3", orders[0]), (std::vector<std::string>{}));     // outside the group
+}
+
+TEST_F(GroupPathTest, ObservationGroupsHoldTheirNotes) {
+  const auto order = select("group(OBR)", view_->root())[0];
+  const auto observations = select("group(OBX)", order);
+  ASSERT_EQ(observations.size(), 2u);
+  EXPECT_EQ(texts("NTE-3", observations[0]), (std::vector<std::string>{"fasting"}));
+  EXPECT_TRUE(texts("NTE-3", observations[1]).empty());
+  EXPECT_EQ(to_string(view_->locate(observations[1])), "OBX[2]");
+}
+
+TEST(GroupPath, RefusesSegmentsThatLeadNoGroup) {
+  EXPECT_FALSE(compile_path("group(NTE)"));
+  EXPECT_FALSE(compile_path("group(OB)"));
+  EXPECT_TRUE(compile_path("group(ORC)"));
+}
+
 }  // namespace
 }  // namespace helsebro::hl7v2
