@@ -395,5 +395,81 @@ TEST(Parser, PeeksMsh18FromRawBytes) {
   EXPECT_EQ(peek_msh18(""), "");
 }
 
+TEST(SplitMessages, OneMessageIsOneSlice) {
+  auto slices = split_messages("MSH|^~\\&|A\rPID|1\r");
+  ASSERT_TRUE(slices);
+  ASSERT_EQ(slices->size(), 1u);
+  EXPECT_EQ((*slices)[0].offset, 0u);
+}
+
+TEST(SplitMessages, SplitsConsecutiveMessagesAtEachMsh) {
+  const std::string input = "MSH|^~\\&|A|1\nPID|1\nMSH|^~\\&|A|2\nPID|2\n";
+  auto slices = split_messages(input);
+  ASSERT_TRUE(slices);
+  ASSERT_EQ(slices->size(), 2u);
+  EXPECT_EQ((*slices)[0].bytes, "MSH|^~\\&|A|1\nPID|1\n");
+  EXPECT_EQ((*slices)[1].bytes, "MSH|^~\\&|A|2\nPID|2\n");
+  EXPECT_EQ((*slices)[1].offset, 19u);
+}
+
+TEST(SplitMessages, ReadsABatchEnvelope) {
+  BatchEnvelope envelope;
+  auto slices = split_messages("FHS|^~\\&|F\rBHS|^~\\&|B\rMSH|^~\\&|1\rMSH|^~\\&|2\rBTS|2\rFTS|1\r", &envelope);
+  ASSERT_TRUE(slices);
+  EXPECT_EQ(slices->size(), 2u);
+  EXPECT_TRUE(envelope.is_batch());
+  EXPECT_EQ(envelope.fhs, "FHS|^~\\&|F");
+  EXPECT_EQ(envelope.bts, "BTS|2");
+  EXPECT_EQ(envelope.fts, "FTS|1");
+}
+
+TEST(SplitMessages, RefusesACountThatContradictsTheBatch) {
+  auto slices = split_messages("BHS|^~\\&|B\rMSH|^~\\&|1\rBTS|3\r");
+  ASSERT_FALSE(slices);
+  EXPECT_EQ(slices.error().code, Errc::kInvalidValue);
+  EXPECT_EQ(slices.error().where.segment, "BTS");
+}
+
+TEST(SplitMessages, RefusesSegmentsBeforeTheFirstMsh) {
+  auto slices = split_messages("PID|1\rMSH|^~\\&|1\r");
+  ASSERT_FALSE(slices);
+  EXPECT_EQ(slices.error().code, Errc::kMissingMsh);
+  EXPECT_TRUE(slices.error().where.has_offset);
+}
+
+TEST(SplitMessages, RefusesABatchWithoutMessages) {
+  auto slices = split_messages("BHS|^~\\&|B\rBTS|0\r");
+  ASSERT_FALSE(slices);
+  EXPECT_EQ(slices.error().code, Errc::kMissingMsh);
+}
+
+TEST(Parser, RejectsControlCharactersAsDelimiters) {
+  auto parsed = parse(std::string("MSH\0^~\\&\0A\r", 12));
+  ASSERT_FALSE(parsed);
+  EXPECT_EQ(parsed.error().code, Errc::kBadEncodingCharacters);
+}
+
+TEST(Parser, ReportsErrorOffsetsInTheSendersOwnBytes) {
+  // Latin-1 bytes widen to two UTF-8 bytes each; the offset must still point into the input.
+  const std::string input =
+      "MSH|^~\\&|A" + std::string(15, '|') + "8859/1\rPID|\xE6\xF8\xE5\rpv1|x\r";
+  auto parsed = parse(input);
+  ASSERT_FALSE(parsed);
+  EXPECT_EQ(parsed.error().code, Errc::kBadSegmentId);
+  EXPECT_EQ(parsed.error().where.byte_offset, input.find("pv1"));
+}
+
+TEST(Parser, IndexesAMessageLongerThanOneMaskBlockExactly) {
+  std::string input = "MSH|^~\\&|A\r";
+  for (int i = 0; i < 40; ++i) input += "OBX|" + std::to_string(i) + "|NM|C^D&E||" + std::to_string(i * 7) + "\r";
+  auto parsed = parse(input);
+  ASSERT_TRUE(parsed) << parsed.error().message();
+  ASSERT_EQ(parsed->segment_count(), 41u);
+  EXPECT_EQ(parsed->value("OBX", 5), "0");
+  const std::size_t last = parsed->segment_count() - 1;
+  EXPECT_EQ(parsed->field(last, 5), "273");
+  EXPECT_EQ(parsed->subcomponent(last, 3, 1, 2, 2), "E");
+}
+
 }  // namespace
 }  // namespace helsebro::hl7v2
