@@ -3,6 +3,10 @@
 #include <array>
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace helsebro::hl7v2 {
 namespace {
 
@@ -121,7 +125,13 @@ void append_single_byte(std::string& out, unsigned char byte, Charset charset) {
 
 std::size_t find_invalid_utf8(std::string_view bytes) {
   for (std::size_t i = 0; i < bytes.size();) {
-    // ASCII runs, eight bytes at a time.
+    // ASCII runs, sixteen or eight bytes at a time.
+#if defined(__SSE2__)
+    while (i + 16 <= bytes.size() &&
+           _mm_movemask_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(bytes.data() + i))) == 0) {
+      i += 16;
+    }
+#endif
     while (i + 8 <= bytes.size()) {
       std::uint64_t word;
       std::memcpy(&word, bytes.data() + i, 8);

@@ -18,17 +18,19 @@ const FieldEntry* Message::field_entry(std::size_t seg, std::size_t field) const
   return &fields_[s.first_field + field - 1];
 }
 
-const RepEntry* Message::rep_entry(std::size_t seg, std::size_t field, std::size_t rep) const {
+std::optional<RepEntry> Message::rep_entry(std::size_t seg, std::size_t field, std::size_t rep) const {
   const FieldEntry* f = field_entry(seg, field);
-  if (f == nullptr || rep == 0 || rep > f->rep_count) return nullptr;
-  return &reps_[f->first_rep + rep - 1];
+  if (f == nullptr || rep == 0 || rep > f->rep_count) return std::nullopt;
+  if (f->plain()) return RepEntry{f->span, FieldEntry::kPlain, 1};
+  return reps_[f->first_rep + rep - 1];
 }
 
-const ComponentEntry* Message::component_entry(std::size_t seg, std::size_t field, std::size_t rep,
-                                               std::size_t comp) const {
-  const RepEntry* r = rep_entry(seg, field, rep);
-  if (r == nullptr || comp == 0 || comp > r->comp_count) return nullptr;
-  return &comps_[r->first_comp + comp - 1];
+std::optional<ComponentEntry> Message::component_entry(std::size_t seg, std::size_t field,
+                                                       std::size_t rep, std::size_t comp) const {
+  const auto r = rep_entry(seg, field, rep);
+  if (!r || comp == 0 || comp > r->comp_count) return std::nullopt;
+  if (r->first_comp == FieldEntry::kPlain) return ComponentEntry{r->span, 0, 0};
+  return comps_[r->first_comp + comp - 1];
 }
 
 Span Message::subcomponent_span(const ComponentEntry& comp, std::size_t sub) const {
@@ -44,19 +46,19 @@ std::string_view Message::field(std::size_t seg, std::size_t field) const {
 }
 
 std::string_view Message::repetition(std::size_t seg, std::size_t field, std::size_t rep) const {
-  const RepEntry* r = rep_entry(seg, field, rep);
+  const auto r = rep_entry(seg, field, rep);
   return r ? view(r->span) : std::string_view{};
 }
 
 std::string_view Message::component(std::size_t seg, std::size_t field, std::size_t rep,
                                     std::size_t comp) const {
-  const ComponentEntry* c = component_entry(seg, field, rep, comp);
+  const auto c = component_entry(seg, field, rep, comp);
   return c ? view(c->span) : std::string_view{};
 }
 
 std::string_view Message::subcomponent(std::size_t seg, std::size_t field, std::size_t rep,
                                        std::size_t comp, std::size_t sub) const {
-  const ComponentEntry* c = component_entry(seg, field, rep, comp);
+  const auto c = component_entry(seg, field, rep, comp);
   return c ? view(subcomponent_span(*c, sub)) : std::string_view{};
 }
 
@@ -66,14 +68,14 @@ std::size_t Message::repetition_count(std::size_t seg, std::size_t field) const 
 }
 
 std::size_t Message::component_count(std::size_t seg, std::size_t field, std::size_t rep) const {
-  const RepEntry* r = rep_entry(seg, field, rep);
+  const auto r = rep_entry(seg, field, rep);
   return r ? r->comp_count : 0;
 }
 
 std::size_t Message::subcomponent_count(std::size_t seg, std::size_t field, std::size_t rep,
                                         std::size_t comp) const {
-  const ComponentEntry* c = component_entry(seg, field, rep, comp);
-  if (c == nullptr) return 0;
+  const auto c = component_entry(seg, field, rep, comp);
+  if (!c) return 0;
   return c->sub_count == 0 ? 1 : c->sub_count;
 }
 

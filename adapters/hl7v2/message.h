@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,8 +38,13 @@ struct SegmentEntry {
 };
 struct FieldEntry {
   Span span;
-  std::uint32_t first_rep = 0;
+  std::uint32_t first_rep = 0;  // kPlain: one repetition of one component, the field itself
   std::uint32_t rep_count = 0;
+
+  /// Most fields hold no repetition, component or sub-component delimiter: the parser then
+  /// stores the field alone, and readers see one repetition of one component spanning it.
+  static constexpr std::uint32_t kPlain = UINT32_MAX;
+  bool plain() const { return first_rep == kPlain; }
 };
 struct RepEntry {
   Span span;
@@ -136,9 +142,9 @@ class Message {
   // Entry access, for the path evaluator and inspectors.
   const SegmentEntry& segment_entry(std::size_t seg) const { return segments_[seg]; }
   const FieldEntry* field_entry(std::size_t seg, std::size_t field) const;
-  const RepEntry* rep_entry(std::size_t seg, std::size_t field, std::size_t rep) const;
-  const ComponentEntry* component_entry(std::size_t seg, std::size_t field, std::size_t rep,
-                                        std::size_t comp) const;
+  std::optional<RepEntry> rep_entry(std::size_t seg, std::size_t field, std::size_t rep) const;
+  std::optional<ComponentEntry> component_entry(std::size_t seg, std::size_t field, std::size_t rep,
+                                                std::size_t comp) const;
   Span subcomponent_span(const ComponentEntry& comp, std::size_t sub) const;
 
   static constexpr std::size_t npos = static_cast<std::size_t>(-1);

@@ -135,24 +135,28 @@ std::string_view peek_msh18(std::string_view bytes) {
   const std::string_view text = bytes.substr(start);
   if (text.size() < 4 || text.substr(0, 3) != "MSH") return {};
   const char sep = text[3];
-  std::size_t pos = 3;
-  for (int field = 2; field <= 18; ++field) {
-    std::size_t next = pos + 1;
-    while (next < text.size() && text[next] != sep && !is_line_end(text[next])) ++next;
-    if (field == 18) {
-      std::string_view value = text.substr(pos + 1, next - pos - 1);
-      if (text.size() > 5) {
-        const char comp = text[4];
-        const char rep = text[5];
-        value = value.substr(0, value.find(rep));
-        value = value.substr(0, value.find(comp));
-      }
-      return value;
+  // One pass over the MSH segment: MSH-18 starts after the 17th separator.
+  std::size_t separators = 1, begin = 0, end = text.size();
+  for (std::size_t i = 4; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '\r' || c == '\n') {
+      end = i;
+      break;
     }
-    if (next >= text.size() || text[next] != sep) return {};
-    pos = next;
+    if (c != sep) continue;
+    if (++separators == 17) begin = i + 1;
+    if (separators == 18) {
+      end = i;
+      break;
+    }
   }
-  return {};
+  if (begin == 0 || begin > end) return {};
+  std::string_view value = text.substr(begin, end - begin);
+  if (text.size() > 5) {
+    value = value.substr(0, value.find(text[5]));  // the first repetition
+    value = value.substr(0, value.find(text[4]));  // its first component
+  }
+  return value;
 }
 
 Result<void> Parser::parse_into(std::string_view bytes, Message& m) const {
@@ -407,8 +411,18 @@ __attribute__((optimize("no-tree-slp-vectorize"))) Result<void> Parser::index(Me
         std::uint32_t comp_begin = i;
         std::uint32_t comp_first_sub = nsub;
         std::uint32_t sub_begin = i;
-        for (;;) {
-          c = cursor.next(i);
+        c = cursor.next(i);
+        if (c == kField || c == kEnd) {
+          // A plain field: no repetition, component or sub-component inside; stored alone.
+          FieldEntry& field = field_out[nfield++];
+          field.span.begin = pos + 1;
+          field.span.end = i;
+          field.first_rep = FieldEntry::kPlain;
+          field.rep_count = 1;
+          pos = i;
+          continue;
+        }
+        for (;; c = cursor.next(i)) {
           if (c == kSubcomponent) {
             sub_out[nsub++] = {sub_begin, i};
             sub_begin = i + 1;

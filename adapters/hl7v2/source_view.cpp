@@ -17,8 +17,8 @@ void SourceView::select_below_repetition(const SourceNode& rep, std::uint32_t co
     out.push_back(rep);
     return;
   }
-  const ComponentEntry* comp = message_.component_entry(rep.a, rep.b, rep.c, component);
-  if (comp == nullptr) return;
+  const auto comp = message_.component_entry(rep.a, rep.b, rep.c, component);
+  if (!comp) return;
   if (subcomponent == 0) {
     out.push_back({kComponentNode, rep.a, rep.b, rep.c, component, 0});
     return;

@@ -70,7 +70,7 @@ void write_field(Writer& w, const hl7v2::Message& m, std::size_t seg, std::size_
   w.Key("repetitions");
   w.StartArray();
   for (std::size_t r = 1; r <= field->rep_count; ++r) {
-    const hl7v2::RepEntry* rep = m.rep_entry(seg, f, r);
+    const auto rep = m.rep_entry(seg, f, r);
     w.StartArray();
     for (std::size_t c = 1; c <= rep->comp_count; ++c) {
       write_component(w, m, *m.component_entry(seg, f, r, c), c, base);
