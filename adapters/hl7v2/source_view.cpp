@@ -116,6 +116,20 @@ std::string SourceView::text(const SourceNode& node) const {
 
 bool SourceView::is_null(const SourceNode& node) const { return raw(node) == "\"\""; }
 
+bool SourceView::contains(const SourceNode& outer, const SourceNode& inner) const {
+  // Segment range each node covers: a group [a, b); a segment or anything inside it [a, a+1).
+  auto range = [](const SourceNode& n) {
+    return n.kind == kGroupNode ? std::pair{n.a, n.b} : std::pair{n.a, n.a + 1};
+  };
+  const auto [outer_from, outer_to] = range(outer);
+  const auto [inner_from, inner_to] = range(inner);
+  if (outer.kind != kGroupNode && outer.kind != kSegmentNode) {
+    return outer.kind == inner.kind && outer.a == inner.a && outer.b == inner.b && outer.c == inner.c &&
+           outer.d == inner.d && outer.e == inner.e;
+  }
+  return inner_from >= outer_from && inner_to <= outer_to;
+}
+
 Location SourceView::locate(const SourceNode& node) const {
   Location where;
   if (node.kind == kMessageNode || (node.kind == kGroupNode && node.c != 1)) return where;

@@ -24,6 +24,7 @@ class SourceView final : public mapping::SourceView {
   std::string text(const mapping::SourceNode& node) const override;
   bool is_null(const mapping::SourceNode& node) const override;
   Location locate(const mapping::SourceNode& node) const override;
+  bool contains(const mapping::SourceNode& outer, const mapping::SourceNode& inner) const override;
 
   std::string_view raw(const mapping::SourceNode& node) const;
 

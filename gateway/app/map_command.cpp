@@ -1,6 +1,7 @@
 #include "gateway/app/map_command.h"
 
 #include <rapidjson/document.h>
+#include <rapidjson/reader.h>
 #include <rapidjson/prettywriter.h>
 #include <rapidjson/stringbuffer.h>
 
@@ -48,12 +49,13 @@ int map_file(const config::Config& config, const std::string& file, std::ostream
     err << file << ": " << translated.error().message() << "\n";
     return 1;
   }
-  rapidjson::Document doc;
-  doc.Parse(translated->bundle.c_str());
+  // Re-indent without turning numbers into doubles: decimals keep the sender's digits.
   rapidjson::StringBuffer buffer;
   rapidjson::PrettyWriter<rapidjson::StringBuffer> writer(buffer);
   writer.SetIndent(' ', 2);
-  doc.Accept(writer);
+  rapidjson::Reader reader;
+  rapidjson::StringStream stream(translated->bundle.c_str());
+  reader.Parse<rapidjson::kParseNumbersAsStringsFlag>(stream, writer);
   out << buffer.GetString() << "\n";
   return 0;
 }

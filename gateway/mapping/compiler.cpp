@@ -6,7 +6,7 @@ namespace helsebro::mapping {
 namespace {
 
 const std::set<std::string, std::less<>> kValueDirectives{"$path", "$var", "$each", "$first",
-                                                          "$if",   "$ref", "$const"};
+                                                          "$if",   "$ref", "$refs", "$const"};
 const std::set<std::string, std::less<>> kModifierKeys{
     "$as", "$table", "$tableField", "$check", "$required", "$default", "$prefix", "$use",
     "$do", "$where", "$then", "$else", "$comment"};
@@ -241,10 +241,10 @@ Result<std::unique_ptr<PlanNode>> Compiler::directive(const JsonNode& j) {
     if (auto r = child("$then", n->body); !r) return r.error();
     if (auto r = child("$else", n->otherwise); !r) return r.error();
     if (!n->body) return error(j, "\"$if\" needs \"$then\"");
-  } else if (main_key == "$ref") {
-    if (!main->is_string()) return error(*main, "\"$ref\" names a resource of this mapping");
+  } else if (main_key == "$ref" || main_key == "$refs") {
+    if (!main->is_string()) return error(*main, "\"" + main_key + "\" names a resource of this mapping");
     if (mapping_ == nullptr) return error(*main, "datatype maps cannot reference resources");
-    n->op = PlanNode::Op::kRef;
+    n->op = main_key == "$ref" ? PlanNode::Op::kRef : PlanNode::Op::kRefs;
     n->ref = main->string;
     bool known = false;
     for (const auto& r : resource_names_) known = known || r == n->ref;
@@ -264,7 +264,7 @@ Result<std::unique_ptr<PlanNode>> Compiler::node(const JsonNode& j) {
       if (key == "$comment") continue;
       if (!key.empty() && key[0] == '$') {
         return error(value, "\"" + key + "\" is not a directive here (an object needs one of $path, $var, "
-                            "$each, $first, $if, $ref, $const)");
+                            "$each, $first, $if, $ref, $refs, $const)");
       }
       auto child = node(value);
       if (!child) return child.error();

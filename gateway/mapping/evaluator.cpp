@@ -98,7 +98,8 @@ bool Evaluator::text_value(const PlanNode& n, std::string text, const SourceNode
         fail(Errc::kInvalidValue, d.error().detail, n, node);
         return false;
       }
-      out.SetDouble(std::stod(*d));
+      const std::string marked = kRawNumberMark + *d;
+      out.SetString(marked.c_str(), static_cast<rapidjson::SizeType>(marked.size()), alloc_);
       return true;
     }
     case ValueType::kBoolean:
@@ -184,6 +185,11 @@ bool Evaluator::value(const PlanNode& n, const SourceNode& context, rapidjson::V
         const rapidjson::SizeType before = out.Size();
         if (item->op == PlanNode::Op::kEach) {
           collect(*item, context, out);  // flattened into this array
+        } else if (item->op == PlanNode::Op::kRefs) {
+          rapidjson::Value refs;
+          if (value(*item, context, refs)) {
+            for (auto& r : refs.GetArray()) out.PushBack(r, alloc_);
+          }
         } else {
           rapidjson::Value v;
           if (value(*item, context, v)) out.PushBack(v, alloc_);
@@ -222,16 +228,42 @@ bool Evaluator::value(const PlanNode& n, const SourceNode& context, rapidjson::V
     case PlanNode::Op::kIf:
       if (test(*n.where, context)) return value(*n.body, context, out);
       return n.otherwise ? value(*n.otherwise, context, out) : false;
-    case PlanNode::Op::kRef:
-      for (const auto& [name, url] : refs_) {
-        if (name == n.ref) {
-          out.SetString(url.c_str(), static_cast<rapidjson::SizeType>(url.size()), alloc_);
-          return true;
-        }
+    case PlanNode::Op::kRef: {
+      const Ref* ref = resolve_ref(n.ref, context);
+      if (ref == nullptr) return false;
+      out.SetString(ref->full_url.c_str(), static_cast<rapidjson::SizeType>(ref->full_url.size()), alloc_);
+      return true;
+    }
+    case PlanNode::Op::kRefs: {
+      // Every entry of that resource made within the current context, as References.
+      out.SetArray();
+      for (const Ref& ref : refs_) {
+        if (ref.name != n.ref || !view_.contains(context, ref.context)) continue;
+        rapidjson::Value reference(rapidjson::kObjectType);
+        reference.AddMember("reference",
+                            rapidjson::Value(ref.full_url.c_str(), static_cast<rapidjson::SizeType>(ref.full_url.size()), alloc_),
+                            alloc_);
+        out.PushBack(reference, alloc_);
       }
-      return false;
+      return !out.Empty();
+    }
   }
   return false;
+}
+
+// The entry named `name` made for the innermost context holding `from` (the Specimen of this
+// order for an Observation of that order); otherwise the first one.
+const Evaluator::Ref* Evaluator::resolve_ref(const std::string& name, const SourceNode& from) const {
+  const Ref* first = nullptr;
+  const Ref* best = nullptr;
+  for (const Ref& ref : refs_) {
+    if (ref.name != name) continue;
+    if (first == nullptr) first = &ref;
+    if (view_.contains(ref.context, from) && (best == nullptr || view_.contains(best->context, ref.context))) {
+      best = &ref;
+    }
+  }
+  return best ? best : first;
 }
 
 std::optional<std::string> Evaluator::string(const PlanNode& n, const SourceNode& context) {
@@ -250,7 +282,11 @@ std::optional<std::string> Evaluator::string(const PlanNode& n, const SourceNode
   }
   rapidjson::Value v;
   if (!value(n, context, v)) return std::nullopt;
-  if (v.IsString()) return std::string(v.GetString(), v.GetStringLength());
+  if (v.IsString()) {
+    std::string text(v.GetString(), v.GetStringLength());
+    if (!text.empty() && text[0] == kRawNumberMark) text.erase(0, 1);  // a decimal, as text
+    return text;
+  }
   if (v.IsInt64()) return std::to_string(v.GetInt64());
   if (v.IsBool()) return v.GetBool() ? "true" : "false";
   return std::nullopt;

@@ -23,7 +23,10 @@ class Evaluator {
   std::optional<std::string> string(const PlanNode& n, const SourceNode& context);
 
   void set_var(int slot, std::optional<std::string> v) { vars_[static_cast<std::size_t>(slot)] = std::move(v); }
-  void set_ref(const std::string& name, std::string full_url) { refs_.emplace_back(name, std::move(full_url)); }
+  /// An entry of the Bundle: resources reference it by name, from within its context or not.
+  void add_ref(const std::string& name, std::string full_url, const SourceNode& context) {
+    refs_.push_back({name, std::move(full_url), context});
+  }
   const std::optional<Error>& error() const { return error_; }
   bool failed() const { return error_.has_value(); }
 
@@ -37,9 +40,20 @@ class Evaluator {
   const SourceView& view_;
   rapidjson::Document::AllocatorType& alloc_;
   std::vector<std::optional<std::string>> vars_;
-  std::vector<std::pair<std::string, std::string>> refs_;
+  struct Ref {
+    std::string name;
+    std::string full_url;
+    SourceNode context;
+  };
+  const Ref* resolve_ref(const std::string& name, const SourceNode& from) const;
+
+  std::vector<Ref> refs_;
   std::optional<Error> error_;
 };
+
+/// Decimals keep the digits the sender gave ("1.50" stays 1.50): they travel through the document
+/// as strings marked with this first byte and are written as raw JSON numbers.
+inline constexpr char kRawNumberMark = '\x1F';
 
 /// Deep-copies a constant from the mapping file into the output document.
 void to_rapidjson(const JsonNode& j, rapidjson::Value& out, rapidjson::Document::AllocatorType& alloc);

@@ -43,6 +43,33 @@ struct Entry {
   std::string id;
 };
 
+// Forwards a document to a writer, writing marked strings as the raw numbers they stand for.
+template <class Writer>
+class RawNumberWriter {
+ public:
+  explicit RawNumberWriter(Writer& w) : w_(w) {}
+  bool Null() { return w_.Null(); }
+  bool Bool(bool b) { return w_.Bool(b); }
+  bool Int(int i) { return w_.Int(i); }
+  bool Uint(unsigned u) { return w_.Uint(u); }
+  bool Int64(std::int64_t i) { return w_.Int64(i); }
+  bool Uint64(std::uint64_t u) { return w_.Uint64(u); }
+  bool Double(double d) { return w_.Double(d); }
+  bool RawNumber(const char* s, rapidjson::SizeType n, bool copy) { return w_.RawNumber(s, n, copy); }
+  bool String(const char* s, rapidjson::SizeType n, bool copy) {
+    if (n > 1 && s[0] == kRawNumberMark) return w_.RawValue(s + 1, n - 1, rapidjson::kNumberType);
+    return w_.String(s, n, copy);
+  }
+  bool StartObject() { return w_.StartObject(); }
+  bool Key(const char* s, rapidjson::SizeType n, bool copy) { return w_.Key(s, n, copy); }
+  bool EndObject(rapidjson::SizeType n) { return w_.EndObject(n); }
+  bool StartArray() { return w_.StartArray(); }
+  bool EndArray(rapidjson::SizeType n) { return w_.EndArray(n); }
+
+ private:
+  Writer& w_;
+};
+
 void add_string(rapidjson::Value& object, const char* key, const std::string& value,
                 rapidjson::Document::AllocatorType& alloc) {
   object.AddMember(rapidjson::StringRef(key),
@@ -102,7 +129,7 @@ Result<Translation> Mapping::translate(const SourceView& view, const MessageFact
       const std::string name = key ? plan.resource_type + "|" + *key
                                    : facts.message_id + "|" + plan.name + "|" + std::to_string(i);
       Entry e{&plan, contexts[i], uuid_v5(kResourceNamespace, name)};
-      if (i == 0) eval.set_ref(plan.name, "urn:uuid:" + e.id);
+      eval.add_ref(plan.name, "urn:uuid:" + e.id, contexts[i]);
       entries.push_back(std::move(e));
     }
   }
@@ -153,7 +180,8 @@ Result<Translation> Mapping::translate(const SourceView& view, const MessageFact
   if (eval.failed()) return *eval.error();
   rapidjson::StringBuffer buffer;
   rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
-  doc.Accept(writer);
+  RawNumberWriter<rapidjson::Writer<rapidjson::StringBuffer>> raw(writer);
+  doc.Accept(raw);
   out.bundle.assign(buffer.GetString(), buffer.GetSize());
   return out;
 }

@@ -48,7 +48,7 @@ struct TemplatePart {
 };
 
 struct PlanNode {
-  enum class Op { kConst, kTemplate, kObject, kArray, kPath, kVar, kEach, kFirst, kIf, kRef };
+  enum class Op { kConst, kTemplate, kObject, kArray, kPath, kVar, kEach, kFirst, kIf, kRef, kRefs };
   Op op = Op::kConst;
   JsonNode constant;                                                  // kConst
   std::vector<TemplatePart> parts;                                    // kTemplate
@@ -60,7 +60,7 @@ struct PlanNode {
   std::unique_ptr<PlanNode> body;                                     // kEach/kFirst "$do"; kIf then
   std::unique_ptr<PlanNode> otherwise;                                // kIf else
   const PlanNode* use = nullptr;                                      // datatype template
-  std::string ref;                                                    // kRef: resource name
+  std::string ref;                                                    // kRef, kRefs: resource name
   Modifiers mods;
   bool dynamic = true;  // reads the message; objects and arrays whose dynamic parts all come out
                         // empty are left out, constants beside them notwithstanding

@@ -52,6 +52,8 @@ class SourceView {
   virtual bool is_null(const SourceNode& node) const = 0;
   /// Where a node is, for error messages and a NAK's ERR segment (e.g. PID-3[2].4).
   virtual Location locate(const SourceNode& node) const = 0;
+  /// True when `inner` lies within `outer` (or is it): a group holds its segments and groups.
+  virtual bool contains(const SourceNode& outer, const SourceNode& inner) const = 0;
 };
 
 }  // namespace helsebro::mapping

@@ -786,5 +786,58 @@ TEST_F(MappingTest, TerminologyTableDefinedTwiceIsRefused) {
   EXPECT_NE(e.detail.find("table 'hl7-0001' is defined twice"), std::string::npos) << e.detail;
 }
 
+// Orders with their observations: a DiagnosticReport per OBR group lists the Observations of its
+// own group, and each Observation points at the report of its order.
+const char* kGroupedOru = R"json({
+  "mapping": "oru-grouped",
+  "accepts": {"format": "hl7v2", "messages": ["ORU^R01"]},
+  "resources": [
+    {"name": "report", "resourceType": "DiagnosticReport", "forEach": "group(OBR)",
+     "key": {"$path": "@-3.1"},
+     "resource": {"code": {"text": {"$path": "@-4.1"}}, "result": {"$refs": "observation"}}},
+    {"name": "observation", "resourceType": "Observation", "forEach": "group(OBX)",
+     "resource": {"code": {"text": {"$path": "@-3.1"}},
+                  "valueQuantity": {"value": {"$path": "@-5", "$as": "decimal"}},
+                  "derivedFrom": [{"reference": {"$ref": "report"}}]}}
+  ]
+})json";
+
+std::string grouped_oru() {
+  return msh("ORU^R01") + "PID|1||01018012371^^^NHN^FNR\r"
+         "OBR|1||F1|LIPID\rOBX|1|NM|HDL||1.30\rOBX|2|NM|LDL||3.10\r"
+         "OBR|2||F2|GLU\rOBX|1|NM|GLU||5.6\r";
+}
+
+TEST_F(MappingTest, RefsListTheEntriesMadeWithinTheCurrentGroup) {
+  dir_.write("hl7v2/oru.json", kGroupedOru);
+  auto set = load_ok();
+  ASSERT_TRUE(set);
+  auto t = translate(*set, "ORU^R01", grouped_oru());
+  ASSERT_TRUE(t) << t.error().message();
+  const auto bundle = json(t->bundle);
+  const auto& entries = bundle["entry"];
+  ASSERT_EQ(entries.Size(), 5u);  // two reports, three observations
+  const auto& lipid = entries[0]["resource"];
+  const auto& glucose = entries[1]["resource"];
+  ASSERT_EQ(lipid["result"].Size(), 2u);
+  ASSERT_EQ(glucose["result"].Size(), 1u);
+  EXPECT_EQ(str(lipid["result"][0]["reference"]), str(entries[2]["fullUrl"]));
+  EXPECT_EQ(str(lipid["result"][1]["reference"]), str(entries[3]["fullUrl"]));
+  EXPECT_EQ(str(glucose["result"][0]["reference"]), str(entries[4]["fullUrl"]));
+  // Each Observation's $ref finds the report of its own order.
+  EXPECT_EQ(str(entries[3]["resource"]["derivedFrom"][0]["reference"]), str(entries[0]["fullUrl"]));
+  EXPECT_EQ(str(entries[4]["resource"]["derivedFrom"][0]["reference"]), str(entries[1]["fullUrl"]));
+}
+
+TEST_F(MappingTest, DecimalsKeepTheDigitsTheSenderGave) {
+  dir_.write("hl7v2/oru.json", kGroupedOru);
+  auto set = load_ok();
+  ASSERT_TRUE(set);
+  auto t = translate(*set, "ORU^R01", grouped_oru());
+  ASSERT_TRUE(t) << t.error().message();
+  EXPECT_NE(t->bundle.find("\"value\":1.30}"), std::string::npos) << t->bundle;
+  EXPECT_NE(t->bundle.find("\"value\":3.10}"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace helsebro::mapping
