@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "gateway/app/inspect_command.h"
+#include "gateway/app/lint_command.h"
 #include "gateway/app/map_command.h"
 #include "gateway/app/server.h"
 #include "gateway/config/config.h"
@@ -21,7 +22,12 @@ constexpr const char* kUsage = R"(usage: helsebro <command> [options]
 
 commands:
   serve [--config FILE]        run the gateway (MLLP, HTTP, journal, forwarder)
-  map FILE [--config FILE]     translate one HL7 v2 message and print the FHIR Bundle
+  map FILE [--expect EXPECTED.json] [--unmapped] [--config FILE]
+                               translate one HL7 v2 message and print the FHIR Bundle, or
+                               compare it with an expected one; --unmapped lists the non-empty
+                               fields no rule read
+  lint [DIR]                   check every mapping, datatype and terminology file (default: the
+                               mappings directory) against its schema and compile the set
   inspect FILE… [--repeat N] [--quiet]
                                show how each HL7 v2 message is read (JSON), or where it fails;
                                --repeat parses N times and --quiet prints only the rate
@@ -38,6 +44,8 @@ struct Arguments {
   std::optional<std::string> config_file;
   long repeat = 1;
   bool quiet = false;
+  std::optional<std::string> expect_file;
+  bool unmapped = false;
 };
 
 bool parse_arguments(int argc, char** argv, Arguments& out, std::string& error) {
@@ -59,6 +67,14 @@ bool parse_arguments(int argc, char** argv, Arguments& out, std::string& error) 
       out.repeat = std::atol(argv[++i]);
     } else if (arg == "--quiet") {
       out.quiet = true;
+    } else if (arg == "--unmapped") {
+      out.unmapped = true;
+    } else if (arg == "--expect") {
+      if (i + 1 >= argc) {
+        error = "--expect needs a file";
+        return false;
+      }
+      out.expect_file = argv[++i];
     } else if (out.command.empty()) {
       out.command = arg;
     } else if (!arg.empty() && arg[0] == '-') {
@@ -114,12 +130,21 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  if (args.command == "lint") {
+    if (args.positional.size() > 1) {
+      std::cerr << "helsebro lint: expected at most one DIR\n";
+      return 2;
+    }
+    return helsebro::app::lint_mappings(args.positional.empty() ? config.mappings_dir : args.positional.front(),
+                                        std::cout, std::cerr);
+  }
   if (args.command == "map") {
     if (args.positional.size() != 1) {
       std::cerr << "helsebro map: expected exactly one FILE\n";
       return 2;
     }
-    return helsebro::app::map_file(config, args.positional.front(), std::cout, std::cerr);
+    return helsebro::app::map_file(config, {args.positional.front(), args.expect_file, args.unmapped},
+                                   std::cout, std::cerr);
   }
   std::cerr << "helsebro: unknown command '" << args.command << "'\n" << kUsage;
   return 2;

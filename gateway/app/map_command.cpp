@@ -4,6 +4,7 @@
 #include <rapidjson/reader.h>
 #include <rapidjson/prettywriter.h>
 #include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 #include <fstream>
 #include <ostream>
@@ -15,7 +16,8 @@
 
 namespace helsebro::app {
 
-Result<mapping::Translation> map_message(const mapping::MappingSet& set, std::string_view bytes) {
+Result<mapping::Translation> map_message(const mapping::MappingSet& set, std::string_view bytes,
+                                         std::vector<std::string>* unread) {
   auto message = hl7v2::parse(bytes);
   if (!message) return message.error();
   const std::size_t msh = message->find_segment("MSH");
@@ -28,13 +30,79 @@ Result<mapping::Translation> map_message(const mapping::MappingSet& set, std::st
   }
   hl7v2::SourceView view(*message);
   const std::string control_id = message->decode(message->field(msh, 10));
-  return mapping->translate(view, {"map:" + control_id, message_type, 0});
+  auto translated = mapping->translate(view, {"map:" + control_id, message_type, 0});
+  if (unread != nullptr) *unread = view.unread();
+  return translated;
 }
 
-int map_file(const config::Config& config, const std::string& file, std::ostream& out, std::ostream& err) {
-  std::ifstream in(file, std::ios::binary);
+namespace {
+
+std::string show(const rapidjson::Value& v) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  v.Accept(writer);
+  std::string text = buffer.GetString();
+  return text.size() > 120 ? text.substr(0, 117) + "..." : text;
+}
+
+std::string escape_token(const std::string& key) {
+  std::string out;
+  for (char c : key) {
+    if (c == '~') out += "~0";
+    else if (c == '/') out += "~1";
+    else out.push_back(c);
+  }
+  return out;
+}
+
+void diff(const rapidjson::Value& want, const rapidjson::Value& got, const std::string& at,
+          std::vector<std::string>& out) {
+  const std::string where = at.empty() ? "/" : at;
+  if (want.GetType() != got.GetType() && !(want.IsNumber() && got.IsNumber())) {
+    out.push_back(where + ": expected " + show(want) + ", got " + show(got));
+    return;
+  }
+  if (want.IsObject()) {
+    for (auto& m : want.GetObject()) {
+      const std::string key = m.name.GetString();
+      if (!got.HasMember(m.name)) out.push_back(at + "/" + escape_token(key) + ": missing (expected " + show(m.value) + ")");
+      else diff(m.value, got[m.name], at + "/" + escape_token(key), out);
+    }
+    for (auto& m : got.GetObject()) {
+      if (!want.HasMember(m.name)) {
+        out.push_back(at + "/" + escape_token(m.name.GetString()) + ": not expected, got " + show(m.value));
+      }
+    }
+  } else if (want.IsArray()) {
+    const rapidjson::SizeType n = std::min(want.Size(), got.Size());
+    for (rapidjson::SizeType i = 0; i < n; ++i) diff(want[i], got[i], at + "/" + std::to_string(i), out);
+    for (rapidjson::SizeType i = n; i < want.Size(); ++i) {
+      out.push_back(at + "/" + std::to_string(i) + ": missing (expected " + show(want[i]) + ")");
+    }
+    for (rapidjson::SizeType i = n; i < got.Size(); ++i) {
+      out.push_back(at + "/" + std::to_string(i) + ": not expected, got " + show(got[i]));
+    }
+  } else if (!(want == got)) {
+    out.push_back(where + ": expected " + show(want) + ", got " + show(got));
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> json_differences(const std::string& expected, const std::string& actual) {
+  rapidjson::Document want, got;
+  want.Parse<rapidjson::kParseFullPrecisionFlag>(expected.c_str());
+  got.Parse<rapidjson::kParseFullPrecisionFlag>(actual.c_str());
+  if (want.HasParseError()) return {"/: the expected file is not valid JSON"};
+  std::vector<std::string> out;
+  diff(want, got, "", out);
+  return out;
+}
+
+int map_file(const config::Config& config, const MapOptions& options, std::ostream& out, std::ostream& err) {
+  std::ifstream in(options.file, std::ios::binary);
   if (!in) {
-    err << "helsebro map: " << file << ": cannot be read\n";
+    err << "helsebro map: " << options.file << ": cannot be read\n";
     return 2;
   }
   std::ostringstream bytes;
@@ -44,20 +112,45 @@ int map_file(const config::Config& config, const std::string& file, std::ostream
     err << "helsebro map: mappings: " << set.error().detail << "\n";
     return 2;
   }
-  auto translated = map_message(**set, bytes.str());
+  std::vector<std::string> unread;
+  auto translated = map_message(**set, bytes.str(), options.unmapped ? &unread : nullptr);
   if (!translated) {
-    err << file << ": " << translated.error().message() << "\n";
+    err << options.file << ": " << translated.error().message() << "\n";
     return 1;
   }
-  // Re-indent without turning numbers into doubles: decimals keep the sender's digits.
-  rapidjson::StringBuffer buffer;
-  rapidjson::PrettyWriter<rapidjson::StringBuffer> writer(buffer);
-  writer.SetIndent(' ', 2);
-  rapidjson::Reader reader;
-  rapidjson::StringStream stream(translated->bundle.c_str());
-  reader.Parse<rapidjson::kParseNumbersAsStringsFlag>(stream, writer);
-  out << buffer.GetString() << "\n";
-  return 0;
+  int code = 0;
+  if (options.expect_file) {
+    std::ifstream expected_in(*options.expect_file, std::ios::binary);
+    if (!expected_in) {
+      err << "helsebro map: " << *options.expect_file << ": cannot be read\n";
+      return 2;
+    }
+    std::ostringstream expected;
+    expected << expected_in.rdbuf();
+    const auto differences = json_differences(expected.str(), translated->bundle);
+    if (differences.empty()) {
+      out << options.file << ": as expected (" << *options.expect_file << ")\n";
+    } else {
+      out << options.file << ": " << differences.size() << " difference(s) from " << *options.expect_file << "\n";
+      for (const auto& d : differences) out << "  " << d << "\n";
+      code = 1;
+    }
+  } else {
+    // Re-indent without turning numbers into doubles: decimals keep the sender's digits.
+    rapidjson::StringBuffer buffer;
+    rapidjson::PrettyWriter<rapidjson::StringBuffer> writer(buffer);
+    writer.SetIndent(' ', 2);
+    rapidjson::Reader reader;
+    rapidjson::StringStream stream(translated->bundle.c_str());
+    reader.Parse<rapidjson::kParseNumbersAsStringsFlag>(stream, writer);
+    out << buffer.GetString() << "\n";
+  }
+  if (options.unmapped) {
+    err << options.file << ": " << unread.size() << " non-empty field(s) no rule read"
+        << (unread.empty() ? "" : ":") << "\n";
+    for (const auto& path : unread) err << "  " << path << "\n";
+  }
+  return code;
 }
 
 }  // namespace helsebro::app

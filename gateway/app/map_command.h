@@ -1,8 +1,12 @@
 #pragma once
-// `helsebro map FILE`: translates one message offline and prints the FHIR Bundle.
+// `helsebro map FILE`: translates one message offline and prints the FHIR Bundle; with
+// --expect, compares it with an expected Bundle; with --unmapped, lists the input's non-empty
+// fields that no rule read.
 
 #include <iosfwd>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "gateway/config/config.h"
 #include "gateway/core/result.h"
@@ -11,10 +15,22 @@
 namespace helsebro::app {
 
 /// Translates one HL7 v2 message offline, as `helsebro map` and the golden tests do. The
-/// message id is derived from the control id, so the output is the same on every run.
-Result<mapping::Translation> map_message(const mapping::MappingSet& set, std::string_view bytes);
+/// message id is derived from the control id, so the output is the same on every run. When
+/// `unread` is given, it receives the input's non-empty components that the mapping did not read.
+Result<mapping::Translation> map_message(const mapping::MappingSet& set, std::string_view bytes,
+                                         std::vector<std::string>* unread = nullptr);
 
-/// Returns the exit code: 0 translated, 1 the message was refused, 2 the tool could not run.
-int map_file(const config::Config& config, const std::string& file, std::ostream& out, std::ostream& err);
+/// The differences between two JSON documents, one line each: "<JSON pointer>: expected X, got Y".
+std::vector<std::string> json_differences(const std::string& expected, const std::string& actual);
+
+struct MapOptions {
+  std::string file;
+  std::optional<std::string> expect_file;
+  bool unmapped = false;
+};
+
+/// Returns the exit code: 0 translated (and as expected), 1 refused or different, 2 the tool
+/// could not run.
+int map_file(const config::Config& config, const MapOptions& options, std::ostream& out, std::ostream& err);
 
 }  // namespace helsebro::app

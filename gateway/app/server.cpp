@@ -3,11 +3,14 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <chrono>
 #include <memory>
 #include <thread>
 #include <vector>
 
+#include "gateway/admin/admin_api.h"
 #include "gateway/app/mappings.h"
+#include "gateway/app/mappings_watch.h"
 #include "gateway/forward/forwarder.h"
 #include "gateway/journal/sqlite_journal.h"
 #include "gateway/listen/http_server.h"
@@ -32,14 +35,19 @@ class MappingHolder {
   std::atomic<std::shared_ptr<const mapping::MappingSet>> current_;
 };
 
-void reload(MappingHolder& holder, const std::string& dir, const char* trigger) {
+// Loads the mappings again and swaps them in whole; on failure the previous set keeps serving.
+Result<std::size_t> reload(MappingHolder& holder, const std::string& dir, const char* trigger) {
+  const auto started = std::chrono::steady_clock::now();
   auto loaded = load_mappings(dir);
+  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   if (!loaded) {
     observe::log_error("mappings.reload_refused", {{"trigger", trigger}, {"error", loaded.error().detail}});
-    return;
+    return loaded.error();
   }
   holder.set(*loaded);
-  observe::log_info("mappings.reloaded", {{"trigger", trigger}, {"mappings", (*loaded)->mappings().size()}});
+  observe::log_info("mappings.reloaded",
+                    {{"trigger", trigger}, {"mappings", (*loaded)->mappings().size()}, {"ms", ms}});
+  return (*loaded)->mappings().size();
 }
 
 void route_observability(listen::HttpServer& http, observe::Registry& registry) {
@@ -87,6 +95,12 @@ int serve(const config::Config& config) {
   std::vector<std::unique_ptr<listen::MllpListener>> channels;
   listen::HttpServer http(io, config.http);
   route_observability(http, registry);
+  admin::route_admin(http, config.admin_token,
+                     {[&holder, &config] { return reload(holder, config.mappings_dir, "admin"); }});
+  MappingsWatch watch(io, config.mappings_dir, [&holder, &config] {
+    (void)reload(holder, config.mappings_dir, "file_change");
+  });
+  if (config.mappings_watch) watch.start();
   try {
     std::vector<config::MllpConfig> all{config.mllp};
     all.insert(all.end(), config.mllp_channels.begin(), config.mllp_channels.end());
@@ -107,6 +121,7 @@ int serve(const config::Config& config) {
     if (ec) return;
     observe::log_info("server.stopping", {{"signal", signal}});
     for (auto& channel : channels) channel->stop();
+    watch.stop();
     http.stop();
     forwarder.stop();
     io.stop();  // unacknowledged frames are simply resent by their senders
@@ -115,7 +130,7 @@ int serve(const config::Config& config) {
   std::function<void()> wait_hup = [&] {
     hup.async_wait([&](const boost::system::error_code& ec, int) {
       if (ec) return;
-      reload(holder, config.mappings_dir, "SIGHUP");
+      (void)reload(holder, config.mappings_dir, "SIGHUP");
       wait_hup();
     });
   };

@@ -149,6 +149,8 @@ Config parse_config(const std::string& text, const std::string& source) {
   read(doc, "mappingsDir", c.mappings_dir);
   read_int(doc, "threads", c.threads);
   if (auto* log = member(doc, "log")) read(*log, "level", c.log_level);
+  if (auto* admin = member(doc, "admin")) read(*admin, "token", c.admin_token);
+  if (auto* watch = member(doc, "mappingsWatch")) c.mappings_watch = watch->GetBool();
   if (auto* m = member(doc, "mllp")) c.mllp = read_mllp(*m);
   if (auto* list = member(doc, "mllpChannels")) {
     for (const auto& item : list->GetArray()) c.mllp_channels.push_back(read_mllp(item));
@@ -195,6 +197,12 @@ void apply_environment(Config& c) {
   if (const char* v = std::getenv("HELSEBRO_HTTP_PORT")) c.http.port = env_port("HELSEBRO_HTTP_PORT", v);
   if (const char* v = std::getenv("HELSEBRO_DATA_DIR"); v && *v) c.data_dir = v;
   if (const char* v = std::getenv("HELSEBRO_MAPPINGS_DIR"); v && *v) c.mappings_dir = v;
+  if (const char* v = std::getenv("HELSEBRO_ADMIN_TOKEN"); v && *v) {
+    if (std::string_view(v).size() < 16) {
+      throw ConfigError("environment variable HELSEBRO_ADMIN_TOKEN", "", "must be at least 16 characters");
+    }
+    c.admin_token = v;
+  }
   if (const char* v = std::getenv("HELSEBRO_FHIR_BASE_URL"); v && *v) {
     const std::string url = v;
     if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {

@@ -63,6 +63,8 @@ struct Config {
   std::string mappings_dir = "./mappings";
   int threads = 2;
   std::string log_level = "info";
+  std::string admin_token;     // empty: the admin API is off
+  bool mappings_watch = true;  // reload mappings when their files change
   MllpConfig mllp;                      // the default channel
   std::vector<MllpConfig> mllp_channels;  // more channels, each on its own port
   HttpConfig http;

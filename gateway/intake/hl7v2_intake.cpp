@@ -165,6 +165,9 @@ PreparedMessage Hl7v2Intake::prepare(std::string_view bytes, const Peer& peer) c
   auto translated = mapping->translate(view, {r.id, r.message_type, r.received_at});
   r.mapping = mapping->name();
   if (!translated) return reject(std::move(p), translated.error(), bytes);
+  if (probe_) {
+    if (const std::size_t unread = view.unread_count(); unread > 0) probe_->unmapped_fields(mapping->name(), unread);
+  }
   r.state = MessageState::kTranslated;
   r.bundle = std::move(translated->bundle);
   r.ordering_key = std::move(translated->ordering_key);

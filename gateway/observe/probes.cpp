@@ -35,7 +35,13 @@ void ListenProbe::bytes_skipped(std::string_view channel, std::uint64_t n) {
 }
 
 IntakeProbe::IntakeProbe(Registry& r)
-    : received_(r.add("helsebro_intake_messages_received_total",
+    : unmapped_messages_(r.add("helsebro_mapping_messages_with_unmapped_fields_total",
+                               "Translated messages with non-empty fields their mapping did not read, by mapping.",
+                               MetricType::kCounter, {"mapping"})),
+      unmapped_fields_(r.add("helsebro_mapping_unmapped_fields_total",
+                             "Non-empty fields no rule read, summed over messages, by mapping (fields).",
+                             MetricType::kCounter, {"mapping"})),
+      received_(r.add("helsebro_intake_messages_received_total",
                       "Messages received, by channel, format and message type.", MetricType::kCounter,
                       {"channel", "format", "message_type"})),
       acknowledged_(r.add("helsebro_intake_messages_acknowledged_total",
@@ -62,6 +68,10 @@ void IntakeProbe::rejected(std::string_view channel, std::string_view reason) {
   rejected_.counter({s(channel), s(reason)}).inc();
 }
 void IntakeProbe::duplicate(std::string_view channel) { duplicates_.counter({s(channel)}).inc(); }
+void IntakeProbe::unmapped_fields(std::string_view mapping, std::size_t fields) {
+  unmapped_messages_.counter({s(mapping)}).inc();
+  unmapped_fields_.counter({s(mapping)}).inc(fields);
+}
 
 JournalProbe::JournalProbe(Registry& r)
     : commits_(r.add("helsebro_journal_commits_total", "Journal transactions committed.",

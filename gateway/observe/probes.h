@@ -34,8 +34,12 @@ class IntakeProbe {
   void acknowledged(std::string_view channel, std::string_view code, double seconds);
   void rejected(std::string_view channel, std::string_view reason);
   void duplicate(std::string_view channel);
+  /// A translated message had non-empty fields that its mapping did not read.
+  void unmapped_fields(std::string_view mapping, std::size_t fields);
 
  private:
+  Family& unmapped_messages_;
+  Family& unmapped_fields_;
   Family& received_;
   Family& acknowledged_;
   Family& rejected_;

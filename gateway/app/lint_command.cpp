@@ -1,0 +1,111 @@
+#include "gateway/app/lint_command.h"
+
+#include <rapidjson/document.h>
+#include <rapidjson/schema.h>
+#include <rapidjson/stringbuffer.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <ostream>
+#include <sstream>
+
+#include "gateway/app/mappings.h"
+#include "gateway/mapping/json_tree.h"
+
+namespace helsebro::app {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string read(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Where a JSON pointer leads in the file: the deepest node the pointer reaches.
+const mapping::JsonNode* at_pointer(const mapping::JsonNode& root, const rapidjson::Pointer& pointer) {
+  const mapping::JsonNode* node = &root;
+  for (rapidjson::SizeType i = 0; i < pointer.GetTokenCount(); ++i) {
+    const auto& token = pointer.GetTokens()[i];
+    const std::string key(token.name, token.length);
+    const mapping::JsonNode* next = nullptr;
+    if (node->is_object()) next = node->find(key);
+    else if (node->is_array() && token.index < node->items.size()) next = &node->items[token.index];
+    if (next == nullptr) break;
+    node = next;
+  }
+  return node;
+}
+
+std::string pointer_text(const rapidjson::Pointer& p) {
+  rapidjson::StringBuffer sb;
+  p.Stringify(sb);
+  return sb.GetSize() == 0 ? "/" : sb.GetString();
+}
+
+// One file against its schema; "" when it conforms.
+std::string check_schema(const fs::path& file, const std::string& schema_text) {
+  const std::string text = read(file);
+  auto tree = mapping::parse_json_tree(text);
+  if (!tree) return file.string() + ":" + tree.error().detail;
+  rapidjson::Document schema_doc;
+  schema_doc.Parse(schema_text.c_str());
+  rapidjson::SchemaDocument schema(schema_doc);
+  rapidjson::SchemaValidator validator(schema);
+  rapidjson::Document doc;
+  doc.Parse(text.c_str());
+  if (doc.Accept(validator)) return {};
+  const mapping::JsonNode* node = at_pointer(*tree, validator.GetInvalidDocumentPointer());
+  return file.string() + ":" + std::to_string(node->line) + ":" + std::to_string(node->column) + ": " +
+         pointer_text(validator.GetInvalidDocumentPointer()) + " does not follow the schema (\"" +
+         validator.GetInvalidSchemaKeyword() + "\" at " + pointer_text(validator.GetInvalidSchemaPointer()) + ")";
+}
+
+std::vector<fs::path> json_files(const fs::path& dir) {
+  std::vector<fs::path> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    if (e.is_regular_file() && e.path().extension() == ".json") out.push_back(e.path());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace
+
+int lint_mappings(const std::string& dir, std::ostream& out, std::ostream& err) {
+  if (!fs::is_directory(dir)) {
+    err << "helsebro lint: " << dir << ": not a directory\n";
+    return 2;
+  }
+  std::vector<std::string> problems;
+  std::size_t files = 0;
+  auto check_all = [&](const fs::path& folder, const std::string& schema) {
+    for (const auto& file : json_files(folder)) {
+      ++files;
+      if (auto problem = check_schema(file, schema); !problem.empty()) problems.push_back(problem);
+    }
+  };
+  check_all(fs::path(dir) / "terminology", terminology_schema());
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    if (!entry.is_directory() || entry.path().filename() == "terminology") continue;
+    check_all(entry.path(), mapping_schema());
+    check_all(entry.path() / "datatypes", datatype_schema());
+  }
+  // The compiler checks what no schema can: names that must exist, paths, tables, variables.
+  auto set = load_mappings(dir);
+  if (!set) problems.push_back(set.error().detail);
+  for (const auto& p : problems) out << p << "\n";
+  if (!problems.empty()) {
+    out << problems.size() << " problem(s) in " << dir << "\n";
+    return 1;
+  }
+  out << dir << ": " << files << " files, " << (*set)->mappings().size() << " mappings, "
+      << (*set)->terminology().size() << " terminology tables: no problems\n";
+  return 0;
+}
+
+}  // namespace helsebro::app

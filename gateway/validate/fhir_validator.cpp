@@ -1,0 +1,317 @@
+#include "gateway/validate/fhir_validator.h"
+
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
+
+#include <algorithm>
+#include <bitset>
+#include <charconv>
+
+#include "gateway/validate/fhir_structure.h"
+
+namespace helsebro::validate {
+
+std::string_view embedded_r4_structure();  // generated from embedded_structure.cpp.in
+
+namespace {
+
+using rapidjson::SizeType;
+using rapidjson::Value;
+
+std::string_view text(const Value& v) { return {v.GetString(), v.GetStringLength()}; }
+
+// A code or resource type quoted in a reason, cut short so a reason stays a line.
+std::string quoted(std::string_view s) {
+  constexpr std::size_t kMax = 64;
+  return "'" + std::string(s.substr(0, kMax)) + (s.size() > kMax ? "...'" : "'");
+}
+
+const char* json_kind(const Value& v) {
+  if (v.IsString()) return "a string";
+  if (v.IsBool()) return "a boolean";
+  if (v.IsNumber()) return "a number";
+  if (v.IsObject()) return "an object";
+  if (v.IsArray()) return "an array";
+  return "null";
+}
+
+std::string max_text(std::uint32_t max) {
+  return max == ElementDef::kMany ? "*" : std::to_string(max);
+}
+
+// Walks one resource depth first, building the path of the current value in place.
+class Walker {
+ public:
+  Walker(const StructureTable& table, std::vector<ValidationIssue>& issues)
+      : table_(table), issues_(issues) {
+    path_.reserve(128);
+  }
+
+  void root(const Value& v) {
+    path_ = "Resource";  // until the resourceType names it
+    resource(v, true);
+  }
+
+ private:
+  using Bits = std::bitset<ComplexType::kMaxElements>;
+
+  // Restores the path when a step into a member or an array item ends.
+  class Step {
+   public:
+    Step(std::string& path, std::size_t size) : path_(path), size_(size) {}
+    Step(const Step&) = delete;
+    ~Step() { path_.resize(size_); }
+
+   private:
+    std::string& path_;
+    std::size_t size_;
+  };
+
+  Step push(std::string_view key) {
+    const std::size_t size = path_.size();
+    if (!path_.empty()) path_ += '.';
+    path_ += key;
+    return {path_, size};
+  }
+
+  Step push_index(SizeType i) {
+    const std::size_t size = path_.size();
+    char digits[16];
+    auto [end, ec] = std::to_chars(digits, digits + sizeof digits, i);
+    path_ += '[';
+    path_.append(digits, end);
+    path_ += ']';
+    return {path_, size};
+  }
+
+  bool full() const { return issues_.size() >= FhirValidator::kMaxIssues; }
+
+  void issue(std::string reason) {
+    if (!full()) issues_.push_back({path_, std::move(reason)});
+  }
+
+  void resource(const Value& v, bool is_root) {
+    if (!v.IsObject()) return issue("expected a resource, found " + std::string(json_kind(v)));
+    auto rt = v.FindMember("resourceType");
+    if (rt == v.MemberEnd() || !rt->value.IsString()) {
+      auto step = push("resourceType");
+      return issue("missing: a resource needs its resourceType");
+    }
+    const ComplexType* type = table_.resource(text(rt->value));
+    if (!type) {
+      auto step = push("resourceType");
+      return issue("unknown resource type " + quoted(text(rt->value)));
+    }
+    if (is_root) path_ = type->name;
+    object(*type, v, true);
+  }
+
+  void object(const ComplexType& type, const Value& obj, bool is_resource) {
+    if (obj.ObjectEmpty()) return issue("empty object: leave the element out instead");
+    Bits values, extensions;
+    for (auto m = obj.MemberBegin(); m != obj.MemberEnd() && !full(); ++m) {
+      const std::string_view key = text(m->name);
+      if (is_resource && key == "resourceType") continue;
+      auto step = push(key);
+      const Slot* slot = type.find(key);
+      if (!slot) {
+        issue("unknown element");
+        continue;
+      }
+      Bits& seen = slot->primitive_extension ? extensions : values;
+      if (seen.test(slot->element->index)) {
+        issue(slot->element->name.find("[x]") != std::string::npos
+                  ? "only one type of " + slot->element->name + " may be given"
+                  : std::string("given twice"));
+        continue;
+      }
+      seen.set(slot->element->index);
+      member(*slot, obj, key, m->value);
+    }
+    for (const ElementDef* e : type.required) {
+      if (values.test(e->index) || extensions.test(e->index)) continue;
+      auto step = push(e->name);
+      issue("missing: required (min " + std::to_string(e->min) + ")");
+    }
+  }
+
+  void member(const Slot& slot, const Value& obj, std::string_view key, const Value& v) {
+    const ElementDef& e = *slot.element;
+    if (e.max == 0) return issue("not allowed (max 0)");
+    if (!e.is_array) {
+      if (v.IsArray()) return issue("expected a single value, found an array (max 1)");
+      return item(slot, v);
+    }
+    if (!v.IsArray()) {
+      return issue("expected an array (max " + max_text(e.max) + "), found " + json_kind(v));
+    }
+    if (v.Empty()) return issue("empty array: leave the element out instead");
+    if (v.Size() < e.min) issue("too few: " + std::to_string(e.min) + " required");
+    if (v.Size() > e.max) issue("too many: at most " + max_text(e.max));
+    const Value* twin = slot.type.primitive ? sibling(obj, key, slot.primitive_extension) : nullptr;
+    if (twin && !slot.primitive_extension && twin->IsArray() && twin->Size() != v.Size()) {
+      issue("array length differs from its _" + std::string(key) + " sibling");
+    }
+    for (SizeType i = 0; i < v.Size() && !full(); ++i) {
+      auto step = push_index(i);
+      // A null keeps positions aligned with the "_name" array; it needs a partner there.
+      if (v[i].IsNull() && twin && twin->IsArray() && i < twin->Size() && !(*twin)[i].IsNull()) {
+        continue;
+      }
+      item(slot, v[i]);
+    }
+  }
+
+  // The other half of a primitive: "_given" for "given" and the reverse.
+  static const Value* sibling(const Value& obj, std::string_view key, bool is_extension) {
+    std::string other = is_extension ? std::string(key.substr(1)) : "_" + std::string(key);
+    auto it = obj.FindMember(other.c_str());
+    return it == obj.MemberEnd() ? nullptr : &it->value;
+  }
+
+  void item(const Slot& slot, const Value& v) {
+    if (v.IsNull()) return issue("null: leave the element out instead");
+    if (slot.primitive_extension) {
+      if (!v.IsObject()) return issue("expected an object (Element), found " + std::string(json_kind(v)));
+      return object(table_.element_type(), v, false);
+    }
+    const TypeRef& type = slot.type;
+    if (type.primitive) return primitive(*type.primitive, *slot.element, v);
+    if (!type.complex) return resource(v, false);
+    if (!v.IsObject()) {
+      return issue("expected an object (" + type.complex->name + "), found " + json_kind(v));
+    }
+    object(*type.complex, v, false);
+    if (slot.element->binding && type.complex->coded != ComplexType::Coded::kNo) {
+      coded(*slot.element->binding, type.complex->coded, v);
+    }
+  }
+
+  void primitive(const PrimitiveType& p, const ElementDef& e, const Value& v) {
+    using Json = PrimitiveType::Json;
+    using Number = PrimitiveType::Number;
+    switch (p.json) {
+      case Json::kBoolean:
+        if (!v.IsBool()) issue("expected a boolean, found " + std::string(json_kind(v)));
+        return;
+      case Json::kNumber:
+        if (!v.IsNumber()) return issue("expected a number, found " + std::string(json_kind(v)));
+        if (p.number == Number::kAny) return;
+        if (!v.IsInt()) return issue("not a valid " + p.name + " (a 32-bit integer)");
+        if (p.number == Number::kPositive && v.GetInt() < 1) issue("not a valid positiveInt");
+        if (p.number == Number::kUnsigned && v.GetInt() < 0) issue("not a valid unsignedInt");
+        return;
+      case Json::kString:
+        break;
+    }
+    if (!v.IsString()) return issue("expected a string, found " + std::string(json_kind(v)));
+    const std::string_view s = text(v);
+    if (s.size() > p.max_bytes) return issue("longer than 1 MB");
+    if (p.regex && !p.regex->matches(s)) return issue("not a valid " + p.name);
+    if (p.is_code && e.binding && !e.binding->all_codes.count(s)) {
+      issue("code " + quoted(s) + " is not in required value set " + e.binding->url);
+    }
+  }
+
+  void coded(const ValueSet& vs, ComplexType::Coded kind, const Value& v) {
+    if (kind == ComplexType::Coded::kCoding) return coding(vs, v);
+    auto codings = v.FindMember("coding");
+    if (codings == v.MemberEnd() || !codings->value.IsArray()) return;
+    auto step = push("coding");
+    for (SizeType i = 0; i < codings->value.Size(); ++i) {
+      auto item_step = push_index(i);
+      coding(vs, codings->value[i]);
+    }
+  }
+
+  // Only codings of a system the value set draws on are judged (what the bound element means
+  // may also be said in other systems).
+  void coding(const ValueSet& vs, const Value& c) {
+    if (!c.IsObject()) return;
+    auto system = c.FindMember("system");
+    auto code = c.FindMember("code");
+    if (system == c.MemberEnd() || code == c.MemberEnd()) return;
+    if (!system->value.IsString() || !code->value.IsString()) return;
+    auto codes = vs.by_system.find(text(system->value));
+    if (codes == vs.by_system.end() || codes->second.count(text(code->value))) return;
+    auto step = push("code");
+    issue("code " + quoted(text(code->value)) + " is not in required value set " + vs.url);
+  }
+
+  const StructureTable& table_;
+  std::vector<ValidationIssue>& issues_;
+  std::string path_;
+};
+
+// What makes a Bundle a transaction the forwarder can send.
+void check_transaction(const Value& bundle, std::vector<ValidationIssue>& issues) {
+  if (!bundle.IsObject()) return issues.push_back({"Bundle", "expected a JSON object"});
+  auto rt = bundle.FindMember("resourceType");
+  if (rt != bundle.MemberEnd() && rt->value.IsString() && text(rt->value) != "Bundle") {
+    return issues.push_back({"resourceType", "expected a Bundle, found " + quoted(text(rt->value))});
+  }
+  auto type = bundle.FindMember("type");
+  if (type != bundle.MemberEnd() && type->value.IsString() && text(type->value) != "transaction") {
+    issues.push_back({"Bundle.type", "must be 'transaction', found " + quoted(text(type->value))});
+  }
+  auto entries = bundle.FindMember("entry");
+  if (entries == bundle.MemberEnd() || !entries->value.IsArray()) return;
+  for (SizeType i = 0; i < entries->value.Size(); ++i) {
+    const Value& entry = entries->value[i];
+    if (entry.IsObject() && entry.HasMember("request")) continue;
+    issues.push_back({"Bundle.entry[" + std::to_string(i) + "].request",
+                      "missing: a transaction entry needs request.method and request.url"});
+  }
+}
+
+}  // namespace
+
+FhirValidator::FhirValidator() : FhirValidator(embedded_r4_structure()) {}
+
+FhirValidator::FhirValidator(std::string_view table_json)
+    : table_(std::make_unique<const StructureTable>(table_json)) {}
+
+FhirValidator::~FhirValidator() = default;
+FhirValidator::FhirValidator(FhirValidator&&) noexcept = default;
+FhirValidator& FhirValidator::operator=(FhirValidator&&) noexcept = default;
+
+const FhirValidator& FhirValidator::r4() {
+  static const FhirValidator instance;
+  return instance;
+}
+
+std::vector<ValidationIssue> FhirValidator::check(const rapidjson::Value& resource) const {
+  std::vector<ValidationIssue> issues;
+  Walker(*table_, issues).root(resource);
+  return issues;
+}
+
+Result<void> FhirValidator::validate_bundle(std::string_view bundle_json) const {
+  rapidjson::Document doc;
+  doc.Parse(bundle_json.data(), bundle_json.size());
+  std::vector<ValidationIssue> issues;
+  if (doc.HasParseError()) {
+    issues.push_back({"Bundle", std::string("not JSON: ") +
+                                    rapidjson::GetParseError_En(doc.GetParseError()) + " at byte " +
+                                    std::to_string(doc.GetErrorOffset())});
+  } else {
+    check_transaction(doc, issues);
+    Walker(*table_, issues).root(doc);
+  }
+  if (issues.empty()) return Result<void>();
+  std::string detail = "FHIR validation: ";
+  for (std::size_t i = 0; i < std::min(issues.size(), kIssuesInError); ++i) {
+    if (i > 0) detail += "; ";
+    detail += issues[i].path + ": " + issues[i].reason;
+  }
+  return Result<void>(Error(Errc::kMappingFailed, std::move(detail)));
+}
+
+std::vector<std::string> FhirValidator::unchecked_value_sets() const {
+  std::vector<std::string> urls;
+  for (const auto& [url, reason] : table_->unchecked_value_sets()) urls.push_back(url);
+  std::sort(urls.begin(), urls.end());
+  return urls;
+}
+
+}  // namespace helsebro::validate
