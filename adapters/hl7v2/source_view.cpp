@@ -6,6 +6,60 @@ namespace helsebro::hl7v2 {
 
 using mapping::SourceNode;
 
+namespace {
+std::uint64_t component_bit(std::uint32_t component) { return 1ULL << std::min<std::uint32_t>(component, 63); }
+}  // namespace
+
+SourceView::SourceView(const Message& message) : message_(message) {
+  std::size_t fields = 0;
+  for (std::size_t s = 0; s < message.segment_count(); ++s) fields += message.field_count(s);
+  read_.assign(fields, 0);
+}
+
+void SourceView::mark(const SourceNode& node) const {
+  if (node.kind < kRepetitionNode || node.kind > kSubcomponentNode) return;
+  const std::size_t index = message_.segment_entry(node.a).first_field + node.b - 1;
+  if (index >= read_.size()) return;
+  read_[index] |= node.kind == kRepetitionNode ? 1ULL : component_bit(node.d);
+}
+
+template <class Visit>
+void SourceView::for_each_unread(Visit&& visit) const {
+  for (std::uint32_t seg = 0; seg < message_.segment_count(); ++seg) {
+    const bool msh = message_.segment_id(seg) == "MSH";
+    for (std::uint32_t f = 1; f <= message_.field_count(seg); ++f) {
+      if (msh && f <= 2) continue;
+      const std::uint64_t bits = read_[message_.segment_entry(seg).first_field + f - 1];
+      if (bits & 1ULL) continue;
+      for (std::uint32_t r = 1; r <= message_.repetition_count(seg, f); ++r) {
+        for (std::uint32_t c = 1; c <= message_.component_count(seg, f, r); ++c) {
+          const std::string_view value = message_.component(seg, f, r, c);
+          if (value.empty() || value == "\"\"" || (bits & component_bit(c))) continue;
+          visit(seg, f, r, c);
+        }
+      }
+    }
+  }
+}
+
+std::vector<std::string> SourceView::unread() const {
+  std::vector<std::string> out;
+  for_each_unread([&](std::uint32_t seg, std::uint32_t f, std::uint32_t r, std::uint32_t c) {
+    const std::string_view id = message_.segment_id(seg);
+    std::uint32_t occurrence = 0;
+    for (std::uint32_t s = 0; s <= seg; ++s) occurrence += message_.segment_id(s) == id;
+    out.push_back(std::string(id) + (occurrence > 1 ? "[" + std::to_string(occurrence) + "]" : "") + "-" +
+                  std::to_string(f) + (r > 1 ? "[" + std::to_string(r) + "]" : "") + "." + std::to_string(c));
+  });
+  return out;
+}
+
+std::size_t SourceView::unread_count() const {
+  std::size_t n = 0;
+  for_each_unread([&n](std::uint32_t, std::uint32_t, std::uint32_t, std::uint32_t) { ++n; });
+  return n;
+}
+
 SourceNode SourceView::root() const {
   return SourceNode{kGroupNode, 0, static_cast<std::uint32_t>(message_.segment_count()), 0, 0, 0};
 }
@@ -45,6 +99,11 @@ void SourceView::select_in_segment(std::uint32_t seg, const Path& path,
 
 void SourceView::select(const SourceNode& context, const mapping::SourcePath& base,
                         std::vector<SourceNode>& out) const {
+  select_nodes(context, base, out);
+}
+
+void SourceView::select_nodes(const SourceNode& context, const mapping::SourcePath& base,
+                              std::vector<SourceNode>& out) const {
   const auto& path = static_cast<const Path&>(base);
   if (path.relative) {
     if (path.from_segment) {
@@ -106,6 +165,7 @@ std::string_view SourceView::raw(const SourceNode& node) const {
 }
 
 std::string SourceView::text(const SourceNode& node) const {
+  mark(node);  // what a mapping reads is mapped; the rest is listed by unread()
   const std::string_view value = raw(node);
   if (value == "\"\"") return {};
   const bool msh_header = node.kind != kSegmentNode && node.b <= 2 &&

@@ -1,6 +1,9 @@
 #pragma once
 // An HL7 v2 message seen through the mapping engine's SourceView interface.
 
+#include <string>
+#include <vector>
+
 #include "adapters/hl7v2/message.h"
 #include "adapters/hl7v2/path.h"
 #include "gateway/mapping/source.h"
@@ -16,7 +19,7 @@ enum NodeKind : std::uint32_t { kMessageNode = 0, kSegmentNode, kRepetitionNode,
 /// Borrows the message; the message must outlive the view. One thread at a time.
 class SourceView final : public mapping::SourceView {
  public:
-  explicit SourceView(const Message& message) : message_(message) {}
+  explicit SourceView(const Message& message);
 
   mapping::SourceNode root() const override;
   void select(const mapping::SourceNode& context, const mapping::SourcePath& path,
@@ -28,6 +31,14 @@ class SourceView final : public mapping::SourceView {
 
   std::string_view raw(const mapping::SourceNode& node) const;
 
+  /// Every non-empty component of the message whose value no one has read through text() so far,
+  /// as paths such as "PID-11[2].7" — what a mapping would drop. MSH-1 and MSH-2 (the delimiters)
+  /// are not listed; reading a whole segment (e.g. to test that it exists) reads none of its
+  /// fields, and reading a repetition reads all its components.
+  std::vector<std::string> unread() const;
+  /// How many unread() would list, without building the paths.
+  std::size_t unread_count() const;
+
  private:
   void select_in_segment(std::uint32_t seg, const Path& path,
                          std::vector<mapping::SourceNode>& out) const;
@@ -35,7 +46,16 @@ class SourceView final : public mapping::SourceView {
                                std::uint32_t subcomponent,
                                std::vector<mapping::SourceNode>& out) const;
 
+  void mark(const mapping::SourceNode& node) const;
+  template <class Visit>
+  void for_each_unread(Visit&& visit) const;
+  void select_nodes(const mapping::SourceNode& context, const mapping::SourcePath& path,
+                    std::vector<mapping::SourceNode>& out) const;
+
   const Message& message_;
+  // Per field of the message (in the parser's field order): bit 0 = a whole repetition was
+  // read, bit c = component c was read (components past 63 share bit 63).
+  mutable std::vector<std::uint64_t> read_;
 };
 
 }  // namespace helsebro::hl7v2
