@@ -181,9 +181,12 @@ Config parse_config(const std::string& text, const std::string& source) {
   if (auto* f = member(doc, "fhir")) {
     read(*f, "baseUrl", c.fhir.base_url);
     read(*f, "timeoutSeconds", c.fhir.timeout_seconds);
+    read_int(*f, "lanes", c.fhir.lanes);
     if (auto* r = member(*f, "retry")) {
       read(*r, "initialSeconds", c.fhir.retry.initial_seconds);
       read(*r, "maxSeconds", c.fhir.retry.max_seconds);
+      read_int(*r, "maxAttempts", c.fhir.retry.max_attempts);
+      read(*r, "maxAgeSeconds", c.fhir.retry.max_age_seconds);
     }
   }
   if (c.fhir.retry.max_seconds < c.fhir.retry.initial_seconds) {

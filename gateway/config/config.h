@@ -50,11 +50,14 @@ struct HttpConfig {
 struct RetryConfig {
   double initial_seconds = 1;
   double max_seconds = 300;
+  int max_attempts = 0;           // give up (dead letter) after this many; 0: never by count
+  double max_age_seconds = 345600;  // give up when the message is older (96 h); 0: never by age
 };
 
 struct FhirConfig {
   std::string base_url = "http://127.0.0.1:8090/fhir";
   double timeout_seconds = 30;
+  int lanes = 4;  // deliveries in parallel, each for a different ordering key
   RetryConfig retry;
 };
 

@@ -8,7 +8,10 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <algorithm>
 #include <random>
+#include <set>
+#include <vector>
 
 #include "gateway/forward/http_client.h"
 #include "gateway/forward/outcome.h"
@@ -22,7 +25,7 @@ namespace asio = boost::asio;
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 
 namespace {
-constexpr std::size_t kBatch = 64;
+constexpr std::size_t kBatch = 512;
 constexpr auto kIdlePoll = std::chrono::seconds(5);
 }  // namespace
 
@@ -34,7 +37,10 @@ struct Forwarder::Impl : std::enable_shared_from_this<Forwarder::Impl> {
   Clock clock;
   Url url;
   std::string target_label;
-  HttpClient client;
+  std::vector<std::unique_ptr<HttpClient>> lanes;  // one kept-alive connection each
+  std::vector<bool> lane_busy;
+  std::set<std::string> keys_in_flight;            // all on the strand: no locks
+  std::set<std::int64_t> seqs_in_flight;
   asio::steady_timer wake;
   std::atomic<bool> notified{false};
   std::atomic<bool> stopping{false};
@@ -42,9 +48,11 @@ struct Forwarder::Impl : std::enable_shared_from_this<Forwarder::Impl> {
 
   Impl(asio::io_context& io, Journal& j, config::FhirConfig c, observe::ForwardProbe& p, Clock k, Url u)
       : strand(asio::make_strand(io)), journal(j), config(std::move(c)), probe(p), clock(std::move(k)),
-        url(std::move(u)), target_label("fhir"),
-        client(strand, url, std::chrono::milliseconds(static_cast<std::int64_t>(config.timeout_seconds * 1000))),
-        wake(strand) {}
+        url(std::move(u)), target_label("fhir"), wake(strand) {
+    const auto timeout = std::chrono::milliseconds(static_cast<std::int64_t>(config.timeout_seconds * 1000));
+    for (int i = 0; i < std::max(1, config.lanes); ++i) lanes.push_back(std::make_unique<HttpClient>(strand, url, timeout));
+    lane_busy.assign(lanes.size(), false);
+  }
 
   asio::awaitable<void> sleep(std::chrono::milliseconds duration) {
     if (notified.exchange(false)) co_return;
@@ -52,31 +60,43 @@ struct Forwarder::Impl : std::enable_shared_from_this<Forwarder::Impl> {
     co_await wake.async_wait(kTuple);
   }
 
-  // Delivers one message; returns false when the line must wait (a transient failure).
-  asio::awaitable<bool> deliver(const MessageRecord& m) {
+  // Gives up on a message whose retries have used the configured budget.
+  bool budget_spent(const MessageRecord& m, EpochMillis now) const {
+    const bool attempts = config.retry.max_attempts > 0 && m.attempts + 1 >= config.retry.max_attempts;
+    const bool age = config.retry.max_age_seconds > 0 &&
+                     now - m.received_at > static_cast<EpochMillis>(config.retry.max_age_seconds * 1000);
+    return attempts || age;
+  }
+
+  asio::awaitable<void> deliver(std::size_t lane, const MessageRecord& m) {
     const auto started = std::chrono::steady_clock::now();
-    auto reply = co_await client.request("POST", url.path, m.bundle, "application/fhir+json");
+    auto reply = co_await lanes[lane]->request("POST", url.path, m.bundle, "application/fhir+json");
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     if (reply) probe.upstream_response(target_label, reply->status, seconds);
-    const Decision d = classify(reply);
+    Decision d = classify(reply);
     const EpochMillis now = clock.now_ms();
+    if (d.outcome == Outcome::kRetry && budget_spent(m, now)) {
+      d.outcome = Outcome::kDead;
+      d.reason = "gave up after " + std::to_string(m.attempts + 1) + " attempts: " + d.reason;
+      d.label = "retry_budget";
+    }
     switch (d.outcome) {
       case Outcome::kDelivered: {
         auto marked = co_await journal::async_mark_delivered(journal, m.seq, now, asio::use_awaitable);
         if (!marked) {
           observe::log_error("forward.mark_failed", {{"id", m.id}, {"error", marked.error().detail}});
-          co_return false;
+          co_return;
         }
         probe.delivered(target_label, static_cast<double>(now - m.received_at) / 1000.0);
         observe::log_info("forward.delivered", {{"id", m.id}, {"attempts", m.attempts + 1}});
-        co_return true;
+        co_return;
       }
       case Outcome::kDead: {
         auto marked = co_await journal::async_mark_dead(journal, m.seq, d.reason, now, asio::use_awaitable);
-        if (!marked) co_return false;
+        if (!marked) co_return;
         probe.dead(target_label, d.label);
         observe::log_warn("forward.dead", {{"id", m.id}, {"status", d.label}});
-        co_return true;
+        co_return;
       }
       case Outcome::kRetry: {
         const double delay = backoff_seconds(m.attempts, config.retry,
@@ -86,12 +106,24 @@ struct Forwarder::Impl : std::enable_shared_from_this<Forwarder::Impl> {
         co_await journal::async_mark_failed(journal, m.seq, d.reason, now, next, asio::use_awaitable);
         probe.attempt_failed(target_label, d.label);
         observe::log_info("forward.retry", {{"id", m.id}, {"reason", d.label}, {"delay_ms", static_cast<std::int64_t>(delay * 1000)}});
-        co_return false;
+        co_return;
       }
     }
-    co_return false;
   }
 
+  // One lane's turn: deliver, then free the lane and the message's key, and wake the dispatcher.
+  asio::awaitable<void> lane_turn(std::size_t lane, MessageRecord m, std::string key) {
+    auto self = shared_from_this();
+    co_await deliver(lane, m);
+    lane_busy[lane] = false;
+    keys_in_flight.erase(key);
+    seqs_in_flight.erase(m.seq);
+    notified.store(true);
+    wake.cancel();
+  }
+
+  // Messages with one ordering key go one at a time, oldest first; different keys go in parallel
+  // on the free lanes. A key whose oldest message waits for a retry holds back only that key.
   asio::awaitable<void> run() {
     auto self = shared_from_this();
     while (!stopping.load()) {
@@ -101,21 +133,26 @@ struct Forwarder::Impl : std::enable_shared_from_this<Forwarder::Impl> {
         co_await sleep(std::chrono::seconds(1));
         continue;
       }
-      if (pending->empty()) {
-        co_await sleep(kIdlePoll);
-        continue;
-      }
-      for (const MessageRecord& m : *pending) {
-        if (stopping.load()) co_return;
-        const EpochMillis now = clock.now_ms();
+      const EpochMillis now = clock.now_ms();
+      EpochMillis next_retry = now + std::chrono::duration_cast<std::chrono::milliseconds>(kIdlePoll).count();
+      std::set<std::string> passed;  // keys whose oldest pending message has been looked at
+      for (MessageRecord& m : *pending) {
+        std::string key = m.ordering_key.empty() ? "#" + std::to_string(m.seq) : m.ordering_key;
+        if (!passed.insert(key).second) continue;  // an older message of this key goes first
+        if (keys_in_flight.count(key) || seqs_in_flight.count(m.seq)) continue;
         if (m.next_attempt_at > now) {
-          // The oldest message waits for its retry time; nothing may overtake it.
-          wake.expires_after(std::chrono::milliseconds(m.next_attempt_at - now));
-          co_await wake.async_wait(kTuple);
-          break;
+          next_retry = std::min(next_retry, m.next_attempt_at);
+          continue;
         }
-        if (!co_await deliver(m)) break;
+        const auto free = std::find(lane_busy.begin(), lane_busy.end(), false);
+        if (free == lane_busy.end()) break;
+        const auto lane = static_cast<std::size_t>(free - lane_busy.begin());
+        lane_busy[lane] = true;
+        keys_in_flight.insert(key);
+        seqs_in_flight.insert(m.seq);
+        asio::co_spawn(strand, lane_turn(lane, std::move(m), std::move(key)), asio::detached);
       }
+      co_await sleep(std::chrono::milliseconds(std::max<EpochMillis>(1, next_retry - now)));
     }
   }
 };

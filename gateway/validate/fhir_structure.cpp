@@ -3,7 +3,9 @@
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
 
+#include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <stdexcept>
 
 namespace helsebro::validate {
@@ -57,6 +59,33 @@ PrimitiveType::Number number_rule(std::string_view name) {
 }
 
 }  // namespace
+
+std::uint64_t SlotIndex::hash(std::string_view key) noexcept {
+  std::uint64_t head = 0, tail = 0;
+  const std::size_t n = key.size();
+  std::memcpy(&head, key.data(), std::min<std::size_t>(n, 8));
+  if (n > 8) std::memcpy(&tail, key.data() + n - 8, 8);
+  std::uint64_t h = (head * 0x9E3779B97F4A7C15ull) ^ (tail * 0xC2B2AE3D27D4EB4Full) ^ n;
+  return h ^ (h >> 29);
+}
+
+void SlotIndex::build(std::vector<std::pair<std::string, Slot>> entries) {
+  if (entries.size() >= 0xFFFF) throw std::invalid_argument("too many keys");
+  std::size_t size = 16;
+  while (size < entries.size() * 2) size *= 2;
+  buckets_.assign(size, 0);
+  mask_ = size - 1;
+  keys_.reserve(entries.size());
+  slots_.reserve(entries.size());
+  for (auto& [key, slot] : entries) {
+    if (find(key)) throw std::invalid_argument("key " + key + " twice");
+    keys_.push_back(std::move(key));
+    slots_.push_back(slot);
+    std::size_t b = hash(keys_.back()) & mask_;
+    while (buckets_[b] != 0) b = (b + 1) & mask_;
+    buckets_[b] = static_cast<std::uint16_t>(keys_.size());
+  }
+}
 
 StructureTable::StructureTable(std::string_view table_json) {
   rapidjson::Document doc;
@@ -146,9 +175,9 @@ void StructureTable::load_types(const Value& json) {
   element.elements[1].max = ElementDef::kMany;
   element.elements[1].is_array = true;
   element.elements[1].types = {resolve("Extension")};
-  for (ElementDef& e : element.elements) {
-    element.slots.emplace(e.name, Slot{&e, e.types.front(), false});
-  }
+  std::vector<std::pair<std::string, Slot>> slots;
+  for (const ElementDef& e : element.elements) slots.emplace_back(e.name, Slot{&e, e.types.front(), false});
+  element.slots.build(std::move(slots));
   element_ = &element;
 }
 
@@ -156,6 +185,7 @@ void StructureTable::load_elements(ComplexType& type, const Value& json) {
   if (!json.IsObject()) bad(type.name + ": elements: expected an object");
   if (json.MemberCount() > ComplexType::kMaxElements) bad(type.name + ": too many elements");
   type.elements.reserve(json.MemberCount());  // slots point into it: no reallocation after this
+  std::vector<std::pair<std::string, Slot>> slots;
   for (auto m = json.MemberBegin(); m != json.MemberEnd(); ++m) {
     ElementDef& e = type.elements.emplace_back();
     e.name = text(m->name);
@@ -175,18 +205,20 @@ void StructureTable::load_elements(ComplexType& type, const Value& json) {
       if (!e.binding && !unchecked_.count(e.binding_url)) bad("value set " + e.binding_url + " missing");
     }
     if (e.min > 0) type.required.push_back(&e);
-    add_slots(type, e, codes);
+    add_slots(slots, e, codes);
+  }
+  try {
+    type.slots.build(std::move(slots));
+  } catch (const std::invalid_argument& err) {
+    bad(type.name + ": " + err.what());
   }
 }
 
-void StructureTable::add_slots(ComplexType& type, const ElementDef& e, const Value& codes) {
+void StructureTable::add_slots(std::vector<std::pair<std::string, Slot>>& slots,
+                               const ElementDef& e, const Value& codes) const {
   auto add = [&](std::string key, TypeRef ref) {
-    if (ref.primitive && !type.slots.emplace("_" + key, Slot{&e, ref, true}).second) {
-      bad(type.name + ": key _" + key + " twice");
-    }
-    if (!type.slots.emplace(std::move(key), Slot{&e, ref, false}).second) {
-      bad(type.name + ": key of " + e.name + " twice");
-    }
+    if (ref.primitive) slots.emplace_back("_" + key, Slot{&e, ref, true});
+    slots.emplace_back(std::move(key), Slot{&e, ref, false});
   };
   const std::string_view name = e.name;
   if (name.size() > 3 && name.substr(name.size() - 3) == "[x]") {
@@ -196,7 +228,7 @@ void StructureTable::add_slots(ComplexType& type, const ElementDef& e, const Val
     }
     return;
   }
-  if (e.types.size() != 1) bad(type.name + "." + e.name + ": several types but no [x]");
+  if (e.types.size() != 1) bad(e.name + ": several types but no [x]");
   add(e.name, e.types.front());
 }
 

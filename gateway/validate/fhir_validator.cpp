@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <bitset>
-#include <charconv>
 
 #include "gateway/validate/fhir_structure.h"
 
@@ -23,7 +22,10 @@ std::string_view text(const Value& v) { return {v.GetString(), v.GetStringLength
 // A code or resource type quoted in a reason, cut short so a reason stays a line.
 std::string quoted(std::string_view s) {
   constexpr std::size_t kMax = 64;
-  return "'" + std::string(s.substr(0, kMax)) + (s.size() > kMax ? "...'" : "'");
+  std::string out(1, '\'');
+  out.append(s.substr(0, kMax));
+  out.append(s.size() > kMax ? "...'" : "'");
+  return out;
 }
 
 const char* json_kind(const Value& v) {
@@ -39,55 +41,69 @@ std::string max_text(std::uint32_t max) {
   return max == ElementDef::kMany ? "*" : std::to_string(max);
 }
 
-// Walks one resource depth first, building the path of the current value in place.
+// Walks one resource depth first. The path of the current value is kept as a stack of segments
+// and only spelled out when there is an issue to report.
 class Walker {
  public:
   Walker(const StructureTable& table, std::vector<ValidationIssue>& issues)
       : table_(table), issues_(issues) {
-    path_.reserve(128);
+    path_.reserve(32);
   }
 
   void root(const Value& v) {
-    path_ = "Resource";  // until the resourceType names it
+    path_.push_back({"Resource", kNoIndex});  // until the resourceType names it
     resource(v, true);
   }
 
  private:
   using Bits = std::bitset<ComplexType::kMaxElements>;
+  static constexpr SizeType kNoIndex = ~SizeType{0};
 
-  // Restores the path when a step into a member or an array item ends.
+  struct Segment {
+    std::string_view key;  // a member name; empty for an array index
+    SizeType index;
+  };
+
+  // Pops the segment pushed for a member or an array item when the step ends.
   class Step {
    public:
-    Step(std::string& path, std::size_t size) : path_(path), size_(size) {}
+    explicit Step(std::vector<Segment>& path) : path_(path) {}
     Step(const Step&) = delete;
-    ~Step() { path_.resize(size_); }
+    ~Step() { path_.pop_back(); }
 
    private:
-    std::string& path_;
-    std::size_t size_;
+    std::vector<Segment>& path_;
   };
 
   Step push(std::string_view key) {
-    const std::size_t size = path_.size();
-    if (!path_.empty()) path_ += '.';
-    path_ += key;
-    return {path_, size};
+    path_.push_back({key, kNoIndex});
+    return Step(path_);
   }
 
   Step push_index(SizeType i) {
-    const std::size_t size = path_.size();
-    char digits[16];
-    auto [end, ec] = std::to_chars(digits, digits + sizeof digits, i);
-    path_ += '[';
-    path_.append(digits, end);
-    path_ += ']';
-    return {path_, size};
+    path_.push_back({{}, i});
+    return Step(path_);
+  }
+
+  std::string spelled_path() const {
+    std::string out;
+    for (const Segment& s : path_) {
+      if (s.index != kNoIndex) {
+        out += '[';
+        out += std::to_string(s.index);
+        out += ']';
+        continue;
+      }
+      if (!out.empty()) out += '.';
+      out += s.key;
+    }
+    return out;
   }
 
   bool full() const { return issues_.size() >= FhirValidator::kMaxIssues; }
 
   void issue(std::string reason) {
-    if (!full()) issues_.push_back({path_, std::move(reason)});
+    if (!full()) issues_.push_back({spelled_path(), std::move(reason)});
   }
 
   void resource(const Value& v, bool is_root) {
@@ -102,7 +118,7 @@ class Walker {
       auto step = push("resourceType");
       return issue("unknown resource type " + quoted(text(rt->value)));
     }
-    if (is_root) path_ = type->name;
+    if (is_root) path_.front().key = type->name;
     object(*type, v, true);
   }
 
@@ -240,7 +256,7 @@ class Walker {
 
   const StructureTable& table_;
   std::vector<ValidationIssue>& issues_;
-  std::string path_;
+  std::vector<Segment> path_;
 };
 
 // What makes a Bundle a transaction the forwarder can send.
@@ -287,10 +303,15 @@ std::vector<ValidationIssue> FhirValidator::check(const rapidjson::Value& resour
 }
 
 Result<void> FhirValidator::validate_bundle(std::string_view bundle_json) const {
+  // In-situ parsing leaves strings in this copy instead of copying each into the document.
+  std::string text(bundle_json);
+  const bool has_nul = text.find('\0') != std::string::npos;  // in-situ parsing would stop there
   rapidjson::Document doc;
-  doc.Parse(bundle_json.data(), bundle_json.size());
+  doc.ParseInsitu(text.data());
   std::vector<ValidationIssue> issues;
-  if (doc.HasParseError()) {
+  if (has_nul) {
+    issues.push_back({"Bundle", "not JSON: contains a NUL byte"});
+  } else if (doc.HasParseError()) {
     issues.push_back({"Bundle", std::string("not JSON: ") +
                                     rapidjson::GetParseError_En(doc.GetParseError()) + " at byte " +
                                     std::to_string(doc.GetErrorOffset())});

@@ -22,6 +22,13 @@ struct Node {
   std::vector<Node> children;
   int min = 0;
   int max = 0;
+
+  static Node of(Kind kind, ByteSet set = {}) {
+    Node n;
+    n.kind = kind;
+    n.set = set;
+    return n;
+  }
 };
 
 ByteSet range(unsigned char from, unsigned char to) {
@@ -67,14 +74,14 @@ class Parser {
   Node alternation() {
     Node first = concatenation();
     if (!peek('|')) return first;
-    Node alt{Node::kAlt};
+    Node alt = Node::of(Node::kAlt);
     alt.children.push_back(std::move(first));
     while (eat('|')) alt.children.push_back(concatenation());
     return alt;
   }
 
   Node concatenation() {
-    Node cat{Node::kConcat};
+    Node cat = Node::of(Node::kConcat);
     while (more() && !peek('|') && !peek(')')) cat.children.push_back(repetition());
     return cat;
   }
@@ -94,7 +101,7 @@ class Parser {
       } else {
         return atom;
       }
-      Node rep{Node::kRepeat};
+      Node rep = Node::of(Node::kRepeat);
       rep.min = min;
       rep.max = max;
       rep.children.push_back(std::move(atom));
@@ -129,11 +136,11 @@ class Parser {
       if (!eat(')')) fail("expected ')'");
       return inner;
     }
-    if (c == '[') return Node{Node::kSet, bracket()};
-    if (c == '.') return Node{Node::kSet, ~single('\n')};
-    if (c == '\\') return Node{Node::kSet, escape()};
+    if (c == '[') return Node::of(Node::kSet, bracket());
+    if (c == '.') return Node::of(Node::kSet, ~single('\n'));
+    if (c == '\\') return Node::of(Node::kSet, escape());
     if (c == '*' || c == '+' || c == '?' || c == '{') fail("quantifier without operand");
-    return Node{Node::kSet, single(static_cast<unsigned char>(c))};
+    return Node::of(Node::kSet, single(static_cast<unsigned char>(c)));
   }
 
   ByteSet escape() {
@@ -343,7 +350,7 @@ RegexDfa::RegexDfa(std::string_view pattern, std::size_t max_states) {
         if (st.set >= 0 && nfa.sets[st.set].test(representative[c])) moved.push_back(st.target);
       }
       const std::uint32_t target = moved.empty() ? 0 : id_of(nfa.closure(std::move(moved)));
-      next_[d * classes_ + c] = target;
+      next_[d * classes_ + c] = target * classes_;
     }
   }
   accepting_.resize(subsets.size(), 0);

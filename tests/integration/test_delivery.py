@@ -1,0 +1,89 @@
+"""Delivery with real processes: messages about one patient reach the shared record in the order
+they were received, through transient failures, while other patients go in parallel; a
+permanent refusal makes a message dead with the server's reason; the retry budget is kept."""
+
+import unittest
+
+from harness import (CR, EB, SB, DevFhirServer, Gateway, MllpConnection, free_port, hl7, segments,
+                     wait_for)
+
+FNRS = ["15038510190", "24079210087", "01020310045"]
+
+
+def adt(event, control_id, fnr):
+    return hl7(
+        f"MSH|^~\\&|DIPS|STOLAV|HELSEBRO|HMN|20261123101500+0100||ADT^{event}^ADT_A01|{control_id}|P|2.5",
+        f"PID|1||{fnr}^^^^FNR||Hansen^Åse||19920724|F",
+        f"PV1|1|I|POL^^^STOLAV||||||||||||||||V-{control_id}",
+    )
+
+
+class Delivery(unittest.TestCase):
+    def setUp(self):
+        self.fhir = DevFhirServer().start()
+        self.addCleanup(self.fhir.stop)
+
+    def gateway(self, config=None, fhir_base=None):
+        gw = Gateway(fhir_base or self.fhir.base, config=config).start()
+        self.addCleanup(gw.cleanup)
+        return gw
+
+    def test_one_patients_messages_arrive_in_order_through_transient_failures(self):
+        gw = self.gateway({"fhir": {"lanes": 4, "retry": {"initialSeconds": 0.05, "maxSeconds": 0.2}}})
+        self.fhir.hook("fail", {"status": 503, "count": 6, "retryAfter": 0})
+        sent = {fnr: [] for fnr in FNRS}
+        frames = []
+        for round_, event in enumerate(["A01", "A08", "A08", "A04"]):
+            for p, fnr in enumerate(FNRS):
+                control = f"ORD{p}{round_}"
+                sent[fnr].append(f"V-{control}")
+                frames.append(SB + adt(event, control, fnr) + EB + CR)
+        conn = MllpConnection(gw.mllp_port)
+        conn.send_raw(b"".join(frames))
+        acks = [segments(conn.read_frame().decode())["MSA"][1] for _ in frames]
+        conn.close()
+        self.assertEqual(acks, ["AA"] * len(frames))
+        wait_for(lambda: gw.metric("helsebro_forward_messages_delivered_total") == len(frames),
+                 timeout=30, what="every message delivered")
+        self.assertGreater(gw.metric("helsebro_forward_attempts_failed_total"), 0, "failures happened")
+        arrived = {fnr: [] for fnr in FNRS}
+        for a in self.fhir.arrivals():
+            if a.get("status") != 200 or a["path"] != "/fhir":
+                continue
+            ids = [i for e in a["entries"] for i in e.get("identifiers", [])]
+            fnr = next(f for f in FNRS if any(i.endswith("|" + f) for i in ids))
+            visit = next(i.split("|")[1] for i in ids if "|V-" in i)
+            arrived[fnr].append(visit)
+        self.assertEqual(arrived, sent, "each patient's messages arrive once, in the order received")
+
+    def test_a_permanent_refusal_makes_the_message_dead_with_the_servers_reason(self):
+        gw = self.gateway()
+        self.fhir.hook("fail", {"status": 422, "count": 1, "body": {
+            "resourceType": "OperationOutcome",
+            "issue": [{"severity": "error", "code": "invalid", "diagnostics": "Encounter.class is wrong"}]}})
+        conn = MllpConnection(gw.mllp_port)
+        conn.send(adt("A01", "DEAD0001", FNRS[0]))
+        self.assertEqual(segments(conn.read_frame().decode())["MSA"][1], "AA")
+        conn.send(adt("A08", "LIVE0002", FNRS[0]))
+        self.assertEqual(segments(conn.read_frame().decode())["MSA"][1], "AA")
+        conn.close()
+        wait_for(lambda: gw.metric("helsebro_journal_messages", state="dead") == 1, what="a dead letter")
+        wait_for(lambda: gw.metric("helsebro_journal_messages", state="delivered") == 1,
+                 what="the next message, not held back by a dead one")
+        self.assertEqual(gw.metric("helsebro_forward_messages_dead_total", reason="http_422"), 1)
+
+    def test_the_retry_budget_gives_up_after_the_configured_attempts(self):
+        gw = self.gateway({"fhir": {"retry": {"initialSeconds": 0.02, "maxSeconds": 0.05, "maxAttempts": 3}}},
+                          fhir_base=f"http://127.0.0.1:{free_port()}/fhir")
+        conn = MllpConnection(gw.mllp_port)
+        conn.send(adt("A01", "BUDGET01", FNRS[1]))
+        self.assertEqual(segments(conn.read_frame().decode())["MSA"][1], "AA")
+        conn.close()
+        wait_for(lambda: gw.metric("helsebro_forward_messages_dead_total", reason="retry_budget") == 1,
+                 what="the message given up on")
+        self.assertEqual(gw.metric("helsebro_forward_attempts_failed_total"), 2)
+        self.assertEqual(gw.metric("helsebro_journal_messages", state="dead"), 1)
+
+
+if __name__ == "__main__":
+    unittest.main()
