@@ -1,6 +1,7 @@
 #include "gateway/admin/admin_api.h"
 
 #include <openssl/crypto.h>
+#include <rapidjson/document.h>
 
 #include "gateway/core/ids.h"
 #include "gateway/listen/http_server.h"
@@ -42,7 +43,67 @@ listen::HttpHandler guarded(std::string token, std::string action, listen::HttpH
 
 }  // namespace
 
+namespace {
+
+// {"ids": [...]} or {"state": "dead", "since": "2026-11-01"}; an error text when malformed.
+std::string read_query(const std::string& body, MessageQuery& query) {
+  rapidjson::Document doc;
+  doc.Parse(body.c_str(), body.size());
+  if (doc.HasParseError() || !doc.IsObject()) return "the body must be a JSON object";
+  if (doc.HasMember("ids")) {
+    if (!doc["ids"].IsArray()) return "\"ids\" must be an array of message ids";
+    for (const auto& id : doc["ids"].GetArray()) {
+      if (!id.IsString()) return "\"ids\" must be an array of message ids";
+      query.ids.emplace_back(id.GetString());
+    }
+  }
+  if (doc.HasMember("state")) {
+    query.state = doc["state"].IsString() ? parse_message_state(doc["state"].GetString()) : std::nullopt;
+    if (!query.state) return "\"state\" must be one of received, translated, delivered, rejected, failed, dead";
+  }
+  if (doc.HasMember("since")) {
+    auto since = doc["since"].IsString() ? app::parse_utc_time(doc["since"].GetString()) : std::nullopt;
+    if (!since) return "\"since\" takes 2026-11-01 or 2026-11-01T12:00:00Z";
+    query.received_since = *since;
+  }
+  if (query.ids.empty() && !query.state) return "give \"ids\" or \"state\"";
+  return {};
+}
+
+}  // namespace
+
 void route_admin(listen::HttpServer& http, std::string token, AdminActions actions) {
+  http.route("POST", "/admin/messages/replay",
+             guarded(token, "messages.replay", [actions](const listen::HttpRequest& request, listen::Respond respond) {
+               MessageQuery query;
+               if (const std::string bad = read_query(request.body, query); !bad.empty()) {
+                 respond(listen::problem(400, "Bad Request", bad));
+                 return;
+               }
+               auto summary = actions.replay(query);
+               if (!summary) {
+                 respond(listen::problem(500, "Replay failed", summary.error().message()));
+                 return;
+               }
+               std::string body = "{\"queued\":" + std::to_string(summary->translated) + ",\"rejected\":[";
+               for (std::size_t i = 0; i < summary->rejected.size(); ++i) {
+                 body += (i ? "," : "") + std::string("{\"id\":");
+                 observe::append_json_string(body, summary->rejected[i].first);
+                 body += ",\"reason\":";
+                 observe::append_json_string(body, summary->rejected[i].second);
+                 body += "}";
+               }
+               body += "],\"notFound\":[";
+               for (std::size_t i = 0; i < summary->not_found.size(); ++i) {
+                 if (i) body += ",";
+                 observe::append_json_string(body, summary->not_found[i]);
+               }
+               body += "]}";
+               listen::HttpResponse r;
+               r.content_type = "application/json";
+               r.body = std::move(body);
+               respond(std::move(r));
+             }));
   http.route("POST", "/admin/mappings/reload",
              guarded(token, "mappings.reload", [actions](const listen::HttpRequest&, listen::Respond respond) {
                auto reloaded = actions.reload_mappings();

@@ -5,6 +5,7 @@
 #include <functional>
 #include <string>
 
+#include "gateway/app/replay.h"
 #include "gateway/core/result.h"
 #include "gateway/listen/http_types.h"
 
@@ -17,6 +18,8 @@ namespace helsebro::admin {
 struct AdminActions {
   /// Reloads the mappings; the number of mappings now serving, or why the files were refused.
   std::function<Result<std::size_t>()> reload_mappings;
+  /// Translates the messages again with the current mappings and queues them for delivery.
+  std::function<Result<app::ReplaySummary>(const MessageQuery&)> replay;
 };
 
 /// Registers the admin routes. `token` empty: the API is off.

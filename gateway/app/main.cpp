@@ -9,6 +9,9 @@
 #include "gateway/app/inspect_command.h"
 #include "gateway/app/lint_command.h"
 #include "gateway/app/map_command.h"
+#include "gateway/app/mappings.h"
+#include "gateway/app/replay.h"
+#include "gateway/journal/sqlite_journal.h"
 #include "gateway/app/server.h"
 #include "gateway/config/config.h"
 
@@ -28,6 +31,10 @@ commands:
                                fields no rule read
   lint [DIR]                   check every mapping, datatype and terminology file (default: the
                                mappings directory) against its schema and compile the set
+  replay --id ID [--id ID…] | replay --state STATE [--since DATE]
+                               translate stored messages again with the current mappings and
+                               queue them for delivery (dead letters once fixed); the running
+                               gateway picks them up
   inspect FILE… [--repeat N] [--quiet]
                                show how each HL7 v2 message is read (JSON), or where it fails;
                                --repeat parses N times and --quiet prints only the rate
@@ -46,6 +53,9 @@ struct Arguments {
   bool quiet = false;
   std::optional<std::string> expect_file;
   bool unmapped = false;
+  std::vector<std::string> ids;
+  std::optional<std::string> state;
+  std::optional<std::string> since;
 };
 
 bool parse_arguments(int argc, char** argv, Arguments& out, std::string& error) {
@@ -67,6 +77,15 @@ bool parse_arguments(int argc, char** argv, Arguments& out, std::string& error) 
       out.repeat = std::atol(argv[++i]);
     } else if (arg == "--quiet") {
       out.quiet = true;
+    } else if (arg == "--id" || arg == "--state" || arg == "--since") {
+      if (i + 1 >= argc) {
+        error = arg + " needs a value";
+        return false;
+      }
+      const std::string value = argv[++i];
+      if (arg == "--id") out.ids.push_back(value);
+      else if (arg == "--state") out.state = value;
+      else out.since = value;
     } else if (arg == "--unmapped") {
       out.unmapped = true;
     } else if (arg == "--expect") {
@@ -85,6 +104,48 @@ bool parse_arguments(int argc, char** argv, Arguments& out, std::string& error) 
     }
   }
   return true;
+}
+
+int replay_command(const helsebro::config::Config& config, const Arguments& args) {
+  using namespace helsebro;
+  MessageQuery query;
+  query.ids = args.ids;
+  if (args.state) {
+    query.state = parse_message_state(*args.state);
+    if (!query.state) {
+      std::cerr << "helsebro replay: unknown state '" << *args.state
+                << "' (received, translated, delivered, rejected, failed, dead)\n";
+      return 2;
+    }
+  }
+  if (args.since) {
+    auto since = app::parse_utc_time(*args.since);
+    if (!since) {
+      std::cerr << "helsebro replay: --since takes 2026-11-01 or 2026-11-01T12:00:00Z\n";
+      return 2;
+    }
+    query.received_since = *since;
+  }
+  if (query.ids.empty() && !query.state) {
+    std::cerr << "helsebro replay: give --id ID… or --state STATE\n";
+    return 2;
+  }
+  auto set = app::load_mappings(config.mappings_dir);
+  if (!set) {
+    std::cerr << "helsebro replay: mappings: " << set.error().detail << "\n";
+    return 2;
+  }
+  journal::SqliteJournal journal(config.data_dir);
+  auto summary = app::replay_messages(journal, **set, query, Clock{});
+  journal.close();
+  if (!summary) {
+    std::cerr << "helsebro replay: " << summary.error().message() << "\n";
+    return 2;
+  }
+  std::cout << summary->translated << " message(s) queued for delivery again\n";
+  for (const auto& [id, why] : summary->rejected) std::cout << id << ": refused by the mapping: " << why << "\n";
+  for (const auto& id : summary->not_found) std::cout << id << ": no such message\n";
+  return summary->rejected.empty() && summary->not_found.empty() ? 0 : 1;
 }
 
 }  // namespace
@@ -138,6 +199,7 @@ int main(int argc, char** argv) {
     return helsebro::app::lint_mappings(args.positional.empty() ? config.mappings_dir : args.positional.front(),
                                         std::cout, std::cerr);
   }
+  if (args.command == "replay") return replay_command(config, args);
   if (args.command == "map") {
     if (args.positional.size() != 1) {
       std::cerr << "helsebro map: expected exactly one FILE\n";

@@ -11,6 +11,7 @@
 #include "gateway/admin/admin_api.h"
 #include "gateway/app/mappings.h"
 #include "gateway/app/mappings_watch.h"
+#include "gateway/app/replay.h"
 #include "gateway/forward/forwarder.h"
 #include "gateway/journal/sqlite_journal.h"
 #include "gateway/listen/http_server.h"
@@ -96,7 +97,12 @@ int serve(const config::Config& config) {
   listen::HttpServer http(io, config.http);
   route_observability(http, registry);
   admin::route_admin(http, config.admin_token,
-                     {[&holder, &config] { return reload(holder, config.mappings_dir, "admin"); }});
+                     {[&holder, &config] { return reload(holder, config.mappings_dir, "admin"); },
+                      [&holder, &journal, &forwarder](const MessageQuery& query) {
+                        auto summary = app::replay_messages(journal, *holder.get(), query, Clock{});
+                        forwarder.notify();
+                        return summary;
+                      }});
   MappingsWatch watch(io, config.mappings_dir, [&holder, &config] {
     (void)reload(holder, config.mappings_dir, "file_change");
   });

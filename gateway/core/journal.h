@@ -25,6 +25,14 @@ struct AppendOutcome {
   std::string original_ack;       // for a duplicate: the acknowledgement it was given
 };
 
+/// Which messages to list: by ids, or by state and receipt time.
+struct MessageQuery {
+  std::vector<std::string> ids;
+  std::optional<MessageState> state;
+  EpochMillis received_since = 0;
+  std::size_t limit = 1000;
+};
+
 class Journal {
  public:
   using AppendDone = std::function<void(Result<std::int64_t> seq)>;
@@ -46,8 +54,15 @@ class Journal {
   /// Given up: kept until replayed or purged by an operator.
   virtual void mark_dead(std::int64_t seq, std::string reason, EpochMillis now, Done done) = 0;
 
+  /// A new translation of a stored message (a replay through the current mapping): its state
+  /// becomes translated (attempts reset, due now) or rejected with the reason.
+  virtual void retranslate(std::int64_t seq, MessageState state, std::string bundle, std::string ordering_key,
+                           std::string mapping, std::string reason, EpochMillis now, Done done) = 0;
+
   /// Messages waiting for delivery (translated or failed), in arrival order, without payloads.
   virtual Result<std::vector<MessageRecord>> pending(std::size_t limit) = 0;
+  /// Messages matching the query, oldest first, with payloads.
+  virtual Result<std::vector<MessageRecord>> find(const MessageQuery& query) = 0;
   /// One message by id, with payload and bundle.
   virtual Result<std::optional<MessageRecord>> get(const std::string& id) = 0;
   /// How many messages are in each state.

@@ -318,6 +318,53 @@ void SqliteJournal::mark_dead(std::int64_t seq, std::string reason, EpochMillis 
            [done = std::move(done)](Result<std::int64_t> r) { done(r ? Result<void>() : Result<void>(r.error())); }});
 }
 
+void SqliteJournal::retranslate(std::int64_t seq, MessageState state, std::string bundle,
+                                std::string ordering_key, std::string mapping, std::string reason,
+                                EpochMillis now, Done done) {
+  enqueue({[=, bundle = std::move(bundle), ordering_key = std::move(ordering_key), mapping = std::move(mapping),
+            reason = std::move(reason)](sqlite3* db) -> Result<std::int64_t> {
+             Statement s(db,
+                         "UPDATE messages SET state = ?1, bundle = ?2, ordering_key = ?3, mapping = ?4, "
+                         "reason = ?5, updated_at = ?6, next_attempt_at = 0, attempts = 0 WHERE seq = ?7");
+             if (!s.ok()) return db_error(db, "prepare retranslate");
+             s.bind(1, static_cast<std::int64_t>(state)).bind_blob(2, bundle).bind(3, ordering_key);
+             s.bind(4, mapping).bind(5, reason).bind(6, now).bind(7, seq);
+             if (s.step() != SQLITE_DONE) return db_error(db, "retranslate");
+             if (sqlite3_changes(db) != 1) {
+               return Error{Errc::kJournalWriteFailed, "no message with seq " + std::to_string(seq)};
+             }
+             return seq;
+           },
+           [done = std::move(done)](Result<std::int64_t> r) { done(r ? Result<void>() : Result<void>(r.error())); }});
+}
+
+Result<std::vector<MessageRecord>> SqliteJournal::find(const MessageQuery& query) {
+  std::lock_guard lock(reader_mutex_);
+  std::string sql = std::string("SELECT ") + kSummaryColumns + ", payload, bundle, ack FROM messages WHERE 1";
+  if (!query.ids.empty()) {
+    sql += " AND id IN (";
+    for (std::size_t i = 0; i < query.ids.size(); ++i) sql += i ? ",?" : "?";
+    sql += ")";
+  }
+  if (query.state) sql += " AND state = " + std::to_string(static_cast<int>(*query.state));
+  if (query.received_since > 0) sql += " AND received_at >= " + std::to_string(query.received_since);
+  sql += " ORDER BY seq LIMIT " + std::to_string(query.limit);
+  Statement s(reader_db_, sql.c_str());
+  if (!s.ok()) return db_error(reader_db_, "prepare find");
+  for (std::size_t i = 0; i < query.ids.size(); ++i) s.bind(static_cast<int>(i + 1), query.ids[i]);
+  std::vector<MessageRecord> out;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) {
+    MessageRecord r = read_summary(s);
+    r.payload = s.text(18);
+    r.bundle = s.text(19);
+    r.ack = s.text(20);
+    out.push_back(std::move(r));
+  }
+  if (rc != SQLITE_DONE) return db_error(reader_db_, "find messages");
+  return out;
+}
+
 Result<std::vector<MessageRecord>> SqliteJournal::pending(std::size_t limit) {
   std::lock_guard lock(reader_mutex_);
   const std::string sql = std::string("SELECT ") + kSummaryColumns +

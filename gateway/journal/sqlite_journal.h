@@ -39,6 +39,9 @@ class SqliteJournal final : public Journal {
   void mark_failed(std::int64_t seq, std::string reason, EpochMillis now,
                    EpochMillis next_attempt_at, Done done) override;
   void mark_dead(std::int64_t seq, std::string reason, EpochMillis now, Done done) override;
+  void retranslate(std::int64_t seq, MessageState state, std::string bundle, std::string ordering_key,
+                   std::string mapping, std::string reason, EpochMillis now, Done done) override;
+  Result<std::vector<MessageRecord>> find(const MessageQuery& query) override;
 
   Result<std::vector<MessageRecord>> pending(std::size_t limit) override;
   Result<std::optional<MessageRecord>> get(const std::string& id) override;

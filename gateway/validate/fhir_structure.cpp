@@ -61,11 +61,27 @@ PrimitiveType::Number number_rule(std::string_view name) {
 }  // namespace
 
 std::uint64_t SlotIndex::hash(std::string_view key) noexcept {
-  std::uint64_t head = 0, tail = 0;
+  // Fixed-size loads only (a variable-length memcpy is a library call): overlapping 8- or
+  // 4-byte words from both ends, or three single bytes for the shortest keys.
+  auto load = [](const char* p, auto word) {
+    decltype(word) w;
+    std::memcpy(&w, p, sizeof w);
+    return static_cast<std::uint64_t>(w);
+  };
+  const char* p = key.data();
   const std::size_t n = key.size();
-  std::memcpy(&head, key.data(), std::min<std::size_t>(n, 8));
-  if (n > 8) std::memcpy(&tail, key.data() + n - 8, 8);
-  std::uint64_t h = (head * 0x9E3779B97F4A7C15ull) ^ (tail * 0xC2B2AE3D27D4EB4Full) ^ n;
+  std::uint64_t head = 0, tail = 0;
+  if (n >= 8) {
+    head = load(p, std::uint64_t{});
+    tail = load(p + n - 8, std::uint64_t{});
+  } else if (n >= 4) {
+    head = load(p, std::uint32_t{});
+    tail = load(p + n - 4, std::uint32_t{});
+  } else if (n > 0) {
+    head = static_cast<unsigned char>(p[0]) | static_cast<unsigned char>(p[n / 2]) << 8 |
+           static_cast<std::uint64_t>(static_cast<unsigned char>(p[n - 1])) << 16;
+  }
+  const std::uint64_t h = (head * 0x9E3779B97F4A7C15ull) ^ (tail * 0xC2B2AE3D27D4EB4Full) ^ n;
   return h ^ (h >> 29);
 }
 

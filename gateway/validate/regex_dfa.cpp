@@ -341,22 +341,49 @@ RegexDfa::RegexDfa(std::string_view pattern, std::size_t max_states) {
     return it->second;
   };
   id_of(nfa.closure({start}));
+  std::vector<std::vector<std::uint32_t>> moves;  // [state][class] → state
   for (std::size_t d = 0; d < subsets.size(); ++d) {
-    next_.resize((d + 1) * classes_, 0);
+    std::vector<std::uint32_t>& row = moves.emplace_back(classes_, 0);
     for (std::uint32_t c = 0; c < classes_ && d != 0; ++c) {
       std::vector<int> moved;
       for (int s : subsets[d]) {
         const auto& st = nfa.states[s];
         if (st.set >= 0 && nfa.sets[st.set].test(representative[c])) moved.push_back(st.target);
       }
-      const std::uint32_t target = moved.empty() ? 0 : id_of(nfa.closure(std::move(moved)));
-      next_[d * classes_ + c] = target * classes_;
+      row[c] = moved.empty() ? 0 : id_of(nfa.closure(std::move(moved)));
     }
   }
   accepting_.resize(subsets.size(), 0);
   for (std::size_t d = 0; d < subsets.size(); ++d) {
     accepting_[d] = std::binary_search(subsets[d].begin(), subsets[d].end(), accept) ? 1 : 0;
   }
+  lay_out(moves);
+}
+
+void RegexDfa::lay_out(const std::vector<std::vector<std::uint32_t>>& moves) {
+  while ((1u << shift_) < classes_ || shift_ == 0) ++shift_;  // bit 0 of a row is the stay flag
+  // States that stay put on many bytes (the body of a string, uri, base64Binary) get a byte mask
+  // so that matching can scan through such runs without stepping the automaton.
+  stay_index_.assign(moves.size(), -1);
+  for (std::size_t d = 1; d < moves.size(); ++d) {
+    std::array<std::uint8_t, 256> stay{};
+    int count = 0;
+    for (unsigned b = 0; b < 256; ++b) {
+      stay[b] = moves[d][byte_class_[b]] == d ? 1 : 0;
+      count += stay[b];
+    }
+    if (count < kMinStayBytes) continue;
+    stay_index_[d] = static_cast<std::int16_t>(stays_.size());
+    stays_.push_back(stay);
+  }
+  auto row_of = [&](std::uint32_t state) {
+    return (state << shift_) | (state != 0 && stay_index_[state] >= 0 ? kStayFlag : 0u);
+  };
+  next_.assign(moves.size() << shift_, 0);
+  for (std::size_t d = 0; d < moves.size(); ++d) {
+    for (std::uint32_t c = 0; c < classes_; ++c) next_[(d << shift_) + c] = row_of(moves[d][c]);
+  }
+  start_ = row_of(1);
 }
 
 }  // namespace helsebro::validate

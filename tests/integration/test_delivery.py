@@ -2,10 +2,18 @@
 they were received, through transient failures, while other patients go in parallel; a
 permanent refusal makes a message dead with the server's reason; the retry budget is kept."""
 
+import json
+import os
+import shutil
+import subprocess
+import tempfile
 import unittest
+import urllib.request
 
-from harness import (CR, EB, SB, DevFhirServer, Gateway, MllpConnection, free_port, hl7, segments,
-                     wait_for)
+from harness import (CR, EB, SB, HELSEBRO_BIN, SOURCE_DIR, DevFhirServer, Gateway, MllpConnection,
+                     free_port, hl7, segments, wait_for)
+
+TOKEN = "integration-test-admin-token-0123456789"
 
 FNRS = ["15038510190", "24079210087", "01020310045"]
 
@@ -83,6 +91,52 @@ class Delivery(unittest.TestCase):
                  what="the message given up on")
         self.assertEqual(gw.metric("helsebro_forward_attempts_failed_total"), 2)
         self.assertEqual(gw.metric("helsebro_journal_messages", state="dead"), 1)
+
+
+    def test_dead_letters_are_replayed_through_the_fixed_mapping(self):
+        mappings = tempfile.mkdtemp(prefix="helsebro-mappings-")
+        self.addCleanup(shutil.rmtree, mappings, True)
+        shutil.copytree(os.path.join(SOURCE_DIR, "mappings"), mappings, dirs_exist_ok=True)
+        mapping = os.path.join(mappings, "hl7v2", "adt-patient-encounter.json")
+        with open(mapping) as f:
+            good = f.read()
+        broken = good.replace('"gender": { "$path": "PID-8", "$table": "hl7-0001-administrative-gender" }',
+                              '"gender": "banana"')
+        self.assertNotEqual(good, broken)
+        with open(mapping, "w") as f:
+            f.write(broken)
+        gw = Gateway(self.fhir.base, env={"HELSEBRO_MAPPINGS_DIR": mappings, "HELSEBRO_ADMIN_TOKEN": TOKEN}).start()
+        self.addCleanup(gw.cleanup)
+        conn = MllpConnection(gw.mllp_port)
+        for control, fnr in (("REPLAY01", FNRS[0]), ("REPLAY02", FNRS[1])):
+            conn.send(adt("A01", control, fnr))
+            self.assertEqual(segments(conn.read_frame().decode())["MSA"][1], "AA")
+        conn.close()
+        wait_for(lambda: gw.metric("helsebro_journal_messages", state="dead") == 2, what="the server's refusals")
+        self.assertEqual(self.fhir.patients_with_fnr(FNRS[0]), [])
+
+        with open(mapping + ".tmp", "w") as f:
+            f.write(good)
+        os.replace(mapping + ".tmp", mapping)
+        wait_for(lambda: any(e.get("event") == "mappings.reloaded" for e in gw.log.json_events()),
+                 what="the fixed mapping to load")
+
+        # The command line, beside the running gateway, on its journal.
+        env = dict(os.environ, HELSEBRO_DATA_DIR=gw.data_dir, HELSEBRO_MAPPINGS_DIR=mappings)
+        replay = subprocess.run([HELSEBRO_BIN, "replay", "--state", "dead", "--since", "2020-01-01"],
+                                capture_output=True, text=True, env=env, timeout=60)
+        self.assertEqual(replay.returncode, 0, replay.stderr)
+        self.assertIn("2 message(s) queued", replay.stdout)
+        wait_for(lambda: self.fhir.patients_with_fnr(FNRS[0]) and self.fhir.patients_with_fnr(FNRS[1]),
+                 timeout=20, what="delivery after replay")
+        self.assertEqual(self.fhir.patients_with_fnr(FNRS[0])[0]["gender"], "female", "the current mapping")
+
+        # The admin endpoint: an unknown id is named, not an error.
+        request = urllib.request.Request(f"http://127.0.0.1:{gw.http_port}/admin/messages/replay",
+                                         data=json.dumps({"ids": ["no-such-id"]}).encode(), method="POST",
+                                         headers={"Authorization": f"Bearer {TOKEN}"})
+        with urllib.request.urlopen(request, timeout=10) as r:
+            self.assertEqual(json.loads(r.read()), {"queued": 0, "rejected": [], "notFound": ["no-such-id"]})
 
 
 if __name__ == "__main__":
