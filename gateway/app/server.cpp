@@ -12,6 +12,7 @@
 #include "gateway/app/mappings.h"
 #include "gateway/app/mappings_watch.h"
 #include "gateway/app/replay.h"
+#include "gateway/core/backlog.h"
 #include "gateway/forward/forwarder.h"
 #include "gateway/journal/sqlite_journal.h"
 #include "gateway/listen/http_server.h"
@@ -91,15 +92,29 @@ int serve(const config::Config& config) {
     }
   });
 
+  Backlog backlog(config.max_backlog);
+  if (auto pending = journal.counts()) {
+    backlog.set((*pending)[MessageState::kTranslated] + (*pending)[MessageState::kFailed]);
+  }
+  registry.add("helsebro_forward_backlog_limit", "Undelivered messages above which listeners pause (messages).",
+               observe::MetricType::kGauge)
+      .gauge()
+      .set(static_cast<double>(config.max_backlog));
+  auto& backlog_gauge = registry.add("helsebro_forward_backlog_messages",
+                                     "Stored messages waiting for delivery, as the listeners see it (messages).",
+                                     observe::MetricType::kGauge);
+  registry.on_collect([&backlog, &backlog_gauge] { backlog_gauge.gauge().set(static_cast<double>(backlog.count())); });
+
   asio::io_context io(config.threads);
-  forward::Forwarder forwarder(io, journal, config.fhir, probes.forward);
+  forward::Forwarder forwarder(io, journal, config.fhir, probes.forward, &backlog);
   std::vector<std::unique_ptr<listen::MllpListener>> channels;
   listen::HttpServer http(io, config.http);
   route_observability(http, registry);
   admin::route_admin(http, config.admin_token,
                      {[&holder, &config] { return reload(holder, config.mappings_dir, "admin"); },
-                      [&holder, &journal, &forwarder](const MessageQuery& query) {
+                      [&holder, &journal, &forwarder, &backlog](const MessageQuery& query) {
                         auto summary = app::replay_messages(journal, *holder.get(), query, Clock{});
+                        if (summary) backlog.added(static_cast<std::int64_t>(summary->translated));
                         forwarder.notify();
                         return summary;
                       }});
@@ -112,7 +127,11 @@ int serve(const config::Config& config) {
     all.insert(all.end(), config.mllp_channels.begin(), config.mllp_channels.end());
     for (const auto& channel : all) {
       channels.push_back(std::make_unique<listen::MllpListener>(
-          io, channel, [&holder] { return holder.get(); }, journal, probes, [&forwarder] { forwarder.notify(); }));
+          io, channel, [&holder] { return holder.get(); }, journal, probes, &backlog,
+          [&forwarder, &backlog](std::size_t stored) {
+            backlog.added(static_cast<std::int64_t>(stored));
+            forwarder.notify();
+          }));
       channels.back()->start();
     }
     http.start();

@@ -148,6 +148,7 @@ Config parse_config(const std::string& text, const std::string& source) {
   read(doc, "dataDir", c.data_dir);
   read(doc, "mappingsDir", c.mappings_dir);
   read_int(doc, "threads", c.threads);
+  read_int(doc, "maxBacklog", c.max_backlog);
   if (auto* log = member(doc, "log")) read(*log, "level", c.log_level);
   if (auto* admin = member(doc, "admin")) read(*admin, "token", c.admin_token);
   if (auto* watch = member(doc, "mappingsWatch")) c.mappings_watch = watch->GetBool();

@@ -66,6 +66,7 @@ struct Config {
   std::string mappings_dir = "./mappings";
   int threads = 2;
   std::string log_level = "info";
+  std::int64_t max_backlog = 100000;  // listeners pause above this many undelivered messages
   std::string admin_token;     // empty: the admin API is off
   bool mappings_watch = true;  // reload mappings when their files change
   MllpConfig mllp;                      // the default channel

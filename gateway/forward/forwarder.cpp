@@ -13,6 +13,7 @@
 #include <set>
 #include <vector>
 
+#include "gateway/core/backlog.h"
 #include "gateway/forward/http_client.h"
 #include "gateway/forward/outcome.h"
 #include "gateway/journal/async_journal.h"
@@ -34,6 +35,7 @@ struct Forwarder::Impl : std::enable_shared_from_this<Forwarder::Impl> {
   Journal& journal;
   config::FhirConfig config;
   observe::ForwardProbe& probe;
+  Backlog* backlog;
   Clock clock;
   Url url;
   std::string target_label;
@@ -46,8 +48,9 @@ struct Forwarder::Impl : std::enable_shared_from_this<Forwarder::Impl> {
   std::atomic<bool> stopping{false};
   std::mt19937_64 random{std::random_device{}()};
 
-  Impl(asio::io_context& io, Journal& j, config::FhirConfig c, observe::ForwardProbe& p, Clock k, Url u)
-      : strand(asio::make_strand(io)), journal(j), config(std::move(c)), probe(p), clock(std::move(k)),
+  Impl(asio::io_context& io, Journal& j, config::FhirConfig c, observe::ForwardProbe& p, Backlog* b, Clock k,
+       Url u)
+      : strand(asio::make_strand(io)), journal(j), config(std::move(c)), probe(p), backlog(b), clock(std::move(k)),
         url(std::move(u)), target_label("fhir"), wake(strand) {
     const auto timeout = std::chrono::milliseconds(static_cast<std::int64_t>(config.timeout_seconds * 1000));
     for (int i = 0; i < std::max(1, config.lanes); ++i) lanes.push_back(std::make_unique<HttpClient>(strand, url, timeout));
@@ -88,6 +91,7 @@ struct Forwarder::Impl : std::enable_shared_from_this<Forwarder::Impl> {
           co_return;
         }
         probe.delivered(target_label, static_cast<double>(now - m.received_at) / 1000.0);
+        if (backlog) backlog->removed();
         observe::log_info("forward.delivered", {{"id", m.id}, {"attempts", m.attempts + 1}});
         co_return;
       }
@@ -95,6 +99,7 @@ struct Forwarder::Impl : std::enable_shared_from_this<Forwarder::Impl> {
         auto marked = co_await journal::async_mark_dead(journal, m.seq, d.reason, now, asio::use_awaitable);
         if (!marked) co_return;
         probe.dead(target_label, d.label);
+        if (backlog) backlog->removed();
         observe::log_warn("forward.dead", {{"id", m.id}, {"status", d.label}});
         co_return;
       }
@@ -158,14 +163,14 @@ struct Forwarder::Impl : std::enable_shared_from_this<Forwarder::Impl> {
 };
 
 Forwarder::Forwarder(asio::io_context& io, Journal& journal, config::FhirConfig config,
-                     observe::ForwardProbe& probe, Clock clock) {
+                     observe::ForwardProbe& probe, Backlog* backlog, Clock clock) {
   auto url = parse_url(config.base_url);
   if (!url) throw config::ConfigError("fhir.baseUrl", "/fhir/baseUrl", url.error().detail);
   if (url->scheme == "https") {
     throw config::ConfigError("fhir.baseUrl", "/fhir/baseUrl",
                               "https targets need the TLS forwarder, which this build does not have yet");
   }
-  impl_ = std::make_shared<Impl>(io, journal, std::move(config), probe, std::move(clock), std::move(*url));
+  impl_ = std::make_shared<Impl>(io, journal, std::move(config), probe, backlog, std::move(clock), std::move(*url));
 }
 
 Forwarder::~Forwarder() = default;

@@ -12,6 +12,7 @@ namespace boost::asio {
 class io_context;
 }
 namespace helsebro {
+class Backlog;
 class Journal;
 }
 namespace helsebro::observe {
@@ -24,7 +25,7 @@ class Forwarder {
  public:
   /// Throws config::ConfigError when the base URL cannot be used.
   Forwarder(boost::asio::io_context& io, Journal& journal, config::FhirConfig config,
-            observe::ForwardProbe& probe, Clock clock = {});
+            observe::ForwardProbe& probe, Backlog* backlog = nullptr, Clock clock = {});
   ~Forwarder();
 
   void start();

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "adapters/hl7v2/charset.h"
+#include "gateway/core/backlog.h"
 #include "gateway/core/journal.h"
 #include "gateway/intake/hl7v2_intake.h"
 #include "gateway/listen/mllp_framer.h"
@@ -102,16 +103,17 @@ struct MllpListener::Impl : std::enable_shared_from_this<MllpListener::Impl> {
   intake::Hl7v2Intake intake;
   Journal& journal;
   observe::Probes& probes;
-  std::function<void()> on_stored;
+  const Backlog* backlog;
+  std::function<void(std::size_t)> on_stored;
   tcp::acceptor acceptor;
   std::unique_ptr<ssl::context> tls;
   std::atomic<std::size_t> connections{0};
   std::uint16_t bound_port = 0;
 
   Impl(asio::io_context& i, config::MllpConfig c, intake::MappingProvider mappings, Journal& j,
-       observe::Probes& p, std::function<void()> s)
+       observe::Probes& p, const Backlog* b, std::function<void(std::size_t)> s)
       : io(i), config(std::move(c)), intake(rules_from(config), std::move(mappings), Clock{}, &p.intake),
-        journal(j), probes(p), on_stored(std::move(s)), acceptor(i) {
+        journal(j), probes(p), backlog(b), on_stored(std::move(s)), acceptor(i) {
     if (config.tls.enabled) tls = make_tls_context(config.tls);
   }
 
@@ -179,7 +181,16 @@ struct MllpListener::Impl : std::enable_shared_from_this<MllpListener::Impl> {
     auto signal = std::make_shared<asio::steady_timer>(co_await asio::this_coro::executor,
                                                        asio::steady_timer::time_point::max());
     bool open = true;
+    asio::steady_timer pause(co_await asio::this_coro::executor);
     while (open) {
+      if (backlog != nullptr && backlog->over_limit()) {
+        // Back-pressure: read nothing until the forwarder catches up; the sender's writes block.
+        probes.listen.paused(config.channel);
+        while (backlog->over_limit()) {
+          pause.expires_after(std::chrono::milliseconds(20));
+          co_await pause.async_wait(kTuple);
+        }
+      }
       lowest.expires_after(millis(framer.in_frame() ? config.read_timeout_seconds : config.idle_timeout_seconds));
       auto [read_ec, n] = co_await stream.async_read_some(asio::buffer(buffer), kTuple);
       if (read_ec) {
@@ -244,14 +255,14 @@ struct MllpListener::Impl : std::enable_shared_from_this<MllpListener::Impl> {
       }
     }
     std::string replies;
-    bool stored_any = false;
+    std::size_t stored = 0;
     for (auto& frame : frames) {
       std::vector<std::string> acks;
       for (auto& m : frame.messages) {
         auto slot = slots.front();
         slots.pop_front();
         while (!slot->result) co_await signal->async_wait(kTuple);
-        acks.push_back(answer(m, *slot->result, stored_any));
+        acks.push_back(answer(m, *slot->result, stored));
       }
       const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
       for (auto& m : frame.messages) probes.intake.acknowledged(config.channel, m.ack_code, seconds);
@@ -261,12 +272,12 @@ struct MllpListener::Impl : std::enable_shared_from_this<MllpListener::Impl> {
         append_frame(replies, acks.front());
       }
     }
-    if (stored_any && on_stored) on_stored();
+    if (stored > 0 && on_stored) on_stored(stored);
     co_return replies;
   }
 
   // The acknowledgement one message gets, now that the journal has answered; "" for none.
-  std::string answer(intake::PreparedMessage& m, const Result<AppendOutcome>& stored, bool& stored_any) {
+  std::string answer(intake::PreparedMessage& m, const Result<AppendOutcome>& stored, std::size_t& translated) {
     if (!stored) {
       probes.intake.rejected(config.channel, info(Errc::kJournalWriteFailed).name);
       observe::log_error("mllp.journal_failed", {{"id", m.record.id}, {"error", stored.error().detail}});
@@ -278,14 +289,16 @@ struct MllpListener::Impl : std::enable_shared_from_this<MllpListener::Impl> {
       observe::log_info("mllp.duplicate", {{"id", m.record.id}, {"original", stored->original_id}});
       return stored->original_ack;
     }
-    stored_any = stored_any || m.record.state == MessageState::kTranslated;
+    if (m.record.state == MessageState::kTranslated) ++translated;
     return m.send_ack ? m.ack : std::string();
   }
 };
 
 MllpListener::MllpListener(asio::io_context& io, config::MllpConfig config, intake::MappingProvider mappings,
-                           Journal& journal, observe::Probes& probes, std::function<void()> on_stored)
-    : impl_(std::make_shared<Impl>(io, std::move(config), std::move(mappings), journal, probes, std::move(on_stored))) {}
+                           Journal& journal, observe::Probes& probes, const Backlog* backlog,
+                           std::function<void(std::size_t)> on_stored)
+    : impl_(std::make_shared<Impl>(io, std::move(config), std::move(mappings), journal, probes, backlog,
+                                   std::move(on_stored))) {}
 
 MllpListener::~MllpListener() = default;
 

@@ -7,7 +7,10 @@ std::string s(std::string_view v) { return std::string(v); }
 }  // namespace
 
 ListenProbe::ListenProbe(Registry& r)
-    : active_(r.add("helsebro_listen_connections", "Open connections, by channel (connections).",
+    : paused_(r.add("helsebro_listen_backpressure_pauses_total",
+                    "Times a connection stopped reading because the undelivered backlog was over its limit, by channel.",
+                    MetricType::kCounter, {"channel"})),
+      active_(r.add("helsebro_listen_connections", "Open connections, by channel (connections).",
                     MetricType::kGauge, {"channel"})),
       opened_(r.add("helsebro_listen_connections_total", "Connections accepted, by channel.",
                     MetricType::kCounter, {"channel"})),
@@ -29,6 +32,7 @@ void ListenProbe::connection_closed(std::string_view channel) { active_.gauge({s
 void ListenProbe::connection_refused(std::string_view channel, std::string_view reason) {
   refused_.counter({s(channel), s(reason)}).inc();
 }
+void ListenProbe::paused(std::string_view channel) { paused_.counter({s(channel)}).inc(); }
 void ListenProbe::frame_oversized(std::string_view channel) { oversized_.counter({s(channel)}).inc(); }
 void ListenProbe::bytes_skipped(std::string_view channel, std::uint64_t n) {
   skipped_.counter({s(channel)}).inc(n);

@@ -18,8 +18,11 @@ class ListenProbe {
   void connection_refused(std::string_view channel, std::string_view reason);
   void frame_oversized(std::string_view channel);
   void bytes_skipped(std::string_view channel, std::uint64_t n);
+  /// Connections of the channel stopped reading because the backlog was over its limit.
+  void paused(std::string_view channel);
 
  private:
+  Family& paused_;
   Family& active_;
   Family& opened_;
   Family& refused_;

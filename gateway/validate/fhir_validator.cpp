@@ -58,6 +58,7 @@ class Walker {
  private:
   using Bits = std::bitset<ComplexType::kMaxElements>;
   static constexpr SizeType kNoIndex = ~SizeType{0};
+  static constexpr std::size_t kMaxDepth = 256;  // path segments; bounds the recursion
 
   struct Segment {
     std::string_view key;  // a member name; empty for an array index
@@ -124,6 +125,7 @@ class Walker {
 
   void object(const ComplexType& type, const Value& obj, bool is_resource) {
     if (obj.ObjectEmpty()) return issue("empty object: leave the element out instead");
+    if (path_.size() > kMaxDepth) return issue("nested too deeply");
     Bits values, extensions;
     for (auto m = obj.MemberBegin(); m != obj.MemberEnd() && !full(); ++m) {
       const std::string_view key = text(m->name);
@@ -307,7 +309,7 @@ Result<void> FhirValidator::validate_bundle(std::string_view bundle_json) const 
   std::string text(bundle_json);
   const bool has_nul = text.find('\0') != std::string::npos;  // in-situ parsing would stop there
   rapidjson::Document doc;
-  doc.ParseInsitu(text.data());
+  doc.ParseInsitu<rapidjson::kParseIterativeFlag>(text.data());  // no recursion on deep input
   std::vector<ValidationIssue> issues;
   if (has_nul) {
     issues.push_back({"Bundle", "not JSON: contains a NUL byte"});

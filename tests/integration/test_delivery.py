@@ -7,6 +7,8 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
+import time
 import unittest
 import urllib.request
 
@@ -137,6 +139,44 @@ class Delivery(unittest.TestCase):
                                          headers={"Authorization": f"Bearer {TOKEN}"})
         with urllib.request.urlopen(request, timeout=10) as r:
             self.assertEqual(json.loads(r.read()), {"queued": 0, "rejected": [], "notFound": ["no-such-id"]})
+
+
+    def test_backpressure_pauses_senders_and_memory_stays_bounded(self):
+        limit, senders, per_sender = 5, 4, 8
+        gw = self.gateway({"maxBacklog": limit, "fhir": {"lanes": 1}})
+        self.fhir.hook("delay", {"ms": 60})
+        self.addCleanup(self.fhir.hook, "delay", {"ms": 0})
+        peak, stop = [0], threading.Event()
+
+        def watch():
+            while not stop.is_set():
+                peak[0] = max(peak[0], gw.metric("helsebro_forward_backlog_messages"))
+                time.sleep(0.02)
+
+        def send(n):
+            conn = MllpConnection(gw.mllp_port, timeout=60)
+            for i in range(per_sender):
+                conn.send(adt("A01", f"BP{n}{i:03d}", FNRS[n % len(FNRS)]))
+                assert segments(conn.read_frame().decode())["MSA"][1] == "AA"
+            conn.close()
+
+        watcher = threading.Thread(target=watch)
+        watcher.start()
+        threads = [threading.Thread(target=send, args=(n,)) for n in range(senders)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        wait_for(lambda: gw.metric("helsebro_forward_messages_delivered_total") == senders * per_sender,
+                 timeout=60, what="everything delivered")
+        stop.set()
+        watcher.join()
+        self.assertGreater(gw.metric("helsebro_listen_backpressure_pauses_total"), 0, "senders were held back")
+        # Each connection may have one frame in hand when the limit is reached.
+        self.assertLessEqual(peak[0], limit + senders)
+        with open(f"/proc/{gw.proc.pid}/status") as f:
+            rss_kb = int(next(line for line in f if line.startswith("VmRSS:")).split()[1])
+        self.assertLess(rss_kb, 64 * 1024, "RSS stays under 64 MB")
 
 
 if __name__ == "__main__":
