@@ -40,7 +40,8 @@ std::uint32_t parse_max(std::string_view max) {
   if (max == "*") return ElementDef::kMany;
   std::uint32_t n = 0;
   auto [end, ec] = std::from_chars(max.data(), max.data() + max.size(), n);
-  if (ec != std::errc() || end != max.data() + max.size()) bad("bad max '" + std::string(max) + "'");
+  if (ec != std::errc() || end != max.data() + max.size())
+    bad("bad max '" + std::string(max) + "'");
   return n;
 }
 
@@ -192,7 +193,8 @@ void StructureTable::load_types(const Value& json) {
   element.elements[1].is_array = true;
   element.elements[1].types = {resolve("Extension")};
   std::vector<std::pair<std::string, Slot>> slots;
-  for (const ElementDef& e : element.elements) slots.emplace_back(e.name, Slot{&e, e.types.front(), false});
+  for (const ElementDef& e : element.elements)
+    slots.emplace_back(e.name, Slot{&e, e.types.front(), false});
   element.slots.build(std::move(slots));
   element_ = &element;
 }
@@ -218,7 +220,8 @@ void StructureTable::load_elements(ComplexType& type, const Value& json) {
       e.binding_url = text(*binding);
       auto vs = value_sets_.find(e.binding_url);
       e.binding = vs == value_sets_.end() ? nullptr : &vs->second;
-      if (!e.binding && !unchecked_.count(e.binding_url)) bad("value set " + e.binding_url + " missing");
+      if (!e.binding && !unchecked_.count(e.binding_url))
+        bad("value set " + e.binding_url + " missing");
     }
     if (e.min > 0) type.required.push_back(&e);
     add_slots(slots, e, codes);

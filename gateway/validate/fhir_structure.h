@@ -7,6 +7,8 @@
 //
 // Thread-safety: immutable after construction; share one instance between threads.
 
+#include <rapidjson/fwd.h>
+
 #include <cstdint>
 #include <deque>
 #include <limits>
@@ -17,8 +19,6 @@
 #include <unordered_set>
 #include <utility>
 #include <vector>
-
-#include <rapidjson/fwd.h>
 
 #include "gateway/validate/regex_dfa.h"
 
@@ -71,7 +71,7 @@ struct ElementDef {
   bool is_array = false;  // JSON arrays where the base cardinality allows more than one
   std::uint16_t index = 0;
   std::vector<TypeRef> types;
-  std::string binding_url;          // required binding, if any
+  std::string binding_url;            // required binding, if any
   const ValueSet* binding = nullptr;  // null when absent or not expandable offline
 };
 

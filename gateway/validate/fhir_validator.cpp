@@ -17,7 +17,9 @@ namespace {
 using rapidjson::SizeType;
 using rapidjson::Value;
 
-std::string_view text(const Value& v) { return {v.GetString(), v.GetStringLength()}; }
+std::string_view text(const Value& v) {
+  return {v.GetString(), v.GetStringLength()};
+}
 
 // A code or resource type quoted in a reason, cut short so a reason stays a line.
 std::string quoted(std::string_view s) {
@@ -166,14 +168,22 @@ class Walker {
     if (v.Empty()) return issue("empty array: leave the element out instead");
     if (v.Size() < e.min) issue("too few: " + std::to_string(e.min) + " required");
     if (v.Size() > e.max) issue("too many: at most " + max_text(e.max));
-    const Value* twin = slot.type.primitive ? sibling(obj, key, slot.primitive_extension) : nullptr;
-    if (twin && !slot.primitive_extension && twin->IsArray() && twin->Size() != v.Size()) {
-      issue("array length differs from its _" + std::string(key) + " sibling");
+    // The "_name" twin of a primitive array is looked up only when it matters (it rarely exists).
+    const Value* twin = nullptr;
+    bool twin_known = false;
+    auto find_twin = [&] {
+      if (!twin_known) twin = sibling(obj, key, slot.primitive_extension);
+      twin_known = true;
+      return twin && twin->IsArray() ? twin : nullptr;
+    };
+    if (slot.primitive_extension && find_twin() && twin->Size() != v.Size()) {
+      issue("array length differs from " + std::string(key.substr(1)));
     }
     for (SizeType i = 0; i < v.Size() && !full(); ++i) {
       auto step = push_index(i);
-      // A null keeps positions aligned with the "_name" array; it needs a partner there.
-      if (v[i].IsNull() && twin && twin->IsArray() && i < twin->Size() && !(*twin)[i].IsNull()) {
+      // A null keeps positions aligned with the twin array; it needs a partner there.
+      if (v[i].IsNull() && slot.type.primitive && find_twin() && i < twin->Size() &&
+          !(*twin)[i].IsNull()) {
         continue;
       }
       item(slot, v[i]);
@@ -190,7 +200,8 @@ class Walker {
   void item(const Slot& slot, const Value& v) {
     if (v.IsNull()) return issue("null: leave the element out instead");
     if (slot.primitive_extension) {
-      if (!v.IsObject()) return issue("expected an object (Element), found " + std::string(json_kind(v)));
+      if (!v.IsObject())
+        return issue("expected an object (Element), found " + std::string(json_kind(v)));
       return object(table_.element_type(), v, false);
     }
     const TypeRef& type = slot.type;
@@ -266,7 +277,8 @@ void check_transaction(const Value& bundle, std::vector<ValidationIssue>& issues
   if (!bundle.IsObject()) return issues.push_back({"Bundle", "expected a JSON object"});
   auto rt = bundle.FindMember("resourceType");
   if (rt != bundle.MemberEnd() && rt->value.IsString() && text(rt->value) != "Bundle") {
-    return issues.push_back({"resourceType", "expected a Bundle, found " + quoted(text(rt->value))});
+    return issues.push_back(
+        {"Bundle.resourceType", "expected a Bundle, found " + quoted(text(rt->value))});
   }
   auto type = bundle.FindMember("type");
   if (type != bundle.MemberEnd() && type->value.IsString() && text(type->value) != "transaction") {

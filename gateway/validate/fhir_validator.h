@@ -37,8 +37,8 @@ struct ValidationIssue {
 
 class FhirValidator {
  public:
-  static constexpr std::size_t kMaxIssues = 100;     // check() stops collecting after this many
-  static constexpr std::size_t kIssuesInError = 5;   // validate_bundle() names this many
+  static constexpr std::size_t kMaxIssues = 100;    // check() stops collecting after this many
+  static constexpr std::size_t kIssuesInError = 5;  // validate_bundle() names this many
 
   /// The R4 table embedded in the binary (schemas/fhir/r4-structure.json).
   FhirValidator();

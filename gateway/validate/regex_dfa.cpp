@@ -37,7 +37,9 @@ ByteSet range(unsigned char from, unsigned char to) {
   return s;
 }
 
-ByteSet single(unsigned char c) { return range(c, c); }
+ByteSet single(unsigned char c) {
+  return range(c, c);
+}
 
 ByteSet whitespace() {
   ByteSet s;
@@ -45,7 +47,9 @@ ByteSet whitespace() {
   return s;
 }
 
-ByteSet word() { return range('a', 'z') | range('A', 'Z') | range('0', '9') | single('_'); }
+ByteSet word() {
+  return range('a', 'z') | range('A', 'Z') | range('0', '9') | single('_');
+}
 
 // Recursive descent over the pattern into a small syntax tree.
 class Parser {
@@ -147,18 +151,30 @@ class Parser {
     if (!more()) fail("trailing backslash");
     const char c = p_[pos_++];
     switch (c) {
-      case 's': return whitespace();
-      case 'S': return ~whitespace();
-      case 'd': return range('0', '9');
-      case 'D': return ~range('0', '9');
-      case 'w': return word();
-      case 'W': return ~word();
-      case 'n': return single('\n');
-      case 'r': return single('\r');
-      case 't': return single('\t');
-      case 'f': return single('\f');
-      case 'v': return single('\v');
-      default: break;
+      case 's':
+        return whitespace();
+      case 'S':
+        return ~whitespace();
+      case 'd':
+        return range('0', '9');
+      case 'D':
+        return ~range('0', '9');
+      case 'w':
+        return word();
+      case 'W':
+        return ~word();
+      case 'n':
+        return single('\n');
+      case 'r':
+        return single('\r');
+      case 't':
+        return single('\t');
+      case 'f':
+        return single('\f');
+      case 'v':
+        return single('\v');
+      default:
+        break;
     }
     if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) {
       fail(std::string("unsupported escape \\") + c);

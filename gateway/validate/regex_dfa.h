@@ -52,11 +52,11 @@ class RegexDfa {
 
   std::array<std::uint8_t, 256> byte_class_{};
   std::uint32_t classes_ = 1;
-  std::uint32_t shift_ = 0;                  // rows are 1 << shift_ entries wide
-  std::uint32_t start_ = 0;                  // the start state's row
-  std::vector<std::uint32_t> next_;          // [row + class] → next row, | kStayFlag
-  std::vector<std::uint8_t> accepting_;      // per state
-  std::vector<std::int16_t> stay_index_;     // per state: index into stays_, or -1
+  std::uint32_t shift_ = 0;                           // rows are 1 << shift_ entries wide
+  std::uint32_t start_ = 0;                           // the start state's row
+  std::vector<std::uint32_t> next_;                   // [row + class] → next row, | kStayFlag
+  std::vector<std::uint8_t> accepting_;               // per state
+  std::vector<std::int16_t> stay_index_;              // per state: index into stays_, or -1
   std::vector<std::array<std::uint8_t, 256>> stays_;  // bytes that keep the state
 };
 
