@@ -13,6 +13,7 @@
 #include "adapters/hl7v2/parser.h"
 #include "adapters/hl7v2/source_view.h"
 #include "gateway/app/mappings.h"
+#include "gateway/validate/fhir_validator.h"
 
 namespace helsebro::app {
 
@@ -32,6 +33,9 @@ Result<mapping::Translation> map_message(const mapping::MappingSet& set, std::st
   const std::string control_id = message->decode(message->field(msh, 10));
   auto translated = mapping->translate(view, {"map:" + control_id, message_type, 0});
   if (unread != nullptr) *unread = view.unread();
+  if (translated) {
+    if (auto valid = validate::FhirValidator::r4().validate_bundle(translated->bundle); !valid) return valid.error();
+  }
   return translated;
 }
 

@@ -13,6 +13,7 @@
 #include "gateway/app/mappings_watch.h"
 #include "gateway/app/replay.h"
 #include "gateway/core/backlog.h"
+#include "gateway/validate/fhir_validator.h"
 #include "gateway/forward/forwarder.h"
 #include "gateway/journal/sqlite_journal.h"
 #include "gateway/listen/http_server.h"
@@ -82,6 +83,7 @@ int serve(const config::Config& config) {
     return 2;
   }
   MappingHolder holder(*mappings);
+  (void)validate::FhirValidator::r4();  // built now, not on the first message
 
   observe::Registry registry;
   observe::Probes probes(registry);

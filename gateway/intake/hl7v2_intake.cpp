@@ -7,6 +7,7 @@
 #include "gateway/core/ids.h"
 #include "gateway/observe/log.h"
 #include "gateway/observe/probes.h"
+#include "gateway/validate/fhir_validator.h"
 
 namespace helsebro::intake {
 namespace {
@@ -165,6 +166,10 @@ PreparedMessage Hl7v2Intake::prepare(std::string_view bytes, const Peer& peer) c
   auto translated = mapping->translate(view, {r.id, r.message_type, r.received_at});
   r.mapping = mapping->name();
   if (!translated) return reject(std::move(p), translated.error(), bytes);
+  // An invalid Bundle is a mapping error: refused here, never sent.
+  if (auto valid = validate::FhirValidator::r4().validate_bundle(translated->bundle); !valid) {
+    return reject(std::move(p), valid.error(), bytes);
+  }
   if (probe_) {
     if (const std::size_t unread = view.unread_count(); unread > 0) probe_->unmapped_fields(mapping->name(), unread);
   }
