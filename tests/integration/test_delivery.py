@@ -95,20 +95,42 @@ class Delivery(unittest.TestCase):
         self.assertEqual(gw.metric("helsebro_journal_messages", state="dead"), 1)
 
 
-    def test_dead_letters_are_replayed_through_the_fixed_mapping(self):
+    def copy_mappings(self, change=None):
         mappings = tempfile.mkdtemp(prefix="helsebro-mappings-")
         self.addCleanup(shutil.rmtree, mappings, True)
         shutil.copytree(os.path.join(SOURCE_DIR, "mappings"), mappings, dirs_exist_ok=True)
-        mapping = os.path.join(mappings, "hl7v2", "adt-patient-encounter.json")
-        with open(mapping) as f:
+        path = os.path.join(mappings, "hl7v2", "adt-patient-encounter.json")
+        with open(path) as f:
             good = f.read()
-        broken = good.replace('"gender": { "$path": "PID-8", "$table": "hl7-0001-administrative-gender" }',
-                              '"gender": "banana"')
-        self.assertNotEqual(good, broken)
-        with open(mapping, "w") as f:
-            f.write(broken)
+        if change:
+            changed = change(good)
+            self.assertNotEqual(good, changed, "the edit applies")
+            with open(path, "w") as f:
+                f.write(changed)
+        return mappings, path, good
+
+    GENDER = '"gender": { "$path": "PID-8", "$table": "hl7-0001-administrative-gender" }'
+
+    def test_an_invalid_bundle_is_refused_with_AE_naming_the_fhir_path(self):
+        mappings, _, _ = self.copy_mappings(lambda t: t.replace(self.GENDER, '"gender": "banana"'))
+        gw = Gateway(self.fhir.base, env={"HELSEBRO_MAPPINGS_DIR": mappings}).start()
+        self.addCleanup(gw.cleanup)
+        conn = MllpConnection(gw.mllp_port)
+        conn.send(adt("A01", "INVALID1", FNRS[2]))
+        ack = segments(conn.read_frame().decode())
+        conn.close()
+        self.assertEqual(ack["MSA"][1], "AE")
+        self.assertIn("gender", ack["ERR"][8])
+        self.assertIn("banana", ack["ERR"][8])
+        self.assertEqual(gw.metric("helsebro_intake_messages_rejected_total", reason="mapping_failed"), 1)
+        self.assertEqual([a for a in self.fhir.arrivals() if a["path"] == "/fhir"], [], "never sent")
+
+    def test_dead_letters_are_replayed_through_the_fixed_mapping(self):
+        # A mapping the server refuses (here: its 422 hook), then the fix and a replay.
+        mappings, mapping, good = self.copy_mappings(lambda t: t.replace(self.GENDER, '"gender": "unknown"'))
         gw = Gateway(self.fhir.base, env={"HELSEBRO_MAPPINGS_DIR": mappings, "HELSEBRO_ADMIN_TOKEN": TOKEN}).start()
         self.addCleanup(gw.cleanup)
+        self.fhir.hook("fail", {"status": 422, "count": 2})
         conn = MllpConnection(gw.mllp_port)
         for control, fnr in (("REPLAY01", FNRS[0]), ("REPLAY02", FNRS[1])):
             conn.send(adt("A01", control, fnr))
@@ -139,7 +161,6 @@ class Delivery(unittest.TestCase):
                                          headers={"Authorization": f"Bearer {TOKEN}"})
         with urllib.request.urlopen(request, timeout=10) as r:
             self.assertEqual(json.loads(r.read()), {"queued": 0, "rejected": [], "notFound": ["no-such-id"]})
-
 
     def test_backpressure_pauses_senders_and_memory_stays_bounded(self):
         limit, senders, per_sender = 5, 4, 8
