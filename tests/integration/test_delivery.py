@@ -95,6 +95,26 @@ class Delivery(unittest.TestCase):
         self.assertEqual(gw.metric("helsebro_journal_messages", state="dead"), 1)
 
 
+    def test_a_server_answering_503_with_retry_after_for_30_seconds_gets_everything_once(self):
+        gw = self.gateway({"fhir": {"lanes": 4, "retry": {"initialSeconds": 0.05, "maxSeconds": 0.3}}})
+        self.fhir.hook("fail", {"status": 503, "seconds": 30, "retryAfter": 5})
+        conn = MllpConnection(gw.mllp_port)
+        sent = []
+        for i in range(12):
+            control = f"OUT{i:04d}"
+            conn.send(adt("A01", control, FNRS[i % 3]))
+            self.assertEqual(segments(conn.read_frame().decode())["MSA"][1], "AA")
+            sent.append(f"V-{control}")
+        conn.close()
+        wait_for(lambda: gw.metric("helsebro_forward_messages_delivered_total") == len(sent),
+                 timeout=90, what="delivery after the outage")
+        # Retry-After was honoured: a handful of attempts per waiting message, not hundreds.
+        self.assertLessEqual(gw.metric("helsebro_forward_attempts_failed_total"), 3 * 8)
+        delivered = [i.split("|")[1] for a in self.fhir.arrivals()
+                     if a.get("status") == 200 and a["path"] == "/fhir"
+                     for e in a["entries"] for i in e.get("identifiers", []) if "|V-OUT" in i]
+        self.assertEqual(sorted(delivered), sorted(sent), "all delivered, none twice")
+
     def copy_mappings(self, change=None):
         mappings = tempfile.mkdtemp(prefix="helsebro-mappings-")
         self.addCleanup(shutil.rmtree, mappings, True)
