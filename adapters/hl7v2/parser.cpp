@@ -2,6 +2,7 @@
 
 #include <array>
 #include <climits>
+#include <cstdio>
 #include <cstring>
 
 #if defined(__SSE2__)
@@ -32,6 +33,8 @@ struct ClassTable {
 
 bool is_segment_id_char(char c) { return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
 bool is_line_end(char c) { return c == '\r' || c == '\n'; }
+// Lines of nothing but these are skipped: blanks, and MLLP block bytes left in a file.
+bool is_filler(char c) { return c == ' ' || c == '\t' || c == '\x0b' || c == '\x1c'; }
 
 Location at_offset(std::size_t offset, std::string segment = {}) {
   Location where;
@@ -359,14 +362,24 @@ __attribute__((optimize("no-tree-slp-vectorize"))) Result<void> Parser::index(Me
       std::uint32_t line_end = pos;
       bool blank = true;
       while (line_end < size && !is_line_end(buf[line_end])) {
-        blank = blank && (buf[line_end] == ' ' || buf[line_end] == '\t');
+        blank = blank && is_filler(buf[line_end]);
         ++line_end;
       }
       if (blank) {
         pos = line_end;
         continue;
       }
-      const std::string shown(buf + pos, std::min<std::uint32_t>(8, line_end - pos));
+      std::string shown;
+      for (std::uint32_t k = pos; k < std::min<std::uint32_t>(pos + 8, line_end); ++k) {
+        const auto byte = static_cast<unsigned char>(buf[k]);
+        if (byte < 0x20 || byte == 0x7F) {
+          char hex[8];
+          std::snprintf(hex, sizeof hex, "\\x%02X", byte);
+          shown += hex;
+        } else {
+          shown.push_back(buf[k]);
+        }
+      }
       return Error{Errc::kBadSegmentId,
                    "segment " + std::to_string(segments.size() + 1) + " starts with '" + shown +
                        "', not a three-character segment id and a field separator",
@@ -496,7 +509,7 @@ long count_field(std::string_view line) {
 Result<std::vector<MessageSlice>> split_messages(std::string_view bytes, BatchEnvelope* envelope) {
   std::vector<MessageSlice> out;
   BatchEnvelope env;
-  long bts_count = -1;
+  std::size_t batch_start = 0;  // messages before the current batch (BHS) began
   std::size_t pos = skip_leading(bytes);
   std::size_t current = std::string_view::npos;  // start of the message being collected
   std::size_t current_end = 0;
@@ -517,12 +530,24 @@ Result<std::vector<MessageSlice>> split_messages(std::string_view bytes, BatchEn
     } else if (id == "FHS" || id == "BHS" || id == "BTS" || id == "FTS") {
       close();
       if (id == "FHS") env.fhs = line;
-      else if (id == "BHS") env.bhs = line;
-      else if (id == "BTS") env.bts = line, bts_count = count_field(line);
-      else env.fts = line;
+      else if (id == "BHS") env.bhs = line, batch_start = out.size();
+      else if (id == "BTS") {
+        env.bts = line;
+        // BTS-1 counts the messages of its own batch, not of the whole file.
+        const long count = count_field(line);
+        if (count >= 0 && static_cast<std::size_t>(count) != out.size() - batch_start) {
+          return Error{Errc::kInvalidValue,
+                       "BTS-1 counts " + std::to_string(count) + " messages, the batch holds " +
+                           std::to_string(out.size() - batch_start),
+                       Location{"BTS", 1, 1}};
+        }
+        batch_start = out.size();
+      } else {
+        env.fts = line;
+      }
     } else if (current == std::string_view::npos) {
       bool blank = true;
-      for (char c : line) blank = blank && (c == ' ' || c == '\t');
+      for (char c : line) blank = blank && is_filler(c);
       if (!blank) {
         return Error{out.empty() ? Errc::kMissingMsh : Errc::kBadSegmentId,
                      "segment '" + std::string(id) + "' stands outside any message (expected MSH)",
@@ -536,12 +561,6 @@ Result<std::vector<MessageSlice>> split_messages(std::string_view bytes, BatchEn
   if (out.empty()) {
     return Error{env.is_batch() ? Errc::kMissingMsh : Errc::kNotHl7,
                  env.is_batch() ? "the batch holds no message" : "no MSH segment found", at_offset(0)};
-  }
-  if (bts_count >= 0 && static_cast<std::size_t>(bts_count) != out.size()) {
-    return Error{Errc::kInvalidValue,
-                 "BTS-1 counts " + std::to_string(bts_count) + " messages, the batch holds " +
-                     std::to_string(out.size()),
-                 Location{"BTS", 1, 1}};
   }
   if (envelope != nullptr) *envelope = env;
   return out;

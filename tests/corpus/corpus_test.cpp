@@ -1,0 +1,180 @@
+// The HL7 v2 corpus (../shared/corpus/hl7v2 beside the source tree: test messages of public HL7 v2
+// projects) through split_messages and the parser, as Intake reads a frame. Which messages fail,
+// with which code and where, must match tests/corpus/hl7v2-expected-failures.tsv; every failure
+// listed there has been read and is a problem of the input, not of the parser.
+//
+// After a deliberate change of the parser, regenerate the file instead of comparing:
+//   UPDATE_CORPUS_EXPECTATIONS=1 build/tests/helsebro_corpus_tests
+// then read its diff: each new line must again be a genuine problem of that input.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "adapters/hl7v2/parser.h"
+
+namespace helsebro::hl7v2 {
+namespace {
+
+namespace fs = std::filesystem;
+
+const fs::path kSourceDir = fs::path(HELSEBRO_SOURCE_DIR);
+const fs::path kCorpusDir = (kSourceDir / ".." / "shared" / "corpus" / "hl7v2").lexically_normal();
+const fs::path kExpectations = kSourceDir / "tests" / "corpus" / "hl7v2-expected-failures.tsv";
+
+constexpr std::string_view kHeader =
+    "# HL7 v2 corpus messages the parser refuses (tests/corpus/corpus_test.cpp).\n"
+    "# Regenerate: UPDATE_CORPUS_EXPECTATIONS=1 build/tests/helsebro_corpus_tests\n"
+    "# file\tmessage (1-based; 0: the file did not split)\tcode\tbyte offset in the file\t"
+    "detail (for readers; not compared)\n";
+
+// The first four columns identify a failure; the fifth (the error's text) is for readers.
+using Failures = std::map<std::string, std::string>;
+
+struct Walk {
+  std::size_t files = 0;
+  std::size_t messages = 0;
+  Failures failures;
+  std::map<std::string, std::size_t> by_code;
+};
+
+// Message files only: data beside them (INDEX.json, *.md, *.tsv, *.csv, *.json, *.fhir, *.yml …)
+// has other extensions; license texts (LICENSE.txt, src/license/*.txt) are not messages.
+bool is_message_file(const fs::path& relative) {
+  static const std::vector<std::string> kExtensions{".hl7", ".txt", ".er7", ".msg"};
+  for (const fs::path& part : relative) {
+    std::string name = part.string();
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (name.rfind("license", 0) == 0) return false;
+  }
+  return std::find(kExtensions.begin(), kExtensions.end(), relative.extension().string()) !=
+         kExtensions.end();
+}
+
+std::string read_bytes(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// Tabs and line ends of an error's text would break the file's columns.
+std::string one_line(std::string text) {
+  for (char& c : text) {
+    if (c == '\t' || c == '\r' || c == '\n') c = ' ';
+  }
+  if (text.size() > 160) text.resize(160);
+  return text;
+}
+
+void note(Walk& walk, const std::string& file, std::size_t message, const Error& e,
+          std::size_t base) {
+  const std::string name(info(e.code).name);
+  const std::string offset = e.where.has_offset ? std::to_string(base + e.where.byte_offset) : "-";
+  walk.failures[file + '\t' + std::to_string(message) + '\t' + name + '\t' + offset] =
+      one_line(e.message());
+  ++walk.by_code[name];
+}
+
+Walk walk_corpus() {
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::recursive_directory_iterator(kCorpusDir)) {
+    if (entry.is_regular_file() && is_message_file(entry.path().lexically_relative(kCorpusDir))) {
+      files.push_back(entry.path());
+    }
+  }
+  std::sort(files.begin(), files.end());
+  Walk walk;
+  Message message;
+  const Parser parser;
+  for (const fs::path& path : files) {
+    const std::string file = path.lexically_relative(kCorpusDir).generic_string();
+    const std::string bytes = read_bytes(path);
+    ++walk.files;
+    auto slices = split_messages(bytes);
+    if (!slices) {
+      note(walk, file, 0, slices.error(), 0);
+      continue;
+    }
+    for (std::size_t i = 0; i < slices->size(); ++i) {
+      ++walk.messages;
+      const MessageSlice& slice = (*slices)[i];
+      auto parsed = parser.parse_into(slice.bytes, message);
+      if (!parsed) note(walk, file, i + 1, parsed.error(), slice.offset);
+    }
+  }
+  return walk;
+}
+
+Failures read_expectations() {
+  Failures out;
+  std::ifstream in(kExpectations);
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    std::size_t tab = std::string::npos;  // after the fourth column
+    for (std::size_t from = 0, column = 0; column < 4; ++column, from = tab + 1) {
+      tab = line.find('\t', from);
+      if (tab == std::string::npos) break;
+    }
+    const std::string key = line.substr(0, tab);
+    out[key] = tab == std::string::npos ? std::string() : line.substr(tab + 1);
+  }
+  return out;
+}
+
+void write_expectations(const Failures& failures) {
+  std::ofstream out(kExpectations, std::ios::binary | std::ios::trunc);
+  out << kHeader;
+  for (const auto& [key, detail] : failures) out << key << '\t' << detail << '\n';
+}
+
+// "-" lines are expected failures that no longer happen, "+" lines new ones.
+std::string diff(const Failures& expected, const Failures& actual) {
+  std::ostringstream out;
+  for (const auto& [key, detail] : expected) {
+    if (!actual.count(key)) out << "- " << key << "\t" << detail << '\n';
+  }
+  for (const auto& [key, detail] : actual) {
+    if (!expected.count(key)) out << "+ " << key << "\t" << detail << '\n';
+  }
+  return out.str();
+}
+
+TEST(Hl7v2Corpus, FailuresMatchTheExpectations) {
+  if (!fs::is_directory(kCorpusDir)) {
+    GTEST_SKIP() << "no HL7 v2 corpus at " << kCorpusDir.string()
+                 << " (it lives beside the source tree, in ../shared/corpus/hl7v2)";
+  }
+  const Walk walk = walk_corpus();
+  std::cout << "corpus: " << walk.files << " files, " << walk.messages << " messages, "
+            << walk.failures.size() << " failures";
+  for (const auto& [code, n] : walk.by_code) std::cout << "; " << code << " " << n;
+  std::cout << std::endl;
+  ASSERT_GT(walk.files, 0u) << "no message file under " << kCorpusDir.string();
+
+  const char* update = std::getenv("UPDATE_CORPUS_EXPECTATIONS");
+  if (update != nullptr && std::string_view(update) == "1") {
+    write_expectations(walk.failures);
+    std::cout << "corpus: rewrote " << kExpectations.string() << std::endl;
+    return;
+  }
+  ASSERT_TRUE(fs::exists(kExpectations))
+      << kExpectations.string() << " is missing; create it with UPDATE_CORPUS_EXPECTATIONS=1";
+  const std::string changes = diff(read_expectations(), walk.failures);
+  EXPECT_TRUE(changes.empty())
+      << "the corpus failures differ from " << kExpectations.string()
+      << " (- expected but gone, + new); if the change is intended, rerun with "
+         "UPDATE_CORPUS_EXPECTATIONS=1 and review the file:\n"
+      << changes;
+}
+
+}  // namespace
+}  // namespace helsebro::hl7v2
