@@ -143,12 +143,30 @@ int serve(const config::Config& config) {
   }
   forwarder.start();
 
+  // Retention: personal data is not kept longer than configured. Hourly, and once at start-up.
+  asio::steady_timer retention(io);
+  std::function<void()> purge = [&] {
+    const EpochMillis now = Clock{}.now_ms();
+    const auto days = [](double d) { return static_cast<EpochMillis>(d * 86'400'000); };
+    journal.purge(now - days(config.keep_delivered_days), now - days(config.keep_rejected_days),
+                  [](Result<std::int64_t> removed) {
+                    if (!removed) observe::log_error("journal.purge_failed", {{"error", removed.error().detail}});
+                    else if (*removed > 0) observe::log_info("journal.purged", {{"messages", *removed}});
+                  });
+    retention.expires_after(std::chrono::hours(1));
+    retention.async_wait([&](const boost::system::error_code& ec) {
+      if (!ec) purge();
+    });
+  };
+  purge();
+
   asio::signal_set stop_signals(io, SIGINT, SIGTERM);
   stop_signals.async_wait([&](const boost::system::error_code& ec, int signal) {
     if (ec) return;
     observe::log_info("server.stopping", {{"signal", signal}});
     for (auto& channel : channels) channel->stop();
     watch.stop();
+    retention.cancel();
     http.stop();
     forwarder.stop();
     io.stop();  // unacknowledged frames are simply resent by their senders

@@ -149,6 +149,10 @@ Config parse_config(const std::string& text, const std::string& source) {
   read(doc, "mappingsDir", c.mappings_dir);
   read_int(doc, "threads", c.threads);
   read_int(doc, "maxBacklog", c.max_backlog);
+  if (auto* keep = member(doc, "retention")) {
+    read(*keep, "deliveredDays", c.keep_delivered_days);
+    read(*keep, "rejectedDays", c.keep_rejected_days);
+  }
   if (auto* log = member(doc, "log")) read(*log, "level", c.log_level);
   if (auto* admin = member(doc, "admin")) read(*admin, "token", c.admin_token);
   if (auto* watch = member(doc, "mappingsWatch")) c.mappings_watch = watch->GetBool();

@@ -67,6 +67,8 @@ struct Config {
   int threads = 2;
   std::string log_level = "info";
   std::int64_t max_backlog = 100000;  // listeners pause above this many undelivered messages
+  double keep_delivered_days = 30;    // retention of delivered messages (personal data)
+  double keep_rejected_days = 30;     // retention of rejected messages
   std::string admin_token;     // empty: the admin API is off
   bool mappings_watch = true;  // reload mappings when their files change
   MllpConfig mllp;                      // the default channel

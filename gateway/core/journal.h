@@ -59,6 +59,11 @@ class Journal {
   virtual void retranslate(std::int64_t seq, MessageState state, std::string bundle, std::string ordering_key,
                            std::string mapping, std::string reason, EpochMillis now, Done done) = 0;
 
+  /// Retention: removes delivered and rejected messages last changed before the cutoffs (dead,
+  /// failed and waiting messages are kept until acted on); `done` gets how many were removed.
+  virtual void purge(EpochMillis delivered_before, EpochMillis rejected_before,
+                     std::function<void(Result<std::int64_t>)> done) = 0;
+
   /// Messages waiting for delivery (translated or failed), in arrival order, without payloads.
   virtual Result<std::vector<MessageRecord>> pending(std::size_t limit) = 0;
   /// Messages matching the query, oldest first, with payloads.

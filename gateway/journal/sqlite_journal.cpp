@@ -338,6 +338,21 @@ void SqliteJournal::retranslate(std::int64_t seq, MessageState state, std::strin
            [done = std::move(done)](Result<std::int64_t> r) { done(r ? Result<void>() : Result<void>(r.error())); }});
 }
 
+void SqliteJournal::purge(EpochMillis delivered_before, EpochMillis rejected_before,
+                          std::function<void(Result<std::int64_t>)> done) {
+  enqueue({[=](sqlite3* db) -> Result<std::int64_t> {
+             Statement s(db,
+                         "DELETE FROM messages WHERE (state = ?1 AND updated_at < ?2) OR "
+                         "(state = ?3 AND updated_at < ?4)");
+             if (!s.ok()) return db_error(db, "prepare purge");
+             s.bind(1, static_cast<std::int64_t>(MessageState::kDelivered)).bind(2, delivered_before);
+             s.bind(3, static_cast<std::int64_t>(MessageState::kRejected)).bind(4, rejected_before);
+             if (s.step() != SQLITE_DONE) return db_error(db, "purge");
+             return static_cast<std::int64_t>(sqlite3_changes(db));
+           },
+           std::move(done)});
+}
+
 Result<std::vector<MessageRecord>> SqliteJournal::find(const MessageQuery& query) {
   std::lock_guard lock(reader_mutex_);
   std::string sql = std::string("SELECT ") + kSummaryColumns + ", payload, bundle, ack FROM messages WHERE 1";

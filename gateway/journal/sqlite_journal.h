@@ -42,6 +42,8 @@ class SqliteJournal final : public Journal {
   void retranslate(std::int64_t seq, MessageState state, std::string bundle, std::string ordering_key,
                    std::string mapping, std::string reason, EpochMillis now, Done done) override;
   Result<std::vector<MessageRecord>> find(const MessageQuery& query) override;
+  void purge(EpochMillis delivered_before, EpochMillis rejected_before,
+             std::function<void(Result<std::int64_t>)> done) override;
 
   Result<std::vector<MessageRecord>> pending(std::size_t limit) override;
   Result<std::optional<MessageRecord>> get(const std::string& id) override;

@@ -396,5 +396,26 @@ TEST_F(JournalTest, ConcurrentAppendsAreAllStoredAndGroupCommitted) {
   EXPECT_EQ(sample(registry, "helsebro_journal_batch_operations_sum"), kTotal);
 }
 
+TEST_F(JournalTest, PurgeRemovesOldDeliveredAndRejectedButKeepsDeadAndWaiting) {
+  SqliteJournal journal_(dir_.str());
+  MessageRecord delivered = record("old-delivered", MessageState::kDelivered);
+  MessageRecord rejected = record("old-rejected", MessageState::kRejected);
+  MessageRecord dead = record("old-dead", MessageState::kDead);
+  MessageRecord waiting = record("old-waiting", MessageState::kTranslated);
+  MessageRecord recent = record("recent-delivered", MessageState::kDelivered);
+  recent.received_at = 2'000'000'000'000;  // updated_at starts as received_at
+  for (auto* r : {&delivered, &rejected, &dead, &waiting, &recent}) append_ok(journal_, *r);
+  std::promise<Result<std::int64_t>> done;
+  journal_.purge(1'800'000'000'000, 1'800'000'000'000, [&](Result<std::int64_t> n) { done.set_value(std::move(n)); });
+  auto removed = done.get_future().get();
+  ASSERT_TRUE(removed);
+  EXPECT_EQ(*removed, 2);
+  EXPECT_FALSE(*journal_.get("old-delivered"));
+  EXPECT_FALSE(*journal_.get("old-rejected"));
+  EXPECT_TRUE(*journal_.get("old-dead"));
+  EXPECT_TRUE(*journal_.get("old-waiting"));
+  EXPECT_TRUE(*journal_.get("recent-delivered"));
+}
+
 }  // namespace
 }  // namespace helsebro::journal
