@@ -41,6 +41,22 @@ Result<mapping::Translation> map_message(const mapping::MappingSet& set, std::st
 
 namespace {
 
+// RapidJSON 1.1's PrettyWriter quotes raw numbers; this passes them through as numbers.
+template <class Writer>
+struct NumbersAsWritten : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, NumbersAsWritten<Writer>> {
+  explicit NumbersAsWritten(Writer& w) : writer(w) {}
+  bool Null() { return writer.Null(); }
+  bool Bool(bool b) { return writer.Bool(b); }
+  bool RawNumber(const char* s, rapidjson::SizeType n, bool) { return writer.RawValue(s, n, rapidjson::kNumberType); }
+  bool String(const char* s, rapidjson::SizeType n, bool copy) { return writer.String(s, n, copy); }
+  bool StartObject() { return writer.StartObject(); }
+  bool Key(const char* s, rapidjson::SizeType n, bool copy) { return writer.Key(s, n, copy); }
+  bool EndObject(rapidjson::SizeType n) { return writer.EndObject(n); }
+  bool StartArray() { return writer.StartArray(); }
+  bool EndArray(rapidjson::SizeType n) { return writer.EndArray(n); }
+  Writer& writer;
+};
+
 std::string show(const rapidjson::Value& v) {
   rapidjson::StringBuffer buffer;
   rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
@@ -146,7 +162,8 @@ int map_file(const config::Config& config, const MapOptions& options, std::ostre
     writer.SetIndent(' ', 2);
     rapidjson::Reader reader;
     rapidjson::StringStream stream(translated->bundle.c_str());
-    reader.Parse<rapidjson::kParseNumbersAsStringsFlag>(stream, writer);
+    NumbersAsWritten<rapidjson::PrettyWriter<rapidjson::StringBuffer>> numbers(writer);
+    reader.Parse<rapidjson::kParseNumbersAsStringsFlag>(stream, numbers);
     out << buffer.GetString() << "\n";
   }
   if (options.unmapped) {
