@@ -8,6 +8,9 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 namespace helsebro::hl7v2 {
 namespace {
@@ -140,7 +143,20 @@ std::string_view peek_msh18(std::string_view bytes) {
   const char sep = text[3];
   // One pass over the MSH segment: MSH-18 starts after the 17th separator.
   std::size_t separators = 1, begin = 0, end = text.size();
-  for (std::size_t i = 4; i < text.size(); ++i) {
+  std::size_t i = 4;
+#if defined(__SSE2__)
+  // Sixteen bytes at a time while the 17th separator and the line end are still ahead.
+  const __m128i sep_v = _mm_set1_epi8(sep), cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
+  while (i + 16 <= text.size()) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(text.data() + i));
+    const auto ends = static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf))));
+    const auto seps = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, sep_v)));
+    if (ends != 0 || separators + static_cast<std::size_t>(__builtin_popcount(seps)) >= 17) break;
+    separators += static_cast<std::size_t>(__builtin_popcount(seps));
+    i += 16;
+  }
+#endif
+  for (; i < text.size(); ++i) {
     const char c = text[i];
     if (c == '\r' || c == '\n') {
       end = i;
@@ -208,11 +224,68 @@ Result<void> Parser::parse_into(std::string_view bytes, Message& m) const {
 // stand, so the indexer steps from one to the next through bit masks instead of looking at
 // every byte (and without a load per delimiter to learn its kind). Returns how many there are,
 // which bounds the size of every index table.
+#if defined(__x86_64__)
+namespace {
+
+// The same marks, 32 bytes per instruction, on CPUs with AVX2 (chosen at run time).
+__attribute__((target("avx2,popcnt"))) std::size_t mark_specials_avx2(const std::string& buffer,
+                                                                     const Delimiters& d,
+                                                                     BlockMasks* masks) {
+  const std::size_t size = buffer.size();
+  const std::size_t blocks = (size + 63) / 64;
+  const __m256i field = _mm256_set1_epi8(d.field), rep = _mm256_set1_epi8(d.repetition),
+                comp = _mm256_set1_epi8(d.component), sub = _mm256_set1_epi8(d.subcomponent),
+                cr = _mm256_set1_epi8('\r'), lf = _mm256_set1_epi8('\n');
+  alignas(32) char tail[64];
+  std::size_t total = 0;
+  for (std::size_t b = 0; b < blocks; ++b) {
+    const char* p = buffer.data() + b * 64;
+    const bool last = b * 64 + 64 > size;
+    if (last) {
+      std::memset(tail, 0, sizeof tail);
+      std::memcpy(tail, p, size - b * 64);
+      p = tail;
+    }
+    BlockMasks& m = masks[b];
+    m = BlockMasks{};
+    for (int k = 0; k < 2; ++k) {
+      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32 * k));
+      const int shift = 32 * k;
+#define HELSEBRO_BITS(hit) (static_cast<std::uint64_t>(static_cast<std::uint32_t>(_mm256_movemask_epi8(hit))) << shift)
+      m.field |= HELSEBRO_BITS(_mm256_cmpeq_epi8(v, field));
+      m.component |= HELSEBRO_BITS(_mm256_cmpeq_epi8(v, comp));
+      m.repetition |= HELSEBRO_BITS(_mm256_cmpeq_epi8(v, rep));
+      m.subcomponent |= HELSEBRO_BITS(_mm256_cmpeq_epi8(v, sub));
+      m.line_end |= HELSEBRO_BITS(_mm256_or_si256(_mm256_cmpeq_epi8(v, cr), _mm256_cmpeq_epi8(v, lf)));
+#undef HELSEBRO_BITS
+    }
+    if (last) {
+      const std::uint64_t valid = (1ULL << (size - b * 64)) - 1;
+      m.field &= valid;
+      m.component &= valid;
+      m.repetition &= valid;
+      m.subcomponent &= valid;
+      m.line_end &= valid;
+    }
+    m.all = m.field | m.component | m.repetition | m.subcomponent | m.line_end;
+    total += static_cast<std::size_t>(__builtin_popcountll(m.all));
+  }
+  return total;
+}
+
+const bool kHasAvx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt");
+
+}  // namespace
+#endif
+
 __attribute__((target("popcnt"))) std::size_t Parser::mark_specials(const std::string& buffer,
                                                                     const Delimiters& d) const {
   const std::size_t size = buffer.size();
   const std::size_t blocks = (size + 63) / 64;
   if (masks_.size() < blocks) masks_.resize(blocks);
+#if defined(__x86_64__)
+  if (kHasAvx2) return mark_specials_avx2(buffer, d, masks_.data());
+#endif
   std::size_t total = 0;
 #if defined(__SSE2__)
   const __m128i field = _mm_set1_epi8(d.field), rep = _mm_set1_epi8(d.repetition),
@@ -238,7 +311,9 @@ __attribute__((target("popcnt"))) std::size_t Parser::mark_specials(const std::s
       m.component |= bits(v, comp, k);
       m.repetition |= bits(v, rep, k);
       m.subcomponent |= bits(v, sub, k);
-      m.line_end |= bits(v, cr, k) | bits(v, lf, k);
+      m.line_end |= static_cast<std::uint64_t>(static_cast<std::uint16_t>(_mm_movemask_epi8(
+                        _mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf)))))
+                    << (16 * k);
     }
     if (p == tail) {  // no marks past the end, whatever the padding looks like
       const std::uint64_t valid = (1ULL << (size - b * 64)) - 1;
