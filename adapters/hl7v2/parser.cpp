@@ -224,6 +224,24 @@ Result<void> Parser::parse_into(std::string_view bytes, Message& m) const {
 // stand, so the indexer steps from one to the next through bit masks instead of looking at
 // every byte (and without a load per delimiter to learn its kind). Returns how many there are,
 // which bounds the size of every index table.
+namespace {
+
+// Clears marks past the message's end (a last block is padded) and sums the block's marks.
+__attribute__((target("popcnt"))) std::size_t finish_block(BlockMasks& m, std::size_t valid_bytes) {
+  if (valid_bytes < 64) {
+    const std::uint64_t valid = (1ULL << valid_bytes) - 1;
+    m.field &= valid;
+    m.component &= valid;
+    m.repetition &= valid;
+    m.subcomponent &= valid;
+    m.line_end &= valid;
+  }
+  m.all = m.field | m.component | m.repetition | m.subcomponent | m.line_end;
+  return static_cast<std::size_t>(__builtin_popcountll(m.all));
+}
+
+}  // namespace
+
 #if defined(__x86_64__)
 namespace {
 
@@ -259,16 +277,7 @@ __attribute__((target("avx2,popcnt"))) std::size_t mark_specials_avx2(const std:
       m.line_end |= HELSEBRO_BITS(_mm256_or_si256(_mm256_cmpeq_epi8(v, cr), _mm256_cmpeq_epi8(v, lf)));
 #undef HELSEBRO_BITS
     }
-    if (last) {
-      const std::uint64_t valid = (1ULL << (size - b * 64)) - 1;
-      m.field &= valid;
-      m.component &= valid;
-      m.repetition &= valid;
-      m.subcomponent &= valid;
-      m.line_end &= valid;
-    }
-    m.all = m.field | m.component | m.repetition | m.subcomponent | m.line_end;
-    total += static_cast<std::size_t>(__builtin_popcountll(m.all));
+    total += finish_block(m, last ? size - b * 64 : 64);
   }
   return total;
 }
@@ -315,16 +324,7 @@ __attribute__((target("popcnt"))) std::size_t Parser::mark_specials(const std::s
                         _mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf)))))
                     << (16 * k);
     }
-    if (p == tail) {  // no marks past the end, whatever the padding looks like
-      const std::uint64_t valid = (1ULL << (size - b * 64)) - 1;
-      m.field &= valid;
-      m.component &= valid;
-      m.repetition &= valid;
-      m.subcomponent &= valid;
-      m.line_end &= valid;
-    }
-    m.all = m.field | m.component | m.repetition | m.subcomponent | m.line_end;
-    total += static_cast<std::size_t>(__builtin_popcountll(m.all));
+    total += finish_block(m, p == tail ? size - b * 64 : 64);
   }
 #else
   for (std::size_t b = 0; b < blocks; ++b) {
@@ -339,8 +339,7 @@ __attribute__((target("popcnt"))) std::size_t Parser::mark_specials(const std::s
       else if (c == d.subcomponent) m.subcomponent |= bit;
       else if (c == '\r' || c == '\n') m.line_end |= bit;
     }
-    m.all = m.field | m.component | m.repetition | m.subcomponent | m.line_end;
-    total += static_cast<std::size_t>(__builtin_popcountll(m.all));
+    total += finish_block(m, 64);
   }
 #endif
   return total;

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <map>
 
+#include "gateway/listen/acceptor.h"
 #include "gateway/observe/log.h"
 
 namespace helsebro::listen {
@@ -154,14 +155,7 @@ void HttpServer::route(std::string method, std::string path, HttpHandler handler
 }
 
 void HttpServer::start() {
-  tcp::resolver resolver(impl_->io);
-  const auto endpoints = resolver.resolve(impl_->config.host, std::to_string(impl_->config.port));
-  const tcp::endpoint endpoint = *endpoints.begin();
-  impl_->acceptor.open(endpoint.protocol());
-  impl_->acceptor.set_option(tcp::acceptor::reuse_address(true));
-  impl_->acceptor.bind(endpoint);
-  impl_->acceptor.listen(asio::socket_base::max_listen_connections);
-  impl_->bound_port = impl_->acceptor.local_endpoint().port();
+  impl_->bound_port = bind_and_listen(impl_->acceptor, impl_->config.host, impl_->config.port);
   asio::co_spawn(impl_->acceptor.get_executor(), impl_->accept_loop(), asio::detached);
 }
 

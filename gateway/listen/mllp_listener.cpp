@@ -25,6 +25,7 @@
 #include "gateway/core/journal.h"
 #include "gateway/intake/hl7v2_intake.h"
 #include "gateway/listen/mllp_framer.h"
+#include "gateway/listen/acceptor.h"
 #include "gateway/observe/log.h"
 #include "gateway/observe/probes.h"
 
@@ -303,14 +304,7 @@ MllpListener::MllpListener(asio::io_context& io, config::MllpConfig config, inta
 MllpListener::~MllpListener() = default;
 
 void MllpListener::start() {
-  tcp::resolver resolver(impl_->io);
-  const auto endpoints = resolver.resolve(impl_->config.host, std::to_string(impl_->config.port));
-  const tcp::endpoint endpoint = *endpoints.begin();
-  impl_->acceptor.open(endpoint.protocol());
-  impl_->acceptor.set_option(tcp::acceptor::reuse_address(true));
-  impl_->acceptor.bind(endpoint);
-  impl_->acceptor.listen(asio::socket_base::max_listen_connections);
-  impl_->bound_port = impl_->acceptor.local_endpoint().port();
+  impl_->bound_port = bind_and_listen(impl_->acceptor, impl_->config.host, impl_->config.port);
   asio::co_spawn(impl_->acceptor.get_executor(), impl_->accept_loop(), asio::detached);
 }
 
