@@ -28,7 +28,8 @@ commands:
   map FILE [--expect EXPECTED.json] [--unmapped] [--config FILE]
                                translate one HL7 v2 message and print the FHIR Bundle, or
                                compare it with an expected one; --unmapped lists the non-empty
-                               fields no rule read
+                               fields no rule read; --repeat N times parse + map +
+                               validate + serialize and prints the rate
   lint [DIR]                   check every mapping, datatype and terminology file (default: the
                                mappings directory) against its schema and compile the set
   replay --id ID [--id ID…] | replay --state STATE [--since DATE]
@@ -205,7 +206,7 @@ int main(int argc, char** argv) {
       std::cerr << "helsebro map: expected exactly one FILE\n";
       return 2;
     }
-    return helsebro::app::map_file(config, {args.positional.front(), args.expect_file, args.unmapped},
+    return helsebro::app::map_file(config, {args.positional.front(), args.expect_file, args.unmapped, args.repeat},
                                    std::cout, std::cerr);
   }
   std::cerr << "helsebro: unknown command '" << args.command << "'\n" << kUsage;

@@ -27,6 +27,7 @@ struct MapOptions {
   std::string file;
   std::optional<std::string> expect_file;
   bool unmapped = false;
+  long repeat = 1;  // > 1: translate that many times and print the rate instead of the Bundle
 };
 
 /// Returns the exit code: 0 translated (and as expected), 1 refused or different, 2 the tool
