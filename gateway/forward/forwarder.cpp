@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "gateway/core/backlog.h"
+#include "gateway/forward/circuit_breaker.h"
 #include "gateway/forward/http_client.h"
 #include "gateway/forward/outcome.h"
 #include "gateway/journal/async_journal.h"
@@ -28,6 +29,7 @@ constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 namespace {
 constexpr std::size_t kBatch = 512;
 constexpr auto kIdlePoll = std::chrono::seconds(5);
+constexpr int kBreakerThreshold = 5;  // transient failures in a row that open the circuit
 }  // namespace
 
 struct Forwarder::Impl : std::enable_shared_from_this<Forwarder::Impl> {
@@ -43,6 +45,7 @@ struct Forwarder::Impl : std::enable_shared_from_this<Forwarder::Impl> {
   std::vector<bool> lane_busy;
   std::set<std::string> keys_in_flight;            // all on the strand: no locks
   std::set<std::int64_t> seqs_in_flight;
+  CircuitBreaker breaker;
   asio::steady_timer wake;
   std::atomic<bool> notified{false};
   std::atomic<bool> stopping{false};
@@ -51,7 +54,10 @@ struct Forwarder::Impl : std::enable_shared_from_this<Forwarder::Impl> {
   Impl(asio::io_context& io, Journal& j, config::FhirConfig c, observe::ForwardProbe& p, Backlog* b, Clock k,
        Url u)
       : strand(asio::make_strand(io)), journal(j), config(std::move(c)), probe(p), backlog(b), clock(std::move(k)),
-        url(std::move(u)), target_label("fhir"), wake(strand) {
+        url(std::move(u)), target_label("fhir"),
+        breaker(kBreakerThreshold, static_cast<EpochMillis>(std::max(0.1, config.retry.initial_seconds) * 1000),
+                static_cast<EpochMillis>(std::max(0.1, config.retry.max_seconds) * 1000)),
+        wake(strand) {
     const auto timeout = std::chrono::milliseconds(static_cast<std::int64_t>(config.timeout_seconds * 1000));
     for (int i = 0; i < std::max(1, config.lanes); ++i) lanes.push_back(std::make_unique<HttpClient>(strand, url, timeout));
     lane_busy.assign(lanes.size(), false);
@@ -78,6 +84,14 @@ struct Forwarder::Impl : std::enable_shared_from_this<Forwarder::Impl> {
     if (reply) probe.upstream_response(target_label, reply->status, seconds);
     Decision d = classify(reply);
     const EpochMillis now = clock.now_ms();
+    const bool was_open = breaker.state(now) != CircuitBreaker::State::kClosed;
+    if (d.outcome == Outcome::kRetry) breaker.failure(now);
+    else breaker.success();
+    const bool is_open = breaker.state(now) != CircuitBreaker::State::kClosed;
+    if (was_open != is_open) {
+      probe.circuit(target_label, is_open);
+      observe::log_warn(is_open ? "forward.circuit_open" : "forward.circuit_closed", {{"target", target_label}});
+    }
     if (d.outcome == Outcome::kRetry && budget_spent(m, now)) {
       d.outcome = Outcome::kDead;
       d.reason = "gave up after " + std::to_string(m.attempts + 1) + " attempts: " + d.reason;
@@ -151,6 +165,10 @@ struct Forwarder::Impl : std::enable_shared_from_this<Forwarder::Impl> {
         }
         const auto free = std::find(lane_busy.begin(), lane_busy.end(), false);
         if (free == lane_busy.end()) break;
+        if (!breaker.allow(now)) {  // the target is failing: wait for the cool-down, then one trial
+          next_retry = std::min(next_retry, std::max(now + 1, breaker.open_until()));
+          break;
+        }
         const auto lane = static_cast<std::size_t>(free - lane_busy.begin());
         lane_busy[lane] = true;
         keys_in_flight.insert(key);

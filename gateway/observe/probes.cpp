@@ -99,7 +99,10 @@ void JournalProbe::write_failed(std::string_view reason) { failures_.counter({s(
 void JournalProbe::set_depth(std::string_view state, double messages) { depth_.gauge({s(state)}).set(messages); }
 
 ForwardProbe::ForwardProbe(Registry& r)
-    : delivered_(r.add("helsebro_forward_messages_delivered_total",
+    : circuit_(r.add("helsebro_forward_circuit_open",
+                     "1 while the target's circuit breaker holds deliveries back after repeated failures, by target.",
+                     MetricType::kGauge, {"target"})),
+      delivered_(r.add("helsebro_forward_messages_delivered_total",
                        "Messages delivered to the shared record, by target.", MetricType::kCounter,
                        {"target"})),
       failed_(r.add("helsebro_forward_attempts_failed_total",
@@ -128,6 +131,7 @@ void ForwardProbe::attempt_failed(std::string_view target, std::string_view reas
 void ForwardProbe::dead(std::string_view target, std::string_view reason) {
   dead_.counter({s(target), s(reason)}).inc();
 }
+void ForwardProbe::circuit(std::string_view target, bool open) { circuit_.gauge({s(target)}).set(open ? 1 : 0); }
 void ForwardProbe::upstream_response(std::string_view target, int status, double seconds) {
   responses_.counter({s(target), std::to_string(status)}).inc();
   request_latency_.histogram({s(target)}).observe(seconds);

@@ -72,8 +72,11 @@ class ForwardProbe {
   void attempt_failed(std::string_view target, std::string_view reason);
   void dead(std::string_view target, std::string_view reason);
   void upstream_response(std::string_view target, int status, double seconds);
+  /// The target's circuit breaker opened (true) or closed again (false).
+  void circuit(std::string_view target, bool open);
 
  private:
+  Family& circuit_;
   Family& delivered_;
   Family& failed_;
   Family& dead_;

@@ -1,0 +1,70 @@
+#pragma once
+// A circuit breaker for one delivery target: after `threshold` transient failures in a row it
+// opens, and no request is sent until the cool-down has passed; then one trial request is let
+// through (half-open). Success closes it; another failure opens it again for twice as long (up to
+// a maximum). Pure and clock-driven, so it is tested without a server. Not thread-safe: it lives on
+// the forwarder's strand.
+
+#include <algorithm>
+#include <cstdint>
+
+#include "gateway/core/message.h"
+
+namespace helsebro::forward {
+
+class CircuitBreaker {
+ public:
+  enum class State { kClosed, kOpen, kHalfOpen };
+
+  CircuitBreaker(int threshold, EpochMillis cool_down_ms, EpochMillis max_cool_down_ms)
+      : threshold_(threshold), base_ms_(cool_down_ms), max_ms_(max_cool_down_ms), cool_down_ms_(cool_down_ms) {}
+
+  /// May a request go now? In the half-open state only one, until its outcome is known.
+  bool allow(EpochMillis now) {
+    switch (state(now)) {
+      case State::kClosed: return true;
+      case State::kOpen: return false;
+      case State::kHalfOpen:
+        if (trial_in_flight_) return false;
+        trial_in_flight_ = true;
+        return true;
+    }
+    return false;
+  }
+
+  /// The target answered (any reply that is not a transient failure).
+  void success() {
+    failures_ = 0;
+    open_until_ = 0;
+    trial_in_flight_ = false;
+    cool_down_ms_ = base_ms_;
+  }
+
+  /// A transient failure (no connection, timeout, 408/429/5xx).
+  void failure(EpochMillis now) {
+    const bool trial = trial_in_flight_;
+    trial_in_flight_ = false;
+    if (trial) {
+      cool_down_ms_ = std::min(max_ms_, cool_down_ms_ * 2);
+      open_until_ = now + cool_down_ms_;
+      return;
+    }
+    if (++failures_ >= threshold_ && open_until_ == 0) open_until_ = now + cool_down_ms_;
+  }
+
+  State state(EpochMillis now) const {
+    if (open_until_ == 0) return State::kClosed;
+    return now < open_until_ ? State::kOpen : State::kHalfOpen;
+  }
+  /// When an open circuit lets its next trial through.
+  EpochMillis open_until() const { return open_until_; }
+
+ private:
+  int threshold_;
+  EpochMillis base_ms_, max_ms_, cool_down_ms_;
+  int failures_ = 0;
+  EpochMillis open_until_ = 0;
+  bool trial_in_flight_ = false;
+};
+
+}  // namespace helsebro::forward
