@@ -83,6 +83,13 @@ std::string Message::decode(std::string_view raw) const {
   return decode_escapes(raw, delimiters_, single_byte_charset_ ? charset_ : std::string_view{});
 }
 
+std::string Message::message_type() const {
+  std::string type = value("MSH", 9, 1);
+  const std::string trigger = value("MSH", 9, 2);
+  if (!trigger.empty()) type.append(1, '^').append(trigger);
+  return type;
+}
+
 std::string Message::value(std::string_view segment, std::size_t field, std::size_t comp,
                            std::size_t sub) const {
   const std::size_t seg = find_segment(segment);

@@ -131,6 +131,10 @@ class Message {
   /// Decodes escape sequences of a raw value taken from this message into UTF-8.
   std::string decode(std::string_view raw) const;
 
+  /// The message type as mappings are chosen by: MSH-9.1^MSH-9.2, e.g. "ADT^A04" ("ACK" alone
+  /// when there is no trigger event).
+  std::string message_type() const;
+
   /// Convenience: first repetition, decoded, e.g. value("MSH", 9, 1) → "ADT".
   std::string value(std::string_view segment, std::size_t field, std::size_t comp = 0,
                     std::size_t sub = 0) const;

@@ -17,22 +17,8 @@ namespace {
 
 constexpr std::string_view kBom = "\xEF\xBB\xBF";
 
-enum CharClass : std::uint8_t { kData = 0, kField, kRepetition, kComponent, kSubcomponent, kEnd };
-
-// What each byte means to the indexer. CR, LF and NUL end a segment (NUL only at the buffer's
-// end: std::string keeps one there, so the scan needs no bounds check per byte).
-struct ClassTable {
-  std::array<std::uint8_t, 256> cls{};
-  explicit ClassTable(const Delimiters& d) {
-    cls['\r'] = kEnd;
-    cls['\n'] = kEnd;
-    cls[0] = kEnd;
-    cls[static_cast<unsigned char>(d.field)] = kField;
-    cls[static_cast<unsigned char>(d.repetition)] = kRepetition;
-    cls[static_cast<unsigned char>(d.component)] = kComponent;
-    cls[static_cast<unsigned char>(d.subcomponent)] = kSubcomponent;
-  }
-};
+// The kinds of marked positions the indexer steps through.
+enum CharClass : std::uint8_t { kField = 1, kRepetition, kComponent, kSubcomponent, kEnd };
 
 bool is_segment_id_char(char c) { return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
 bool is_line_end(char c) { return c == '\r' || c == '\n'; }
@@ -197,11 +183,6 @@ Result<void> Parser::parse_into(std::string_view bytes, Message& m) const {
     Error e = decoded.error();
     e.where.byte_offset += start;
     return e;
-  }
-  if (table_delimiters_ != m.delimiters_ || !table_ready_) {
-    table_ = ClassTable(m.delimiters_).cls;
-    table_delimiters_ = m.delimiters_;
-    table_ready_ = true;
   }
   auto indexed = index(m);
   if (!indexed) {

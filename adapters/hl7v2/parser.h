@@ -41,10 +41,6 @@ class Parser {
   std::size_t mark_specials(const std::string& buffer, const Delimiters& d) const;
 
   ParseOptions options_;
-  // The byte classes for the last delimiters seen; rebuilt only when they change.
-  mutable std::array<std::uint8_t, 256> table_{};
-  mutable Delimiters table_delimiters_{};
-  mutable bool table_ready_ = false;
   mutable std::vector<BlockMasks> masks_;
 };
 

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "adapters/hl7v2/parser.h"
+#include "gateway/core/files.h"
 
 namespace helsebro::app {
 namespace {
@@ -116,14 +117,6 @@ void write_error(Writer& w, const Error& e, std::size_t base) {
   w.EndObject();
 }
 
-std::string read_file(const std::string& path, bool& ok) {
-  std::ifstream in(path, std::ios::binary);
-  ok = static_cast<bool>(in);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 }  // namespace
 
 int inspect_files(const InspectOptions& options, std::ostream& out, std::ostream& err) {
@@ -133,9 +126,8 @@ int inspect_files(const InspectOptions& options, std::ostream& out, std::ostream
   hl7v2::Parser parser;
   hl7v2::Message message;
   for (const std::string& path : options.files) {
-    bool readable = false;
-    const std::string content = read_file(path, readable);
-    if (!readable) {
+    const auto file = read_file(path);
+    if (!file) {
       err << "helsebro inspect: " << path << ": cannot be read\n";
       return 2;
     }
@@ -144,6 +136,7 @@ int inspect_files(const InspectOptions& options, std::ostream& out, std::ostream
     w.SetIndent(' ', 2);
     w.StartObject();
     key_value(w, "file", path);
+    const std::string& content = *file;
     auto slices = hl7v2::split_messages(content);
     if (!slices) {
       w.Key("error");

@@ -11,19 +11,13 @@
 #include <sstream>
 
 #include "gateway/app/mappings.h"
+#include "gateway/core/files.h"
 #include "gateway/mapping/json_tree.h"
 
 namespace helsebro::app {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string read(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // Where a JSON pointer leads in the file: the deepest node the pointer reaches.
 const mapping::JsonNode* at_pointer(const mapping::JsonNode& root, const rapidjson::Pointer& pointer) {
@@ -48,7 +42,7 @@ std::string pointer_text(const rapidjson::Pointer& p) {
 
 // One file against its schema; "" when it conforms.
 std::string check_schema(const fs::path& file, const std::string& schema_text) {
-  const std::string text = read(file);
+  const std::string text = read_file(file).value_or("");
   auto tree = mapping::parse_json_tree(text);
   if (!tree) return file.string() + ":" + tree.error().detail;
   rapidjson::Document schema_doc;
@@ -62,16 +56,6 @@ std::string check_schema(const fs::path& file, const std::string& schema_text) {
   return file.string() + ":" + std::to_string(node->line) + ":" + std::to_string(node->column) + ": " +
          pointer_text(validator.GetInvalidDocumentPointer()) + " does not follow the schema (\"" +
          validator.GetInvalidSchemaKeyword() + "\" at " + pointer_text(validator.GetInvalidSchemaPointer()) + ")";
-}
-
-std::vector<fs::path> json_files(const fs::path& dir) {
-  std::vector<fs::path> out;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir, ec)) {
-    if (e.is_regular_file() && e.path().extension() == ".json") out.push_back(e.path());
-  }
-  std::sort(out.begin(), out.end());
-  return out;
 }
 
 }  // namespace

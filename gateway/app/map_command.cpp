@@ -14,6 +14,7 @@
 #include "adapters/hl7v2/parser.h"
 #include "adapters/hl7v2/source_view.h"
 #include "gateway/app/mappings.h"
+#include "gateway/core/files.h"
 #include "gateway/validate/fhir_validator.h"
 
 namespace helsebro::app {
@@ -23,9 +24,7 @@ Result<mapping::Translation> map_message(const mapping::MappingSet& set, std::st
   auto message = hl7v2::parse(bytes);
   if (!message) return message.error();
   const std::size_t msh = message->find_segment("MSH");
-  const std::string type = message->decode(message->component(msh, 9, 1, 1));
-  const std::string trigger = message->decode(message->component(msh, 9, 1, 2));
-  const std::string message_type = trigger.empty() ? type : type + "^" + trigger;
+  const std::string message_type = message->message_type();
   const mapping::Mapping* mapping = set.find("hl7v2", message_type);
   if (mapping == nullptr) {
     return Error{Errc::kNoMapping, "no mapping takes " + message_type, Location{"MSH", 1, 9}};
@@ -121,29 +120,25 @@ std::vector<std::string> json_differences(const std::string& expected, const std
 }
 
 int map_file(const config::Config& config, const MapOptions& options, std::ostream& out, std::ostream& err) {
-  std::ifstream in(options.file, std::ios::binary);
-  if (!in) {
+  const auto input = read_file(options.file);
+  if (!input) {
     err << "helsebro map: " << options.file << ": cannot be read\n";
     return 2;
   }
-  std::ostringstream bytes;
-  bytes << in.rdbuf();
+  const auto load_started = std::chrono::steady_clock::now();
   auto set = load_mappings(config.mappings_dir);
+  const double load_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - load_started).count();
   if (!set) {
     err << "helsebro map: mappings: " << set.error().detail << "\n";
     return 2;
   }
   if (options.repeat > 1) {
     // For benchmarks: parse, map, validate and serialize N times; and the mapping set's load time.
-    const auto load_started = std::chrono::steady_clock::now();
-    auto reloaded = load_mappings(config.mappings_dir);
-    const double load_ms =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - load_started).count();
-    const std::string input = bytes.str();
     const auto started = std::chrono::steady_clock::now();
     std::size_t size = 0;
     for (long i = 0; i < options.repeat; ++i) {
-      auto t = map_message(**reloaded, input);
+      auto t = map_message(**set, *input);
       if (!t) {
         err << options.file << ": " << t.error().message() << "\n";
         return 1;
@@ -158,21 +153,19 @@ int map_file(const config::Config& config, const MapOptions& options, std::ostre
     return 0;
   }
   std::vector<std::string> unread;
-  auto translated = map_message(**set, bytes.str(), options.unmapped ? &unread : nullptr);
+  auto translated = map_message(**set, *input, options.unmapped ? &unread : nullptr);
   if (!translated) {
     err << options.file << ": " << translated.error().message() << "\n";
     return 1;
   }
   int code = 0;
   if (options.expect_file) {
-    std::ifstream expected_in(*options.expect_file, std::ios::binary);
-    if (!expected_in) {
+    const auto expected = read_file(*options.expect_file);
+    if (!expected) {
       err << "helsebro map: " << *options.expect_file << ": cannot be read\n";
       return 2;
     }
-    std::ostringstream expected;
-    expected << expected_in.rdbuf();
-    const auto differences = json_differences(expected.str(), translated->bundle);
+    const auto differences = json_differences(*expected, translated->bundle);
     if (differences.empty()) {
       out << options.file << ": as expected (" << *options.expect_file << ")\n";
     } else {

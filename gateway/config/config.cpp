@@ -1,5 +1,7 @@
 #include "gateway/config/config.h"
 
+#include "gateway/core/files.h"
+
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
 #include <rapidjson/schema.h>
@@ -223,11 +225,9 @@ void apply_environment(Config& c) {
 Config load_config(const std::optional<std::string>& file) {
   Config c;
   if (file) {
-    std::ifstream in(*file, std::ios::binary);
-    if (!in) throw ConfigError(*file, "", "cannot be read");
-    std::ostringstream text;
-    text << in.rdbuf();
-    c = parse_config(text.str(), *file);
+    const auto text = read_file(*file);
+    if (!text) throw ConfigError(*file, "", "cannot be read");
+    c = parse_config(*text, *file);
   }
   apply_environment(c);
   return c;

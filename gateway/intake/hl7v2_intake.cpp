@@ -125,9 +125,8 @@ PreparedMessage Hl7v2Intake::prepare(std::string_view bytes, const Peer& peer) c
   // The sender, for duplicate detection: sending application and facility.
   if (!facility.empty() || !application.empty()) r.sender = application + "@" + facility;
   r.control_id = m.decode(m.field(msh, 10));
-  const std::string type = m.decode(m.component(msh, 9, 1, 1));
-  const std::string trigger = m.decode(m.component(msh, 9, 1, 2));
-  r.message_type = trigger.empty() ? type : type + "^" + trigger;
+  r.message_type = m.message_type();
+  const bool has_type = !m.value("MSH", 9, 1).empty();
   p.accept_ack_type = m.decode(m.field(msh, 15));
   if (!rules_.original_ack_mode_only && (!p.accept_ack_type.empty() || !m.field(msh, 16).empty())) {
     p.mode = AckMode::kEnhanced;
@@ -144,7 +143,7 @@ PreparedMessage Hl7v2Intake::prepare(std::string_view bytes, const Peer& peer) c
                                           rules_.channel,
                                       Location{"MSH", 1, 4}}, bytes);
   }
-  if (type.empty()) {
+  if (!has_type) {
     return reject(std::move(p), Error{Errc::kRequiredFieldMissing, "MSH-9 (message type) is empty",
                                       Location{"MSH", 1, 9}}, bytes);
   }

@@ -30,22 +30,6 @@ auto async_journal_op(Token&& token, Start start) {
 }  // namespace detail
 
 template <class Token>
-auto async_append(Journal& journal, MessageRecord record, Token&& token) {
-  return detail::async_journal_op<void(Result<std::int64_t>)>(
-      std::forward<Token>(token), [&journal, record = std::move(record)](auto done) mutable {
-        journal.append(std::move(record), std::move(done));
-      });
-}
-
-template <class Token>
-auto async_append_unique(Journal& journal, MessageRecord record, EpochMillis window_start, Token&& token) {
-  return detail::async_journal_op<void(Result<AppendOutcome>)>(
-      std::forward<Token>(token), [&journal, record = std::move(record), window_start](auto done) mutable {
-        journal.append_unique(std::move(record), window_start, std::move(done));
-      });
-}
-
-template <class Token>
 auto async_mark_delivered(Journal& journal, std::int64_t seq, EpochMillis now, Token&& token) {
   return detail::async_journal_op<void(Result<void>)>(
       std::forward<Token>(token),

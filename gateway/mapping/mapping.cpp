@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "gateway/core/files.h"
 #include "gateway/core/ids.h"
 #include "gateway/mapping/compiler.h"
 #include "gateway/mapping/evaluator.h"
@@ -17,23 +18,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-Result<std::string> read_file(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return Error{Errc::kInvalidValue, file.string() + ": cannot be read"};
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-std::vector<fs::path> json_files(const fs::path& dir) {
-  std::vector<fs::path> files;
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec)) return files;
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    if (entry.is_regular_file() && entry.path().extension() == ".json") files.push_back(entry.path());
-  }
-  std::sort(files.begin(), files.end());
-  return files;
+Result<std::string> read_mapping_file(const fs::path& file) {
+  auto text = helsebro::read_file(file);
+  if (!text) return Error{Errc::kInvalidValue, file.string() + ": cannot be read"};
+  return std::move(*text);
 }
 
 // One Bundle entry before its body is evaluated.
@@ -203,7 +191,7 @@ Result<std::shared_ptr<const MappingSet>> MappingSet::load(const std::string& di
   set->directory_ = dir;
   if (!fs::is_directory(dir)) return Error{Errc::kInvalidValue, dir + ": not a directory"};
   for (const fs::path& file : json_files(fs::path(dir) / "terminology")) {
-    auto text = read_file(file);
+    auto text = read_mapping_file(file);
     if (!text) return text.error();
     auto table = TerminologyTable::load(file.string(), *text);
     if (!table) return table.error();
@@ -215,7 +203,7 @@ Result<std::shared_ptr<const MappingSet>> MappingSet::load(const std::string& di
   for (const auto& [format, dialect] : dialects) {
     std::map<std::string, Compiler::PendingDatatype> pending;
     for (const fs::path& file : json_files(fs::path(dir) / format / "datatypes")) {
-      auto text = read_file(file);
+      auto text = read_mapping_file(file);
       if (!text) return text.error();
       auto tree = parse_json_tree(*text);
       if (!tree) return Error{Errc::kInvalidValue, file.string() + ":" + tree.error().detail};
@@ -229,7 +217,7 @@ Result<std::shared_ptr<const MappingSet>> MappingSet::load(const std::string& di
       pending[name->string] = Compiler::PendingDatatype{file.string(), *body, false};
     }
     for (const fs::path& file : json_files(fs::path(dir) / format)) {
-      auto text = read_file(file);
+      auto text = read_mapping_file(file);
       if (!text) return text.error();
       auto tree = parse_json_tree(*text);
       if (!tree) return Error{Errc::kInvalidValue, file.string() + ":" + tree.error().detail};

@@ -14,6 +14,7 @@
 
 #include "gateway/app/map_command.h"
 #include "gateway/app/mappings.h"
+#include "gateway/core/files.h"
 
 namespace helsebro {
 namespace {
@@ -22,12 +23,8 @@ namespace fs = std::filesystem;
 
 const fs::path kMappings = fs::path(HELSEBRO_SOURCE_DIR) / "mappings";
 
-std::string read(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+// The whole file; "" when it cannot be read (the assertions then say what is missing).
+std::string read(const fs::path& p) { return read_file(p).value_or(""); }
 
 std::string pretty(const rapidjson::Document& doc) {
   rapidjson::StringBuffer buffer;

@@ -1,3 +1,4 @@
+#include "gateway/core/files.h"
 #include "gateway/validate/fhir_validator.h"
 
 #include <gtest/gtest.h>
@@ -20,12 +21,8 @@ namespace fs = std::filesystem;
 
 const fs::path kMappings = fs::path(HELSEBRO_SOURCE_DIR) / "mappings";
 
-std::string read(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+// The whole file; "" when it cannot be read (the assertions then say what is missing).
+std::string read(const fs::path& p) { return read_file(p).value_or(""); }
 
 const FhirValidator& validator() {
   return FhirValidator::r4();

@@ -1,0 +1,17 @@
+#pragma once
+// Reading the files Helsebro is configured with (mappings, configuration, messages to inspect).
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace helsebro {
+
+/// The whole file, or nullopt when it cannot be read.
+std::optional<std::string> read_file(const std::filesystem::path& file);
+
+/// The *.json files directly in `dir`, sorted by name; none when it is not a directory.
+std::vector<std::filesystem::path> json_files(const std::filesystem::path& dir);
+
+}  // namespace helsebro
