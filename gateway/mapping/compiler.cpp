@@ -5,11 +5,20 @@
 namespace helsebro::mapping {
 namespace {
 
-const std::set<std::string, std::less<>> kValueDirectives{"$path", "$var", "$each", "$first",
-                                                          "$if",   "$ref", "$refs", "$const"};
+const std::set<std::string, std::less<>> kValueDirectives{"$path", "$var",  "$each", "$first", "$if",
+                                                          "$ref",  "$refs", "$const", "$join"};
 const std::set<std::string, std::less<>> kModifierKeys{
-    "$as", "$table", "$tableField", "$check", "$required", "$default", "$prefix", "$use",
-    "$do", "$where", "$then", "$else", "$comment"};
+    "$as", "$table", "$tableField", "$check", "$required", "$default", "$prefix", "$match", "$group",
+    "$separator", "$use", "$do", "$where", "$then", "$else", "$comment"};
+
+// A regular expression from a mapping file (ECMAScript syntax), compiled once at load.
+Result<std::shared_ptr<const std::regex>> compile_regex(const std::string& text) {
+  try {
+    return std::make_shared<const std::regex>(text, std::regex::ECMAScript | std::regex::optimize);
+  } catch (const std::regex_error& e) {
+    return Error{Errc::kInvalidValue, std::string("not a valid regular expression: ") + e.what()};
+  }
+}
 
 bool is_directive_object(const JsonNode& j) {
   if (!j.is_object()) return false;
@@ -38,8 +47,11 @@ Result<std::unique_ptr<SourcePath>> Compiler::path(const JsonNode& j) {
 
 Result<int> Compiler::var_slot(const std::string& name, const JsonNode& at) {
   if (mapping_ == nullptr) return error(at, "datatype maps cannot read variables ('" + name + "')");
+  for (const auto& [local, slot] : local_vars_) {
+    if (local == name) return slot;
+  }
   const auto& names = mapping_->var_names_;
-  for (std::size_t i = 0; i < names.size(); ++i) {
+  for (std::size_t i = 0; i < global_var_count_; ++i) {
     if (names[i] == name) return static_cast<int>(i);
   }
   return error(at, "unknown variable '" + name + "' (define it in \"let\" before its use)");
@@ -123,8 +135,14 @@ Result<Condition> Compiler::condition(const JsonNode& j) {
       if (value.type != JsonNode::Type::kBool) return error(value, "\"exists\" takes true or false");
       c.kind = Condition::Kind::kExists;
       c.exists = value.boolean;
+    } else if (key == "matches") {
+      if (!value.is_string()) return error(value, "\"matches\" takes a regular expression");
+      auto re = compile_regex(value.string);
+      if (!re) return error(value, re.error().detail);
+      c.kind = Condition::Kind::kMatches;
+      c.pattern = std::move(*re);
     } else if (key != "$comment") {
-      return error(value, "unknown condition key \"" + key + "\" (path, var, equals, in, exists, all, any, not)");
+      return error(value, "unknown condition key \"" + key + "\" (path, var, equals, in, exists, matches, all, any, not)");
     }
   }
   if (!c.path && c.var < 0) return error(j, "a condition needs \"path\" or \"var\"");
@@ -139,10 +157,12 @@ Result<Modifiers> Compiler::modifiers(const JsonNode& j, PlanNode& target) {
           {"string", ValueType::kString},   {"code", ValueType::kCode},
           {"integer", ValueType::kInteger}, {"decimal", ValueType::kDecimal},
           {"boolean", ValueType::kBoolean}, {"date", ValueType::kDate},
-          {"dateTime", ValueType::kDateTime}, {"instant", ValueType::kInstant}};
+          {"dateTime", ValueType::kDateTime}, {"instant", ValueType::kInstant},
+          {"base64", ValueType::kBase64}};
       auto it = value.is_string() ? kTypes.find(value.string) : kTypes.end();
       if (it == kTypes.end()) {
-        return error(value, "\"$as\" is one of string, code, integer, decimal, boolean, date, dateTime, instant");
+        return error(value, "\"$as\" is one of string, code, integer, decimal, boolean, date, dateTime, "
+                            "instant, base64");
       }
       m.as = it->second;
     } else if (key == "$table") {
@@ -175,12 +195,34 @@ Result<Modifiers> Compiler::modifiers(const JsonNode& j, PlanNode& target) {
     } else if (key == "$prefix") {
       if (!value.is_string()) return error(value, "\"$prefix\" takes a string");
       m.prefix = value.string;
+    } else if (key == "$match") {
+      if (!value.is_string()) return error(value, "\"$match\" takes a regular expression");
+      auto re = compile_regex(value.string);
+      if (!re) return error(value, re.error().detail);
+      m.match = std::move(*re);
+      if (m.match->mark_count() > 0 && j.find("$group") == nullptr) m.group = 1;
+    } else if (key == "$group") {
+      if (value.type != JsonNode::Type::kInt || value.integer < 0) {
+        return error(value, "\"$group\" takes the number of a capture group of \"$match\" (0: the whole match)");
+      }
+      m.group = static_cast<int>(value.integer);
+    } else if (key == "$separator") {
+      if (!value.is_string()) return error(value, "\"$separator\" takes a string");
+      m.separator = value.string;
     } else if (key == "$use") {
       if (!value.is_string()) return error(value, "\"$use\" names a datatype map, e.g. \"XPN\"");
       auto dt = datatype(value.string, value);
       if (!dt) return dt.error();
       target.use = (*dt)->body.get();
     }
+  }
+  if (j.find("$group") != nullptr && !m.match) return error(*j.find("$group"), "\"$group\" needs \"$match\"");
+  if (m.match && static_cast<unsigned>(m.group) > m.match->mark_count()) {
+    return error(*j.find("$group"), "\"$match\" has only " + std::to_string(m.match->mark_count()) +
+                                        " capture group(s)");
+  }
+  if (j.find("$separator") != nullptr && j.find("$join") == nullptr) {
+    return error(*j.find("$separator"), "\"$separator\" belongs with \"$join\"");
   }
   return m;
 }
@@ -241,6 +283,14 @@ Result<std::unique_ptr<PlanNode>> Compiler::directive(const JsonNode& j) {
     if (auto r = child("$then", n->body); !r) return r.error();
     if (auto r = child("$else", n->otherwise); !r) return r.error();
     if (!n->body) return error(j, "\"$if\" needs \"$then\"");
+  } else if (main_key == "$join") {
+    if (!main->is_array() && !is_directive_object(*main)) {
+      return error(*main, "\"$join\" takes an array of values or one directive that yields several ($each)");
+    }
+    n->op = PlanNode::Op::kJoin;
+    auto inner = node(*main);
+    if (!inner) return inner.error();
+    n->body = std::move(*inner);
   } else if (main_key == "$ref" || main_key == "$refs") {
     if (!main->is_string()) return error(*main, "\"" + main_key + "\" names a resource of this mapping");
     if (mapping_ == nullptr) return error(*main, "datatype maps cannot reference resources");
@@ -264,7 +314,7 @@ Result<std::unique_ptr<PlanNode>> Compiler::node(const JsonNode& j) {
       if (key == "$comment") continue;
       if (!key.empty() && key[0] == '$') {
         return error(value, "\"" + key + "\" is not a directive here (an object needs one of $path, $var, "
-                            "$each, $first, $if, $ref, $refs, $const)");
+                            "$each, $first, $if, $ref, $refs, $const, $join)");
       }
       auto child = node(value);
       if (!child) return child.error();
@@ -316,6 +366,39 @@ Result<ResourcePlan> Compiler::resource(const JsonNode& j) {
   if (!j.is_object()) return error(j, "each resource is an object");
   ResourcePlan r;
   const JsonNode* body = nullptr;
+  local_vars_.clear();
+  struct ClearLocals {
+    std::vector<std::pair<std::string, int>>& locals;
+    ~ClearLocals() { locals.clear(); }
+  } clear_locals{local_vars_};
+  if (const JsonNode* lets = j.find("let")) {
+    // Occurrence variables: slots after the mapping's own, visible only inside this resource.
+    if (!lets->is_object()) return error(*lets, "\"let\" is an object of name → value");
+    const JsonNode* name = j.find("name");
+    const std::string owner = name && name->is_string() ? name->string : "?";
+    for (const auto& [var, value] : lets->members) {
+      if (var == "$comment") continue;
+      for (std::size_t i = 0; i < global_var_count_; ++i) {
+        if (mapping_->var_names_[i] == var) {
+          return error(value, "variable '" + var + "' is already defined in the mapping's \"let\"");
+        }
+      }
+      for (const auto& local : local_vars_) {
+        if (local.first == var) return error(value, "variable '" + var + "' is defined twice");
+      }
+      auto compiled = node(value);  // may read the occurrence and earlier variables
+      if (!compiled) return compiled.error();
+      const int slot = static_cast<int>(mapping_->var_names_.size());
+      mapping_->var_names_.push_back(owner + "." + var);
+      local_vars_.emplace_back(var, slot);
+      r.lets.emplace_back(slot, std::move(*compiled));
+    }
+  }
+  if (const JsonNode* where = j.find("where")) {
+    auto c = condition(*where);
+    if (!c) return c.error();
+    r.where = std::make_unique<Condition>(std::move(*c));
+  }
   for (const auto& [key, value] : j.members) {
     if (key == "name" && value.is_string()) {
       r.name = value.string;
@@ -329,6 +412,8 @@ Result<ResourcePlan> Compiler::resource(const JsonNode& j) {
       auto p = path(value);
       if (!p) return p.error();
       r.for_each = std::move(*p);
+    } else if (key == "let" || key == "where") {
+      // compiled below, once every occurrence variable is known
     } else if (key == "key") {
       auto k = node(value);
       if (!k) return k.error();
@@ -336,9 +421,13 @@ Result<ResourcePlan> Compiler::resource(const JsonNode& j) {
     } else if (key == "request") {
       if (!value.is_object()) return error(value, "\"request\" is an object");
       for (const auto& [rk, rv] : value.members) {
-        if (rk == "method") {
+        if (rk == "method" && is_directive_object(rv)) {
+          auto n = node(rv);  // chosen per message; checked when evaluated
+          if (!n) return n.error();
+          r.method_node = std::move(*n);
+        } else if (rk == "method") {
           if (!rv.is_string() || (rv.string != "POST" && rv.string != "PUT")) {
-            return error(rv, "\"method\" is POST or PUT");
+            return error(rv, "\"method\" is POST or PUT, or a directive ($if …) that yields one of them");
           }
           r.method = rv.string;
         } else if (rk == "url" || rk == "ifNoneExist") {
@@ -371,6 +460,7 @@ Result<std::unique_ptr<Mapping>> Compiler::compile_mapping(const std::string& fi
   m->file_ = file;
   for (const char* builtin : kBuiltinVars) m->var_names_.emplace_back(builtin);
   m->lets_.resize(kBuiltinVarCount);
+  global_var_count_ = m->var_names_.size();
   if (!root.is_object()) return error(root, "a mapping file is a JSON object");
   const JsonNode* accepts = root.find("accepts");
   const JsonNode* resources = root.find("resources");
@@ -406,6 +496,7 @@ Result<std::unique_ptr<Mapping>> Compiler::compile_mapping(const std::string& fi
       if (!compiled) return compiled.error();
       m->var_names_.push_back(name);
       m->lets_.push_back(std::move(*compiled));
+      global_var_count_ = m->var_names_.size();
     }
   }
   if (resources == nullptr || !resources->is_array() || resources->items.empty()) {

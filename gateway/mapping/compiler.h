@@ -46,6 +46,8 @@ class Compiler {
   std::string file_;
   Mapping* mapping_ = nullptr;  // null while compiling a datatype: no variables there
   std::vector<std::string> resource_names_;
+  std::size_t global_var_count_ = 0;                     // the mapping's "let" and built-ins
+  std::vector<std::pair<std::string, int>> local_vars_;  // the current resource's "let"
 };
 
 }  // namespace helsebro::mapping

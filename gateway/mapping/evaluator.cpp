@@ -3,6 +3,33 @@
 #include <charconv>
 
 namespace helsebro::mapping {
+namespace {
+
+std::string base64(std::string_view in) {
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((in.size() + 2) / 3 * 4);
+  std::size_t i = 0;
+  for (; i + 3 <= in.size(); i += 3) {
+    const std::uint32_t v = static_cast<std::uint8_t>(in[i]) << 16 | static_cast<std::uint8_t>(in[i + 1]) << 8 |
+                            static_cast<std::uint8_t>(in[i + 2]);
+    out.push_back(kAlphabet[v >> 18]);
+    out.push_back(kAlphabet[(v >> 12) & 63]);
+    out.push_back(kAlphabet[(v >> 6) & 63]);
+    out.push_back(kAlphabet[v & 63]);
+  }
+  if (const std::size_t rest = in.size() - i; rest > 0) {
+    std::uint32_t v = static_cast<std::uint8_t>(in[i]) << 16;
+    if (rest == 2) v |= static_cast<std::uint8_t>(in[i + 1]) << 8;
+    out.push_back(kAlphabet[v >> 18]);
+    out.push_back(kAlphabet[(v >> 12) & 63]);
+    out.push_back(rest == 2 ? kAlphabet[(v >> 6) & 63] : '=');
+    out.push_back('=');
+  }
+  return out;
+}
+
+}  // namespace
 
 void to_rapidjson(const JsonNode& j, rapidjson::Value& out, rapidjson::Document::AllocatorType& alloc) {
   switch (j.type) {
@@ -47,6 +74,11 @@ bool Evaluator::missing(const PlanNode& n, const SourceNode* node) {
 bool Evaluator::text_value(const PlanNode& n, std::string text, const SourceNode* node,
                            rapidjson::Value& out) {
   const Modifiers& m = n.mods;
+  if (m.match && !text.empty()) {
+    std::smatch found;
+    if (std::regex_search(text, found, *m.match)) text = found[m.group].str();
+    else text.clear();
+  }
   if (text.empty()) {
     if (!m.has_default) return missing(n, node);
     text = m.default_value;
@@ -73,6 +105,10 @@ bool Evaluator::text_value(const PlanNode& n, std::string text, const SourceNode
     if (text.empty()) return false;
   }
   switch (m.as) {
+    case ValueType::kBase64:
+      text = base64(text);
+      out.SetString(text.c_str(), static_cast<rapidjson::SizeType>(text.size()), alloc_);
+      return true;
     case ValueType::kString:
     case ValueType::kCode:
       if (m.as == ValueType::kCode) {
@@ -228,6 +264,39 @@ bool Evaluator::value(const PlanNode& n, const SourceNode& context, rapidjson::V
     case PlanNode::Op::kIf:
       if (test(*n.where, context)) return value(*n.body, context, out);
       return n.otherwise ? value(*n.otherwise, context, out) : false;
+    case PlanNode::Op::kJoin: {
+      // The text values the inner node yields, in order, with the separator between them.
+      rapidjson::Value inner;
+      if (!value(*n.body, context, inner)) {
+        if (failed()) return false;
+        return text_value(n, {}, nullptr, out);
+      }
+      std::string joined;
+      bool first = true;
+      auto add = [&](const rapidjson::Value& v) {
+        std::string_view piece;
+        std::string number;
+        if (v.IsString()) {
+          piece = std::string_view(v.GetString(), v.GetStringLength());
+          if (!piece.empty() && piece[0] == kRawNumberMark) piece.remove_prefix(1);
+        } else if (v.IsInt64()) {
+          number = std::to_string(v.GetInt64());
+          piece = number;
+        } else if (v.IsBool()) {
+          piece = v.GetBool() ? "true" : "false";
+        }
+        if (piece.empty()) return;
+        if (!first) joined += n.mods.separator;
+        joined += piece;
+        first = false;
+      };
+      if (inner.IsArray()) {
+        for (const auto& item : inner.GetArray()) add(item);
+      } else {
+        add(inner);
+      }
+      return text_value(n, std::move(joined), nullptr, out);
+    }
     case PlanNode::Op::kRef: {
       const Ref* ref = resolve_ref(n.ref, context);
       if (ref == nullptr) return false;
@@ -322,6 +391,7 @@ bool Evaluator::test(const Condition& c, const SourceNode& context) {
   }
   switch (c.kind) {
     case Condition::Kind::kExists: return c.exists == !text.empty();
+    case Condition::Kind::kMatches: return !text.empty() && std::regex_search(text, *c.pattern);
     case Condition::Kind::kEquals: return text == c.values.front();
     case Condition::Kind::kIn:
       for (const std::string& v : c.values) {

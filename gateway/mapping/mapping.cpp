@@ -65,6 +65,14 @@ void add_string(rapidjson::Value& object, const char* key, const std::string& va
                    alloc);
 }
 
+// The resource's own variables, for one occurrence.
+void set_occurrence_vars(Evaluator& eval, const ResourcePlan& plan, const SourceNode& context) {
+  for (const auto& [slot, let] : plan.lets) {
+    eval.set_var(slot, eval.string(*let, context));
+    if (eval.failed()) return;
+  }
+}
+
 }  // namespace
 
 Mapping::Mapping() = default;
@@ -111,6 +119,9 @@ Result<Translation> Mapping::translate(const SourceView& view, const MessageFact
     if (plan.for_each) view.select(root, *plan.for_each, contexts);
     else contexts.push_back(root);
     for (std::size_t i = 0; i < contexts.size(); ++i) {
+      set_occurrence_vars(eval, plan, contexts[i]);
+      if (eval.failed()) return *eval.error();
+      if (plan.where && !eval.test(*plan.where, contexts[i])) continue;
       std::optional<std::string> key;
       if (plan.key) key = eval.string(*plan.key, contexts[i]);
       if (eval.failed()) return *eval.error();
@@ -128,6 +139,7 @@ Result<Translation> Mapping::translate(const SourceView& view, const MessageFact
   rapidjson::Value list(rapidjson::kArrayType);
   for (const Entry& e : entries) {
     const ResourcePlan& plan = *e.plan;
+    set_occurrence_vars(eval, plan, e.context);
     rapidjson::Value body;
     eval.value(*plan.body, e.context, body);
     if (eval.failed()) return *eval.error();
@@ -135,7 +147,18 @@ Result<Translation> Mapping::translate(const SourceView& view, const MessageFact
     std::optional<std::string> url;
     if (plan.url) url = eval.string(*plan.url, e.context);
     if (eval.failed()) return *eval.error();
-    const bool put_by_id = plan.method == "PUT" && !url;
+    std::string method = plan.method;
+    if (plan.method_node) {
+      auto chosen = eval.string(*plan.method_node, e.context);
+      if (eval.failed()) return *eval.error();
+      if (!chosen || (*chosen != "POST" && *chosen != "PUT")) {
+        return Error{Errc::kMappingFailed, "mapping '" + name_ + "', resource '" + plan.name +
+                                               "': request.method came out '" + chosen.value_or("") +
+                                               "', not POST or PUT"};
+      }
+      method = std::move(*chosen);
+    }
+    const bool put_by_id = method == "PUT" && !url;
     if (!url) url = put_by_id ? plan.resource_type + "/" + e.id : plan.resource_type;
     rapidjson::Value resource(rapidjson::kObjectType);
     add_string(resource, "resourceType", plan.resource_type, alloc);
@@ -147,9 +170,9 @@ Result<Translation> Mapping::translate(const SourceView& view, const MessageFact
       }
     }
     rapidjson::Value request(rapidjson::kObjectType);
-    add_string(request, "method", plan.method, alloc);
+    add_string(request, "method", method, alloc);
     add_string(request, "url", *url, alloc);
-    if (plan.if_none_exist) {
+    if (plan.if_none_exist && method == "POST") {
       if (auto cond = eval.string(*plan.if_none_exist, e.context)) add_string(request, "ifNoneExist", *cond, alloc);
     }
     if (eval.failed()) return *eval.error();

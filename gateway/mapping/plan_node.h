@@ -3,6 +3,7 @@
 // translating a message never parses an expression. Internal to gateway/mapping.
 
 #include <memory>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -16,16 +17,17 @@ namespace helsebro::mapping {
 struct PlanNode;
 
 struct Condition {
-  enum class Kind { kEquals, kIn, kExists, kAll, kAny, kNot };
+  enum class Kind { kEquals, kIn, kExists, kMatches, kAll, kAny, kNot };
   Kind kind = Kind::kExists;
   std::unique_ptr<SourcePath> path;  // either a path …
   int var = -1;                      // … or a variable slot
   std::vector<std::string> values;   // kEquals (one) / kIn
   bool exists = true;                // kExists: true = must have a non-empty value
+  std::shared_ptr<const std::regex> pattern;  // kMatches: the whole value matches
   std::vector<Condition> children;   // kAll / kAny / kNot (one)
 };
 
-enum class ValueType { kString, kCode, kInteger, kDecimal, kBoolean, kDate, kDateTime, kInstant };
+enum class ValueType { kString, kCode, kInteger, kDecimal, kBoolean, kDate, kDateTime, kInstant, kBase64 };
 enum class TableField { kCode, kSystem, kDisplay };
 enum class Check { kNone, kNorwegianPersonId };
 
@@ -39,6 +41,9 @@ struct Modifiers {
   bool has_default = false;
   std::string default_value;
   std::string prefix;  // prepended to a string result, e.g. "urn:oid:"
+  std::shared_ptr<const std::regex> match;  // "$match": keep only this part of the text …
+  int group = 0;                            // … the whole match (0) or one capture group
+  std::string separator;                    // "$join": between the joined values
 };
 
 /// A literal piece or a variable slot of a "{{var}}" template string.
@@ -48,7 +53,7 @@ struct TemplatePart {
 };
 
 struct PlanNode {
-  enum class Op { kConst, kTemplate, kObject, kArray, kPath, kVar, kEach, kFirst, kIf, kRef, kRefs };
+  enum class Op { kConst, kTemplate, kObject, kArray, kPath, kVar, kEach, kFirst, kIf, kRef, kRefs, kJoin };
   Op op = Op::kConst;
   JsonNode constant;                                                  // kConst
   std::vector<TemplatePart> parts;                                    // kTemplate
@@ -57,7 +62,7 @@ struct PlanNode {
   std::unique_ptr<SourcePath> path;                                   // kPath, kEach, kFirst
   int var = -1;                                                       // kVar
   std::unique_ptr<Condition> where;                                   // kEach, kFirst, kIf
-  std::unique_ptr<PlanNode> body;                                     // kEach/kFirst "$do"; kIf then
+  std::unique_ptr<PlanNode> body;  // kEach/kFirst "$do"; kIf then; kJoin the values joined
   std::unique_ptr<PlanNode> otherwise;                                // kIf else
   const PlanNode* use = nullptr;                                      // datatype template
   std::string ref;                                                    // kRef, kRefs: resource name
@@ -73,8 +78,13 @@ struct ResourcePlan {
   std::string resource_type;
   std::unique_ptr<Condition> when;
   std::unique_ptr<SourcePath> for_each;
+  /// Variables of the occurrence ("let" inside the resource): slot and value, computed in order
+  /// for each occurrence before "where", the key and the body.
+  std::vector<std::pair<int, std::unique_ptr<PlanNode>>> lets;
+  std::unique_ptr<Condition> where;         // per occurrence: skip those that fail
   std::unique_ptr<PlanNode> key;            // business key → deterministic id
   std::string method = "POST";
+  std::unique_ptr<PlanNode> method_node;    // a method chosen per message ($if …)
   std::unique_ptr<PlanNode> url;            // default: type (POST) or type/id (PUT)
   std::unique_ptr<PlanNode> if_none_exist;
   std::unique_ptr<PlanNode> body;

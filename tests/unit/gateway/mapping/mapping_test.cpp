@@ -700,8 +700,15 @@ INSTANTIATE_TEST_SUITE_P(
         BadMapping{R"({"x": {"$path": "PID-8", "$const": 1}})", "{}", "cannot be combined"},
         BadMapping{R"({"x": {"$each": "PID-3", "$use": "CX", "$do": "y"}})", "{}", "not both"},
         BadMapping{R"({"x": {"$if": {"path": "PID-8", "exists": true}}})", "{}", "\"$if\" needs \"$then\""},
-        BadMapping{R"({"x": {"$if": {"path": "PID-8", "matches": "F"}, "$then": 1}})", "{}",
-                   "unknown condition key \"matches\""},
+        BadMapping{R"({"x": {"$if": {"path": "PID-8", "like": "F"}, "$then": 1}})", "{}",
+                   "unknown condition key \"like\""},
+        BadMapping{R"({"x": {"$if": {"path": "PID-8", "matches": "(F"}, "$then": 1}})", "{}",
+                   "not a valid regular expression"},
+        BadMapping{R"({"x": {"$path": "PID-8", "$match": "[a"}})", "{}", "not a valid regular expression"},
+        BadMapping{R"x({"x": {"$path": "PID-8", "$match": "(a)", "$group": 2}})x", "{}", "only 1 capture group"},
+        BadMapping{R"({"x": {"$path": "PID-8", "$group": 1}})", "{}", "\"$group\" needs \"$match\""},
+        BadMapping{R"({"x": {"$path": "PID-8", "$separator": " "}})", "{}", "belongs with \"$join\""},
+        BadMapping{R"({"x": {"$join": "PID-8"}})", "{}", "\"$join\" takes an array"},
         BadMapping{R"({"x": {"$if": {"equals": "F"}, "$then": 1}})", "{}", "needs \"path\" or \"var\""},
         BadMapping{R"({"x": {"$ref": "nobody"}})", "{}", "no resource named 'nobody'"},
         BadMapping{R"({"$path": "PID-8", "x": 1})", "{}", "unknown key \"x\" beside"},
@@ -840,4 +847,138 @@ TEST_F(MappingTest, DecimalsKeepTheDigitsTheSenderGave) {
 }
 
 }  // namespace
+
+// --- occurrence variables, filters, joins, patterns -------------------------------------------------
+
+const char* kOccurrences = R"json({
+  "mapping": "occurrences",
+  "accepts": {"format": "hl7v2", "messages": ["ORU^R01"]},
+  "let": {"fnr": {"$path": "PID-3.1"}},
+  "resources": [
+    {
+      "name": "obs",
+      "resourceType": "Observation",
+      "forEach": "OBX",
+      "let": {"code": {"$path": "@-3.1"}, "label": "{{fnr}}/{{code}}"},
+      "where": {"path": "@-2", "in": ["NM", "ST"]},
+      "key": "{{label}}",
+      "request": {
+        "method": {"$if": {"var": "code", "equals": "HB"}, "$then": "PUT", "$else": "POST"},
+        "ifNoneExist": "code={{code}}"
+      },
+      "resource": {
+        "label": {"$var": "label"},
+        "comparator": {"$path": "@-5", "$match": "^\\s*(<=|>=|<|>)"},
+        "number": {"$path": "@-5", "$match": "^\\s*(?:<=|>=|<|>)?\\s*(\\S+)$", "$as": "decimal"},
+        "isNumber": {"$if": {"path": "@-5", "matches": "^[0-9.]+$"}, "$then": true, "$else": false}
+      }
+    }
+  ]
+})json";
+
+TEST_F(MappingTest, OccurrenceVariablesWhereAndMethodChosenPerEntry) {
+  dir_.write("hl7v2/occurrences.json", kOccurrences);
+  auto set = load_ok();
+  ASSERT_TRUE(set);
+  const std::string hl7 = msh("ORU^R01") + "PID|1||01018012371^^^NHN^FNR\r" +
+                          "OBX|1|NM|HB^Hemoglobin||>=12.5|g/dL\r"
+                          "OBX|2|CE|X^Coded||A^B\r"
+                          "OBX|3|NM|K^Potassium||4\r";
+  auto t = translate(*set, "ORU^R01", hl7);
+  ASSERT_TRUE(t) << t.error().message();
+  const auto doc = json(t->bundle);
+  ASSERT_EQ(doc["entry"].Size(), 2u);  // the CE result is skipped by "where"
+  const auto& hb = doc["entry"][0];
+  const auto& k = doc["entry"][1];
+  EXPECT_EQ(str(hb["resource"]["label"]), "01018012371/HB");
+  EXPECT_EQ(str(k["resource"]["label"]), "01018012371/K");
+  EXPECT_EQ(str(hb["request"]["method"]), "PUT");
+  EXPECT_EQ(str(hb["request"]["url"]), "Observation/" + str(hb["resource"]["id"]));
+  EXPECT_FALSE(hb["request"].HasMember("ifNoneExist"));  // only with POST
+  EXPECT_EQ(str(k["request"]["method"]), "POST");
+  EXPECT_EQ(str(k["request"]["ifNoneExist"]), "code=K");
+  // Ids follow the occurrence's own key.
+  EXPECT_EQ(str(hb["fullUrl"]), "urn:uuid:" + uuid_v5(kResourceNamespace, "Observation|01018012371/HB"));
+  EXPECT_EQ(str(hb["resource"]["comparator"]), ">=");
+  EXPECT_FALSE(k["resource"].HasMember("comparator"));
+  EXPECT_EQ(std::string(t->bundle).find("\"number\":12.5") != std::string::npos, true) << t->bundle;
+  EXPECT_FALSE(hb["resource"]["isNumber"].GetBool());
+  EXPECT_TRUE(k["resource"]["isNumber"].GetBool());
+}
+
+TEST_F(MappingTest, OccurrenceVariablesAreLocalToTheirResource) {
+  dir_.write("hl7v2/bad.json", R"({"mapping": "m", "accepts": {"format": "hl7v2", "messages": ["ADT^A04"]},
+    "resources": [
+      {"name": "a", "resourceType": "Basic", "let": {"x": "1"}, "resource": {"x": "{{x}}"}},
+      {"name": "b", "resourceType": "Basic", "resource": {"x": "{{x}}"}}]})");
+  const Error e = load_error();
+  EXPECT_NE(e.detail.find("unknown variable 'x'"), std::string::npos) << e.detail;
+}
+
+TEST_F(MappingTest, OccurrenceVariablesCannotShadowTheMappings) {
+  dir_.write("hl7v2/bad.json", R"({"mapping": "m", "accepts": {"format": "hl7v2", "messages": ["ADT^A04"]},
+    "let": {"x": "1"},
+    "resources": [{"name": "a", "resourceType": "Basic", "let": {"x": "2"}, "resource": {"x": "{{x}}"}}]})");
+  const Error e = load_error();
+  EXPECT_NE(e.detail.find("already defined in the mapping"), std::string::npos) << e.detail;
+}
+
+TEST_F(MappingTest, MethodDirectiveMustYieldPostOrPut) {
+  dir_.write("hl7v2/m.json", R"({"mapping": "m", "accepts": {"format": "hl7v2", "messages": ["ADT^A04"]},
+    "resources": [{"name": "a", "resourceType": "Basic", "request": {"method": {"$path": "PID-8"}},
+                   "resource": {"x": "1"}}]})");
+  const Error e = simple_error();
+  EXPECT_EQ(e.code, Errc::kMappingFailed);
+  EXPECT_NE(e.detail.find("request.method came out 'F'"), std::string::npos) << e.detail;
+}
+
+TEST_F(MappingTest, JoinTextsWithASeparator) {
+  write_simple(R"x({
+    "names": {"$join": [{"$path": "PID-5.2"}, {"$path": "PID-30"}, {"$path": "PID-5.1"}], "$separator": " "},
+    "ids": {"$join": {"$each": "PID-3", "$do": {"$path": "@.1"}}, "$separator": ","},
+    "none": {"$join": [{"$path": "PID-30"}], "$separator": " "},
+    "fallback": {"$join": [{"$path": "PID-30"}], "$default": "x"},
+    "prefixed": {"$join": [{"$path": "PID-8"}], "$prefix": "sex:"}
+  })x");
+  const auto r = simple_resource();
+  EXPECT_EQ(str(r["names"]), "Kari Nordmann");
+  EXPECT_EQ(str(r["ids"]), "12345,01018012371");
+  EXPECT_FALSE(r.HasMember("none"));
+  EXPECT_EQ(str(r["fallback"]), "x");
+  EXPECT_EQ(str(r["prefixed"]), "sex:F");
+}
+
+TEST_F(MappingTest, JoinedRequiredValueMissing) {
+  write_simple(R"({"x": {"$join": [{"$path": "PID-30"}], "$required": "PID-30 is needed"}})");
+  const Error e = simple_error();
+  EXPECT_EQ(e.code, Errc::kRequiredFieldMissing);
+  EXPECT_EQ(e.detail, "PID-30 is needed");
+}
+
+TEST_F(MappingTest, Base64EncodesUtf8Text) {
+  write_simple(R"({
+    "a": {"$path": "PID-5.1", "$as": "base64"},
+    "b": {"$join": [{"$path": "PID-5.2"}, "ø"], "$as": "base64"},
+    "c": {"$path": "PID-8", "$as": "base64"}
+  })");
+  const auto r = simple_resource();
+  EXPECT_EQ(str(r["a"]), "Tm9yZG1hbm4=");  // "Nordmann"
+  EXPECT_EQ(str(r["b"]), "S2FyacO4");      // "Kariø" in UTF-8
+  EXPECT_EQ(str(r["c"]), "Rg==");          // "F"
+}
+
+TEST_F(MappingTest, MatchKeepsTheGroupOrTheWholeMatch) {
+  write_simple(R"x({
+    "year": {"$path": "PID-7", "$match": "^([0-9]{4})"},
+    "whole": {"$path": "PID-7", "$match": "[0-9]{2}01$", "$group": 0},
+    "none": {"$path": "PID-7", "$match": "^X"},
+    "noneDefault": {"$path": "PID-7", "$match": "^X", "$default": "?"}
+  })x");
+  const auto r = simple_resource();
+  EXPECT_EQ(str(r["year"]), "1980");
+  EXPECT_EQ(str(r["whole"]), "0101");
+  EXPECT_FALSE(r.HasMember("none"));
+  EXPECT_EQ(str(r["noneDefault"]), "?");
+}
+
 }  // namespace helsebro::mapping
