@@ -93,6 +93,11 @@ void route_admin(listen::HttpServer& http, std::string token, AdminActions actio
                  observe::append_json_string(body, summary->rejected[i].second);
                  body += "}";
                }
+               body += "],\"held\":[";
+               for (std::size_t i = 0; i < summary->held.size(); ++i) {
+                 if (i) body += ",";
+                 observe::append_json_string(body, summary->held[i]);
+               }
                body += "],\"notFound\":[";
                for (std::size_t i = 0; i < summary->not_found.size(); ++i) {
                  if (i) body += ",";

@@ -137,7 +137,9 @@ int replay_command(const helsebro::config::Config& config, const Arguments& args
     return 2;
   }
   journal::SqliteJournal journal(config.data_dir);
-  auto summary = app::replay_messages(journal, **set, query, Clock{});
+  std::vector<helsebro::config::MllpConfig> channels{config.mllp};
+  channels.insert(channels.end(), config.mllp_channels.begin(), config.mllp_channels.end());
+  auto summary = app::replay_messages(journal, **set, query, Clock{}, channels);
   journal.close();
   if (!summary) {
     std::cerr << "helsebro replay: " << summary.error().message() << "\n";
@@ -146,6 +148,7 @@ int replay_command(const helsebro::config::Config& config, const Arguments& args
   std::cout << summary->translated << " message(s) queued for delivery again\n";
   for (const auto& [id, why] : summary->rejected) std::cout << id << ": refused by the mapping: " << why << "\n";
   for (const auto& id : summary->not_found) std::cout << id << ": no such message\n";
+  for (const auto& id : summary->held) std::cout << id << ": still held: no mapping takes its type\n";
   return summary->rejected.empty() && summary->not_found.empty() ? 0 : 1;
 }
 

@@ -30,7 +30,8 @@ std::optional<EpochMillis> parse_utc_time(const std::string& text) {
 }
 
 Result<ReplaySummary> replay_messages(Journal& journal, const mapping::MappingSet& set,
-                                      const MessageQuery& query, const Clock& clock) {
+                                      const MessageQuery& query, const Clock& clock,
+                                      const std::vector<config::MllpConfig>& channels) {
   auto found = journal.find(query);
   if (!found) return found.error();
   ReplaySummary summary;
@@ -44,6 +45,10 @@ Result<ReplaySummary> replay_messages(Journal& journal, const mapping::MappingSe
     // Read it as it was read on arrival: same channel, same charset.
     intake::ChannelRules rules;
     rules.channel = stored.channel;
+    rules.hold_unmapped = stored.state == MessageState::kHeld;
+    for (const config::MllpConfig& c : channels) {
+      if (c.channel == stored.channel) rules.accept_invalid_person_id = c.accept_invalid_person_id;
+    }
     if (auto charset = hl7v2::charset_from_msh18(stored.charset); charset && !stored.charset.empty()) {
       rules.parse.forced_charset = *charset;
     }
@@ -58,6 +63,7 @@ Result<ReplaySummary> replay_messages(Journal& journal, const mapping::MappingSe
     if (!committed) return committed.error();
     observe::log_info("replay.message", {{"id", stored.id}, {"state", to_string(again.record.state)}});
     if (again.record.state == MessageState::kTranslated) ++summary.translated;
+    else if (again.record.state == MessageState::kHeld) summary.held.push_back(stored.id);
     else summary.rejected.emplace_back(stored.id, again.record.reason);
   }
   return summary;

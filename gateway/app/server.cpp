@@ -114,8 +114,10 @@ int serve(const config::Config& config) {
   route_observability(http, registry);
   admin::route_admin(http, config.admin_token,
                      {[&holder, &config] { return reload(holder, config.mappings_dir, "admin"); },
-                      [&holder, &journal, &forwarder, &backlog](const MessageQuery& query) {
-                        auto summary = app::replay_messages(journal, *holder.get(), query, Clock{});
+                      [&holder, &journal, &forwarder, &backlog, &config](const MessageQuery& query) {
+                        std::vector<helsebro::config::MllpConfig> channels{config.mllp};
+                        channels.insert(channels.end(), config.mllp_channels.begin(), config.mllp_channels.end());
+                        auto summary = app::replay_messages(journal, *holder.get(), query, Clock{}, channels);
                         if (summary) backlog.added(static_cast<std::int64_t>(summary->translated));
                         forwarder.notify();
                         return summary;

@@ -107,6 +107,8 @@ MllpConfig read_mllp(const rapidjson::Value& m) {
   read(m, "fallbackCharset", c.fallback_charset);
   read(m, "duplicateWindowSeconds", c.duplicate_window_seconds);
   if (auto* mode = member(m, "ackMode")) c.original_ack_mode_only = std::string(mode->GetString()) == "original";
+  if (auto* hold = member(m, "holdUnmapped")) c.hold_unmapped = hold->GetBool();
+  if (auto* accept = member(m, "acceptInvalidPersonId")) c.accept_invalid_person_id = accept->GetBool();
   if (auto* tls = member(m, "tls")) {
     c.tls.enabled = true;
     read(*tls, "certFile", c.tls.cert_file);

@@ -37,6 +37,8 @@ struct MllpConfig {
   std::string fallback_charset;  // when bytes contradict the declared charset; empty: AE
   double duplicate_window_seconds = 86400;
   bool original_ack_mode_only = false;  // ackMode "original": AA/AE/AR even when MSH-15/16 are set
+  bool hold_unmapped = false;            // no mapping for the type: store as held and AA, not AR
+  bool accept_invalid_person_id = false; // bad fødselsnummer control digits: warn, do not AE
   TlsConfig tls;
   std::vector<SenderRuleConfig> allowed_senders;
 };

@@ -4,8 +4,8 @@
 
 namespace helsebro {
 namespace {
-constexpr std::array<std::string_view, 6> kStateNames{"received", "translated", "delivered",
-                                                      "rejected", "failed",     "dead"};
+constexpr std::array<std::string_view, kMessageStateCount> kStateNames{
+    "received", "translated", "delivered", "rejected", "failed", "dead", "held"};
 }
 
 std::string_view to_string(MessageState state) {

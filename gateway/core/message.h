@@ -10,7 +10,8 @@ namespace helsebro {
 
 /// Journal states. A message moves received → translated → delivered, or ends rejected (bad input,
 /// never sent), failed (a delivery attempt failed; it will be retried) or dead (gave up; replayable).
-enum class MessageState : std::uint8_t { kReceived, kTranslated, kDelivered, kRejected, kFailed, kDead };
+enum class MessageState : std::uint8_t { kReceived, kTranslated, kDelivered, kRejected, kFailed, kDead, kHeld };
+inline constexpr int kMessageStateCount = 7;
 
 std::string_view to_string(MessageState state);
 std::optional<MessageState> parse_message_state(std::string_view text);

@@ -151,6 +151,14 @@ PreparedMessage Hl7v2Intake::prepare(std::string_view bytes, const Peer& peer) c
     return reject(std::move(p), Error{Errc::kRequiredFieldMissing, "MSH-10 (message control id) is empty",
                                       Location{"MSH", 1, 10}}, bytes);
   }
+  if (mapping == nullptr && rules_.hold_unmapped) {
+    // Kept for a mapping to come: answered AA, translated by `helsebro replay --state held`.
+    r.state = MessageState::kHeld;
+    r.reason = "held: no mapping takes " + r.message_type;
+    if (probe_) probe_->held(rules_.channel, r.message_type);
+    acknowledge(p, 'A', std::nullopt, bytes);
+    return p;
+  }
   if (mapping == nullptr) {
     return reject(std::move(p), Error{Errc::kNoMapping, "no mapping takes " + r.message_type,
                                       Location{"MSH", 1, 9}}, bytes);
@@ -162,7 +170,8 @@ PreparedMessage Hl7v2Intake::prepare(std::string_view bytes, const Peer& peer) c
                                       Location{"MSH", 1, 12}}, bytes);
   }
   hl7v2::SourceView view(m);
-  auto translated = mapping->translate(view, {r.id, r.message_type, r.received_at});
+  auto translated = mapping->translate(
+      view, {r.id, r.message_type, r.received_at, rules_.accept_invalid_person_id});
   r.mapping = mapping->name();
   if (!translated) return reject(std::move(p), translated.error(), bytes);
   // An invalid Bundle is a mapping error: refused here, never sent.
@@ -171,6 +180,11 @@ PreparedMessage Hl7v2Intake::prepare(std::string_view bytes, const Peer& peer) c
   }
   if (probe_) {
     if (const std::size_t unread = view.unread_count(); unread > 0) probe_->unmapped_fields(mapping->name(), unread);
+  }
+  for (const std::string& warning : translated->warnings) {
+    // Locations and reasons only: the identifier itself is never logged.
+    observe::log_warn("intake.check_waived", {{"id", r.id}, {"channel", rules_.channel}, {"detail", warning}});
+    if (probe_) probe_->invalid_person_id_accepted(rules_.channel);
   }
   r.state = MessageState::kTranslated;
   r.bundle = std::move(translated->bundle);

@@ -38,6 +38,8 @@ struct ChannelRules {
   hl7v2::ParseOptions parse;         // a fixed or fallback charset
   std::vector<SenderRule> allowed;   // empty: anyone may send
   bool original_ack_mode_only = false;  // AA/AE/AR even when MSH-15/16 ask for enhanced mode
+  bool hold_unmapped = false;            // no mapping for the type: held (AA), not refused (AR)
+  bool accept_invalid_person_id = false; // wrong fødselsnummer control digits: a warning, not AE
 };
 
 /// Where a frame came from.

@@ -419,7 +419,7 @@ Result<std::map<MessageState, std::int64_t>> SqliteJournal::counts() {
   Statement s(reader_db_, "SELECT state, COUNT(*) FROM messages GROUP BY state");
   if (!s.ok()) return db_error(reader_db_, "prepare counts");
   std::map<MessageState, std::int64_t> out;
-  for (int i = 0; i <= static_cast<int>(MessageState::kDead); ++i) out[static_cast<MessageState>(i)] = 0;
+  for (int i = 0; i < kMessageStateCount; ++i) out[static_cast<MessageState>(i)] = 0;
   int rc;
   while ((rc = s.step()) == SQLITE_ROW) out[static_cast<MessageState>(s.int64(0))] = s.int64(1);
   if (rc != SQLITE_DONE) return db_error(reader_db_, "count states");

@@ -85,6 +85,8 @@ intake::ChannelRules rules_from(const config::MllpConfig& c) {
   rules.parse.forced_charset = charset(c.charset);
   rules.parse.fallback_charset = charset(c.fallback_charset);
   rules.original_ack_mode_only = c.original_ack_mode_only;
+  rules.hold_unmapped = c.hold_unmapped;
+  rules.accept_invalid_person_id = c.accept_invalid_person_id;
   for (const auto& r : c.allowed_senders) {
     rules.allowed.push_back({r.certificate_subject, r.sending_application, r.sending_facility});
   }

@@ -108,7 +108,7 @@ Result<std::string> hl7_time_to_fhir(std::string_view dtm, TimeType type) {
 }
 
 std::string check_norwegian_person_id(std::string_view id) {
-  if (id.size() != 11 || !all_digits(id)) return "must be 11 digits";
+  if (id.size() != 11 || !all_digits(id)) return std::string(kNotElevenDigits);
   int d[11];
   for (int i = 0; i < 11; ++i) d[i] = id[i] - '0';
   static constexpr int w1[] = {3, 7, 6, 1, 8, 9, 4, 5, 2};

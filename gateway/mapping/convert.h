@@ -21,6 +21,8 @@ int oslo_offset_minutes(int year, int month, int day, int hour);
 /// Fødselsnummer or D-nummer: 11 digits, a plausible date (D-nummer: day + 40) and both mod-11
 /// control digits right. Returns the reason when invalid, or "" when valid.
 std::string check_norwegian_person_id(std::string_view id);
+/// The reason check_norwegian_person_id gives when the text is not 11 digits at all.
+inline constexpr std::string_view kNotElevenDigits = "must be 11 digits";
 
 /// HL7 NM to a FHIR decimal: trims, drops a leading '+', keeps the digits the sender gave.
 Result<std::string> hl7_number_to_decimal(std::string_view nm);

@@ -85,7 +85,15 @@ bool Evaluator::text_value(const PlanNode& n, std::string text, const SourceNode
   }
   if (m.check == Check::kNorwegianPersonId) {
     const std::string why = check_norwegian_person_id(text);
-    if (!why.empty()) {
+    // The channel may waive the control digits and the date (test and legacy numbers), never
+    // the shape: something that is not 11 digits is no fødselsnummer at all.
+    if (!why.empty() && accept_invalid_person_id_ && why != kNotElevenDigits) {
+      Location where = node != nullptr ? view_.locate(*node) : n.path ? n.path->location() : Location{};
+      std::string note = to_string(where);
+      if (note.empty()) note = n.where_in_file;
+      note.append(": invalid fødselsnummer or D-nummer accepted (").append(why).append(")");
+      warnings_.push_back(std::move(note));
+    } else if (!why.empty()) {
       fail(Errc::kInvalidIdentifier, "not a valid fødselsnummer or D-nummer: " + why, n, node);
       return false;
     }

@@ -27,6 +27,9 @@ class Evaluator {
   void add_ref(const std::string& name, std::string full_url, const SourceNode& context) {
     refs_.push_back({name, std::move(full_url), context});
   }
+  /// Invalid person ids are kept (and noted in warnings()) instead of refusing the message.
+  void accept_invalid_person_id(bool accept) { accept_invalid_person_id_ = accept; }
+  std::vector<std::string>& warnings() { return warnings_; }
   const std::optional<Error>& error() const { return error_; }
   bool failed() const { return error_.has_value(); }
 
@@ -49,6 +52,8 @@ class Evaluator {
 
   std::vector<Ref> refs_;
   std::optional<Error> error_;
+  bool accept_invalid_person_id_ = false;
+  std::vector<std::string> warnings_;
 };
 
 /// Decimals keep the digits the sender gave ("1.50" stays 1.50): they travel through the document

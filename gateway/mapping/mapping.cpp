@@ -92,6 +92,7 @@ Result<Translation> Mapping::translate(const SourceView& view, const MessageFact
   rapidjson::Document doc;
   auto& alloc = doc.GetAllocator();
   Evaluator eval(view, alloc, var_names_.size());
+  eval.accept_invalid_person_id(facts.accept_invalid_person_id);
   const SourceNode root = view.root();
   eval.set_var(0, facts.message_id);
   eval.set_var(1, facts.message_type);
@@ -186,6 +187,7 @@ Result<Translation> Mapping::translate(const SourceView& view, const MessageFact
   Translation out;
   out.mapping = name_;
   out.resources = list.Size();
+  out.warnings = std::move(eval.warnings());
   doc.AddMember("entry", list, alloc);
   if (ordering_key_) out.ordering_key = eval.string(*ordering_key_, root).value_or("");
   if (eval.failed()) return *eval.error();

@@ -24,6 +24,9 @@ struct MessageFacts {
   std::string message_id;
   std::string message_type;
   EpochMillis received_at = 0;
+  /// The channel accepts fødselsnummer/D-nummer whose control digits are wrong ("$check"
+  /// norwegian-person-id then keeps the value and notes where it was, instead of refusing).
+  bool accept_invalid_person_id = false;
 };
 
 /// What a mapping produced for one message.
@@ -32,6 +35,9 @@ struct Translation {
   std::string bundle;        // FHIR R4 transaction Bundle, JSON
   std::string ordering_key;  // "" when the mapping names none
   std::size_t resources = 0;
+  /// Where a check was waived (e.g. "PID-3[2].1: invalid fødselsnummer accepted"): locations and
+  /// reasons only, never the values.
+  std::vector<std::string> warnings;
 };
 
 class Mapping {

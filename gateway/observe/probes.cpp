@@ -39,7 +39,13 @@ void ListenProbe::bytes_skipped(std::string_view channel, std::uint64_t n) {
 }
 
 IntakeProbe::IntakeProbe(Registry& r)
-    : unmapped_messages_(r.add("helsebro_mapping_messages_with_unmapped_fields_total",
+    : held_(r.add("helsebro_intake_held_total",
+                  "Messages stored as held because no mapping takes their type (channel holdUnmapped).",
+                  MetricType::kCounter, {"channel", "message_type"})),
+      invalid_person_id_(r.add("helsebro_intake_invalid_person_id_accepted_total",
+                               "Fødselsnummer/D-nummer with wrong control digits kept (channel acceptInvalidPersonId).",
+                               MetricType::kCounter, {"channel"})),
+      unmapped_messages_(r.add("helsebro_mapping_messages_with_unmapped_fields_total",
                                "Translated messages with non-empty fields their mapping did not read, by mapping.",
                                MetricType::kCounter, {"mapping"})),
       unmapped_fields_(r.add("helsebro_mapping_unmapped_fields_total",
@@ -72,6 +78,12 @@ void IntakeProbe::rejected(std::string_view channel, std::string_view reason) {
   rejected_.counter({s(channel), s(reason)}).inc();
 }
 void IntakeProbe::duplicate(std::string_view channel) { duplicates_.counter({s(channel)}).inc(); }
+void IntakeProbe::held(std::string_view channel, std::string_view message_type) {
+  held_.counter({s(channel), s(message_type)}).inc();
+}
+void IntakeProbe::invalid_person_id_accepted(std::string_view channel) {
+  invalid_person_id_.counter({s(channel)}).inc();
+}
 void IntakeProbe::unmapped_fields(std::string_view mapping, std::size_t fields) {
   unmapped_messages_.counter({s(mapping)}).inc();
   unmapped_fields_.counter({s(mapping)}).inc(fields);

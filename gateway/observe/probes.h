@@ -39,8 +39,14 @@ class IntakeProbe {
   void duplicate(std::string_view channel);
   /// A translated message had non-empty fields that its mapping did not read.
   void unmapped_fields(std::string_view mapping, std::size_t fields);
+  /// A message stored as held: no mapping takes its type yet.
+  void held(std::string_view channel, std::string_view message_type);
+  /// A fødselsnummer/D-nummer with wrong control digits, kept because the channel allows it.
+  void invalid_person_id_accepted(std::string_view channel);
 
  private:
+  Family& held_;
+  Family& invalid_person_id_;
   Family& unmapped_messages_;
   Family& unmapped_fields_;
   Family& received_;

@@ -66,5 +66,40 @@ TEST(Replay, TranslatesDeadLettersAgainWithTheCurrentMappings) {
   EXPECT_EQ(none->not_found, std::vector<std::string>{"nope"});
 }
 
+TEST(Replay, HeldMessagesAreTranslatedOnceAMappingTakesThemAndStayHeldOtherwise) {
+  test::TempDir dir;
+  journal::SqliteJournal journal(dir.str());
+  MessageRecord held;
+  held.id = "m-held";
+  held.channel = "mllp";
+  held.sender = "DIPS@STOLAV";
+  held.format = "hl7v2";
+  held.charset = "UNICODE UTF-8";
+  held.payload = "MSH|^~\\&|DIPS|STOLAV|H|H|20261123||ADT^A04|C1|P|2.5\rPID|1||15038510191^^^^FNR||Berg^Ida||20030201|F\rPV1|1|E\r";
+  held.state = MessageState::kHeld;
+  held.received_at = 1000;
+  store(journal, held);
+  MessageRecord unknown = held;
+  unknown.id = "m-unknown";
+  unknown.payload = "MSH|^~\\&|DIPS|STOLAV|H|H|20261123||ZZZ^Z01|C2|P|2.5\rPID|1\r";
+  store(journal, unknown);
+
+  auto set = load_mappings(std::string(HELSEBRO_SOURCE_DIR) + "/mappings");
+  ASSERT_TRUE(set);
+  MessageQuery query;
+  query.state = MessageState::kHeld;
+  // The channel accepts the wrong control digits of m-held's fødselsnummer; replay honours that.
+  config::MllpConfig channel;
+  channel.channel = "mllp";
+  channel.accept_invalid_person_id = true;
+  auto summary = replay_messages(journal, **set, query, Clock([] { return EpochMillis{5000}; }), {channel});
+  ASSERT_TRUE(summary) << summary.error().message();
+  EXPECT_EQ(summary->translated, 1u);
+  EXPECT_EQ(summary->held, std::vector<std::string>{"m-unknown"});
+  EXPECT_TRUE(summary->rejected.empty());
+  EXPECT_EQ((*journal.get("m-held"))->state, MessageState::kTranslated);
+  EXPECT_EQ((*journal.get("m-unknown"))->state, MessageState::kHeld);
+}
+
 }  // namespace
 }  // namespace helsebro::app

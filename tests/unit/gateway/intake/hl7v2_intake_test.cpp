@@ -67,6 +67,30 @@ TEST(Hl7v2Intake, RejectsAnInvalidFodselsnummerWithAENamingTheField) {
   EXPECT_NE(p.ack.find("ERR||PID^1^3^1^1|102^"), std::string::npos) << p.ack;
 }
 
+TEST(Hl7v2Intake, HoldsAnUnmappedTypeWhenTheChannelSaysSo) {
+  ChannelRules rules;
+  rules.hold_unmapped = true;
+  const PreparedMessage p = make_intake(rules).prepare(adt("15038510190^^^^FNR", "ZZZ^Z01"), kPeer);
+  EXPECT_EQ(p.record.state, MessageState::kHeld);
+  EXPECT_EQ(p.ack_code, "AA");  // stored for a mapping to come: the sender need not resend
+  EXPECT_TRUE(p.record.bundle.empty());
+  EXPECT_NE(p.record.reason.find("no mapping takes ZZZ^Z01"), std::string::npos);
+  EXPECT_FALSE(p.record.payload.empty());
+  // Mapped types are translated as usual on such a channel.
+  EXPECT_EQ(make_intake(rules).prepare(adt("15038510190^^^^FNR"), kPeer).record.state, MessageState::kTranslated);
+}
+
+TEST(Hl7v2Intake, AcceptsAnInvalidFodselsnummerWhenTheChannelSaysSo) {
+  ChannelRules rules;
+  rules.accept_invalid_person_id = true;
+  const PreparedMessage p = make_intake(rules).prepare(adt("15038510191^^^^FNR"), kPeer);
+  EXPECT_EQ(p.record.state, MessageState::kTranslated);
+  EXPECT_EQ(p.ack_code, "AA");
+  EXPECT_NE(p.record.bundle.find("15038510191"), std::string::npos);  // kept as sent
+  // Not waived: something that is not 11 digits is no fødselsnummer at all.
+  EXPECT_EQ(make_intake(rules).prepare(adt("1503851019^^^^FNR"), kPeer).ack_code, "AE");
+}
+
 TEST(Hl7v2Intake, RejectsAMessageWithoutPatientIdentifierWithAE) {
   const PreparedMessage p = make_intake().prepare(adt("H998877^^^^PI"), kPeer);
   EXPECT_EQ(p.ack_code, "AE");

@@ -238,7 +238,7 @@ TEST_F(JournalTest, CountsMessagesByState) {
   SqliteJournal j(dir_.str());
   auto empty = j.counts();
   ASSERT_TRUE(empty);
-  EXPECT_EQ(empty->size(), 6u);  // every state, zero included
+  EXPECT_EQ(empty->size(), static_cast<std::size_t>(kMessageStateCount));  // every state, zero included
   for (const auto& [state, n] : *empty) EXPECT_EQ(n, 0) << to_string(state);
 
   append_ok(j, record("t1"));
