@@ -1,0 +1,138 @@
+#include "adapters/kith/source_view.h"
+
+#include <pugixml.hpp>
+
+#include "adapters/kith/strings.h"
+#include "adapters/kith/xpath.h"
+
+namespace helsebro::kith {
+
+using mapping::SourceNode;
+
+namespace {
+
+const void* key_of(const pugi::xpath_node& n) {
+  if (n.attribute()) return n.attribute().internal_object();
+  return n.node().internal_object();
+}
+
+std::uint32_t kind_of(const pugi::xpath_node& n) {
+  if (n.attribute()) return kAttributeNode;
+  switch (n.node().type()) {
+    case pugi::node_document:
+      return kDocumentNode;
+    case pugi::node_element:
+      return kElementNode;
+    default:
+      return kTextNode;
+  }
+}
+
+void append_text(pugi::xml_node node, std::string& out) {
+  for (pugi::xml_node c = node.first_child(); c; c = c.next_sibling()) {
+    if (c.type() == pugi::node_pcdata || c.type() == pugi::node_cdata) {
+      out.append(c.value());
+    } else if (c.type() == pugi::node_element) {
+      append_text(c, out);
+    }
+  }
+}
+
+std::string step_of(pugi::xml_node n) {
+  std::string step(n.name());
+  int same = 0;
+  int position = 0;
+  for (pugi::xml_node s = n.parent().first_child(); s; s = s.next_sibling()) {
+    if (s.type() != pugi::node_element || std::string_view(s.name()) != n.name()) continue;
+    ++same;
+    if (s == n) position = same;
+  }
+  if (same > 1) {
+    step.append("[");
+    step.append(std::to_string(position));
+    step.append("]");
+  }
+  return step;
+}
+
+}  // namespace
+
+SourceView::SourceView(const pugi::xml_document& document) : document_(document) {
+  nodes_.emplace_back(document_);
+  index_.emplace(key_of(nodes_.front()), 0);
+}
+
+SourceView::~SourceView() = default;
+
+SourceNode SourceView::root() const {
+  return SourceNode{kDocumentNode, 0, 0, 0, 0, 0};
+}
+
+SourceNode SourceView::intern(const pugi::xpath_node& node) const {
+  const auto [it, added] = index_.emplace(key_of(node), static_cast<std::uint32_t>(nodes_.size()));
+  if (added) nodes_.push_back(node);
+  return SourceNode{kind_of(node), it->second, 0, 0, 0, 0};
+}
+
+const pugi::xpath_node& SourceView::at(const SourceNode& node) const {
+  return node.a < nodes_.size() ? nodes_[node.a] : nodes_.front();
+}
+
+void SourceView::select(const SourceNode& context, const mapping::SourcePath& base,
+                        std::vector<SourceNode>& out) const {
+  const auto& path = static_cast<const XPath&>(base);
+  const pugi::xpath_node& from = at(context);
+  // An attribute has no children; a relative path from it starts at its element.
+  const pugi::xml_node start = from.attribute() ? from.parent() : from.node();
+  pugi::xpath_node_set found = path.query().evaluate_node_set(start);
+  found.sort();  // occurrences in document order, also for reverse axes
+  for (const pugi::xpath_node& n : found) out.push_back(intern(n));
+}
+
+std::string SourceView::text(const SourceNode& node) const {
+  const pugi::xpath_node& n = at(node);
+  if (n.attribute()) return n.attribute().value();
+  const pugi::xml_node x = n.node();
+  if (x.type() == pugi::node_pcdata || x.type() == pugi::node_cdata) return x.value();
+  std::string out;
+  append_text(x, out);
+  return out;
+}
+
+bool SourceView::is_null(const SourceNode& node) const {
+  const pugi::xpath_node& n = at(node);
+  if (n.attribute() || n.node().type() != pugi::node_element) return false;
+  const std::string_view nil = n.node().attribute("xsi:nil").value();
+  return nil == "true" || nil == "1" || static_cast<bool>(n.node().attribute("NULL"));
+}
+
+Location SourceView::locate(const SourceNode& node) const {
+  const pugi::xpath_node& n = at(node);
+  std::vector<std::string> steps;
+  if (n.attribute()) steps.push_back(cat({"@", n.attribute().name()}));
+  pugi::xml_node x = n.attribute() ? n.parent() : n.node();
+  if (x.type() == pugi::node_pcdata || x.type() == pugi::node_cdata) {
+    steps.push_back("text()");
+    x = x.parent();
+  }
+  for (; x && x.type() == pugi::node_element; x = x.parent()) steps.push_back(step_of(x));
+  Location where;
+  for (auto it = steps.rbegin(); it != steps.rend(); ++it) {
+    where.segment.append("/");
+    where.segment.append(*it);
+  }
+  return where;
+}
+
+bool SourceView::contains(const SourceNode& outer, const SourceNode& inner) const {
+  const pugi::xpath_node& o = at(outer);
+  const pugi::xpath_node& i = at(inner);
+  if (o.attribute()) return o == i;
+  if (o.node().type() == pugi::node_document) return true;
+  for (pugi::xml_node x = i.attribute() ? i.parent() : i.node(); x; x = x.parent()) {
+    if (x == o.node()) return true;
+  }
+  return false;
+}
+
+}  // namespace helsebro::kith

@@ -1,0 +1,123 @@
+#include "adapters/kith/xml_reader.h"
+
+#include <gtest/gtest.h>
+#include <libxml/tree.h>
+
+#include <string>
+
+#include "adapters/kith/schema_resolver.h"
+
+namespace helsebro::kith {
+namespace {
+
+std::string root_text(const XmlDocument& doc) {
+  xmlChar* content = xmlNodeGetContent(xmlDocGetRootElement(doc.get()));
+  std::string text = content != nullptr ? reinterpret_cast<const char*>(content) : "";
+  xmlFree(content);
+  return text;
+}
+
+TEST(KithXmlReader, ReadsWellFormedXml) {
+  auto doc = read_xml("<?xml version=\"1.0\" encoding=\"UTF-8\"?><a><b>tekst</b></a>");
+  ASSERT_TRUE(doc) << doc.error().detail;
+  EXPECT_EQ(doc->declared_encoding(), "UTF-8");
+  EXPECT_EQ(root_text(*doc), "tekst");
+}
+
+TEST(KithXmlReader, ReportsTruncatedInputWithLineAndColumn) {
+  auto doc = read_xml("<?xml version=\"1.0\"?>\n<a>\n  <b>tekst</b>\n  <c>");
+  ASSERT_FALSE(doc);
+  EXPECT_EQ(doc.error().kind, XmlFault::Kind::kNotWellFormed);
+  EXPECT_EQ(doc.error().line, 4u);
+  EXPECT_GT(doc.error().column, 0u);
+  EXPECT_FALSE(doc.error().detail.empty());
+}
+
+TEST(KithXmlReader, ReportsMismatchedTagWhereItIs) {
+  auto doc = read_xml("<a>\n<b>\n</a>");
+  ASSERT_FALSE(doc);
+  EXPECT_EQ(doc.error().kind, XmlFault::Kind::kNotWellFormed);
+  EXPECT_EQ(doc.error().line, 3u);
+}
+
+TEST(KithXmlReader, RefusesEmptyInputAndText) {
+  EXPECT_FALSE(read_xml(""));
+  EXPECT_FALSE(read_xml("MSH|^~\\&|"));
+}
+
+TEST(KithXmlReader, RefusesInputOverTheSizeLimitBeforeParsing) {
+  auto doc = read_xml("<a>0123456789</a>", ReadLimits{10});
+  ASSERT_FALSE(doc);
+  EXPECT_EQ(doc.error().kind, XmlFault::Kind::kTooLarge);
+  EXPECT_TRUE(read_xml("<a>0123456789</a>", ReadLimits{17}));
+}
+
+TEST(KithXmlReader, RefusesDoctypeWithoutExpandingItsEntities) {
+  const std::uint64_t refused_before = refused_loads();
+  auto doc = read_xml(
+      "<?xml version=\"1.0\"?>\n"
+      "<!DOCTYPE a [<!ENTITY x \"xxxxxxxxxx\"><!ENTITY y \"&x;&x;&x;&x;&x;&x;&x;&x;&x;&x;\">]>\n"
+      "<a>&y;</a>");
+  ASSERT_FALSE(doc);
+  EXPECT_EQ(doc.error().kind, XmlFault::Kind::kDoctype);
+  EXPECT_EQ(doc.error().line, 2u);
+  EXPECT_EQ(refused_loads(), refused_before);
+}
+
+TEST(KithXmlReader, RefusesExternalEntitiesWithoutLoadingThem) {
+  const std::uint64_t refused_before = refused_loads();
+  auto doc = read_xml(
+      "<!DOCTYPE a SYSTEM \"http://example.invalid/a.dtd\" [<!ENTITY e SYSTEM "
+      "\"file:///etc/passwd\">]>"
+      "<a>&e;</a>");
+  ASSERT_FALSE(doc);
+  EXPECT_EQ(doc.error().kind, XmlFault::Kind::kDoctype);
+  // The parser stopped at the DOCTYPE: the loader was never asked for the DTD or the entity.
+  EXPECT_EQ(refused_loads(), refused_before);
+}
+
+TEST(KithXmlReader, TreatsAnUndeclaredEntityAsNotWellFormed) {
+  auto doc = read_xml("<a>&undeclared;</a>");
+  ASSERT_FALSE(doc);
+  EXPECT_EQ(doc.error().kind, XmlFault::Kind::kNotWellFormed);
+}
+
+TEST(KithXmlReader, KeepsThePredefinedAndCharacterReferences) {
+  auto doc = read_xml("<a>&lt;&amp;&#xE6;</a>");
+  ASSERT_TRUE(doc);
+  EXPECT_EQ(root_text(*doc), "<&\xC3\xA6");
+}
+
+TEST(KithXmlReader, RefusesAnUndeclaredNamespacePrefix) {
+  auto doc = read_xml("<a xsi:schemaLocation=\"x y\"/>");
+  ASSERT_FALSE(doc);
+  EXPECT_EQ(doc.error().kind, XmlFault::Kind::kNotWellFormed);
+}
+
+TEST(KithXmlReader, DecodesIso88591ByTheDeclaration) {
+  auto doc = read_xml(
+      "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><a>K\xF8"
+      "fri</a>");
+  ASSERT_TRUE(doc) << doc.error().detail;
+  EXPECT_EQ(doc->declared_encoding(), "ISO-8859-1");
+  EXPECT_EQ(root_text(*doc),
+            "K\xC3\xB8"
+            "fri");
+}
+
+TEST(KithXmlReader, RefusesBytesThatAreNotInTheDeclaredCharset) {
+  auto doc = read_xml(
+      "<?xml version=\"1.0\" encoding=\"UTF-8\"?><a>K\xF8"
+      "fri</a>");
+  ASSERT_FALSE(doc);
+  EXPECT_EQ(doc.error().kind, XmlFault::Kind::kNotWellFormed);
+}
+
+TEST(KithXmlReader, ReadsAUtf8ByteOrderMark) {
+  auto doc = read_xml("\xEF\xBB\xBF<a>x</a>");
+  ASSERT_TRUE(doc);
+  EXPECT_EQ(root_text(*doc), "x");
+}
+
+}  // namespace
+}  // namespace helsebro::kith
