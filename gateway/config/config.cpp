@@ -55,6 +55,13 @@ std::string pointer_text(const rapidjson::Pointer& p) {
         }
       }
     }
+  } else if (keyword == "required" && s && s->HasMember("required") && value && value->IsObject()) {
+    for (const auto& key : (*s)["required"].GetArray()) {
+      if (!value->HasMember(key)) {
+        reason = "needs \"" + std::string(key.GetString()) + "\"";
+        break;
+      }
+    }
   } else {
     if (keyword == "type") reason = "has the wrong type";
     else if (keyword == "minimum" || keyword == "maximum") reason = "is out of range";
@@ -128,7 +135,53 @@ MllpConfig read_mllp(const rapidjson::Value& m) {
   return c;
 }
 
+FhirTlsConfig read_fhir_tls(const rapidjson::Value& t, const std::string& source) {
+  FhirTlsConfig c;
+  read(t, "caFile", c.ca_file);
+  read(t, "certFile", c.cert_file);
+  read(t, "keyFile", c.key_file);
+  if (c.cert_file.empty() != c.key_file.empty()) {
+    throw ConfigError(source, c.cert_file.empty() ? "/fhir/tls/certFile" : "/fhir/tls/keyFile",
+                      "certFile and keyFile go together (the client certificate for mutual TLS and its key)");
+  }
+  return c;
+}
+
+FhirAuthConfig read_fhir_auth(const rapidjson::Value& a, const std::string& source) {
+  using Type = FhirAuthConfig::Type;
+  FhirAuthConfig c;
+  const std::string type = member(a, "type")->GetString();
+  c.type = type == "client_secret" ? Type::kClientSecret : Type::kPrivateKeyJwt;
+  read(a, "tokenUrl", c.token_url);
+  read(a, "clientId", c.client_id);
+  read(a, "clientSecret", c.client_secret);
+  read(a, "scope", c.scope);
+  read(a, "privateKeyFile", c.private_key_file);
+  read(a, "keyId", c.key_id);
+  read(a, "algorithm", c.algorithm);
+  // Keys of the other type are refused rather than ignored: they show a misunderstanding.
+  const char* const jwt_only[] = {"privateKeyFile", "keyId", "algorithm"};
+  if (c.type == Type::kClientSecret) {
+    for (const char* key : jwt_only) {
+      if (member(a, key)) throw ConfigError(source, std::string("/fhir/auth/") + key, "only for type private_key_jwt");
+    }
+  } else {
+    if (member(a, "clientSecret")) throw ConfigError(source, "/fhir/auth/clientSecret", "only for type client_secret");
+    if (c.private_key_file.empty()) {
+      throw ConfigError(source, "/fhir/auth/privateKeyFile", "type private_key_jwt needs privateKeyFile");
+    }
+  }
+  return c;
+}
+
 }  // namespace
+
+void check_fhir_auth(const Config& c, const std::string& source) {
+  if (c.fhir.auth.type == FhirAuthConfig::Type::kClientSecret && c.fhir.auth.client_secret.empty()) {
+    throw ConfigError(source, "/fhir/auth/clientSecret",
+                      "type client_secret needs clientSecret or the environment variable HELSEBRO_FHIR_CLIENT_SECRET");
+  }
+}
 
 Config parse_config(const std::string& text, const std::string& source) {
   rapidjson::Document doc;
@@ -197,6 +250,8 @@ Config parse_config(const std::string& text, const std::string& source) {
       read_int(*r, "maxAttempts", c.fhir.retry.max_attempts);
       read(*r, "maxAgeSeconds", c.fhir.retry.max_age_seconds);
     }
+    if (auto* t = member(*f, "tls")) c.fhir.tls = read_fhir_tls(*t, source);
+    if (auto* a = member(*f, "auth")) c.fhir.auth = read_fhir_auth(*a, source);
   }
   if (c.fhir.retry.max_seconds < c.fhir.retry.initial_seconds) {
     throw ConfigError(source, "/fhir/retry/maxSeconds", "must not be smaller than initialSeconds");
@@ -222,6 +277,7 @@ void apply_environment(Config& c) {
     }
     c.fhir.base_url = url;
   }
+  if (const char* v = std::getenv("HELSEBRO_FHIR_CLIENT_SECRET"); v && *v) c.fhir.auth.client_secret = v;
 }
 
 Config load_config(const std::optional<std::string>& file) {
@@ -232,6 +288,7 @@ Config load_config(const std::optional<std::string>& file) {
     c = parse_config(*text, *file);
   }
   apply_environment(c);
+  check_fhir_auth(c, file.value_or("configuration"));
   return c;
 }
 

@@ -56,11 +56,34 @@ struct RetryConfig {
   double max_age_seconds = 345600;  // give up when the message is older (96 h); 0: never by age
 };
 
+/// TLS towards the FHIR server and its token endpoint. The server's certificate and host name are
+/// always verified; these only choose whom to trust and who we are.
+struct FhirTlsConfig {
+  std::string ca_file;    // PEM authorities trusted; empty: the system's default CAs
+  std::string cert_file;  // PEM client certificate chain for mutual TLS; empty: none
+  std::string key_file;   // PEM private key of cert_file
+};
+
+/// OAuth 2.0 client credentials (RFC 6749 §4.4) for a bearer token on every FHIR request.
+struct FhirAuthConfig {
+  enum class Type { kNone, kClientSecret, kPrivateKeyJwt };
+  Type type = Type::kNone;
+  std::string token_url;
+  std::string client_id;
+  std::string client_secret;     // kClientSecret; HELSEBRO_FHIR_CLIENT_SECRET overrides
+  std::string scope;             // empty: none requested
+  std::string private_key_file;  // kPrivateKeyJwt: PEM RSA or EC (P-256) key
+  std::string key_id;            // kPrivateKeyJwt: the JWT header's "kid"; empty: none
+  std::string algorithm;         // kPrivateKeyJwt: "RS256" or "ES256"; empty: from the key
+};
+
 struct FhirConfig {
   std::string base_url = "http://127.0.0.1:8090/fhir";
   double timeout_seconds = 30;
   int lanes = 4;  // deliveries in parallel, each for a different ordering key
   RetryConfig retry;
+  FhirTlsConfig tls;
+  FhirAuthConfig auth;
 };
 
 struct Config {
@@ -94,6 +117,9 @@ Config load_config(const std::optional<std::string>& file);
 
 /// Applies HELSEBRO_* environment overrides to a configuration.
 void apply_environment(Config& config);
+
+/// Throws when fhir.auth lacks a secret that neither the file nor the environment gave.
+void check_fhir_auth(const Config& config, const std::string& source);
 
 /// The schema text, embedded at build time.
 const std::string& config_schema();

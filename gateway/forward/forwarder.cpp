@@ -16,6 +16,7 @@
 #include "gateway/core/backlog.h"
 #include "gateway/forward/circuit_breaker.h"
 #include "gateway/forward/http_client.h"
+#include "gateway/forward/oauth_client.h"
 #include "gateway/forward/outcome.h"
 #include "gateway/journal/async_journal.h"
 #include "gateway/observe/log.h"
@@ -27,6 +28,7 @@ namespace asio = boost::asio;
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 
 namespace {
+using AuthType = helsebro::config::FhirAuthConfig::Type;
 constexpr std::size_t kBatch = 512;
 constexpr auto kIdlePoll = std::chrono::seconds(5);
 constexpr int kBreakerThreshold = 5;  // transient failures in a row that open the circuit
@@ -41,6 +43,8 @@ struct Forwarder::Impl : std::enable_shared_from_this<Forwarder::Impl> {
   Clock clock;
   Url url;
   std::string target_label;
+  std::shared_ptr<asio::ssl::context> tls;         // for https targets; null when none is https
+  std::unique_ptr<OAuthClient> oauth;              // bearer tokens; null without fhir.auth
   std::vector<std::unique_ptr<HttpClient>> lanes;  // one kept-alive connection each
   std::vector<bool> lane_busy;
   std::set<std::string> keys_in_flight;            // all on the strand: no locks
@@ -59,8 +63,47 @@ struct Forwarder::Impl : std::enable_shared_from_this<Forwarder::Impl> {
                 static_cast<EpochMillis>(std::max(0.1, config.retry.max_seconds) * 1000)),
         wake(strand) {
     const auto timeout = std::chrono::milliseconds(static_cast<std::int64_t>(config.timeout_seconds * 1000));
-    for (int i = 0; i < std::max(1, config.lanes); ++i) lanes.push_back(std::make_unique<HttpClient>(strand, url, timeout));
+    const bool auth = config.auth.type != AuthType::kNone;
+    if (url.scheme == "https" || (auth && config.auth.token_url.rfind("https://", 0) == 0)) {
+      tls = make_tls_client_context(config.tls);
+    }
+    if (auth) oauth = std::make_unique<OAuthClient>(strand, config.auth, tls, timeout, clock);
+    for (int i = 0; i < std::max(1, config.lanes); ++i) {
+      lanes.push_back(std::make_unique<HttpClient>(strand, url, timeout, tls));
+    }
     lane_busy.assign(lanes.size(), false);
+  }
+
+  // One request to the shared record, with a bearer token when fhir.auth is set. A 401 means the
+  // token is no longer good: one new token and one retry; a second 401 goes to the normal
+  // retry path with backoff, so a server that keeps refusing never sees a tight loop.
+  asio::awaitable<Decision> post_bundle(std::size_t lane, const MessageRecord& m) {
+    HttpClient& client = *lanes[lane];
+    for (int round = 0;; ++round) {
+      HttpRequest request{"POST", url.path, m.bundle, "application/fhir+json", "application/fhir+json", {}};
+      std::string token;
+      if (oauth) {
+        auto fetched = co_await oauth->token();
+        if (!fetched) {
+          co_return classify(fetched.error(), {"token", true});
+        }
+        token = std::move(*fetched);
+        request.authorization = "Bearer " + token;
+      }
+      const auto started = std::chrono::steady_clock::now();
+      auto reply = co_await client.request(std::move(request));
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      if (reply) probe.upstream_response(target_label, reply->status, seconds);
+      if (!reply && client.last_failure() == TransportFailure::kTls) {
+        observe::log_warn("forward.tls_failed", {{"host", url.host}, {"error", reply.error().detail}});
+      }
+      if (oauth && reply && reply->status == 401 && round == 0) {
+        observe::log_info("forward.token_refused", {{"host", url.host}, {"id", m.id}});
+        oauth->invalidate(token);
+        continue;
+      }
+      co_return classify(reply, {label(client.last_failure()), oauth != nullptr});
+    }
   }
 
   asio::awaitable<void> sleep(std::chrono::milliseconds duration) {
@@ -78,11 +121,7 @@ struct Forwarder::Impl : std::enable_shared_from_this<Forwarder::Impl> {
   }
 
   asio::awaitable<void> deliver(std::size_t lane, const MessageRecord& m) {
-    const auto started = std::chrono::steady_clock::now();
-    auto reply = co_await lanes[lane]->request("POST", url.path, m.bundle, "application/fhir+json");
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    if (reply) probe.upstream_response(target_label, reply->status, seconds);
-    Decision d = classify(reply);
+    Decision d = co_await post_bundle(lane, m);
     const EpochMillis now = clock.now_ms();
     const bool was_open = breaker.state(now) != CircuitBreaker::State::kClosed;
     if (d.outcome == Outcome::kRetry) breaker.failure(now);
@@ -184,10 +223,6 @@ Forwarder::Forwarder(asio::io_context& io, Journal& journal, config::FhirConfig 
                      observe::ForwardProbe& probe, Backlog* backlog, Clock clock) {
   auto url = parse_url(config.base_url);
   if (!url) throw config::ConfigError("fhir.baseUrl", "/fhir/baseUrl", url.error().detail);
-  if (url->scheme == "https") {
-    throw config::ConfigError("fhir.baseUrl", "/fhir/baseUrl",
-                              "https targets need the TLS forwarder, which this build does not have yet");
-  }
   impl_ = std::make_shared<Impl>(io, journal, std::move(config), probe, backlog, std::move(clock), std::move(*url));
 }
 

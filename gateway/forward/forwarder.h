@@ -23,7 +23,8 @@ namespace helsebro::forward {
 
 class Forwarder {
  public:
-  /// Throws config::ConfigError when the base URL cannot be used.
+  /// Throws config::ConfigError when the base URL, a TLS file (fhir.tls) or the OAuth settings
+  /// (fhir.auth: token URL, secret, private key) cannot be used.
   Forwarder(boost::asio::io_context& io, Journal& journal, config::FhirConfig config,
             observe::ForwardProbe& probe, Backlog* backlog = nullptr, Clock clock = {});
   ~Forwarder();

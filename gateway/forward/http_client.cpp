@@ -1,60 +1,172 @@
 #include "gateway/forward/http_client.h"
 
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <optional>
+#include <stdexcept>
 
 namespace helsebro::forward {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+
+const char* label(TransportFailure failure) {
+  switch (failure) {
+    case TransportFailure::kNone:
+      return "none";
+    case TransportFailure::kResolve:
+    case TransportFailure::kConnect:
+    case TransportFailure::kSend:
+    case TransportFailure::kReceive:
+      return "unreachable";
+    case TransportFailure::kTls:
+      return "tls";
+  }
+  return "unreachable";
+}
+
+std::shared_ptr<ssl::context> make_tls_client_context(const config::FhirTlsConfig& tls) {
+  auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
+  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                   ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+  ctx->set_verify_mode(ssl::verify_peer);
+  auto refuse = [](const char* pointer, const std::string& file,
+                   const boost::system::error_code& ec) {
+    return config::ConfigError("configuration", pointer,
+                               "cannot use " + file + ": " + ec.message());
+  };
+  boost::system::error_code ec;
+  if (tls.ca_file.empty()) {
+    ctx->set_default_verify_paths(ec);
+    if (ec) throw refuse("/fhir/tls", "the system's certificate authorities", ec);
+  } else if (ctx->load_verify_file(tls.ca_file, ec); ec) {
+    throw refuse("/fhir/tls/caFile", tls.ca_file, ec);
+  }
+  if (!tls.cert_file.empty()) {
+    if (ctx->use_certificate_chain_file(tls.cert_file, ec); ec)
+      throw refuse("/fhir/tls/certFile", tls.cert_file, ec);
+    if (ctx->use_private_key_file(tls.key_file, ssl::context::pem, ec); ec) {
+      throw refuse("/fhir/tls/keyFile", tls.key_file, ec);
+    }
+  }
+  return ctx;
+}
 
 struct HttpClient::Impl {
   asio::any_io_executor executor;
   Url target;
   std::chrono::milliseconds timeout;
+  std::shared_ptr<ssl::context> tls;
   std::size_t max_response_bytes;
-  std::optional<beast::tcp_stream> stream;
+  std::optional<beast::tcp_stream> plain;
+  std::optional<beast::ssl_stream<beast::tcp_stream>> secure;
   beast::flat_buffer buffer;
+  TransportFailure failure = TransportFailure::kNone;
+  std::string verify_problem;  // why the last handshake refused the server's certificate
 
-  Error unreachable(const std::string& what, const beast::error_code& ec) const {
-    return Error{Errc::kUpstreamUnreachable,
-                 what + " " + target.host + ":" + std::to_string(target.port) + ": " + ec.message()};
+  bool connected() const { return plain || secure; }
+  beast::tcp_stream& lowest() { return secure ? beast::get_lowest_layer(*secure) : *plain; }
+
+  void close() {
+    if (connected()) {
+      beast::error_code ignored;
+      lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    }
+    plain.reset();
+    secure.reset();
+  }
+
+  Error fail(TransportFailure where, const char* what, const std::string& why) {
+    failure = where;
+    return Error{Errc::kUpstreamUnreachable, std::string(what) + " " + target.host + ":" +
+                                                 std::to_string(target.port) + ": " + why};
+  }
+
+  // OpenSSL has checked one certificate of the chain (`preverified`); we add the host name check
+  // at the end, and remember why a certificate was refused so the error says it plainly.
+  bool verify(bool preverified, ssl::verify_context& ctx,
+              const ssl::host_name_verification& host_check) {
+    X509_STORE_CTX* store = ctx.native_handle();
+    if (!preverified) {
+      if (verify_problem.empty())
+        verify_problem = X509_verify_cert_error_string(X509_STORE_CTX_get_error(store));
+      return false;
+    }
+    if (!host_check(preverified, ctx)) {
+      verify_problem = "the certificate is not for " + target.host;
+      X509_STORE_CTX_set_error(store, X509_V_ERR_HOSTNAME_MISMATCH);
+      return false;
+    }
+    return true;
+  }
+
+  asio::awaitable<Result<void>> handshake() {
+    SSL* native = secure->native_handle();
+    boost::system::error_code not_address;
+    (void)asio::ip::make_address(target.host, not_address);
+    if (not_address) SSL_set_tlsext_host_name(native, target.host.c_str());  // SNI takes names only
+    verify_problem.clear();
+    secure->set_verify_mode(ssl::verify_peer);
+    secure->set_verify_callback([this, check = ssl::host_name_verification(target.host)](
+                                    bool preverified, ssl::verify_context& ctx) {
+      return verify(preverified, ctx, check);
+    });
+    lowest().expires_after(timeout);
+    auto [ec] = co_await secure->async_handshake(ssl::stream_base::client, kTuple);
+    if (ec) {
+      const std::string why =
+          verify_problem.empty() ? ec.message() : "certificate verify failed: " + verify_problem;
+      close();
+      co_return fail(TransportFailure::kTls, "TLS handshake with", why);
+    }
+    co_return Result<void>();
   }
 
   asio::awaitable<Result<void>> connect() {
     tcp::resolver resolver(executor);
-    auto [resolve_ec, endpoints] = co_await resolver.async_resolve(target.host, std::to_string(target.port), kTuple);
-    if (resolve_ec) co_return unreachable("resolve", resolve_ec);
-    stream.emplace(executor);
-    stream->expires_after(timeout);
-    auto [connect_ec, endpoint] = co_await stream->async_connect(endpoints, kTuple);
+    auto [resolve_ec, endpoints] =
+        co_await resolver.async_resolve(target.host, std::to_string(target.port), kTuple);
+    if (resolve_ec) co_return fail(TransportFailure::kResolve, "resolve", resolve_ec.message());
+    beast::tcp_stream& stream = target.scheme == "https"
+                                    ? beast::get_lowest_layer(secure.emplace(executor, *tls))
+                                    : plain.emplace(executor);
+    stream.expires_after(timeout);
+    auto [connect_ec, endpoint] = co_await stream.async_connect(endpoints, kTuple);
     (void)endpoint;
     if (connect_ec) {
-      stream.reset();
-      co_return unreachable("connect", connect_ec);
+      close();
+      co_return fail(TransportFailure::kConnect, "connect", connect_ec.message());
     }
     buffer.clear();
+    if (secure) co_return co_await handshake();
     co_return Result<void>();
   }
 
-  // One exchange on the current connection. `sent` tells whether the request left.
-  asio::awaitable<Result<HttpReply>> exchange(http::request<http::string_body>& req, bool& got_response) {
-    stream->expires_after(timeout);
-    auto [write_ec, written] = co_await http::async_write(*stream, req, kTuple);
+  // One exchange on the current connection. `got_response` tells whether an answer arrived.
+  template <class Stream>
+  asio::awaitable<Result<HttpReply>> exchange(Stream& stream, http::request<http::string_body>& req,
+                                              bool& got_response) {
+    lowest().expires_after(timeout);
+    auto [write_ec, written] = co_await http::async_write(stream, req, kTuple);
     (void)written;
-    if (write_ec) co_return unreachable("send to", write_ec);
+    if (write_ec) co_return fail(TransportFailure::kSend, "send to", write_ec.message());
     http::response_parser<http::string_body> parser;
     parser.body_limit(max_response_bytes);
-    auto [read_ec, read] = co_await http::async_read(*stream, buffer, parser, kTuple);
+    auto [read_ec, read] = co_await http::async_read(stream, buffer, parser, kTuple);
     (void)read;
-    if (read_ec) co_return unreachable("read from", read_ec);
+    if (read_ec) co_return fail(TransportFailure::kReceive, "read from", read_ec.message());
     got_response = true;
     auto& res = parser.get();
     HttpReply reply;
@@ -62,35 +174,62 @@ struct HttpClient::Impl {
     reply.content_type = std::string(res[http::field::content_type]);
     reply.retry_after = std::string(res[http::field::retry_after]);
     reply.body = std::move(res.body());
-    if (!res.keep_alive()) {
-      beast::error_code ignored;
-      stream->socket().shutdown(tcp::socket::shutdown_both, ignored);
-      stream.reset();
-    }
+    if (!res.keep_alive()) close();
     co_return reply;
+  }
+
+  asio::awaitable<Result<HttpReply>> exchange(http::request<http::string_body>& req,
+                                              bool& got_response) {
+    if (secure) co_return co_await exchange(*secure, req, got_response);
+    co_return co_await exchange(*plain, req, got_response);
   }
 };
 
-HttpClient::HttpClient(asio::any_io_executor executor, Url target, std::chrono::milliseconds timeout,
-                       std::size_t max_response_bytes)
-    : impl_(std::make_unique<Impl>(Impl{std::move(executor), std::move(target), timeout, max_response_bytes, {}, {}})) {}
+HttpClient::HttpClient(asio::any_io_executor executor, Url target,
+                       std::chrono::milliseconds timeout, std::shared_ptr<ssl::context> tls,
+                       std::size_t max_response_bytes) {
+  if (target.scheme == "https" && !tls)
+    throw std::invalid_argument("an https target needs a TLS context");
+  impl_ = std::make_unique<Impl>(Impl{std::move(executor),
+                                      std::move(target),
+                                      timeout,
+                                      std::move(tls),
+                                      max_response_bytes,
+                                      {},
+                                      {},
+                                      {},
+                                      {},
+                                      {}});
+}
 
 HttpClient::~HttpClient() = default;
 
-asio::awaitable<Result<HttpReply>> HttpClient::request(std::string method, std::string target,
-                                                       std::string body, std::string content_type) {
-  http::request<http::string_body> req{http::string_to_verb(method), target, 11};
-  req.set(http::field::host, impl_->target.host + ":" + std::to_string(impl_->target.port));
+TransportFailure HttpClient::last_failure() const {
+  return impl_->failure;
+}
+
+const Url& HttpClient::target() const {
+  return impl_->target;
+}
+
+asio::awaitable<Result<HttpReply>> HttpClient::request(HttpRequest request) {
+  const Url& to = impl_->target;
+  http::request<http::string_body> req{http::string_to_verb(request.method), request.target, 11};
+  std::string host = to.host.find(':') == std::string::npos ? to.host : "[" + to.host + "]";
+  host.append(1, ':').append(std::to_string(to.port));
+  req.set(http::field::host, host);
   req.set(http::field::user_agent, "helsebro");
-  req.set(http::field::accept, "application/fhir+json");
-  req.set(http::field::content_type, content_type);
+  req.set(http::field::accept, request.accept);
+  if (!request.content_type.empty()) req.set(http::field::content_type, request.content_type);
+  if (!request.authorization.empty()) req.set(http::field::authorization, request.authorization);
   req.keep_alive(true);
-  req.body() = std::move(body);
+  req.body() = std::move(request.body);
   req.prepare_payload();
+  impl_->failure = TransportFailure::kNone;
   // A kept-alive connection may have been closed by the server meanwhile: then try once more on
   // a fresh one, but only if no response arrived (the request is idempotent by design anyway).
   for (int attempt = 0; attempt < 2; ++attempt) {
-    const bool reused = impl_->stream.has_value();
+    const bool reused = impl_->connected();
     if (!reused) {
       auto connected = co_await impl_->connect();
       if (!connected) co_return connected.error();
@@ -98,10 +237,10 @@ asio::awaitable<Result<HttpReply>> HttpClient::request(std::string method, std::
     bool got_response = false;
     auto reply = co_await impl_->exchange(req, got_response);
     if (reply) co_return reply;
-    impl_->stream.reset();
+    impl_->close();
     if (!reused || got_response) co_return reply;
   }
-  co_return Error{Errc::kUpstreamUnreachable, "no connection to " + impl_->target.host};
+  co_return impl_->fail(TransportFailure::kConnect, "no connection to", "gave up");
 }
 
 }  // namespace helsebro::forward

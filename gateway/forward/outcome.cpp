@@ -35,12 +35,12 @@ std::string summarize_operation_outcome(const std::string& body) {
   return out;
 }
 
-Decision classify(const Result<HttpReply>& reply) {
+Decision classify(const Result<HttpReply>& reply, const AttemptContext& context) {
   Decision d;
   if (!reply) {
     d.outcome = Outcome::kRetry;
     d.reason = reply.error().detail;
-    d.label = "unreachable";
+    d.label = context.failure_label;
     return d;
   }
   const int status = reply->status;
@@ -56,7 +56,8 @@ Decision classify(const Result<HttpReply>& reply) {
     auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), seconds);
     if (ec == std::errc{} && ptr == v.data() + v.size() && seconds >= 0) d.retry_after_seconds = seconds;
   }
-  const bool transient = status == 408 || status == 429 || status >= 500;
+  const bool token_refused = status == 401 && context.bearer_token;
+  const bool transient = status == 408 || status == 429 || status >= 500 || token_refused;
   d.outcome = transient ? Outcome::kRetry : Outcome::kDead;
   return d;
 }

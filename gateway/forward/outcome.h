@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "gateway/config/config.h"
 #include "gateway/core/result.h"
@@ -20,7 +21,15 @@ struct Decision {
   std::optional<double> retry_after_seconds;
 };
 
-Decision classify(const Result<HttpReply>& reply);
+/// What the forwarder knows about an attempt besides the reply.
+struct AttemptContext {
+  std::string_view failure_label = "unreachable";  // the metric label when no reply came
+  bool bearer_token = false;  // a token was sent: a 401 is the token's trouble, not the message's
+};
+
+/// Delivered on 2xx; retried on no reply, 408, 429, 5xx, and on 401 when a bearer token was sent
+/// (it was already renewed once); dead on any other status.
+Decision classify(const Result<HttpReply>& reply, const AttemptContext& context = {});
 
 /// Exponential backoff with full jitter: uniform in [0, min(max, initial·2^attempts)], never
 /// below 10 ms, and never sooner than the server's Retry-After. `random01` is in [0, 1).

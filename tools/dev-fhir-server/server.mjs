@@ -2,8 +2,9 @@
 // Helsebro development FHIR R4 server: @medplum/fhir-router + an in-memory repository over node:http,
 // with validation of every written resource and test hooks under /$test/. See README.md.
 import './websocket-shim.mjs'; // must stay the first import (before any @medplum module)
-import { realpathSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { allOk, getResourceTypes, getStatus, isOk, tryGetDataType } from '@medplum/core';
@@ -99,7 +100,7 @@ function parsePrefer(header) {
   return match ? match[1].toLowerCase() : undefined;
 }
 
-function formatBase(host, port) {
+function formatBase(host, port, scheme = 'http') {
   let h = host;
   if (h === '0.0.0.0' || h === '') {
     h = '127.0.0.1';
@@ -109,15 +110,40 @@ function formatBase(host, port) {
   if (h.includes(':')) {
     h = `[${h}]`;
   }
-  return `http://${h}:${port}/fhir`;
+  return `${scheme}://${h}:${port}/fhir`;
+}
+
+/** Bearer tokens the auth hook accepts: token → expiry (ms since epoch, or null for never). */
+function newAuth() {
+  return { tokens: new Map(), rejectNext: 0 };
+}
+
+/** A 401 reason, or null when the Authorization header carries an accepted, unexpired token. */
+function refusal(auth, header) {
+  const match = /^Bearer (\S+)$/.exec(header ?? '');
+  if (!match) {
+    return 'invalid_request';
+  }
+  const expiresAt = auth.tokens.get(match[1]);
+  if (expiresAt === undefined || (expiresAt !== null && Date.now() >= expiresAt)) {
+    return 'invalid_token';
+  }
+  if (auth.rejectNext > 0) {
+    auth.rejectNext--;
+    return 'invalid_token';
+  }
+  return null;
 }
 
 /**
- * Creates the server (not yet listening).
- * @param {{host?: string, quiet?: boolean, log?: (line: string) => void}} options
+ * Creates the server (not yet listening). With `tls` ({cert, key} PEM, optional `clientCa` PEM to
+ * require client certificates signed by it) it speaks HTTPS.
+ * @param {{host?: string, quiet?: boolean, log?: (line: string) => void,
+ *          tls?: {cert: string|Buffer, key: string|Buffer, clientCa?: string|Buffer}}} options
  */
 export function createDevFhirServer(options = {}) {
   const host = options.host ?? '127.0.0.1';
+  const scheme = options.tls ? 'https' : 'http';
   const log = options.quiet ? () => undefined : (options.log ?? ((line) => process.stderr.write(line + '\n')));
 
   loadDefinitions();
@@ -128,14 +154,14 @@ export function createDevFhirServer(options = {}) {
   batchRoute.handler = batchHandler;
   router.add('GET', 'metadata', async () => [allOk, capabilities()], 'capabilities');
 
-  let base = formatBase(host, 0);
+  let base = formatBase(host, 0, scheme);
   let capabilityStatement;
   const hooks = newHooks();
   let arrivals = [];
   let seq = 0;
 
   function newHooks() {
-    return { fail: null, delayMs: 0, token: null };
+    return { fail: null, delayMs: 0, auth: null };
   }
 
   // All FHIR requests run one at a time: MemoryRepository is not isolated, and serializing makes
@@ -232,7 +258,7 @@ export function createDevFhirServer(options = {}) {
           }
         : null,
       delayMs: hooks.delayMs,
-      auth: hooks.token !== null,
+      auth: hooks.auth !== null,
     };
   }
 
@@ -286,12 +312,7 @@ export function createDevFhirServer(options = {}) {
         return;
       }
       case 'auth':
-        if (cfg.token !== null && cfg.token !== undefined && typeof cfg.token !== 'string') {
-          bad('"token" must be a string or null');
-          return;
-        }
-        hooks.token = cfg.token || null;
-        ok();
+        configureAuth(cfg, ok, bad);
         return;
       case 'fail': {
         const status = Number(cfg.status ?? 0);
@@ -326,6 +347,46 @@ export function createDevFhirServer(options = {}) {
         return;
       }
     }
+  }
+
+  // {"token": "abc"|null} sets the one accepted token (null: no auth); {"add": "abc",
+  // "expiresIn": 3} accepts one more, for 3 s; {"rejectNext": N} refuses the next N requests
+  // even with an accepted token (a revoked token, seen from the client).
+  function configureAuth(cfg, ok, bad) {
+    if (cfg.token !== null && cfg.token !== undefined && typeof cfg.token !== 'string') {
+      bad('"token" must be a string or null');
+      return;
+    }
+    if (cfg.add !== undefined && (typeof cfg.add !== 'string' || !cfg.add)) {
+      bad('"add" must be a non-empty string');
+      return;
+    }
+    const expiresIn = cfg.expiresIn ?? null;
+    if (expiresIn !== null && !(typeof expiresIn === 'number' && expiresIn >= 0)) {
+      bad('"expiresIn" must be a number of seconds >= 0');
+      return;
+    }
+    const rejectNext = cfg.rejectNext ?? 0;
+    if (!Number.isInteger(rejectNext) || rejectNext < 0) {
+      bad('"rejectNext" must be an integer >= 0');
+      return;
+    }
+    if ('token' in cfg) {
+      hooks.auth = cfg.token ? newAuth() : null;
+      hooks.auth?.tokens.set(cfg.token, null);
+    }
+    if (cfg.add !== undefined) {
+      hooks.auth ??= newAuth();
+      hooks.auth.tokens.set(cfg.add, expiresIn === null ? null : Date.now() + expiresIn * 1000);
+    }
+    if (cfg.rejectNext !== undefined) {
+      if (!hooks.auth) {
+        bad('"rejectNext" needs a token first');
+        return;
+      }
+      hooks.auth.rejectNext = rejectNext;
+    }
+    ok();
   }
 
   // ---------------------------------------------------------------- FHIR (/fhir...)
@@ -456,8 +517,11 @@ export function createDevFhirServer(options = {}) {
     if (hooks.delayMs > 0) {
       await sleep(hooks.delayMs);
     }
-    if (hooks.token !== null && req.headers.authorization !== `Bearer ${hooks.token}`) {
-      sendOutcome(ctx, 401, 'login', 'Unauthorized', undefined, { 'WWW-Authenticate': 'Bearer realm="helsebro-dev"' });
+    const refused = hooks.auth && refusal(hooks.auth, req.headers.authorization);
+    if (refused) {
+      sendOutcome(ctx, 401, 'login', 'Unauthorized', undefined, {
+        'WWW-Authenticate': `Bearer realm="helsebro-dev", error="${refused}"`,
+      });
       return;
     }
     const fail = failFor(isWrite);
@@ -631,7 +695,16 @@ export function createDevFhirServer(options = {}) {
     }
   }
 
-  const server = http.createServer(onRequest);
+  const server = options.tls
+    ? https.createServer(
+        {
+          cert: options.tls.cert,
+          key: options.tls.key,
+          ...(options.tls.clientCa ? { ca: options.tls.clientCa, requestCert: true, rejectUnauthorized: true } : {}),
+        },
+        onRequest
+      )
+    : http.createServer(onRequest);
   server.keepAliveTimeout = 30_000;
   server.headersTimeout = 35_000;
 
@@ -646,7 +719,7 @@ export function createDevFhirServer(options = {}) {
         server.listen(port, host, () => {
           server.off('error', reject);
           const bound = server.address().port;
-          base = formatBase(host, bound);
+          base = formatBase(host, bound, scheme);
           resolve({ port: bound, base });
         });
       });
@@ -665,9 +738,13 @@ export function createDevFhirServer(options = {}) {
 // ------------------------------------------------------------------ command line
 
 const USAGE = `Usage: node --experimental-websocket tools/dev-fhir-server/server.mjs [--port N] [--host H] [--quiet]
-  --port N   port to listen on (default 8090, env DEV_FHIR_PORT; 0 = any free port)
-  --host H   address to bind (default 127.0.0.1, env DEV_FHIR_HOST)
-  --quiet    no request log lines on stderr
+       [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]
+  --port N             port to listen on (default 8090, env DEV_FHIR_PORT; 0 = any free port)
+  --host H             address to bind (default 127.0.0.1, env DEV_FHIR_HOST)
+  --quiet              no request log lines on stderr
+  --tls-cert FILE      serve HTTPS with this PEM certificate chain (needs --tls-key)
+  --tls-key FILE       PEM private key of --tls-cert
+  --tls-client-ca FILE require client certificates signed by these PEM authorities (mutual TLS)
 On listen, prints one JSON line to stdout: {"event":"listening","port":N,"base":"http://127.0.0.1:N/fhir"}`;
 
 async function main() {
@@ -678,6 +755,9 @@ async function main() {
         port: { type: 'string' },
         host: { type: 'string' },
         quiet: { type: 'boolean', default: false },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
+        'tls-client-ca': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }).values;
@@ -697,7 +777,22 @@ async function main() {
   }
   const host = args.host ?? process.env.DEV_FHIR_HOST ?? '127.0.0.1';
 
-  const dev = createDevFhirServer({ host, quiet: args.quiet });
+  if (Boolean(args['tls-cert']) !== Boolean(args['tls-key']) || (args['tls-client-ca'] && !args['tls-cert'])) {
+    process.stderr.write(`--tls-cert and --tls-key go together; --tls-client-ca needs them\n${USAGE}\n`);
+    process.exit(2);
+  }
+  let tls;
+  try {
+    tls = args['tls-cert'] && {
+      cert: readFileSync(args['tls-cert']),
+      key: readFileSync(args['tls-key']),
+      ...(args['tls-client-ca'] ? { clientCa: readFileSync(args['tls-client-ca']) } : {}),
+    };
+  } catch (err) {
+    process.stderr.write(JSON.stringify({ event: 'error', message: `cannot read TLS files: ${err.message}` }) + '\n');
+    process.exit(2);
+  }
+  const dev = createDevFhirServer({ host, quiet: args.quiet, tls });
   let info;
   try {
     info = await dev.listen(port);

@@ -119,6 +119,30 @@ describe('dev FHIR server: test hooks', () => {
     assert.equal((await request(`${srv.base}/Patient`)).status, 200);
   });
 
+  it('auth hook: added tokens expire, rejectNext refuses an accepted token once', async () => {
+    const bearer = (token) => ({ headers: { authorization: `Bearer ${token}` } });
+    await hook(srv, 'auth', { add: 'short', expiresIn: 0.3 });
+    await hook(srv, 'auth', { add: 'long' });
+    assert.equal((await request(`${srv.base}/Patient`, bearer('short'))).status, 200);
+    assert.equal((await request(`${srv.base}/Patient`, bearer('long'))).status, 200);
+    await hook(srv, 'auth', { rejectNext: 1 });
+    const revoked = await request(`${srv.base}/Patient`, bearer('long'));
+    assert.equal(revoked.status, 401);
+    assert.match(revoked.headers.get('www-authenticate'), /error="invalid_token"/);
+    assert.equal((await request(`${srv.base}/Patient`, bearer('long'))).status, 200);
+    await new Promise((resolve) => setTimeout(resolve, 350));
+    assert.equal((await request(`${srv.base}/Patient`, bearer('short'))).status, 401, 'expired');
+    assert.equal((await request(`${srv.base}/Patient`, bearer('long'))).status, 200);
+    const refused = await request(srv.base, { method: 'POST', body: admitTransaction(), ...bearer('short') });
+    assert.equal(refused.status, 401);
+    const arrivals = (await request(`${srv.root}/$test/arrivals`)).json;
+    assert.equal(arrivals.at(-1).status, 401, 'refused writes are recorded');
+    assert.equal((await hook(srv, 'auth', { add: 5 })).status, 400);
+    assert.equal((await hook(srv, 'auth', { add: 'x', expiresIn: -1 })).status, 400);
+    assert.equal((await hook(srv, 'auth', { token: null })).status, 200);
+    assert.equal((await hook(srv, 'auth', { rejectNext: 1 })).status, 400, 'nothing to reject without auth');
+  });
+
   it('reset wipes data, arrivals and hooks', async () => {
     await request(srv.base, { method: 'POST', body: admitTransaction() });
     await hook(srv, 'fail', { status: 503 });

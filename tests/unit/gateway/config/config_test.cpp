@@ -12,7 +12,8 @@ namespace helsebro::config {
 namespace {
 
 const char* const kEnvironment[] = {"HELSEBRO_MLLP_PORT", "HELSEBRO_HTTP_PORT", "HELSEBRO_DATA_DIR",
-                                    "HELSEBRO_MAPPINGS_DIR", "HELSEBRO_FHIR_BASE_URL"};
+                                    "HELSEBRO_MAPPINGS_DIR", "HELSEBRO_FHIR_BASE_URL",
+                                    "HELSEBRO_FHIR_CLIENT_SECRET"};
 
 // Each test starts without HELSEBRO_* variables; whatever the process had is restored after.
 class ConfigTest : public ::testing::Test {
@@ -77,6 +78,9 @@ void expect_defaults(const Config& c) {
   EXPECT_DOUBLE_EQ(c.fhir.timeout_seconds, 30);
   EXPECT_DOUBLE_EQ(c.fhir.retry.initial_seconds, 1);
   EXPECT_DOUBLE_EQ(c.fhir.retry.max_seconds, 300);
+  EXPECT_EQ(c.fhir.tls.ca_file, "");
+  EXPECT_EQ(c.fhir.tls.cert_file, "");
+  EXPECT_EQ(c.fhir.auth.type, FhirAuthConfig::Type::kNone);
 }
 
 TEST_F(ConfigTest, Defaults) {
@@ -292,6 +296,90 @@ TEST_F(ConfigTest, LoadConfigNamesTheFileItCannotRead) {
   } catch (const ConfigError& e) {
     EXPECT_TRUE(contains(e.what(), bad.string() + " at /mllp/prot")) << e.what();
   }
+}
+
+TEST_F(ConfigTest, ReadsFhirTlsAndClientSecretAuth) {
+  const Config c = parse_config(R"({"fhir": {
+    "baseUrl": "https://fhir.example/r4",
+    "tls": {"caFile": "/etc/helsebro/fhir-ca.pem", "certFile": "/etc/helsebro/gw.pem", "keyFile": "/etc/helsebro/gw.key"},
+    "auth": {"type": "client_secret", "tokenUrl": "https://auth.example/token", "clientId": "helsebro",
+             "clientSecret": "from-file", "scope": "system/*.write"}}})", "helsebro.json");
+  EXPECT_EQ(c.fhir.tls.ca_file, "/etc/helsebro/fhir-ca.pem");
+  EXPECT_EQ(c.fhir.tls.cert_file, "/etc/helsebro/gw.pem");
+  EXPECT_EQ(c.fhir.tls.key_file, "/etc/helsebro/gw.key");
+  EXPECT_EQ(c.fhir.auth.type, FhirAuthConfig::Type::kClientSecret);
+  EXPECT_EQ(c.fhir.auth.token_url, "https://auth.example/token");
+  EXPECT_EQ(c.fhir.auth.client_id, "helsebro");
+  EXPECT_EQ(c.fhir.auth.client_secret, "from-file");
+  EXPECT_EQ(c.fhir.auth.scope, "system/*.write");
+}
+
+TEST_F(ConfigTest, ReadsPrivateKeyJwtAuth) {
+  const Config c = parse_config(R"({"fhir": {"auth": {"type": "private_key_jwt", "tokenUrl": "http://auth:8080/t",
+    "clientId": "helsebro", "privateKeyFile": "/etc/helsebro/jwt.pem", "keyId": "k1", "algorithm": "ES256"}}})",
+                                "helsebro.json");
+  EXPECT_EQ(c.fhir.auth.type, FhirAuthConfig::Type::kPrivateKeyJwt);
+  EXPECT_EQ(c.fhir.auth.private_key_file, "/etc/helsebro/jwt.pem");
+  EXPECT_EQ(c.fhir.auth.key_id, "k1");
+  EXPECT_EQ(c.fhir.auth.algorithm, "ES256");
+  EXPECT_EQ(c.fhir.auth.client_secret, "");
+}
+
+TEST_F(ConfigTest, FhirTlsAndAuthErrorsNameTheirPointer) {
+  const std::string unknown = error_of(R"({"fhir": {"tls": {"verify": false}}})");
+  EXPECT_EQ(unknown, "helsebro.json at /fhir/tls/verify: unknown key \"verify\"");
+
+  const std::string half = error_of(R"({"fhir": {"tls": {"certFile": "gw.pem"}}})");
+  EXPECT_TRUE(contains(half, "/fhir/tls/keyFile")) << half;
+  EXPECT_TRUE(contains(half, "go together")) << half;
+
+  const std::string missing = error_of(R"({"fhir": {"auth": {"type": "client_secret", "clientId": "x"}}})");
+  EXPECT_EQ(missing, "helsebro.json at /fhir/auth: needs \"tokenUrl\"");
+
+  const std::string type = error_of(R"({"fhir": {"auth": {"type": "basic", "tokenUrl": "https://a", "clientId": "x"}}})");
+  EXPECT_TRUE(contains(type, "/fhir/auth/type")) << type;
+  EXPECT_TRUE(contains(type, "not one of the allowed values")) << type;
+
+  const std::string url = error_of(R"({"fhir": {"auth": {"type": "client_secret", "tokenUrl": "auth.example",
+                                                          "clientId": "x", "clientSecret": "s"}}})");
+  EXPECT_TRUE(contains(url, "/fhir/auth/tokenUrl")) << url;
+
+  const std::string algorithm = error_of(R"({"fhir": {"auth": {"type": "private_key_jwt", "tokenUrl": "https://a",
+    "clientId": "x", "privateKeyFile": "k.pem", "algorithm": "HS256"}}})");
+  EXPECT_TRUE(contains(algorithm, "/fhir/auth/algorithm")) << algorithm;
+}
+
+TEST_F(ConfigTest, AuthKeysOfTheOtherTypeAreRefused) {
+  const std::string key_for_secret = error_of(R"({"fhir": {"auth": {"type": "client_secret", "tokenUrl": "https://a",
+    "clientId": "x", "clientSecret": "s", "privateKeyFile": "k.pem"}}})");
+  EXPECT_EQ(key_for_secret, "helsebro.json at /fhir/auth/privateKeyFile: only for type private_key_jwt");
+
+  const std::string secret_for_jwt = error_of(R"({"fhir": {"auth": {"type": "private_key_jwt", "tokenUrl": "https://a",
+    "clientId": "x", "privateKeyFile": "k.pem", "clientSecret": "s"}}})");
+  EXPECT_EQ(secret_for_jwt, "helsebro.json at /fhir/auth/clientSecret: only for type client_secret");
+
+  const std::string no_key = error_of(R"({"fhir": {"auth": {"type": "private_key_jwt", "tokenUrl": "https://a",
+    "clientId": "x"}}})");
+  EXPECT_EQ(no_key, "helsebro.json at /fhir/auth/privateKeyFile: type private_key_jwt needs privateKeyFile");
+}
+
+TEST_F(ConfigTest, ClientSecretComesFromTheEnvironmentToo) {
+  test::TempDir dir("helsebro-config");
+  const auto file = dir.write("helsebro.json", R"({"fhir": {"auth": {"type": "client_secret",
+    "tokenUrl": "https://auth.example/token", "clientId": "helsebro"}}})");
+  try {
+    load_config(file.string());
+    FAIL() << "client_secret without a secret was accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_TRUE(contains(e.what(), file.string() + " at /fhir/auth/clientSecret")) << e.what();
+    EXPECT_TRUE(contains(e.what(), "HELSEBRO_FHIR_CLIENT_SECRET")) << e.what();
+  }
+  ::setenv("HELSEBRO_FHIR_CLIENT_SECRET", "from-env", 1);
+  EXPECT_EQ(load_config(file.string()).fhir.auth.client_secret, "from-env");
+
+  const auto with_secret = dir.write("secret.json", R"({"fhir": {"auth": {"type": "client_secret",
+    "tokenUrl": "https://auth.example/token", "clientId": "helsebro", "clientSecret": "from-file"}}})");
+  EXPECT_EQ(load_config(with_secret.string()).fhir.auth.client_secret, "from-env") << "the environment wins";
 }
 
 }  // namespace

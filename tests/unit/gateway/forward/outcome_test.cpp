@@ -25,6 +25,25 @@ TEST(Classify, TransportFailuresAreRetried) {
   EXPECT_EQ(d.reason, "connect refused");
 }
 
+TEST(Classify, TransportFailuresCarryTheirLabel) {
+  const Decision d = classify(Error{Errc::kUpstreamUnreachable, "TLS handshake with h:443: certificate verify failed"},
+                              {"tls", false});
+  EXPECT_EQ(d.outcome, Outcome::kRetry);
+  EXPECT_EQ(d.label, "tls");
+  EXPECT_EQ(d.reason, "TLS handshake with h:443: certificate verify failed");
+}
+
+TEST(Classify, A401WithoutABearerTokenIsDead) {
+  EXPECT_EQ(classify(reply(401)).outcome, Outcome::kDead);
+  EXPECT_EQ(classify(reply(403), {"unreachable", true}).outcome, Outcome::kDead);
+}
+
+TEST(Classify, A401ForABearerTokenIsRetriedWithBackoff) {
+  const Decision d = classify(reply(401), {"unreachable", true});
+  EXPECT_EQ(d.outcome, Outcome::kRetry);
+  EXPECT_EQ(d.label, "http_401");
+}
+
 TEST(Classify, ServerErrorsTimeoutsAndTooManyRequestsAreRetried) {
   for (int status : {408, 429, 500, 502, 503, 504}) {
     EXPECT_EQ(classify(reply(status)).outcome, Outcome::kRetry) << status;
