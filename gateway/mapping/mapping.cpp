@@ -129,6 +129,14 @@ Result<Translation> Mapping::translate(const SourceView& view, const MessageFact
       const std::string name = key ? plan.resource_type + "|" + *key
                                    : facts.message_id + "|" + plan.name + "|" + std::to_string(i);
       Entry e{&plan, contexts[i], uuid_v5(kResourceNamespace, name)};
+      // Two entries with one id would make the server refuse the whole transaction.
+      for (const Entry& earlier : entries) {
+        if (earlier.id != e.id) continue;
+        return Error{Errc::kMappingFailed,
+                     "mapping '" + name_ + "', resource '" + plan.name + "': two occurrences have the same key, so "
+                     "they would be one resource; the key must tell them apart",
+                     view.locate(contexts[i])};
+      }
       eval.add_ref(plan.name, "urn:uuid:" + e.id, contexts[i]);
       entries.push_back(std::move(e));
     }

@@ -180,7 +180,7 @@ class Delivery(unittest.TestCase):
                                          data=json.dumps({"ids": ["no-such-id"]}).encode(), method="POST",
                                          headers={"Authorization": f"Bearer {TOKEN}"})
         with urllib.request.urlopen(request, timeout=10) as r:
-            self.assertEqual(json.loads(r.read()), {"queued": 0, "rejected": [], "notFound": ["no-such-id"]})
+            self.assertEqual(json.loads(r.read()), {"queued": 0, "rejected": [], "held": [], "notFound": ["no-such-id"]})
 
     def test_backpressure_pauses_senders_and_memory_stays_bounded(self):
         limit, senders, per_sender = 5, 4, 8

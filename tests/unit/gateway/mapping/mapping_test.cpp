@@ -981,4 +981,17 @@ TEST_F(MappingTest, MatchKeepsTheGroupOrTheWholeMatch) {
   EXPECT_EQ(str(r["noneDefault"]), "?");
 }
 
+TEST_F(MappingTest, TwoOccurrencesWithOneKeyAreAMappingError) {
+  dir_.write("hl7v2/dup.json", R"({"mapping": "dup", "accepts": {"format": "hl7v2", "messages": ["ORU^R01"]},
+    "resources": [{"name": "obs", "resourceType": "Observation", "forEach": "OBX",
+                   "let": {"unit": {"$path": "@-6"}}, "key": "{{unit}}", "resource": {"x": "1"}}]})");
+  auto set = load_ok();
+  ASSERT_TRUE(set);
+  const std::string hl7 = msh("ORU^R01") + "PID|1\rOBX|1|NM|A||1|g\rOBX|2|NM|B||2|g\r";
+  auto t = translate(*set, "ORU^R01", hl7);
+  ASSERT_FALSE(t);
+  EXPECT_EQ(t.error().code, Errc::kMappingFailed);
+  EXPECT_NE(t.error().detail.find("two occurrences have the same key"), std::string::npos) << t.error().detail;
+}
+
 }  // namespace helsebro::mapping
