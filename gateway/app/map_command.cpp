@@ -31,11 +31,10 @@ Result<mapping::Translation> map_message(const mapping::MappingSet& set, std::st
   }
   hl7v2::SourceView view(*message);
   const std::string control_id = message->decode(message->field(msh, 10));
-  auto translated = mapping->translate(view, {"map:" + control_id, message_type, 0});
+  auto translated = mapping->translate(view, {"map:" + control_id, message_type, 0}, [](const rapidjson::Value& bundle) {
+    return validate::FhirValidator::r4().validate_bundle(bundle);
+  });
   if (unread != nullptr) *unread = view.unread();
-  if (translated) {
-    if (auto valid = validate::FhirValidator::r4().validate_bundle(translated->bundle); !valid) return valid.error();
-  }
   return translated;
 }
 

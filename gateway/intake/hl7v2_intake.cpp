@@ -1,5 +1,7 @@
 #include "gateway/intake/hl7v2_intake.h"
 
+#include <rapidjson/document.h>
+
 #include "adapters/hl7v2/ack.h"
 #include "adapters/hl7v2/charset.h"
 #include "adapters/hl7v2/escape.h"
@@ -170,14 +172,13 @@ PreparedMessage Hl7v2Intake::prepare(std::string_view bytes, const Peer& peer) c
                                       Location{"MSH", 1, 12}}, bytes);
   }
   hl7v2::SourceView view(m);
+  // The Bundle is checked before it is serialized: an invalid one is a mapping error, refused
+  // here and never sent.
   auto translated = mapping->translate(
-      view, {r.id, r.message_type, r.received_at, rules_.accept_invalid_person_id});
+      view, {r.id, r.message_type, r.received_at, rules_.accept_invalid_person_id},
+      [](const rapidjson::Value& bundle) { return validate::FhirValidator::r4().validate_bundle(bundle); });
   r.mapping = mapping->name();
   if (!translated) return reject(std::move(p), translated.error(), bytes);
-  // An invalid Bundle is a mapping error: refused here, never sent.
-  if (auto valid = validate::FhirValidator::r4().validate_bundle(translated->bundle); !valid) {
-    return reject(std::move(p), valid.error(), bytes);
-  }
   if (probe_) {
     if (const std::size_t unread = view.unread_count(); unread > 0) probe_->unmapped_fields(mapping->name(), unread);
   }

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "gateway/core/raw_number.h"
 #include "gateway/mapping/plan_node.h"
 
 namespace helsebro::mapping {
@@ -56,9 +57,7 @@ class Evaluator {
   std::vector<std::string> warnings_;
 };
 
-/// Decimals keep the digits the sender gave ("1.50" stays 1.50): they travel through the document
-/// as strings marked with this first byte and are written as raw JSON numbers.
-inline constexpr char kRawNumberMark = '\x1F';
+using helsebro::kRawNumberMark;  // gateway/core/raw_number.h
 
 /// Deep-copies a constant from the mapping file into the output document.
 void to_rapidjson(const JsonNode& j, rapidjson::Value& out, rapidjson::Document::AllocatorType& alloc);

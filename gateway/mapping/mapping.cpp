@@ -88,7 +88,8 @@ bool Mapping::accepts_version(std::string_view version) const {
   return false;
 }
 
-Result<Translation> Mapping::translate(const SourceView& view, const MessageFacts& facts) const {
+Result<Translation> Mapping::translate(const SourceView& view, const MessageFacts& facts,
+                                       const BundleCheck& check) const {
   rapidjson::Document doc;
   auto& alloc = doc.GetAllocator();
   Evaluator eval(view, alloc, var_names_.size());
@@ -199,6 +200,9 @@ Result<Translation> Mapping::translate(const SourceView& view, const MessageFact
   doc.AddMember("entry", list, alloc);
   if (ordering_key_) out.ordering_key = eval.string(*ordering_key_, root).value_or("");
   if (eval.failed()) return *eval.error();
+  if (check) {
+    if (auto checked = check(doc); !checked) return checked.error();
+  }
   rapidjson::StringBuffer buffer;
   rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
   RawNumberWriter<rapidjson::Writer<rapidjson::StringBuffer>> raw(writer);

@@ -2,6 +2,9 @@
 // A compiled mapping and the set of them that a running gateway serves from. A MappingSet is
 // immutable once loaded; reloading builds a new set and swaps it in whole.
 
+#include <rapidjson/fwd.h>
+
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -53,8 +56,12 @@ class Mapping {
   const std::vector<std::string>& message_types() const { return message_types_; }
   bool accepts_version(std::string_view version) const;
 
+  /// Checks a Bundle before it is serialized (the FHIR validator); an error refuses the message.
+  using BundleCheck = std::function<Result<void>(const rapidjson::Value& bundle)>;
+
   /// Thread-safe: translation reads the plan and writes only to its own output.
-  Result<Translation> translate(const SourceView& view, const MessageFacts& facts) const;
+  Result<Translation> translate(const SourceView& view, const MessageFacts& facts,
+                                const BundleCheck& check = {}) const;
 
  private:
   friend class Compiler;

@@ -5,7 +5,10 @@
 
 #include <algorithm>
 #include <bitset>
+#include <charconv>
+#include <cstdint>
 
+#include "gateway/core/raw_number.h"
 #include "gateway/validate/fhir_structure.h"
 
 namespace helsebro::validate {
@@ -224,6 +227,20 @@ class Walker {
         if (!v.IsBool()) issue("expected a boolean, found " + std::string(json_kind(v)));
         return;
       case Json::kNumber:
+        if (v.IsString()) {
+          // A decimal the mapping engine keeps as written, not yet serialized (raw_number.h).
+          const std::string_view digits = raw_number_text(text(v));
+          if (digits.empty()) return issue("expected a number, found a string");
+          if (p.number == Number::kAny) return;
+          long long n = 0;
+          auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+          if (ec != std::errc{} || end != digits.data() + digits.size() || n < INT32_MIN || n > INT32_MAX) {
+            return issue("not a valid " + p.name + " (a 32-bit integer)");
+          }
+          if (p.number == Number::kPositive && n < 1) issue("not a valid positiveInt");
+          if (p.number == Number::kUnsigned && n < 0) issue("not a valid unsignedInt");
+          return;
+        }
         if (!v.IsNumber()) return issue("expected a number, found " + std::string(json_kind(v)));
         if (p.number == Number::kAny) return;
         if (!v.IsInt()) return issue("not a valid " + p.name + " (a 32-bit integer)");
@@ -316,6 +333,13 @@ std::vector<ValidationIssue> FhirValidator::check(const rapidjson::Value& resour
   return issues;
 }
 
+Result<void> FhirValidator::validate_bundle(const rapidjson::Value& bundle) const {
+  std::vector<ValidationIssue> issues;
+  check_transaction(bundle, issues);
+  Walker(*table_, issues).root(bundle);
+  return to_result(issues);
+}
+
 Result<void> FhirValidator::validate_bundle(std::string_view bundle_json) const {
   // In-situ parsing leaves strings in this copy instead of copying each into the document.
   std::string text(bundle_json);
@@ -333,6 +357,10 @@ Result<void> FhirValidator::validate_bundle(std::string_view bundle_json) const 
     check_transaction(doc, issues);
     Walker(*table_, issues).root(doc);
   }
+  return to_result(issues);
+}
+
+Result<void> FhirValidator::to_result(const std::vector<ValidationIssue>& issues) {
   if (issues.empty()) return Result<void>();
   std::string detail = "FHIR validation: ";
   for (std::size_t i = 0; i < std::min(issues.size(), kIssuesInError); ++i) {

@@ -54,6 +54,9 @@ class FhirValidator {
   /// Parses `bundle_json` and checks it as a transaction Bundle. On failure:
   /// Errc::kMappingFailed, "FHIR validation: <path>: <reason>; ..." (the first five issues).
   Result<void> validate_bundle(std::string_view bundle_json) const;
+  /// The same for a Bundle already in memory, as the mapping engine builds it (decimals may be
+  /// marked strings, gateway/core/raw_number.h), so it need not be serialized and parsed again.
+  Result<void> validate_bundle(const rapidjson::Value& bundle) const;
 
   /// Every issue of one resource (any type, a Bundle included), at most kMaxIssues.
   std::vector<ValidationIssue> check(const rapidjson::Value& resource) const;
@@ -62,6 +65,8 @@ class FhirValidator {
   std::vector<std::string> unchecked_value_sets() const;
 
  private:
+  static Result<void> to_result(const std::vector<ValidationIssue>& issues);
+
   std::unique_ptr<const StructureTable> table_;
 };
 

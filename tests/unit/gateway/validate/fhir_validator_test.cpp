@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <sstream>
 #include <stdexcept>
 
@@ -329,6 +330,30 @@ TEST(FhirValidator, MeasuresTwentyResourceBundle) {
             << " us, validate_bundle() incl. parse " << full_us << " us\n";
   RecordProperty("check_us", std::to_string(check_us));
   RecordProperty("validate_bundle_us", std::to_string(full_us));
+}
+
+TEST(FhirValidator, ReadsMarkedDecimalsOfAnInMemoryBundleAsNumbers) {
+  auto bundle_with = [](const std::string& value_member) {
+    std::string text =
+        R"({"resourceType":"Bundle","type":"transaction","entry":[{"fullUrl":"urn:uuid:1",)"
+        R"("resource":{"resourceType":"Observation","status":"final","code":{"text":"x"},)" +
+        value_member + R"(},"request":{"method":"POST","url":"Observation"}}]})";
+    auto doc = std::make_unique<rapidjson::Document>();
+    doc->Parse(text.c_str());
+    return doc;
+  };
+  // "\u001F" is the mark the mapping engine puts before a decimal it keeps as written.
+  auto good = bundle_with(R"("valueQuantity":{"value":"\u001F1.50"})");
+  EXPECT_TRUE(FhirValidator::r4().validate_bundle(static_cast<const rapidjson::Value&>(*good)));
+  auto text = bundle_with(R"("valueQuantity":{"value":"1.50"})");
+  auto refused = FhirValidator::r4().validate_bundle(static_cast<const rapidjson::Value&>(*text));
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().detail.find("valueQuantity.value: expected a number, found a string"), std::string::npos)
+      << refused.error().detail;
+  auto fraction = bundle_with(R"("valueInteger":"\u001F1.5")");
+  auto not_integer = FhirValidator::r4().validate_bundle(static_cast<const rapidjson::Value&>(*fraction));
+  ASSERT_FALSE(not_integer);
+  EXPECT_NE(not_integer.error().detail.find("a 32-bit integer"), std::string::npos) << not_integer.error().detail;
 }
 
 }  // namespace
