@@ -37,7 +37,9 @@ void to_rapidjson(const JsonNode& j, rapidjson::Value& out, rapidjson::Document:
     case JsonNode::Type::kBool: out.SetBool(j.boolean); break;
     case JsonNode::Type::kInt: out.SetInt64(j.integer); break;
     case JsonNode::Type::kDouble: out.SetDouble(j.number); break;
-    case JsonNode::Type::kString: out.SetString(j.string.c_str(), static_cast<rapidjson::SizeType>(j.string.size()), alloc); break;
+    case JsonNode::Type::kString:  // referenced, not copied: the plan outlives the document
+      out.SetString(rapidjson::StringRef(j.string.c_str(), static_cast<rapidjson::SizeType>(j.string.size())));
+      break;
     case JsonNode::Type::kArray:
       out.SetArray();
       for (const JsonNode& item : j.items) {
@@ -49,7 +51,7 @@ void to_rapidjson(const JsonNode& j, rapidjson::Value& out, rapidjson::Document:
     case JsonNode::Type::kObject:
       out.SetObject();
       for (const auto& [key, value] : j.members) {
-        rapidjson::Value k(key.c_str(), static_cast<rapidjson::SizeType>(key.size()), alloc);
+        rapidjson::Value k(rapidjson::StringRef(key.c_str(), static_cast<rapidjson::SizeType>(key.size())));
         rapidjson::Value v;
         to_rapidjson(value, v, alloc);
         out.AddMember(k, v, alloc);
@@ -216,7 +218,9 @@ bool Evaluator::value(const PlanNode& n, const SourceNode& context, rapidjson::V
         rapidjson::Value v;
         if (value(*child, context, v)) {
           data = data || child->dynamic;
-          out.AddMember(rapidjson::Value(key.c_str(), static_cast<rapidjson::SizeType>(key.size()), alloc_), v, alloc_);
+          // Keys are referenced, not copied: the plan outlives the document.
+          out.AddMember(rapidjson::Value(rapidjson::StringRef(key.c_str(), static_cast<rapidjson::SizeType>(key.size()))),
+                        v, alloc_);
         }
         if (failed()) return false;
       }

@@ -59,7 +59,8 @@ class Evaluator {
 
 using helsebro::kRawNumberMark;  // gateway/core/raw_number.h
 
-/// Deep-copies a constant from the mapping file into the output document.
+/// A constant from the mapping file as a document value. Strings are referenced, not copied: the
+/// document must not outlive the plan (translate() serializes it before it returns).
 void to_rapidjson(const JsonNode& j, rapidjson::Value& out, rapidjson::Document::AllocatorType& alloc);
 
 }  // namespace helsebro::mapping
