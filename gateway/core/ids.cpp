@@ -1,5 +1,6 @@
 #include "gateway/core/ids.h"
 
+#include <memory>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
@@ -60,14 +61,18 @@ std::string format_uuid(const Uuid& uuid) {
 }
 
 std::string uuid_v5(const Uuid& name_space, std::string_view name) {
+  // Every Bundle entry needs one: fetch SHA-1 once and reuse one context per thread, since
+  // OpenSSL 3 looks the algorithm up again on every EVP_sha1() initialisation.
+  static EVP_MD* const sha1 = EVP_MD_fetch(nullptr, "SHA1", nullptr);
+  thread_local const std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(ctx, EVP_sha1(), nullptr);
-  EVP_DigestUpdate(ctx, name_space.data(), name_space.size());
-  EVP_DigestUpdate(ctx, name.data(), name.size());
-  EVP_DigestFinal_ex(ctx, digest, &length);
-  EVP_MD_CTX_free(ctx);
+  if (sha1 == nullptr || ctx == nullptr || EVP_DigestInit_ex(ctx.get(), sha1, nullptr) != 1 ||
+      EVP_DigestUpdate(ctx.get(), name_space.data(), name_space.size()) != 1 ||
+      EVP_DigestUpdate(ctx.get(), name.data(), name.size()) != 1 ||
+      EVP_DigestFinal_ex(ctx.get(), digest, &length) != 1 || length < 16) {
+    throw std::runtime_error("SHA-1 is not available for UUID v5");
+  }
   Uuid out{};
   for (std::size_t i = 0; i < out.size(); ++i) out[i] = digest[i];
   out[6] = static_cast<std::uint8_t>((out[6] & 0x0f) | 0x50);

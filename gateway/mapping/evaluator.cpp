@@ -188,8 +188,19 @@ void Evaluator::collect(const PlanNode& n, const SourceNode& context, rapidjson:
   bool any = false;
   for (const SourceNode& node : nodes) {
     if (n.where && !test(*n.where, node)) continue;
-    if (!n.body && !n.use && (view_.is_null(node) || view_.text(node).empty())) continue;
     rapidjson::Value v;
+    if (!n.body && !n.use) {
+      // A plain value: read the text once (it is decoded on every read).
+      if (view_.is_null(node)) continue;
+      std::string text = view_.text(node);
+      if (text.empty()) continue;
+      if (text_value(n, std::move(text), &node, v)) {
+        array.PushBack(v, alloc_);
+        any = true;
+      }
+      if (failed()) return;
+      continue;
+    }
     if (from_node(n, node, v)) {
       array.PushBack(v, alloc_);
       any = true;
@@ -259,8 +270,10 @@ bool Evaluator::value(const PlanNode& n, const SourceNode& context, rapidjson::V
         if (n.where && !test(*n.where, node)) continue;
         if (!n.body && !n.use) {
           // A plain value: the first non-empty occurrence.
-          if (view_.is_null(node) || view_.text(node).empty()) continue;
-          return text_value(n, view_.text(node), &node, out);
+          if (view_.is_null(node)) continue;
+          std::string text = view_.text(node);
+          if (text.empty()) continue;
+          return text_value(n, std::move(text), &node, out);
         }
         if (from_node(n, node, out)) return true;
         if (failed()) return false;
