@@ -161,6 +161,21 @@ TEST_F(ConfigTest, PartialSectionsKeepOtherDefaults) {
   EXPECT_EQ(c.http.port, 8080);
 }
 
+TEST_F(ConfigTest, ChannelHoldAndPersonIdOptions) {
+  const Config off = parse_config(R"({"mllp": {"port": 3000}})", "helsebro.json");
+  EXPECT_FALSE(off.mllp.hold_unmapped);
+  EXPECT_FALSE(off.mllp.accept_invalid_person_id);
+  const Config c = parse_config(R"({"mllp": {"holdUnmapped": true},
+      "mllpChannels": [{"channel": "legacy", "port": 3001, "acceptInvalidPersonId": true}]})",
+                                "helsebro.json");
+  EXPECT_TRUE(c.mllp.hold_unmapped);
+  EXPECT_FALSE(c.mllp.accept_invalid_person_id);
+  ASSERT_EQ(c.mllp_channels.size(), 1u);
+  EXPECT_TRUE(c.mllp_channels[0].accept_invalid_person_id);
+  EXPECT_FALSE(c.mllp_channels[0].hold_unmapped);
+  EXPECT_TRUE(contains(error_of(R"({"mllp": {"holdUnmapped": "yes"}})"), "/mllp/holdUnmapped"));
+}
+
 TEST_F(ConfigTest, UnknownKeyIsNamedWithItsPointer) {
   const std::string e = error_of(R"({"mllp": {"prot": 2575}})");
   EXPECT_TRUE(contains(e, "helsebro.json")) << e;
