@@ -152,6 +152,11 @@ Result<std::string> hl7_number_to_decimal(std::string_view nm) {
   if (s[0] == '.') s.insert(0, "0");
   if (s.rfind("-.", 0) == 0) s.insert(1, "0");
   if (s.back() == '.') s.pop_back();
+  // JSON numbers have no leading zeros: "05.100" is 5.100, "-007" is -7, "000" is 0.
+  const std::size_t sign = s[0] == '-' ? 1 : 0;
+  std::size_t zeros = 0;
+  while (sign + zeros + 1 < s.size() && s[sign + zeros] == '0' && s[sign + zeros + 1] != '.') ++zeros;
+  s.erase(sign, zeros);
   return s;
 }
 

@@ -81,6 +81,8 @@ bool Evaluator::text_value(const PlanNode& n, std::string text, const SourceNode
     if (std::regex_search(text, found, *m.match)) text = found[m.group].str();
     else text.clear();
   }
+  // FHIR has no whitespace-only strings: such a value counts as absent.
+  if (!text.empty() && text.find_first_not_of(" \t\r\n") == std::string::npos) text.clear();
   if (text.empty()) {
     if (!m.has_default) return missing(n, node);
     text = m.default_value;

@@ -17,6 +17,29 @@ std::string_view embedded_r4_structure();  // generated from embedded_structure.
 
 namespace {
 
+// JSON's number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+bool is_json_number(std::string_view s) {
+  std::size_t i = 0;
+  auto digits = [&] {
+    const std::size_t from = i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+    return i > from;
+  };
+  if (i < s.size() && s[i] == '-') ++i;
+  if (i < s.size() && s[i] == '0') ++i;
+  else if (!digits()) return false;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    if (!digits()) return false;
+  }
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+    if (!digits()) return false;
+  }
+  return i == s.size();
+}
+
 using rapidjson::SizeType;
 using rapidjson::Value;
 
@@ -231,6 +254,7 @@ class Walker {
           // A decimal the mapping engine keeps as written, not yet serialized (raw_number.h).
           const std::string_view digits = raw_number_text(text(v));
           if (digits.empty()) return issue("expected a number, found a string");
+          if (!is_json_number(digits)) return issue("not a valid JSON number");
           if (p.number == Number::kAny) return;
           long long n = 0;
           auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
@@ -253,6 +277,8 @@ class Walker {
     if (!v.IsString()) return issue("expected a string, found " + std::string(json_kind(v)));
     const std::string_view s = text(v);
     if (s.size() > p.max_bytes) return issue("longer than 1 MB");
+    // FHIR JSON: a string has some non-whitespace content (an absent value is left out instead).
+    if (s.find_first_not_of(" \t\r\n") == std::string_view::npos) return issue("is empty or only whitespace");
     if (p.regex && !p.regex->matches(s)) return issue("not a valid " + p.name);
     if (p.is_code && e.binding && !e.binding->all_codes.count(s)) {
       issue("code " + quoted(s) + " is not in required value set " + e.binding->url);

@@ -112,6 +112,11 @@ TEST(Convert, Decimals) {
   EXPECT_EQ(ok("-.5"), "-0.5");
   EXPECT_EQ(ok("5."), "5");
   EXPECT_EQ(ok("0"), "0");
+  EXPECT_EQ(ok("05.100"), "5.100");  // JSON numbers have no leading zeros
+  EXPECT_EQ(ok("-007"), "-7");
+  EXPECT_EQ(ok("000"), "0");
+  EXPECT_EQ(ok("00.5"), "0.5");
+  EXPECT_EQ(ok("-0.5"), "-0.5");
   for (std::string_view bad : {"", " ", "-", ".", "abc", "1.2.3", "1-2", "1e5", "12,5"}) {
     auto r = hl7_number_to_decimal(bad);
     EXPECT_FALSE(r) << "'" << bad << "' gave " << (r ? *r : "");

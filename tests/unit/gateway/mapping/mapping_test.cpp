@@ -994,4 +994,12 @@ TEST_F(MappingTest, TwoOccurrencesWithOneKeyAreAMappingError) {
   EXPECT_NE(t.error().detail.find("two occurrences have the same key"), std::string::npos) << t.error().detail;
 }
 
+TEST_F(MappingTest, WhitespaceOnlyValuesAreAbsent) {
+  write_simple(R"({"blank": {"$path": "PID-6"}, "kept": {"$path": "PID-5.1"}, "fallback": {"$path": "PID-6", "$default": "x"}})");
+  const auto r = simple_resource(msh("ADT^A04") + "PID|1||01018012371^^^NHN^FNR||Nordmann^Kari|   \r");
+  EXPECT_FALSE(r.HasMember("blank"));
+  EXPECT_EQ(str(r["kept"]), "Nordmann");
+  EXPECT_EQ(str(r["fallback"]), "x");
+}
+
 }  // namespace helsebro::mapping

@@ -350,6 +350,15 @@ TEST(FhirValidator, ReadsMarkedDecimalsOfAnInMemoryBundleAsNumbers) {
   ASSERT_FALSE(refused);
   EXPECT_NE(refused.error().detail.find("valueQuantity.value: expected a number, found a string"), std::string::npos)
       << refused.error().detail;
+  auto leading_zero = bundle_with(R"("valueQuantity":{"value":"\u001F05.1"})");
+  auto not_json = FhirValidator::r4().validate_bundle(static_cast<const rapidjson::Value&>(*leading_zero));
+  ASSERT_FALSE(not_json);
+  EXPECT_NE(not_json.error().detail.find("not a valid JSON number"), std::string::npos) << not_json.error().detail;
+  auto blank = bundle_with(R"("valueString":"  ")");
+  auto whitespace = FhirValidator::r4().validate_bundle(static_cast<const rapidjson::Value&>(*blank));
+  ASSERT_FALSE(whitespace);
+  EXPECT_NE(whitespace.error().detail.find("valueString: is empty or only whitespace"), std::string::npos)
+      << whitespace.error().detail;
   auto fraction = bundle_with(R"("valueInteger":"\u001F1.5")");
   auto not_integer = FhirValidator::r4().validate_bundle(static_cast<const rapidjson::Value&>(*fraction));
   ASSERT_FALSE(not_integer);
