@@ -87,7 +87,8 @@ void route_admin(listen::HttpServer& http, std::string token, AdminActions actio
                }
                std::string body = "{\"queued\":" + std::to_string(summary->translated) + ",\"rejected\":[";
                for (std::size_t i = 0; i < summary->rejected.size(); ++i) {
-                 body += (i ? "," : "") + std::string("{\"id\":");
+                 if (i) body += ",";
+                 body += "{\"id\":";
                  observe::append_json_string(body, summary->rejected[i].first);
                  body += ",\"reason\":";
                  observe::append_json_string(body, summary->rejected[i].second);

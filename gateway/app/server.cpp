@@ -8,6 +8,9 @@
 #include <thread>
 #include <vector>
 
+#include "adapters/hl7v2/charset.h"
+#include "adapters/kith/classifier.h"
+#include "adapters/kith/schema_set.h"
 #include "gateway/admin/admin_api.h"
 #include "gateway/app/mappings.h"
 #include "gateway/app/mappings_watch.h"
@@ -15,7 +18,11 @@
 #include "gateway/core/backlog.h"
 #include "gateway/validate/fhir_validator.h"
 #include "gateway/forward/forwarder.h"
+#include "gateway/intake/fhir_intake.h"
+#include "gateway/intake/hl7v2_intake.h"
+#include "gateway/intake/kith_intake.h"
 #include "gateway/journal/sqlite_journal.h"
+#include "gateway/listen/http_intake.h"
 #include "gateway/listen/http_server.h"
 #include "gateway/listen/mllp_listener.h"
 #include "gateway/observe/log.h"
@@ -70,6 +77,50 @@ void route_observability(listen::HttpServer& http, observe::Registry& registry) 
   http.route("GET", "/readyz", ok);
 }
 
+#ifndef HELSEBRO_VERSION
+#define HELSEBRO_VERSION "0.0.0"
+#endif
+
+// HL7 v2 over HTTP reads like the default MLLP channel, under its own channel name.
+intake::ChannelRules http_hl7v2_rules(const config::MllpConfig& mllp) {
+  intake::ChannelRules rules;
+  rules.channel = "http-hl7v2";
+  auto charset = [](const std::string& name) -> std::optional<hl7v2::Charset> {
+    if (name.empty()) return std::nullopt;
+    auto parsed = hl7v2::charset_from_msh18(name);
+    return parsed ? std::optional<hl7v2::Charset>(*parsed) : std::nullopt;
+  };
+  rules.parse.forced_charset = charset(mllp.charset);
+  rules.parse.fallback_charset = charset(mllp.fallback_charset);
+  rules.original_ack_mode_only = mllp.original_ack_mode_only;
+  rules.hold_unmapped = mllp.hold_unmapped;
+  rules.accept_invalid_person_id = mllp.accept_invalid_person_id;
+  return rules;
+}
+
+// KITH intake, when its schemas load. Without a "kith" section a missing schema directory only
+// turns the endpoint off; with one it is an error (false).
+bool make_kith_intake(const config::KithConfig& config, observe::Probes& probes, listen::HttpIntakeParts& parts) {
+  auto schemas = kith::SchemaSet::load(config.schemas_dir);
+  if (!schemas) {
+    parts.kith_unavailable = "its schemas could not be loaded";
+    auto log = config.configured ? observe::log_error : observe::log_warn;
+    log("kith.schemas_unavailable", {{"dir", config.schemas_dir}, {"error", schemas.error().detail}});
+    return !config.configured;
+  }
+  kith::ClassifierOptions options;
+  if (!config.receiver_her_ids.empty()) {
+    options.receiver_her_ids.emplace(config.receiver_her_ids.begin(), config.receiver_her_ids.end());
+  }
+  intake::KithRules rules;
+  rules.apprec_1_0 = config.apprec_version == "1.0";
+  rules.software_version = HELSEBRO_VERSION;
+  parts.kith = std::make_shared<intake::KithIntake>(
+      std::move(rules), std::make_shared<const kith::Classifier>(*schemas, std::move(options)), Clock{},
+      &probes.intake);
+  return true;
+}
+
 }  // namespace
 
 int serve(const config::Config& config) {
@@ -112,6 +163,21 @@ int serve(const config::Config& config) {
   std::vector<std::unique_ptr<listen::MllpListener>> channels;
   listen::HttpServer http(io, config.http);
   route_observability(http, registry);
+  listen::HttpIntakeParts inbound;
+  inbound.journal = &journal;
+  inbound.probes = &probes;
+  inbound.backlog = &backlog;
+  inbound.on_stored = [&forwarder, &backlog](std::size_t stored) {
+    backlog.added(static_cast<std::int64_t>(stored));
+    forwarder.notify();
+  };
+  inbound.hl7v2 = std::make_shared<intake::Hl7v2Intake>(
+      http_hl7v2_rules(config.mllp), [&holder] { return holder.get(); }, Clock{}, &probes.intake);
+  inbound.duplicate_window_seconds = config.mllp.duplicate_window_seconds;
+  inbound.fhir = std::make_shared<intake::FhirIntake>("http-fhir", validate::FhirValidator::r4(), Clock{},
+                                                      &probes.intake);
+  if (!make_kith_intake(config.kith, probes, inbound)) return 2;
+  listen::route_inbound(http, std::move(inbound));
   admin::route_admin(http, config.admin_token,
                      {[&holder, &config] { return reload(holder, config.mappings_dir, "admin"); },
                       [&holder, &journal, &forwarder, &backlog, &config](const MessageQuery& query) {

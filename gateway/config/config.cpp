@@ -240,6 +240,14 @@ Config parse_config(const std::string& text, const std::string& source) {
     read_int(*h, "port", c.http.port);
     read_int(*h, "maxBodyBytes", c.http.max_body_bytes);
   }
+  if (auto* k = member(doc, "kith")) {
+    c.kith.configured = true;
+    if (auto* ids = member(*k, "receiverHerIds")) {
+      for (const auto& id : ids->GetArray()) c.kith.receiver_her_ids.emplace_back(id.GetString());
+    }
+    read(*k, "apprecVersion", c.kith.apprec_version);
+    read(*k, "schemasDir", c.kith.schemas_dir);
+  }
   if (auto* f = member(doc, "fhir")) {
     read(*f, "baseUrl", c.fhir.base_url);
     read(*f, "timeoutSeconds", c.fhir.timeout_seconds);

@@ -49,6 +49,14 @@ struct HttpConfig {
   std::size_t max_body_bytes = 1 << 20;
 };
 
+/// KITH e-messages received on POST /inbound/kith, answered with an AppRec.
+struct KithConfig {
+  bool configured = false;  // the file has a "kith" section: failing to load its schemas is fatal
+  std::vector<std::string> receiver_her_ids;  // our HER-ids; empty: any receiver (no E21 check)
+  std::string apprec_version = "1.1";         // "1.0" or "1.1"
+  std::string schemas_dir = "./schemas/kith";  // the directorate's XSDs and their index.json
+};
+
 struct RetryConfig {
   double initial_seconds = 1;
   double max_seconds = 300;
@@ -99,6 +107,7 @@ struct Config {
   MllpConfig mllp;                      // the default channel
   std::vector<MllpConfig> mllp_channels;  // more channels, each on its own port
   HttpConfig http;
+  KithConfig kith;
   FhirConfig fhir;
 };
 

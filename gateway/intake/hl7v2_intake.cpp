@@ -198,7 +198,7 @@ PreparedFrame Hl7v2Intake::prepare_frame(std::string_view frame, const Peer& pee
   PreparedFrame out;
   hl7v2::BatchEnvelope envelope;
   auto slices = hl7v2::split_messages(frame, &envelope);
-  if (!slices || slices->size() == 1 && !envelope.is_batch()) {
+  if (!slices || (slices->size() == 1 && !envelope.is_batch())) {
     // One message, or input that cannot be split: read as one so the NAK says why.
     out.messages.push_back(prepare(slices ? slices->front().bytes : frame, peer));
     return out;

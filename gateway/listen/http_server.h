@@ -1,5 +1,5 @@
 #pragma once
-// The HTTP listener (metrics, health, admin, later inbound messages): one coroutine per
+// The HTTP listener (metrics, health, admin, inbound messages: see http_intake.h): one coroutine per
 // connection, keep-alive, a body limit and timeouts on every read.
 
 #include <cstdint>

@@ -1,0 +1,143 @@
+#include "gateway/intake/kith_intake.h"
+
+#include "adapters/kith/apprec_writer.h"
+#include "adapters/kith/classifier.h"
+#include "gateway/core/ids.h"
+#include "gateway/observe/log.h"
+#include "gateway/observe/probes.h"
+
+namespace helsebro::intake {
+namespace {
+
+// Who sent it, for duplicate detection: the sender's first HER-id, else its first identifier.
+std::string sender_of(const kith::MessageHeader& header) {
+  if (!header.sender) return {};
+  auto her = header.sender->ids_of_type("HER");
+  if (!her.empty()) return "HER:" + her.front();
+  for (const auto& ident : header.sender->ids) {
+    if (!ident.id.empty()) return ident.type.v + ":" + ident.id;
+  }
+  return {};
+}
+
+// The element a metric counts the message under: bounded by the schema index, since only an
+// accepted message (of a known namespace) gets here.
+std::string element_of(const kith::MessageHeader& header) {
+  if (!header.payloads.empty()) return header.payloads.front().element;
+  return header.root_element.empty() ? "other" : header.root_element;
+}
+
+std::string reason_of(const kith::Rejection& rejection) {
+  std::string reason(kith::info(rejection.code).code);
+  reason.append(": ").append(rejection.text);
+  if (!rejection.detail.empty()) reason.append(" (").append(rejection.detail).append(")");
+  return reason;
+}
+
+// Problem JSON for a rejection that cannot be answered with an AppRec.
+std::string problem_body(const kith::Rejection& rejection) {
+  const auto& code = kith::info(rejection.code);
+  std::string detail(code.display);
+  detail.append(": ").append(rejection.text);
+  std::string body = R"({"type":"about:blank","title":"Bad Request","status":400,"detail":)";
+  observe::append_json_string(body, detail);
+  body.append(R"(,"apprecCode":)");
+  observe::append_json_string(body, code.code);
+  body.append("}");
+  return body;
+}
+
+}  // namespace
+
+kith::AppRecRequest KithIntake::apprec_for(const kith::Classification& c, const MessageRecord& r) const {
+  kith::AppRecRequest request = kith::answer_to(c.message->header(), c.receiver_index);
+  request.version = rules_.apprec_1_0 ? kith::AppRecVersion::kV1_0 : kith::AppRecVersion::kV1_1;
+  request.id = uuid_v7(r.received_at);
+  request.now = r.received_at;
+  request.software_version = rules_.software_version;
+  if (c.rejection) {
+    request.status = kith::AppRecStatus::kRejected;
+    request.errors.push_back({c.rejection->code, c.rejection->text});
+  }
+  return request;
+}
+
+KithIntake::KithIntake(KithRules rules, std::shared_ptr<const kith::Classifier> classifier, Clock clock,
+                       observe::IntakeProbe* probe)
+    : rules_(std::move(rules)), classifier_(std::move(classifier)), clock_(std::move(clock)), probe_(probe) {}
+
+KithIntake::~KithIntake() = default;
+
+PreparedKith KithIntake::prepare(std::string_view bytes, const std::string& peer) const {
+  PreparedKith p;
+  MessageRecord& r = p.record;
+  r.received_at = clock_.now_ms();
+  r.id = uuid_v7(r.received_at);
+  r.channel = rules_.channel;
+  r.peer = peer;
+  r.sender = peer;
+  r.format = "kith";
+  r.payload.assign(bytes);
+  r.payload_sha256 = sha256_hex(bytes);
+  p.metric_type = "other";
+
+  const kith::Classification c = classifier_->classify(bytes);
+  if (c.message) {
+    const kith::MessageHeader& h = c.message->header();
+    r.control_id = h.msg_id;
+    r.message_type = h.type.v;
+    r.charset = c.message->charset();
+    if (auto sender = sender_of(h); !sender.empty()) r.sender = std::move(sender);
+  }
+  if (c.accepted()) p.metric_type = element_of(c.message->header());
+  std::optional<kith::Rejection> rejection = c.rejection;
+  r.state = rejection ? MessageState::kRejected : MessageState::kHeld;  // held: no KITH mapping yet
+
+  if (c.accepted() && c.message->header().envelope == kith::Envelope::kAppRec) {
+    // A receipt for a message we sent: kept, never answered with a receipt of its own.
+    p.http_status = 202;
+    p.content_type = "application/json";
+    p.body = R"({"messageId":")" + r.id + R"("})";
+    p.outcome = "accepted";
+  } else if (c.message && (!rejection || rejection->answerable)) {
+    if (auto xml = kith::write_apprec(apprec_for(c, r))) {
+      p.http_status = 200;
+      p.content_type = "application/xml; charset=utf-8";
+      p.body = std::move(*xml);
+      p.outcome = rejection ? "apprec_rejected" : "apprec_ok";
+    } else {
+      observe::log_error("kith.apprec_failed", {{"id", r.id}, {"error", xml.error().detail}});
+    }
+  }
+  if (p.body.empty()) {
+    if (!rejection) {
+      // Valid, but no receipt can be written: refused, so the sender does not wait 96 hours.
+      rejection = kith::Rejection{kith::AppRecCode::kX99, "kvittering kunne ikke lages", {}, 0, 0, false};
+      r.state = MessageState::kRejected;
+    }
+    p.http_status = 400;
+    p.content_type = "application/problem+json";
+    p.body = problem_body(*rejection);
+    p.outcome = "problem";
+  }
+  r.ack = p.body;
+  p.duplicate_checked = r.state == MessageState::kHeld && !r.control_id.empty() && r.sender != peer;
+
+  if (probe_) probe_->received(rules_.channel, "kith", p.metric_type);
+  if (rejection) {
+    r.reason = reason_of(*rejection);
+    const std::string_view label = kith::info(rejection->code).metric_label;
+    if (probe_) probe_->rejected(rules_.channel, label);
+    observe::log_info("intake.rejected", {{"id", r.id},
+                                           {"channel", rules_.channel},
+                                           {"sha256", r.payload_sha256.substr(0, 16)},
+                                           {"reason", label},
+                                           {"answer", p.outcome}});
+  } else {
+    if (probe_) probe_->held(rules_.channel, p.metric_type);
+    observe::log_debug("intake.held", {{"id", r.id}, {"channel", rules_.channel}, {"type", p.metric_type}});
+  }
+  return p;
+}
+
+}  // namespace helsebro::intake

@@ -1,0 +1,230 @@
+"""Inbound HTTP, end to end with real processes: HL7 v2, KITH e-messages and FHIR JSON posted to
+the gateway are answered only after they are stored (ACK, AppRec, 202 or a problem), valid ones
+reach the dev FHIR server or are held, bad ones are answered with their reason and kept, and a
+full backlog turns senders away with 503 and Retry-After instead of storing more."""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import unittest
+import urllib.error
+import urllib.request
+
+from harness import FNR_SYSTEM, SOURCE_DIR, DevFhirServer, Gateway, hl7, segments, wait_for
+
+KITH_SCHEMAS = os.path.join(SOURCE_DIR, "schemas", "kith")
+CORPUS = os.path.join(SOURCE_DIR, "..", "shared", "corpus", "kith", "sarepta-eksempel")
+if not os.path.isdir(CORPUS):
+    CORPUS = "/work/shared/corpus/kith/sarepta-eksempel"
+DIALOG_1_1 = os.path.join(CORPUS, "Dialogmelding", "Dialogmelding-v1-1",
+                          "Helsefaglig dialog_angi profesjon hos mottaker.xml")
+DIALOG_NS = "http://www.kith.no/xmlstds/dialog/2013-01-23"
+APPREC_NS = {"a": "http://www.kith.no/xmlstds/apprec/2012-02-15"}
+HL7_TYPE = "x-application/hl7-v2+er7"
+
+
+def post(url, body, content_type, timeout=15):
+    """POSTs bytes; returns (status, headers, body bytes) for every status."""
+    req = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": content_type})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, dict(r.headers), r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), e.read()
+
+
+def adt_a04(control_id, fnr):
+    return hl7(
+        f"MSH|^~\\&|DIPS|STOLAV|HELSEBRO|HMN|20261123101500+0100||ADT^A04^ADT_A01|{control_id}|P|2.5|||||NOR|UNICODE UTF-8",
+        "EVN|A04|20261123101500+0100",
+        f"PID|1||{fnr}^^^^FNR||Hansen^Åse||19920724|F",
+        f"PV1|1|O|POL^^^STOLAV||||||||||||||||V-{control_id}^^^STOLAV&2.16.578.1.12.4.1.4.102.1&ISO^VN",
+    )
+
+
+def patient(fnr, gender="female"):
+    return json.dumps({"resourceType": "Patient", "gender": gender,
+                       "identifier": [{"system": FNR_SYSTEM, "value": fnr}],
+                       "name": [{"family": "Fjell", "given": ["Kari"]}]}).encode()
+
+
+def apprec_codes(xml):
+    """(status V, [error V…]) of an AppRec, read without a namespace-aware parser."""
+    status = re.search(r'<Status[^>]*\bV="(\d)"', xml).group(1)
+    errors = re.findall(r'<Error[^>]*\bV="([A-Z]\d\d)"', xml)
+    return status, errors
+
+
+def journal_total(gw):
+    """Messages in the journal, whatever their state, from one scrape (states change meanwhile)."""
+    return sum(value for (name, _), value in gw.metrics().items() if name == "helsebro_journal_messages")
+
+
+class HttpIntake(unittest.TestCase):
+    def setUp(self):
+        self.fhir = DevFhirServer().start()
+        self.addCleanup(self.fhir.stop)
+
+    def gateway(self, config=None):
+        config = dict(config or {})
+        config.setdefault("kith", {"schemasDir": KITH_SCHEMAS})
+        gw = Gateway(self.fhir.base, config=config).start()
+        self.addCleanup(gw.cleanup)
+        return gw
+
+    def url(self, gw, kind):
+        return f"http://127.0.0.1:{gw.http_port}/inbound/{kind}"
+
+    # HL7 v2 -------------------------------------------------------------------------------------
+
+    def test_hl7v2_over_http_is_acknowledged_after_storing_and_delivered(self):
+        gw = self.gateway()
+        status, headers, body = post(self.url(gw, "hl7v2"), adt_a04("HTTP0001", "15038510190"), HL7_TYPE)
+        self.assertEqual(status, 200)
+        self.assertEqual(headers["Content-Type"], HL7_TYPE)
+        ack = segments(body.decode())
+        self.assertEqual(ack["MSA"][1:3], ["AA", "HTTP0001"])
+        wait_for(lambda: self.fhir.patients_with_fnr("15038510190"), what="the Patient")
+        self.assertEqual(gw.metric("helsebro_intake_messages_acknowledged_total", channel="http-hl7v2", code="AA"), 1)
+
+        # A resend is answered with the original ACK and stored once.
+        status, _, again = post(self.url(gw, "hl7v2"), adt_a04("HTTP0001", "15038510190"), "text/plain")
+        self.assertEqual(status, 200)
+        self.assertEqual(again, body)
+        self.assertEqual(gw.metric("helsebro_intake_duplicates_total", channel="http-hl7v2"), 1)
+        self.assertNotIn("15038510190", gw.log_text())
+
+    def test_bad_hl7v2_gets_a_negative_ack_in_the_body(self):
+        gw = self.gateway()
+        status, _, body = post(self.url(gw, "hl7v2"), b"PID|1||not a message\r", HL7_TYPE)
+        self.assertEqual(status, 200)
+        self.assertIn(segments(body.decode())["MSA"][1], ("AR", "AE"))
+        self.assertEqual(gw.metric("helsebro_journal_messages", state="rejected"), 1)
+
+    # KITH ---------------------------------------------------------------------------------------
+
+    def kith_sample(self):
+        if not os.path.isfile(DIALOG_1_1):
+            self.skipTest("KITH corpus absent")
+        with open(DIALOG_1_1, "rb") as f:
+            return f.read()
+
+    def post_kith(self, gw, body):
+        return post(self.url(gw, "kith"), body, "application/xml")
+
+    def assert_valid_apprec(self, xml):
+        tmp = tempfile.mkdtemp(prefix="helsebro-apprec-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        catalog = os.path.join(tmp, "catalog.xml")
+        prefix = "file://" + os.path.abspath(KITH_SCHEMAS) + "/"
+        with open(catalog, "w") as f:
+            f.write('<?xml version="1.0"?>\n<catalog xmlns="urn:oasis:names:tc:entity:xmlns:xml:catalog">'
+                    f'<rewriteURI uriStartString="http://www.kith.no/xmlstds/" rewritePrefix="{prefix}"/>'
+                    f'<rewriteSystem systemIdStartString="http://www.kith.no/xmlstds/" rewritePrefix="{prefix}"/>'
+                    "</catalog>")
+        path = os.path.join(tmp, "apprec.xml")
+        with open(path, "wb") as f:
+            f.write(xml)
+        result = subprocess.run(["xmllint", "--nonet", "--noout", "--schema",
+                                 os.path.join(KITH_SCHEMAS, "AppRec-v1.1.xsd"), path],
+                                capture_output=True, env={**os.environ, "XML_CATALOG_FILES": catalog}, timeout=30)
+        self.assertEqual(result.returncode, 0, result.stderr.decode(errors="replace"))
+
+    def test_valid_dialogmelding_gets_apprec_ok_and_is_held(self):
+        sample = self.kith_sample()
+        gw = self.gateway()
+        status, headers, body = self.post_kith(gw, sample)
+        self.assertEqual(status, 200, body)
+        self.assertTrue(headers["Content-Type"].startswith("application/xml"))
+        self.assert_valid_apprec(body)
+        xml = body.decode()
+        self.assertEqual(apprec_codes(xml), ("1", []))
+        msg_id = re.search(rb"<MsgId>([^<]+)</MsgId>", sample).group(1).decode()
+        original = re.search(r"<OriginalMsgId>.*?<Id>([^<]+)</Id>", xml, re.S).group(1)
+        self.assertEqual(original, msg_id)
+        self.assertEqual(gw.metric("helsebro_journal_messages", state="held"), 1)
+
+        # The same message again: the same receipt, stored once.
+        status, _, again = self.post_kith(gw, sample)
+        self.assertEqual((status, again), (200, body))
+        self.assertEqual(gw.metric("helsebro_journal_messages", state="held"), 1)
+        for secret in ("13116900216", "Danser"):
+            self.assertNotIn(secret, gw.log_text())
+
+    def test_broken_e_messages_get_their_apprec_error_or_problem(self):
+        sample = self.kith_sample()
+        gw = self.gateway()
+
+        status, headers, body = self.post_kith(gw, sample[: len(sample) // 2])
+        if status == 200:
+            self.assertEqual(apprec_codes(body.decode()), ("2", ["T01"]))
+        else:
+            self.assertEqual(status, 400)
+            self.assertEqual(headers["Content-Type"], "application/problem+json")
+            self.assertEqual(json.loads(body)["apprecCode"], "T01")
+
+        status, _, body = self.post_kith(gw, sample.replace(DIALOG_NS.encode(), b"http://www.kith.no/xmlstds/dialog/2099-01-01"))
+        self.assertEqual(status, 200, body)
+        self.assert_valid_apprec(body)
+        self.assertEqual(apprec_codes(body.decode()), ("2", ["T10"]))
+
+        status, _, body = self.post_kith(gw, sample.replace(b"13116900216", b"13116900217"))
+        self.assertEqual(status, 200, body)
+        self.assertEqual(apprec_codes(body.decode()), ("2", ["E31"]))
+        self.assertEqual(gw.metric("helsebro_journal_messages", state="rejected"), 3)
+        self.assertEqual(gw.metric("helsebro_journal_messages", state="held"), 0)
+
+    def test_kith_endpoint_refuses_wrong_content_type_and_oversized_bodies(self):
+        gw = self.gateway({"http": {"maxBodyBytes": 4096}})
+        status, _, _ = post(self.url(gw, "kith"), b"{}", "application/json")
+        self.assertEqual(status, 415)
+        status, _, _ = self.post_kith(gw, b"<a>" + b"x" * 8192 + b"</a>")
+        self.assertEqual(status, 413)
+        self.assertEqual(gw.metric("helsebro_journal_messages", state="rejected"), 0)
+
+    # FHIR ---------------------------------------------------------------------------------------
+
+    def test_valid_fhir_patient_is_accepted_and_delivered(self):
+        gw = self.gateway()
+        status, _, body = post(self.url(gw, "fhir"), patient("24079210087"), "application/fhir+json")
+        self.assertEqual(status, 202, body)
+        self.assertRegex(json.loads(body)["messageId"], r"^[0-9a-f-]{36}$")
+        found = wait_for(lambda: self.fhir.patients_with_fnr("24079210087"), what="the Patient")
+        self.assertEqual(found[0]["gender"], "female")
+
+    def test_invalid_fhir_is_422_with_the_path_and_kept_as_rejected(self):
+        gw = self.gateway()
+        status, headers, body = post(self.url(gw, "fhir"), patient("24079210087", gender="banana"),
+                                     "application/fhir+json")
+        self.assertEqual(status, 422)
+        self.assertEqual(headers["Content-Type"], "application/problem+json")
+        problem = json.loads(body)
+        self.assertEqual(problem["issue"][0]["expression"], ["Patient.gender"])
+        self.assertEqual(gw.metric("helsebro_journal_messages", state="rejected"), 1)
+        self.assertEqual(gw.metric("helsebro_intake_messages_rejected_total", channel="http-fhir"), 1)
+
+    # Back-pressure ------------------------------------------------------------------------------
+
+    def test_full_backlog_answers_503_with_retry_after_and_stores_nothing(self):
+        self.fhir.hook("fail", {"status": 503, "seconds": 60, "retryAfter": 5})
+        gw = self.gateway({"maxBacklog": 2, "fhir": {"retry": {"initialSeconds": 5, "maxSeconds": 10}}})
+        for fnr in ("24079210087", "15038510190"):
+            status, _, body = post(self.url(gw, "fhir"), patient(fnr), "application/fhir+json")
+            self.assertEqual(status, 202, body)
+        self.assertEqual(journal_total(gw), 2)
+        for kind, body, content_type in (("fhir", patient("13116900216"), "application/fhir+json"),
+                                         ("hl7v2", adt_a04("FULL0001", "13116900216"), HL7_TYPE),
+                                         ("kith", b"<MsgHead/>", "application/xml")):
+            status, headers, reply = post(self.url(gw, kind), body, content_type)
+            self.assertEqual(status, 503, kind)
+            self.assertEqual(headers["Retry-After"], "5")
+            self.assertEqual(json.loads(reply)["status"], 503)
+        self.assertEqual(journal_total(gw), 2)
+        self.assertGreaterEqual(gw.metric("helsebro_listen_backpressure_pauses_total", channel="http-fhir"), 1)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,89 @@
+#include "gateway/intake/kith_intake.h"
+
+#include <gtest/gtest.h>
+
+#include "adapters/kith/classifier.h"
+#include "tests/unit/adapters/kith/test_support.h"
+
+namespace helsebro::intake {
+namespace {
+
+namespace kt = kith::testing;
+
+constexpr EpochMillis kNow = 1'764'000'000'000;
+
+KithIntake make_intake(bool apprec_1_0 = false) {
+  kith::ClassifierOptions options;
+  options.receiver_her_ids = std::set<std::string>{std::string(kt::kReceiverHer)};
+  KithRules rules;
+  rules.apprec_1_0 = apprec_1_0;
+  rules.software_version = "9.9.9";
+  return KithIntake(rules, std::make_shared<const kith::Classifier>(kt::schemas(), options),
+                    Clock([] { return kNow; }), nullptr);
+}
+
+bool contains(const std::string& text, std::string_view part) { return text.find(part) != std::string::npos; }
+
+TEST(KithIntake, HoldsAValidMessageAndAnswersAppRecOk) {
+  const PreparedKith p = make_intake().prepare(kt::dialog_message(), "10.0.0.1");
+  EXPECT_EQ(p.record.state, MessageState::kHeld);
+  EXPECT_EQ(p.record.format, "kith");
+  EXPECT_EQ(p.record.channel, "http-kith");
+  EXPECT_EQ(p.record.control_id, kt::kMsgId);
+  EXPECT_EQ(p.record.sender, "HER:" + std::string(kt::kSenderHer));
+  EXPECT_EQ(p.record.message_type, "DIALOG_NOTAT");
+  EXPECT_EQ(p.record.received_at, kNow);
+  EXPECT_EQ(p.http_status, 200);
+  EXPECT_EQ(p.outcome, "apprec_ok");
+  EXPECT_EQ(p.metric_type, "Dialogmelding");
+  EXPECT_TRUE(p.duplicate_checked);
+  EXPECT_TRUE(contains(p.body, "http://www.kith.no/xmlstds/apprec/2012-02-15")) << p.body;
+  EXPECT_TRUE(contains(p.body, R"(<Status V="1")")) << p.body;
+  EXPECT_TRUE(contains(p.body, std::string("<Id>").append(kt::kMsgId).append("</Id>"))) << p.body;
+  EXPECT_EQ(p.record.ack, p.body);  // a resend is answered with the same receipt
+}
+
+TEST(KithIntake, WritesAppRec10WhenConfigured) {
+  const PreparedKith p = make_intake(true).prepare(kt::dialog_message(), "10.0.0.1");
+  EXPECT_TRUE(contains(p.body, "http://www.kith.no/xmlstds/apprec/2004-11-21")) << p.body;
+}
+
+TEST(KithIntake, RejectsAWrongFodselsnummerWithAppRecE31) {
+  const PreparedKith p =
+      make_intake().prepare(kt::dialog_message({{kt::kFnr, "15038512364"}}), "10.0.0.1");
+  EXPECT_EQ(p.record.state, MessageState::kRejected);
+  EXPECT_EQ(p.record.reason.substr(0, 4), "E31:");
+  EXPECT_EQ(p.http_status, 200);
+  EXPECT_EQ(p.outcome, "apprec_rejected");
+  EXPECT_FALSE(p.duplicate_checked);
+  EXPECT_TRUE(contains(p.body, R"(<Status V="2")")) << p.body;
+  EXPECT_TRUE(contains(p.body, R"(V="E31")")) << p.body;
+}
+
+TEST(KithIntake, RejectsAnotherReceiverWithAppRecE21) {
+  const PreparedKith p = make_intake().prepare(
+      kt::dialog_message({{"<Id>111222</Id>", "<Id>555</Id>"}, {"<Id>333444</Id>", "<Id>556</Id>"}}), "10.0.0.1");
+  EXPECT_EQ(p.record.state, MessageState::kRejected);
+  EXPECT_TRUE(contains(p.body, R"(V="E21")")) << p.body;
+}
+
+TEST(KithIntake, AnswersUnreadableInputWithProblemJson) {
+  const std::string full = kt::dialog_message();
+  const PreparedKith p = make_intake().prepare(std::string_view(full).substr(0, full.size() / 2), "10.0.0.1");
+  EXPECT_EQ(p.record.state, MessageState::kRejected);
+  EXPECT_EQ(p.http_status, 400);
+  EXPECT_EQ(p.content_type, "application/problem+json");
+  EXPECT_EQ(p.outcome, "problem");
+  EXPECT_TRUE(contains(p.body, R"("apprecCode":"T01")")) << p.body;
+  EXPECT_EQ(p.record.sender, "10.0.0.1");
+  EXPECT_EQ(p.record.payload.size(), full.size() / 2);  // kept as received, for inspection
+}
+
+TEST(KithIntake, ProblemJsonNeverQuotesTheMessage) {
+  const PreparedKith p = make_intake().prepare("<MsgHead><Patient>15038512363</Patient", "10.0.0.1");
+  EXPECT_EQ(p.http_status, 400);
+  EXPECT_FALSE(contains(p.body, kt::kFnr)) << p.body;
+}
+
+}  // namespace
+}  // namespace helsebro::intake
