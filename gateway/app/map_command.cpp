@@ -13,11 +13,23 @@
 
 #include "adapters/hl7v2/parser.h"
 #include "adapters/hl7v2/source_view.h"
+#include "adapters/kith/apprec_code.h"
+#include "adapters/kith/classifier.h"
+#include "adapters/kith/schema_set.h"
+#include "adapters/kith/source_view.h"
+#include "gateway/intake/kith_message.h"
 #include "gateway/app/mappings.h"
 #include "gateway/core/files.h"
 #include "gateway/validate/fhir_validator.h"
 
 namespace helsebro::app {
+namespace {
+
+Result<void> validate_bundle(const rapidjson::Value& bundle) {
+  return validate::FhirValidator::r4().validate_bundle(bundle);
+}
+
+}  // namespace
 
 Result<mapping::Translation> map_message(const mapping::MappingSet& set, std::string_view bytes,
                                          std::vector<std::string>* unread) {
@@ -31,11 +43,51 @@ Result<mapping::Translation> map_message(const mapping::MappingSet& set, std::st
   }
   hl7v2::SourceView view(*message);
   const std::string control_id = message->decode(message->field(msh, 10));
-  auto translated = mapping->translate(view, {"map:" + control_id, message_type, 0}, [](const rapidjson::Value& bundle) {
-    return validate::FhirValidator::r4().validate_bundle(bundle);
-  });
+  auto translated = mapping->translate(view, {"map:" + control_id, message_type, 0}, validate_bundle);
   if (unread != nullptr) *unread = view.unread();
   return translated;
+}
+
+namespace {
+
+// What the AppRec would say, as an error: its code and Norwegian text, never libxml2's detail.
+Error refusal(const kith::Rejection& r) {
+  using kith::AppRecCode;
+  const Errc code = r.code == AppRecCode::kT10                                  ? Errc::kUnsupportedMessageType
+                    : (r.code == AppRecCode::kE30 || r.code == AppRecCode::kE31) ? Errc::kInvalidIdentifier
+                                                                                 : Errc::kInvalidValue;
+  std::string detail = "AppRec ";
+  detail.append(kith::info(r.code).code).append(": ").append(r.text);
+  Location where;
+  where.segment = "line " + std::to_string(r.line);
+  return Error{code, std::move(detail), r.line > 0 ? where : Location{}};
+}
+
+}  // namespace
+
+Result<mapping::Translation> map_e_message(const mapping::MappingSet& set,
+                                           const std::shared_ptr<const kith::SchemaSet>& schemas,
+                                           std::string_view bytes) {
+  const kith::Classifier classifier(schemas, kith::ClassifierOptions{});
+  const kith::Classification classified = classifier.classify(bytes);
+  if (classified.rejection) return refusal(*classified.rejection);
+  if (!classified.accepted()) return Error{Errc::kInvalidValue, "not a KITH e-message"};
+  const kith::EMessage& message = *classified.message;
+  const intake::KithMessageKey key = intake::kith_message_key(message.header(), schemas->index());
+  const mapping::Mapping* mapping = set.find("kith", key.type);
+  if (mapping == nullptr) return Error{Errc::kNoMapping, "no mapping takes " + key.type};
+  if (!mapping->accepts_version(key.version)) {
+    return Error{Errc::kUnsupportedVersion,
+                 "mapping '" + mapping->name() + "' does not take version " + key.version};
+  }
+  kith::SourceView view(message.document());
+  return mapping->translate(view, {"map:" + message.header().msg_id, key.type, 0}, validate_bundle);
+}
+
+bool looks_like_xml(std::string_view bytes) {
+  if (bytes.substr(0, 3) == "\xEF\xBB\xBF") bytes.remove_prefix(3);
+  const std::size_t first = bytes.find_first_not_of(" \t\r\n");
+  return first != std::string_view::npos && bytes[first] == '<';
 }
 
 namespace {
@@ -124,8 +176,27 @@ int map_file(const config::Config& config, const MapOptions& options, std::ostre
     err << "helsebro map: " << options.file << ": cannot be read\n";
     return 2;
   }
+  const std::string kith_schemas = kith_schema_dir(config);
+  const bool xml = looks_like_xml(*input);
+  std::shared_ptr<const kith::SchemaSet> schemas;
+  if (xml) {
+    auto loaded = kith::SchemaSet::load(kith_schemas);
+    if (!loaded) {
+      err << "helsebro map: KITH schemas: " << loaded.error().detail << "\n";
+      return 2;
+    }
+    schemas = *loaded;
+    if (options.unmapped) {
+      err << "helsebro map: --unmapped is not available for KITH e-messages: the XML source view "
+             "does not record what the mapping read\n";
+    }
+  }
+  // One translation, as the gateway would make it; `unread` only for HL7 v2.
+  auto translate = [&](const mapping::MappingSet& set, std::vector<std::string>* unread) {
+    return xml ? map_e_message(set, schemas, *input) : map_message(set, *input, unread);
+  };
   const auto load_started = std::chrono::steady_clock::now();
-  auto set = load_mappings(config.mappings_dir);
+  auto set = load_mappings(config.mappings_dir, kith_schemas);
   const double load_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - load_started).count();
   if (!set) {
@@ -137,7 +208,7 @@ int map_file(const config::Config& config, const MapOptions& options, std::ostre
     const auto started = std::chrono::steady_clock::now();
     std::size_t size = 0;
     for (long i = 0; i < options.repeat; ++i) {
-      auto t = map_message(**set, *input);
+      auto t = translate(**set, nullptr);
       if (!t) {
         err << options.file << ": " << t.error().message() << "\n";
         return 1;
@@ -152,7 +223,7 @@ int map_file(const config::Config& config, const MapOptions& options, std::ostre
     return 0;
   }
   std::vector<std::string> unread;
-  auto translated = map_message(**set, *input, options.unmapped ? &unread : nullptr);
+  auto translated = translate(**set, options.unmapped ? &unread : nullptr);
   if (!translated) {
     err << options.file << ": " << translated.error().message() << "\n";
     return 1;
@@ -183,7 +254,7 @@ int map_file(const config::Config& config, const MapOptions& options, std::ostre
     reader.Parse<rapidjson::kParseNumbersAsStringsFlag>(stream, numbers);
     out << buffer.GetString() << "\n";
   }
-  if (options.unmapped) {
+  if (options.unmapped && !xml) {
     err << options.file << ": " << unread.size() << " non-empty field(s) no rule read"
         << (unread.empty() ? "" : ":") << "\n";
     for (const auto& path : unread) err << "  " << path << "\n";

@@ -4,6 +4,7 @@
 // fields that no rule read.
 
 #include <iosfwd>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -12,6 +13,10 @@
 #include "gateway/core/result.h"
 #include "gateway/mapping/mapping.h"
 
+namespace helsebro::kith {
+class SchemaSet;
+}
+
 namespace helsebro::app {
 
 /// Translates one HL7 v2 message offline, as `helsebro map` and the golden tests do. The
@@ -19,6 +24,17 @@ namespace helsebro::app {
 /// `unread` is given, it receives the input's non-empty components that the mapping did not read.
 Result<mapping::Translation> map_message(const mapping::MappingSet& set, std::string_view bytes,
                                          std::vector<std::string>* unread = nullptr);
+
+/// Translates one KITH e-message offline: classified against `schemas` (any receiver), refused
+/// as the AppRec would refuse it (code and Norwegian text, never libxml2's detail), then mapped
+/// by the kith mapping of its type and version (kith_message.h). The message id is
+/// "map:<MsgId>". The XML source view does not track what was read, so there is no `unread`.
+Result<mapping::Translation> map_e_message(const mapping::MappingSet& set,
+                                           const std::shared_ptr<const kith::SchemaSet>& schemas,
+                                           std::string_view bytes);
+
+/// True when `bytes` look like XML (after a UTF-8 byte order mark and white space: '<').
+bool looks_like_xml(std::string_view bytes);
 
 /// The differences between two JSON documents, one line each: "<JSON pointer>: expected X, got Y".
 std::vector<std::string> json_differences(const std::string& expected, const std::string& actual);

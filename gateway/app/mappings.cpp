@@ -1,12 +1,47 @@
 #include "gateway/app/mappings.h"
 
+#include <filesystem>
+#include <optional>
+
 #include "adapters/hl7v2/path.h"
+#include "adapters/kith/schema_index.h"
+#include "adapters/kith/xpath.h"
+#include "gateway/config/config.h"
 
 namespace helsebro::app {
 
-Result<std::shared_ptr<const mapping::MappingSet>> load_mappings(const std::string& dir) {
+namespace fs = std::filesystem;
+
+std::string default_kith_schema_dir(const std::string& mappings_dir) {
+  fs::path base = fs::path(mappings_dir).lexically_normal();
+  if (!base.has_filename()) base = base.parent_path();  // "mappings/" → "mappings"
+  return (base.parent_path() / "schemas" / "kith").string();
+}
+
+std::string kith_schema_dir(const config::Config& config) {
+  return config.kith.configured ? config.kith.schemas_dir : default_kith_schema_dir(config.mappings_dir);
+}
+
+Result<std::shared_ptr<const mapping::MappingSet>> load_mappings(const std::string& dir,
+                                                                 const std::string& kith_schema_dir) {
   static const hl7v2::PathDialect kHl7v2;
-  return mapping::MappingSet::load(dir, {{"hl7v2", &kHl7v2}});
+  mapping::Dialects dialects{{"hl7v2", &kHl7v2}};
+  // The dialect only compiles paths while the set loads: compiled paths own their queries.
+  std::optional<kith::XPathDialect> kith;
+  auto index = kith::SchemaIndex::load(kith_schema_dir);
+  if (index) {
+    kith.emplace(*index);
+    dialects.emplace("kith", &*kith);
+  } else if (fs::is_directory(fs::path(dir) / "kith")) {
+    return Error{Errc::kInvalidValue, (fs::path(dir) / "kith").string() +
+                                    ": KITH mappings need the schema index in " + kith_schema_dir +
+                                    ": " + index.error().detail};
+  }
+  return mapping::MappingSet::load(dir, dialects);
+}
+
+Result<std::shared_ptr<const mapping::MappingSet>> load_mappings(const std::string& dir) {
+  return load_mappings(dir, default_kith_schema_dir(dir));
 }
 
 }  // namespace helsebro::app

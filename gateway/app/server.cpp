@@ -46,9 +46,9 @@ class MappingHolder {
 };
 
 // Loads the mappings again and swaps them in whole; on failure the previous set keeps serving.
-Result<std::size_t> reload(MappingHolder& holder, const std::string& dir, const char* trigger) {
+Result<std::size_t> reload(MappingHolder& holder, const config::Config& config, const char* trigger) {
   const auto started = std::chrono::steady_clock::now();
-  auto loaded = load_mappings(dir);
+  auto loaded = load_mappings(config.mappings_dir, kith_schema_dir(config));
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   if (!loaded) {
     observe::log_error("mappings.reload_refused", {{"trigger", trigger}, {"error", loaded.error().detail}});
@@ -100,7 +100,8 @@ intake::ChannelRules http_hl7v2_rules(const config::MllpConfig& mllp) {
 
 // KITH intake, when its schemas load. Without a "kith" section a missing schema directory only
 // turns the endpoint off; with one it is an error (false).
-bool make_kith_intake(const config::KithConfig& config, observe::Probes& probes, listen::HttpIntakeParts& parts) {
+bool make_kith_intake(const config::KithConfig& config, observe::Probes& probes, listen::HttpIntakeParts& parts,
+                      intake::MappingProvider mappings) {
   auto schemas = kith::SchemaSet::load(config.schemas_dir);
   if (!schemas) {
     parts.kith_unavailable = "its schemas could not be loaded";
@@ -115,9 +116,10 @@ bool make_kith_intake(const config::KithConfig& config, observe::Probes& probes,
   intake::KithRules rules;
   rules.apprec_1_0 = config.apprec_version == "1.0";
   rules.software_version = HELSEBRO_VERSION;
+  std::shared_ptr<const kith::SchemaIndex> index(*schemas, &(*schemas)->index());
   parts.kith = std::make_shared<intake::KithIntake>(
       std::move(rules), std::make_shared<const kith::Classifier>(*schemas, std::move(options)), Clock{},
-      &probes.intake);
+      &probes.intake, std::move(mappings), std::move(index));
   return true;
 }
 
@@ -128,7 +130,7 @@ int serve(const config::Config& config) {
   observe::parse_log_level(config.log_level, level);
   observe::set_log_level(level);
 
-  auto mappings = load_mappings(config.mappings_dir);
+  auto mappings = load_mappings(config.mappings_dir, kith_schema_dir(config));
   if (!mappings) {
     observe::log_error("mappings.load_failed", {{"error", mappings.error().detail}});
     return 2;
@@ -176,10 +178,10 @@ int serve(const config::Config& config) {
   inbound.duplicate_window_seconds = config.mllp.duplicate_window_seconds;
   inbound.fhir = std::make_shared<intake::FhirIntake>("http-fhir", validate::FhirValidator::r4(), Clock{},
                                                       &probes.intake);
-  if (!make_kith_intake(config.kith, probes, inbound)) return 2;
+  if (!make_kith_intake(config.kith, probes, inbound, [&holder] { return holder.get(); })) return 2;
   listen::route_inbound(http, std::move(inbound));
   admin::route_admin(http, config.admin_token,
-                     {[&holder, &config] { return reload(holder, config.mappings_dir, "admin"); },
+                     {[&holder, &config] { return reload(holder, config, "admin"); },
                       [&holder, &journal, &forwarder, &backlog, &config](const MessageQuery& query) {
                         std::vector<helsebro::config::MllpConfig> channels{config.mllp};
                         channels.insert(channels.end(), config.mllp_channels.begin(), config.mllp_channels.end());
@@ -189,7 +191,7 @@ int serve(const config::Config& config) {
                         return summary;
                       }});
   MappingsWatch watch(io, config.mappings_dir, [&holder, &config] {
-    (void)reload(holder, config.mappings_dir, "file_change");
+    (void)reload(holder, config, "file_change");
   });
   if (config.mappings_watch) watch.start();
   try {
@@ -243,7 +245,7 @@ int serve(const config::Config& config) {
   std::function<void()> wait_hup = [&] {
     hup.async_wait([&](const boost::system::error_code& ec, int) {
       if (ec) return;
-      (void)reload(holder, config.mappings_dir, "SIGHUP");
+      (void)reload(holder, config, "SIGHUP");
       wait_hup();
     });
   };

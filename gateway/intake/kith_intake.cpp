@@ -1,7 +1,12 @@
 #include "gateway/intake/kith_intake.h"
 
+#include <rapidjson/document.h>
+
 #include "adapters/kith/apprec_writer.h"
 #include "adapters/kith/classifier.h"
+#include "adapters/kith/source_view.h"
+#include "gateway/intake/kith_message.h"
+#include "gateway/validate/fhir_validator.h"
 #include "gateway/core/ids.h"
 #include "gateway/observe/log.h"
 #include "gateway/observe/probes.h"
@@ -63,8 +68,14 @@ kith::AppRecRequest KithIntake::apprec_for(const kith::Classification& c, const 
 }
 
 KithIntake::KithIntake(KithRules rules, std::shared_ptr<const kith::Classifier> classifier, Clock clock,
-                       observe::IntakeProbe* probe)
-    : rules_(std::move(rules)), classifier_(std::move(classifier)), clock_(std::move(clock)), probe_(probe) {}
+                       observe::IntakeProbe* probe, MappingProvider mappings,
+                       std::shared_ptr<const kith::SchemaIndex> index)
+    : rules_(std::move(rules)),
+      classifier_(std::move(classifier)),
+      clock_(std::move(clock)),
+      probe_(probe),
+      mappings_(std::move(mappings)),
+      index_(std::move(index)) {}
 
 KithIntake::~KithIntake() = default;
 
@@ -91,16 +102,44 @@ PreparedKith KithIntake::prepare(std::string_view bytes, const std::string& peer
   }
   if (c.accepted()) p.metric_type = element_of(c.message->header());
   std::optional<kith::Rejection> rejection = c.rejection;
-  r.state = rejection ? MessageState::kRejected : MessageState::kHeld;  // held: no KITH mapping yet
+  r.state = rejection ? MessageState::kRejected : MessageState::kHeld;  // held until a mapping takes it
 
-  if (c.accepted() && c.message->header().envelope == kith::Envelope::kAppRec) {
+  const bool receipt = c.accepted() && c.message->header().envelope == kith::Envelope::kAppRec;
+  if (c.accepted() && !receipt && !rejection && mappings_ && index_) {
+    const KithMessageKey key = kith_message_key(c.message->header(), *index_);
+    const auto set = mappings_();
+    const mapping::Mapping* mapping = set ? set->find("kith", key.type) : nullptr;
+    if (mapping != nullptr && mapping->accepts_version(key.version)) {
+      r.mapping = mapping->name();
+      kith::SourceView view(c.message->document());
+      auto translated = mapping->translate(
+          view, {r.id, key.type, r.received_at},
+          [](const rapidjson::Value& bundle) { return validate::FhirValidator::r4().validate_bundle(bundle); });
+      if (translated) {
+        r.state = MessageState::kTranslated;
+        r.bundle = std::move(translated->bundle);
+        r.ordering_key = std::move(translated->ordering_key);
+      } else {
+        // The AppRec names the reason: Helsebro's own text (paths, codes), not the message's data.
+        const Error& e = translated.error();
+        const bool person_id = e.code == Errc::kInvalidIdentifier;
+        rejection = kith::Rejection{person_id ? kith::AppRecCode::kE31 : kith::AppRecCode::kX99,
+                                    "kunne ikke oversettes: " + e.detail, {}, 0, 0, true};
+        r.state = MessageState::kRejected;
+      }
+    }
+  }
+
+  if (receipt) {
     // A receipt for a message we sent: kept, never answered with a receipt of its own.
     p.http_status = 202;
     p.content_type = "application/json";
     p.body = R"({"messageId":")" + r.id + R"("})";
     p.outcome = "accepted";
   } else if (c.message && (!rejection || rejection->answerable)) {
-    if (auto xml = kith::write_apprec(apprec_for(c, r))) {
+    kith::Classification answered = c;
+    answered.rejection = rejection;
+    if (auto xml = kith::write_apprec(apprec_for(answered, r))) {
       p.http_status = 200;
       p.content_type = "application/xml; charset=utf-8";
       p.body = std::move(*xml);
@@ -121,7 +160,8 @@ PreparedKith KithIntake::prepare(std::string_view bytes, const std::string& peer
     p.outcome = "problem";
   }
   r.ack = p.body;
-  p.duplicate_checked = r.state == MessageState::kHeld && !r.control_id.empty() && r.sender != peer;
+  p.duplicate_checked = (r.state == MessageState::kHeld || r.state == MessageState::kTranslated) &&
+                        !r.control_id.empty() && r.sender != peer;
 
   if (probe_) probe_->received(rules_.channel, "kith", p.metric_type);
   if (rejection) {
@@ -133,7 +173,7 @@ PreparedKith KithIntake::prepare(std::string_view bytes, const std::string& peer
                                            {"sha256", r.payload_sha256.substr(0, 16)},
                                            {"reason", label},
                                            {"answer", p.outcome}});
-  } else {
+  } else if (r.state == MessageState::kHeld) {
     if (probe_) probe_->held(rules_.channel, p.metric_type);
     observe::log_debug("intake.held", {{"id", r.id}, {"channel", rules_.channel}, {"type", p.metric_type}});
   }

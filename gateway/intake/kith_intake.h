@@ -2,9 +2,11 @@
 // Intake for KITH e-messages: gives each message an id, classifies it (well-formed, known format,
 // schema, MsgId, receiver, patient), and prepares both the journal record and the answer: an
 // AppRec (status 1 OK or 2 avvist) when the sender can be read, HTTP problem JSON otherwise.
-// A valid e-message is stored as held: no KITH mapping exists yet, so it waits for
-// `helsebro replay --state held`. The caller stores the record and sends the answer only after
-// the journal reports the record durable.
+// A valid e-message is translated by the kith mapping for its type and version and delivered like
+// any other message; one no mapping takes is stored as held, for `helsebro replay --state held`
+// once a mapping exists. A mapping that refuses the message (a required element missing, an
+// invalid Bundle) makes it "avvist" (X99 with the reason). The caller stores the record and sends
+// the answer only after the journal reports the record durable.
 
 #include <memory>
 #include <string>
@@ -12,9 +14,11 @@
 
 #include "gateway/core/clock.h"
 #include "gateway/core/message.h"
+#include "gateway/intake/hl7v2_intake.h"  // MappingProvider
 
 namespace helsebro::kith {
 class Classifier;
+class SchemaIndex;
 struct Classification;
 struct AppRecRequest;
 }  // namespace helsebro::kith
@@ -33,7 +37,7 @@ struct KithRules {
 
 /// A message, classified, waiting for its journal commit.
 struct PreparedKith {
-  MessageRecord record;        // state held or rejected
+  MessageRecord record;        // state translated, held or rejected
   int http_status = 200;       // 200 with an AppRec; 400 with problem JSON (sender unreadable);
                                // 202 for a received AppRec (a receipt is not answered)
   std::string content_type;
@@ -46,9 +50,11 @@ struct PreparedKith {
 /// Thread-safe: holds no per-message state.
 class KithIntake {
  public:
-  /// `classifier` must not be null.
+  /// `classifier` must not be null. `mappings` (with `index`, the schema index of the
+  /// classifier's schemas) translates accepted messages; without them every one is held.
   KithIntake(KithRules rules, std::shared_ptr<const kith::Classifier> classifier, Clock clock,
-             observe::IntakeProbe* probe);
+             observe::IntakeProbe* probe, MappingProvider mappings = {},
+             std::shared_ptr<const kith::SchemaIndex> index = {});
   ~KithIntake();
 
   /// Classifies one e-message. Never fails: bad input yields a rejected record and its answer.
@@ -63,6 +69,8 @@ class KithIntake {
   std::shared_ptr<const kith::Classifier> classifier_;
   Clock clock_;
   observe::IntakeProbe* probe_;
+  MappingProvider mappings_;
+  std::shared_ptr<const kith::SchemaIndex> index_;
 };
 
 }  // namespace helsebro::intake

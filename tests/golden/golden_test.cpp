@@ -1,5 +1,5 @@
 // One golden test over every example beside every mapping: mappings/<format>/examples/NAME.hl7
-// must translate to NAME.bundle.json (compared as JSON), or be refused with the text in
+// (HL7 v2) or NAME.xml (KITH e-message, classified against schemas/kith first) must translate to NAME.bundle.json (compared as JSON), or be refused with the text in
 // NAME.error.txt. Examples are the mapping's specification; edit them with the mapping.
 
 #include <gtest/gtest.h>
@@ -12,6 +12,7 @@
 #include <set>
 #include <sstream>
 
+#include "adapters/kith/schema_set.h"
 #include "gateway/app/map_command.h"
 #include "gateway/app/mappings.h"
 #include "gateway/core/files.h"
@@ -22,6 +23,25 @@ namespace {
 namespace fs = std::filesystem;
 
 const fs::path kMappings = fs::path(HELSEBRO_SOURCE_DIR) / "mappings";
+const fs::path kKithSchemas = fs::path(HELSEBRO_SOURCE_DIR) / "schemas" / "kith";
+const fs::path kDialogCorpus =
+    fs::path("/work/shared/corpus/kith/sarepta-eksempel/Dialogmelding");
+
+const std::shared_ptr<const kith::SchemaSet>& kith_schemas() {
+  static const auto loaded = kith::SchemaSet::load(kKithSchemas);
+  static const std::shared_ptr<const kith::SchemaSet> schemas = loaded ? *loaded : nullptr;
+  return schemas;
+}
+
+// An example file, translated by its format: .xml as a KITH e-message, anything else as HL7 v2.
+Result<mapping::Translation> translate(const mapping::MappingSet& set, const fs::path& file,
+                                       const std::string& bytes) {
+  if (file.extension() == ".xml") {
+    if (kith_schemas() == nullptr) return Error{Errc::kInvalidValue, "schemas/kith does not load"};
+    return app::map_e_message(set, kith_schemas(), bytes);
+  }
+  return app::map_message(set, bytes);
+}
 
 // The whole file; "" when it cannot be read (the assertions then say what is missing).
 std::string read(const fs::path& p) { return read_file(p).value_or(""); }
@@ -39,7 +59,8 @@ std::vector<std::string> examples() {
     const fs::path dir = format.path() / "examples";
     if (!fs::is_directory(dir)) continue;
     for (const auto& file : fs::directory_iterator(dir)) {
-      if (file.path().extension() == ".hl7") out.push_back(fs::relative(file.path(), kMappings).string());
+      const auto ext = file.path().extension();
+      if (ext == ".hl7" || ext == ".xml") out.push_back(fs::relative(file.path(), kMappings).string());
     }
   }
   std::sort(out.begin(), out.end());
@@ -56,7 +77,7 @@ TEST_P(GoldenExample, TranslatesAsExpected) {
   const fs::path expected_error = fs::path(input).replace_extension(".error.txt");
   ASSERT_NE(fs::exists(expected_bundle), fs::exists(expected_error))
       << "give " << input.filename() << " exactly one of .bundle.json or .error.txt";
-  auto translated = app::map_message(**set, read(input));
+  auto translated = translate(**set, input, read(input));
   if (fs::exists(expected_error)) {
     ASSERT_FALSE(translated) << "expected a refusal, got a Bundle";
     std::string want = read(expected_error);
@@ -87,11 +108,30 @@ TEST(GoldenExamples, EveryMappingHasAnExampleThatItTranslates) {
   std::set<std::string> covered;
   for (const auto& e : examples()) {
     if (!fs::exists(fs::path(kMappings / e).replace_extension(".bundle.json"))) continue;
-    if (auto t = app::map_message(**set, read(kMappings / e))) covered.insert(t->mapping);
+    if (auto t = translate(**set, kMappings / e, read(kMappings / e))) covered.insert(t->mapping);
   }
   for (const auto& mapping : (*set)->mappings()) {
     EXPECT_TRUE(covered.count(mapping->name())) << mapping->file() << " has no translating example in examples/";
   }
+}
+
+// Every Dialogmelding sample of the directorate maps to a Bundle that Helsebro's validator passes
+// (map_e_message validates it). Skipped where the corpus is not checked out.
+TEST(GoldenCorpus, EveryDialogmeldingSampleMapsToAValidBundle) {
+  if (!fs::is_directory(kDialogCorpus)) GTEST_SKIP() << kDialogCorpus << " is not here";
+  auto set = app::load_mappings(kMappings.string());
+  ASSERT_TRUE(set) << set.error().detail;
+  int samples = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(kDialogCorpus)) {
+    if (!entry.is_regular_file() || entry.path().extension() != ".xml") continue;
+    ++samples;
+    auto t = translate(**set, entry.path(), read(entry.path()));
+    EXPECT_TRUE(t) << entry.path().filename() << ": " << (t ? "" : t.error().message());
+    if (t) {
+      EXPECT_EQ(t->mapping, "dialogmelding") << entry.path().filename();
+    }
+  }
+  EXPECT_GT(samples, 0);
 }
 
 }  // namespace

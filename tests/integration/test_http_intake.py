@@ -1,6 +1,6 @@
 """Inbound HTTP, end to end with real processes: HL7 v2, KITH e-messages and FHIR JSON posted to
 the gateway are answered only after they are stored (ACK, AppRec, 202 or a problem), valid ones
-reach the dev FHIR server or are held, bad ones are answered with their reason and kept, and a
+reach the dev FHIR server (or are held when no mapping takes them), bad ones are answered with their reason and kept, and a
 full backlog turns senders away with 503 and Retry-After instead of storing more."""
 
 import json
@@ -68,10 +68,10 @@ class HttpIntake(unittest.TestCase):
         self.fhir = DevFhirServer().start()
         self.addCleanup(self.fhir.stop)
 
-    def gateway(self, config=None):
+    def gateway(self, config=None, env=None):
         config = dict(config or {})
         config.setdefault("kith", {"schemasDir": KITH_SCHEMAS})
-        gw = Gateway(self.fhir.base, config=config).start()
+        gw = Gateway(self.fhir.base, config=config, env=env).start()
         self.addCleanup(gw.cleanup)
         return gw
 
@@ -133,7 +133,7 @@ class HttpIntake(unittest.TestCase):
                                 capture_output=True, env={**os.environ, "XML_CATALOG_FILES": catalog}, timeout=30)
         self.assertEqual(result.returncode, 0, result.stderr.decode(errors="replace"))
 
-    def test_valid_dialogmelding_gets_apprec_ok_and_is_held(self):
+    def test_valid_dialogmelding_gets_apprec_ok_and_is_delivered(self):
         sample = self.kith_sample()
         gw = self.gateway()
         status, headers, body = self.post_kith(gw, sample)
@@ -145,14 +145,34 @@ class HttpIntake(unittest.TestCase):
         msg_id = re.search(rb"<MsgId>([^<]+)</MsgId>", sample).group(1).decode()
         original = re.search(r"<OriginalMsgId>.*?<Id>([^<]+)</Id>", xml, re.S).group(1)
         self.assertEqual(original, msg_id)
-        self.assertEqual(gw.metric("helsebro_journal_messages", state="held"), 1)
+        # Translated by mappings/kith/dialogmelding.json and delivered: the patient and the
+        # Communication, identified by the MsgId, reach the FHIR server.
+        wait_for(lambda: self.fhir.patients_with_fnr("13116900216"), what="the Patient")
+        found = wait_for(lambda: self.fhir.search("Communication", identifier="urn:ietf:rfc:3986|urn:uuid:" + msg_id),
+                         what="the Communication")
+        self.assertEqual(len(found), 1)
+        wait_for(lambda: gw.metric("helsebro_journal_messages", state="delivered") == 1, what="delivered")
 
         # The same message again: the same receipt, stored once.
         status, _, again = self.post_kith(gw, sample)
         self.assertEqual((status, again), (200, body))
-        self.assertEqual(gw.metric("helsebro_journal_messages", state="held"), 1)
+        self.assertEqual(gw.metric("helsebro_journal_messages", state="delivered"), 1)
+        self.assertEqual(gw.metric("helsebro_journal_messages", state="translated"), 0)
         for secret in ("13116900216", "Danser"):
             self.assertNotIn(secret, gw.log_text())
+
+    def test_an_e_message_no_mapping_takes_is_held(self):
+        sample = self.kith_sample()
+        gw = self.gateway(env={"HELSEBRO_MAPPINGS_DIR": self.empty_mappings()})
+        status, _, body = self.post_kith(gw, sample)
+        self.assertEqual(status, 200, body)
+        self.assertEqual(apprec_codes(body.decode()), ("1", []))
+        self.assertEqual(gw.metric("helsebro_journal_messages", state="held"), 1)
+
+    def empty_mappings(self):
+        tmp = tempfile.mkdtemp(prefix="helsebro-mappings-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        return tmp
 
     def test_broken_e_messages_get_their_apprec_error_or_problem(self):
         sample = self.kith_sample()

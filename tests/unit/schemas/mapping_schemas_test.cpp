@@ -342,7 +342,7 @@ const std::vector<Case>& refused_by_both() {
        R"({"mapping": "t", "accepts": {"format": "hl7v2", "messages": ["ADT^A04", "ADT^A04"]},
            "resources": [{"name": "r", "resourceType": "Basic", "resource": {}}]})"},
       {"unknown format", Kind::kMapping,
-       R"({"mapping": "t", "accepts": {"format": "kith", "messages": ["ADT^A04"]},
+       R"({"mapping": "t", "accepts": {"format": "fhir", "messages": ["ADT^A04"]},
            "resources": [{"name": "r", "resourceType": "Basic", "resource": {}}]})"},
       {"unknown key in accepts", Kind::kMapping,
        R"({"mapping": "t", "accepts": {"format": "hl7v2", "messages": ["ADT^A04"], "version": ["2.5"]},

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include "adapters/kith/classifier.h"
+#include "adapters/kith/schema_set.h"
+#include "gateway/app/mappings.h"
 #include "tests/unit/adapters/kith/test_support.h"
 
 namespace helsebro::intake {
@@ -83,6 +85,25 @@ TEST(KithIntake, ProblemJsonNeverQuotesTheMessage) {
   const PreparedKith p = make_intake().prepare("<MsgHead><Patient>15038512363</Patient", "10.0.0.1");
   EXPECT_EQ(p.http_status, 400);
   EXPECT_FALSE(contains(p.body, kt::kFnr)) << p.body;
+}
+
+// With the repository's mappings, an accepted Dialogmelding is translated, not held.
+KithIntake make_mapping_intake() {
+  static auto set = app::load_mappings(std::string(HELSEBRO_SOURCE_DIR) + "/mappings").value();
+  auto schemas = kt::schemas();
+  std::shared_ptr<const kith::SchemaIndex> index(schemas, &schemas->index());
+  return KithIntake(KithRules{}, std::make_shared<const kith::Classifier>(schemas, kith::ClassifierOptions{}),
+                    Clock([] { return kNow; }), nullptr, [] { return set; }, index);
+}
+
+TEST(KithIntake, TranslatesAMessageAMappingTakes) {
+  const PreparedKith p = make_mapping_intake().prepare(kt::dialog_message(), "10.0.0.1");
+  ASSERT_EQ(p.record.state, MessageState::kTranslated) << p.record.reason;
+  EXPECT_EQ(p.record.mapping, "dialogmelding");
+  EXPECT_TRUE(contains(p.record.bundle, R"("resourceType":"Communication")")) << p.record.bundle;
+  EXPECT_TRUE(contains(p.record.ordering_key, kt::kFnr)) << p.record.ordering_key;
+  EXPECT_EQ(p.outcome, "apprec_ok");
+  EXPECT_TRUE(p.duplicate_checked);
 }
 
 }  // namespace

@@ -1,0 +1,28 @@
+#pragma once
+// Which kith mapping takes an e-message: its message type and version, as `accepts.messages`
+// and `accepts.versions` name them. Used by KITH intake, `helsebro map` and the golden tests.
+
+#include <string>
+
+namespace helsebro::kith {
+struct MessageHeader;
+class SchemaIndex;
+}  // namespace helsebro::kith
+
+namespace helsebro::intake {
+
+struct KithMessageKey {
+  /// MsgHead MsgInfo/Type/@V (code list 8279, e.g. "DIALOG_NOTAT", "SERVREQ"), or a standalone
+  /// Message/Type/@V (e.g. "EPIKRISE", "SVAR_KLINKJEMI"): the same code list, the same element.
+  std::string type;
+  /// The version of the clinical message, from the schema index entry of its namespace (e.g.
+  /// "1.1" for Dialogmelding 2013-01-23): for MsgHead the first payload that is a message, for a
+  /// standalone message its root. MsgHead's own MIGversion ("v1.2 2006-05-24") is the
+  /// envelope's version, the same for every payload, so it is the fallback only.
+  std::string version;
+};
+
+/// Thread-safe; reads only its arguments.
+KithMessageKey kith_message_key(const kith::MessageHeader& header, const kith::SchemaIndex& index);
+
+}  // namespace helsebro::intake
