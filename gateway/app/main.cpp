@@ -131,7 +131,7 @@ int replay_command(const helsebro::config::Config& config, const Arguments& args
     std::cerr << "helsebro replay: give --id ID… or --state STATE\n";
     return 2;
   }
-  auto set = app::load_mappings(config.mappings_dir);
+  auto set = app::load_mappings(config.mappings_dir, app::kith_schema_dir(config), app::KithSchemas::kOptional);
   if (!set) {
     std::cerr << "helsebro replay: mappings: " << set.error().detail << "\n";
     return 2;

@@ -7,6 +7,7 @@
 #include "adapters/kith/schema_index.h"
 #include "adapters/kith/xpath.h"
 #include "gateway/config/config.h"
+#include "gateway/observe/log.h"
 
 namespace helsebro::app {
 
@@ -23,7 +24,8 @@ std::string kith_schema_dir(const config::Config& config) {
 }
 
 Result<std::shared_ptr<const mapping::MappingSet>> load_mappings(const std::string& dir,
-                                                                 const std::string& kith_schema_dir) {
+                                                                 const std::string& kith_schema_dir,
+                                                                 KithSchemas kith_schemas) {
   static const hl7v2::PathDialect kHl7v2;
   mapping::Dialects dialects{{"hl7v2", &kHl7v2}};
   // The dialect only compiles paths while the set loads: compiled paths own their queries.
@@ -32,6 +34,9 @@ Result<std::shared_ptr<const mapping::MappingSet>> load_mappings(const std::stri
   if (index) {
     kith.emplace(*index);
     dialects.emplace("kith", &*kith);
+  } else if (fs::is_directory(fs::path(dir) / "kith") && kith_schemas == KithSchemas::kOptional) {
+    // HL7 v2 keeps serving; only the KITH mappings are left out, and said so.
+    observe::log_warn("mappings.kith_skipped", {{"dir", kith_schema_dir}, {"error", index.error().detail}});
   } else if (fs::is_directory(fs::path(dir) / "kith")) {
     return Error{Errc::kInvalidValue, (fs::path(dir) / "kith").string() +
                                     ": KITH mappings need the schema index in " + kith_schema_dir +

@@ -48,7 +48,7 @@ class MappingHolder {
 // Loads the mappings again and swaps them in whole; on failure the previous set keeps serving.
 Result<std::size_t> reload(MappingHolder& holder, const config::Config& config, const char* trigger) {
   const auto started = std::chrono::steady_clock::now();
-  auto loaded = load_mappings(config.mappings_dir, kith_schema_dir(config));
+  auto loaded = load_mappings(config.mappings_dir, kith_schema_dir(config), KithSchemas::kOptional);
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   if (!loaded) {
     observe::log_error("mappings.reload_refused", {{"trigger", trigger}, {"error", loaded.error().detail}});
@@ -130,7 +130,7 @@ int serve(const config::Config& config) {
   observe::parse_log_level(config.log_level, level);
   observe::set_log_level(level);
 
-  auto mappings = load_mappings(config.mappings_dir, kith_schema_dir(config));
+  auto mappings = load_mappings(config.mappings_dir, kith_schema_dir(config), KithSchemas::kOptional);
   if (!mappings) {
     observe::log_error("mappings.load_failed", {{"error", mappings.error().detail}});
     return 2;
