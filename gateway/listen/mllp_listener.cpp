@@ -93,6 +93,15 @@ intake::ChannelRules rules_from(const config::MllpConfig& c) {
   return rules;
 }
 
+// What the journal keeps of a prepared message: a copy of the record with the Bundle moved, not
+// copied (afterwards the session needs only the id, state and payload, to answer).
+MessageRecord for_journal(MessageRecord& r) {
+  std::string bundle = std::move(r.bundle);
+  MessageRecord copy = r;
+  copy.bundle = std::move(bundle);
+  return copy;
+}
+
 // The journal's answer for one message, delivered on the session's strand.
 struct StoreSlot {
   std::optional<Result<AppendOutcome>> result;
@@ -248,9 +257,9 @@ struct MllpListener::Impl : std::enable_shared_from_this<MllpListener::Impl> {
           });
         };
         if (window > 0 && m.record.state == MessageState::kTranslated) {
-          journal.append_unique(m.record, m.record.received_at - window, done);
+          journal.append_unique(for_journal(m.record), m.record.received_at - window, done);
         } else {
-          journal.append(m.record, [done](Result<std::int64_t> seq) {
+          journal.append(for_journal(m.record), [done](Result<std::int64_t> seq) {
             if (seq) done(AppendOutcome{*seq, false, {}, {}});
             else done(seq.error());
           });

@@ -1,6 +1,7 @@
 #include "gateway/journal/sqlite_journal.h"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <atomic>
 #include <future>
@@ -88,6 +89,21 @@ double sample(const observe::Registry& registry, const std::string& name) {
 }
 
 using Ids = std::vector<std::string>;
+
+// Counts by state straight from the database file, on a connection of the test's own: the model
+// the journal's in-memory counts must match.
+std::map<MessageState, std::int64_t> group_by_state(const std::filesystem::path& dir) {
+  std::map<MessageState, std::int64_t> out;
+  for (int i = 0; i < kMessageStateCount; ++i) out[static_cast<MessageState>(i)] = 0;
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open_v2((dir / "journal.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* s = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(db, "SELECT state, COUNT(*) FROM messages GROUP BY state", -1, &s, nullptr), SQLITE_OK);
+  while (sqlite3_step(s) == SQLITE_ROW) out[static_cast<MessageState>(sqlite3_column_int(s, 0))] = sqlite3_column_int64(s, 1);
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  return out;
+}
 
 class JournalTest : public ::testing::Test {
  protected:
@@ -255,6 +271,60 @@ TEST_F(JournalTest, CountsMessagesByState) {
   EXPECT_EQ(counts->at(MessageState::kReceived), 0);
 }
 
+TEST_F(JournalTest, CountsKeptInMemoryMatchAFreshGroupByAfterEveryKindOfChange) {
+  std::atomic<bool> fail_write{false}, fail_commit{false};
+  {
+    SqliteJournal j(dir_.str());
+    j.set_fault_hook([&](FaultPoint point) {
+      return (point == FaultPoint::kWrite && fail_write) || (point == FaultPoint::kCommit && fail_commit);
+    });
+    std::vector<std::int64_t> seqs;
+    for (int i = 0; i < 8; ++i) seqs.push_back(append_ok(j, record("t" + std::to_string(i))));
+    append_ok(j, record("r1", MessageState::kRejected));
+    append_ok(j, record("h1", MessageState::kHeld));
+    append_ok(j, record("d0", MessageState::kDelivered));
+    // A duplicate stores nothing; a new control id is stored.
+    std::promise<Result<AppendOutcome>> dup;
+    j.append_unique(record("t0"), 0, [&](Result<AppendOutcome> r) { dup.set_value(std::move(r)); });
+    ASSERT_TRUE(dup.get_future().get()->duplicate);
+    MessageRecord fresh = record("u1");
+    std::promise<Result<AppendOutcome>> unique;
+    j.append_unique(fresh, 0, [&](Result<AppendOutcome> r) { unique.set_value(std::move(r)); });
+    ASSERT_FALSE(unique.get_future().get()->duplicate);
+
+    ASSERT_TRUE(wait([&](auto cb) { j.mark_delivered(seqs[0], 1, cb); }));
+    ASSERT_TRUE(wait([&](auto cb) { j.mark_failed(seqs[1], "x", 1, 2, cb); }));
+    ASSERT_TRUE(wait([&](auto cb) { j.mark_failed(seqs[1], "x", 2, 3, cb); }));  // failed → failed
+    ASSERT_TRUE(wait([&](auto cb) { j.mark_dead(seqs[2], "gave up", 1, cb); }));
+    ASSERT_TRUE(wait([&](auto cb) {
+      j.retranslate(seqs[2], MessageState::kTranslated, "{}", "k", "m", "", 1, cb);  // dead → translated
+    }));
+    ASSERT_TRUE(wait([&](auto cb) { j.retranslate(seqs[3], MessageState::kRejected, "", "", "m", "bad", 1, cb); }));
+    // Changes that fail change nothing: an unknown message, a failed write, a failed commit.
+    ASSERT_FALSE(wait([&](auto cb) { j.mark_delivered(987654, 1, cb); }));
+    fail_write = true;
+    ASSERT_FALSE(wait([&](auto cb) { j.mark_delivered(seqs[4], 1, cb); }));
+    fail_write = false;
+    fail_commit = true;
+    ASSERT_FALSE(wait([&](auto cb) { j.mark_dead(seqs[5], "x", 1, cb); }));
+    ASSERT_FALSE(append(j, record("lost")));
+    fail_commit = false;
+    std::promise<Result<std::int64_t>> purged;
+    j.purge(1'800'000'000'000, 0, [&](Result<std::int64_t> n) { purged.set_value(std::move(n)); });
+    auto removed = purged.get_future().get();
+    ASSERT_TRUE(removed);
+    EXPECT_EQ(*removed, 2);  // d0, and t0 (delivered above)
+
+    const auto expected = group_by_state(dir_.path());
+    EXPECT_EQ(expected.at(MessageState::kTranslated), 6);  // t2 (again), t4–t7, u1
+    EXPECT_EQ(expected.at(MessageState::kDelivered), 0);   // both purged
+    EXPECT_EQ(*j.counts(), expected);
+  }
+  // Opened again, the journal starts from the database's own counts.
+  SqliteJournal again(dir_.str());
+  EXPECT_EQ(*again.counts(), group_by_state(dir_.path()));
+}
+
 TEST_F(JournalTest, CommitFaultFailsTheAppendAndStoresNothing) {
   observe::Registry registry;
   observe::JournalProbe probe(registry);
@@ -309,6 +379,39 @@ TEST_F(JournalTest, MessagesSurviveAReopen) {
   EXPECT_GT(append_ok(reopened, record("c")), last);
 }
 
+TEST_F(JournalTest, LargeMessagesAreStoredWholeAcrossWritesAndCheckpoints) {
+  // 24 messages of 1.5 MB: one commit's WAL frames go out in several writes, and the WAL passes
+  // the size at which checkpoints start on their own thread.
+  std::vector<std::string> payloads;
+  for (int i = 0; i < 24; ++i) {
+    std::string p(1'500'000, '\0');
+    for (std::size_t k = 0; k < p.size(); ++k) p[k] = static_cast<char>((k * 131 + static_cast<std::size_t>(i) * 7) % 251);
+    payloads.push_back(std::move(p));
+  }
+  {
+    SqliteJournal j(dir_.str());
+    for (int i = 0; i < 24; ++i) {
+      MessageRecord r = record("big" + std::to_string(i));
+      r.payload = payloads[static_cast<std::size_t>(i)];
+      append_ok(j, std::move(r));
+    }
+    // The background checkpoint copies the WAL into the database file while the journal is open.
+    const auto db = dir_.path() / "journal.db";
+    for (int tries = 0; tries < 200 && std::filesystem::file_size(db) < 16'000'000; ++tries) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+    EXPECT_GE(std::filesystem::file_size(db), 16'000'000u);
+    for (int i = 0; i < 24; ++i) EXPECT_EQ(get(j, "big" + std::to_string(i))->payload, payloads[static_cast<std::size_t>(i)]);
+  }
+  SqliteJournal reopened(dir_.str());
+  for (int i = 0; i < 24; ++i) {
+    const auto r = get(reopened, "big" + std::to_string(i));
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->payload, payloads[static_cast<std::size_t>(i)]) << i;
+  }
+  EXPECT_EQ(reopened.counts()->at(MessageState::kTranslated), 24);
+}
+
 TEST_F(JournalTest, CloseFinishesQueuedWritesAndRefusesNewOnes) {
   SqliteJournal j(dir_.str());
   std::promise<Result<std::int64_t>> queued;
@@ -357,7 +460,9 @@ TEST_F(JournalTest, ConcurrentAppendsAreAllStoredAndGroupCommitted) {
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kPerThread; ++i) {
-        j.append(record("t" + std::to_string(t) + "-" + std::to_string(i)), [&](Result<std::int64_t> seq) {
+        std::string id = "t";
+        id.append(std::to_string(t)).append("-").append(std::to_string(i));  // append: g++ 12 -Wrestrict
+        j.append(record(id), [&](Result<std::int64_t> seq) {
           if (seq) {
             std::lock_guard lock(mutex);
             seqs.push_back(*seq);

@@ -1,0 +1,271 @@
+#pragma once
+// The journal's SQLite connections: how they are opened, the schema, and the writer's connection
+// with every statement it runs prepared once, so that an operation only binds and steps. Used by
+// sqlite_journal.cpp alone. Not thread-safe: the writer connection belongs to the writer thread.
+
+#include <sqlite3.h>
+
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include "gateway/core/journal.h"
+#include "gateway/journal/sqlite_statement.h"
+#include "gateway/journal/state_counts.h"
+#include "gateway/journal/wal_batching_vfs.h"
+
+namespace helsebro::journal {
+
+inline constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS messages (
+  seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+  id              TEXT NOT NULL UNIQUE,
+  channel         TEXT NOT NULL,
+  sender          TEXT NOT NULL,
+  control_id      TEXT NOT NULL,
+  message_type    TEXT NOT NULL,
+  format          TEXT NOT NULL,
+  charset         TEXT NOT NULL,
+  payload_sha256  TEXT NOT NULL,
+  payload         BLOB NOT NULL,
+  state           INTEGER NOT NULL,
+  reason          TEXT NOT NULL DEFAULT '',
+  mapping         TEXT NOT NULL DEFAULT '',
+  bundle          BLOB,
+  ordering_key    TEXT NOT NULL DEFAULT '',
+  ack             BLOB,
+  received_at     INTEGER NOT NULL,
+  updated_at      INTEGER NOT NULL,
+  next_attempt_at INTEGER NOT NULL DEFAULT 0,
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  peer            TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS messages_pending ON messages(seq) WHERE state IN (1, 4);
+CREATE INDEX IF NOT EXISTS messages_sender_control ON messages(sender, control_id);
+)sql";
+
+inline Error db_error(sqlite3* db, std::string_view what) {
+  std::string text(what);
+  text.append(": ").append(sqlite3_errmsg(db));
+  return Error{Errc::kJournalWriteFailed, std::move(text)};
+}
+
+inline void exec_or_throw(sqlite3* db, const char* sql) {
+  char* message = nullptr;
+  if (sqlite3_exec(db, sql, nullptr, nullptr, &message) != SQLITE_OK) {
+    const std::string text = message ? message : "unknown error";
+    sqlite3_free(message);
+    throw std::runtime_error("journal: " + text);
+  }
+}
+
+/// Opens `path` in WAL mode with synchronous=FULL: a commit returns after its fsync. WAL frames
+/// reach the kernel in one write per commit (WalBatchingVfs).
+inline sqlite3* open_db(const std::string& path) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                      WalBatchingVfs::name()) != SQLITE_OK) {
+    const std::string why = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close_v2(db);
+    throw std::runtime_error("journal: cannot open " + path + ": " + why);
+  }
+  sqlite3_busy_timeout(db, 5000);
+  exec_or_throw(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
+  return db;
+}
+
+class WriterConnection {
+ public:
+  /// Opens the database, creates or upgrades the schema, prepares the statements. Throws
+  /// std::runtime_error on failure.
+  explicit WriterConnection(const std::string& path);
+  ~WriterConnection();
+  WriterConnection(const WriterConnection&) = delete;
+  WriterConnection& operator=(const WriterConnection&) = delete;
+
+  sqlite3* db() const { return db_; }
+
+  bool begin() { return run(begin_); }
+  bool commit() { return run(commit_); }
+  void rollback() { run(rollback_); }
+  bool savepoint() { return run(savepoint_); }
+  void release() { run(release_); }
+  void rollback_to_savepoint() { run(rollback_to_); }
+  /// False once SQLite has rolled the transaction back by itself (it does on I/O errors).
+  bool in_transaction() const { return sqlite3_get_autocommit(db_) == 0; }
+
+  /// The operations. Each records what it did to the counts by state in changes().
+  Result<std::int64_t> insert(const MessageRecord& r);
+  Result<std::int64_t> insert_unique(const MessageRecord& r, EpochMillis window_start,
+                                     AppendOutcome& outcome);
+  Result<std::int64_t> change_state(std::int64_t seq, MessageState state, std::string_view reason,
+                                    EpochMillis now, EpochMillis next_attempt_at,
+                                    bool count_attempt);
+  Result<std::int64_t> retranslate(std::int64_t seq, MessageState state, std::string_view bundle,
+                                   std::string_view ordering_key, std::string_view mapping,
+                                   std::string_view reason, EpochMillis now);
+  Result<std::int64_t> purge(EpochMillis delivered_before, EpochMillis rejected_before);
+
+  StateDelta& changes() { return changes_; }
+
+ private:
+  void prepare(Statement& s, const char* sql);
+  bool run(Statement& s);
+  Result<MessageState> current_state(std::int64_t seq);
+
+  sqlite3* db_;
+  Statement begin_, commit_, rollback_, savepoint_, release_, rollback_to_;
+  Statement insert_, duplicate_, state_of_, set_state_, retranslate_, purge_;
+  StateDelta changes_;
+};
+
+inline WriterConnection::WriterConnection(const std::string& path) : db_(open_db(path)) {
+  try {
+    exec_or_throw(db_, kSchema);
+    // Journals written before the peer column existed get it now (the error says it exists).
+    sqlite3_exec(db_, "ALTER TABLE messages ADD COLUMN peer TEXT NOT NULL DEFAULT ''", nullptr,
+                 nullptr, nullptr);
+    prepare(begin_, "BEGIN IMMEDIATE");
+    prepare(commit_, "COMMIT");
+    prepare(rollback_, "ROLLBACK");
+    prepare(savepoint_, "SAVEPOINT op");
+    prepare(release_, "RELEASE op");
+    prepare(rollback_to_, "ROLLBACK TO op");
+    prepare(
+        insert_,
+        "INSERT INTO messages (id, channel, sender, control_id, message_type, format, charset, "
+        "payload_sha256, payload, state, reason, mapping, bundle, ordering_key, ack, received_at, "
+        "updated_at, next_attempt_at, attempts, peer) VALUES "
+        "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, 0, "
+        "?19)");
+    prepare(duplicate_,
+            "SELECT seq, id, ack FROM messages WHERE sender = ?1 AND control_id = ?2 "
+            "AND received_at >= ?3 AND state != ?4 ORDER BY seq LIMIT 1");
+    prepare(state_of_, "SELECT state FROM messages WHERE seq = ?1");
+    prepare(set_state_,
+            "UPDATE messages SET state = ?1, reason = ?2, updated_at = ?3, next_attempt_at = ?4, "
+            "attempts = attempts + ?5 WHERE seq = ?6");
+    prepare(retranslate_,
+            "UPDATE messages SET state = ?1, bundle = ?2, ordering_key = ?3, mapping = ?4, reason "
+            "= ?5, "
+            "updated_at = ?6, next_attempt_at = 0, attempts = 0 WHERE seq = ?7");
+    prepare(purge_,
+            "DELETE FROM messages WHERE (state = ?1 AND updated_at < ?2) OR (state = ?3 AND "
+            "updated_at < ?4) "
+            "RETURNING state");
+  } catch (...) {
+    sqlite3_close_v2(db_);
+    throw;
+  }
+}
+
+inline WriterConnection::~WriterConnection() {
+  for (Statement* s : {&begin_, &commit_, &rollback_, &savepoint_, &release_, &rollback_to_,
+                       &insert_, &duplicate_, &state_of_, &set_state_, &retranslate_, &purge_}) {
+    *s = Statement();
+  }
+  sqlite3_close_v2(db_);
+}
+
+inline void WriterConnection::prepare(Statement& s, const char* sql) {
+  s = Statement(db_, sql);
+  if (!s.ok())
+    throw std::runtime_error(std::string("journal: cannot prepare: ") + sqlite3_errmsg(db_));
+}
+
+inline bool WriterConnection::run(Statement& s) {
+  Use use(s);
+  return use->step() == SQLITE_DONE;
+}
+
+inline Result<MessageState> WriterConnection::current_state(std::int64_t seq) {
+  Use q(state_of_);
+  q->bind(1, seq);
+  const int rc = q->step();
+  if (rc == SQLITE_ROW) return static_cast<MessageState>(q->int64(0));
+  if (rc == SQLITE_DONE)
+    return Error{Errc::kJournalWriteFailed, "no message with seq " + std::to_string(seq)};
+  return db_error(db_, "read state");
+}
+
+inline Result<std::int64_t> WriterConnection::insert(const MessageRecord& r) {
+  Use s(insert_);
+  s->bind(1, r.id).bind(2, r.channel).bind(3, r.sender).bind(4, r.control_id);
+  s->bind(5, r.message_type).bind(6, r.format).bind(7, r.charset).bind(8, r.payload_sha256);
+  s->bind_blob(9, r.payload).bind(10, static_cast<std::int64_t>(r.state)).bind(11, r.reason);
+  s->bind(12, r.mapping).bind_blob(13, r.bundle).bind(14, r.ordering_key).bind_blob(15, r.ack);
+  s->bind(16, r.received_at).bind(17, r.received_at).bind(18, r.next_attempt_at).bind(19, r.peer);
+  if (s->step() != SQLITE_DONE) return db_error(db_, "insert message");
+  changes_.added(r.state);
+  return sqlite3_last_insert_rowid(db_);
+}
+
+inline Result<std::int64_t> WriterConnection::insert_unique(const MessageRecord& r,
+                                                            EpochMillis window_start,
+                                                            AppendOutcome& outcome) {
+  if (!r.control_id.empty()) {
+    Use s(duplicate_);
+    s->bind(1, r.sender).bind(2, r.control_id).bind(3, window_start);
+    s->bind(4, static_cast<std::int64_t>(MessageState::kRejected));
+    const int rc = s->step();
+    if (rc == SQLITE_ROW) {
+      outcome.seq = s->int64(0);
+      outcome.duplicate = true;
+      outcome.original_id = s->text(1);
+      outcome.original_ack = s->text(2);
+      return outcome.seq;
+    }
+    if (rc != SQLITE_DONE) return db_error(db_, "duplicate check");
+  }
+  auto seq = insert(r);
+  if (seq) outcome.seq = *seq;
+  return seq;
+}
+
+inline Result<std::int64_t> WriterConnection::change_state(std::int64_t seq, MessageState state,
+                                                           std::string_view reason, EpochMillis now,
+                                                           EpochMillis next_attempt_at,
+                                                           bool count_attempt) {
+  auto before = current_state(seq);
+  if (!before) return before.error();
+  Use s(set_state_);
+  s->bind(1, static_cast<std::int64_t>(state))
+      .bind(2, reason)
+      .bind(3, now)
+      .bind(4, next_attempt_at);
+  s->bind(5, std::int64_t{count_attempt ? 1 : 0}).bind(6, seq);
+  if (s->step() != SQLITE_DONE) return db_error(db_, "update state");
+  changes_.moved(*before, state);
+  return seq;
+}
+
+inline Result<std::int64_t> WriterConnection::retranslate(
+    std::int64_t seq, MessageState state, std::string_view bundle, std::string_view ordering_key,
+    std::string_view mapping, std::string_view reason, EpochMillis now) {
+  auto before = current_state(seq);
+  if (!before) return before.error();
+  Use s(retranslate_);
+  s->bind(1, static_cast<std::int64_t>(state)).bind_blob(2, bundle).bind(3, ordering_key);
+  s->bind(4, mapping).bind(5, reason).bind(6, now).bind(7, seq);
+  if (s->step() != SQLITE_DONE) return db_error(db_, "retranslate");
+  changes_.moved(*before, state);
+  return seq;
+}
+
+inline Result<std::int64_t> WriterConnection::purge(EpochMillis delivered_before,
+                                                    EpochMillis rejected_before) {
+  Use s(purge_);
+  s->bind(1, static_cast<std::int64_t>(MessageState::kDelivered)).bind(2, delivered_before);
+  s->bind(3, static_cast<std::int64_t>(MessageState::kRejected)).bind(4, rejected_before);
+  std::int64_t removed = 0;
+  int rc;
+  while ((rc = s->step()) == SQLITE_ROW) {
+    changes_.removed(static_cast<MessageState>(s->int64(0)));
+    ++removed;
+  }
+  if (rc != SQLITE_DONE) return db_error(db_, "purge");
+  return removed;
+}
+
+}  // namespace helsebro::journal

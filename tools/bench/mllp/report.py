@@ -1,0 +1,145 @@
+#!/usr/bin/python3
+"""Turns the JSON lines written by tools/bench/mllp/run into a report (plain text or markdown).
+
+    report.py RESULTS.jsonl [--markdown]
+
+Each phase line is one load phase (closed or open loop) against one server in one round; the last
+line describes the machine. With several rounds the tables show medians, and the ratio is the
+median of the rounds' own ratios (Helsebro ÷ Medplum within one round, so both saw the same
+machine at the same time).
+"""
+import argparse
+import json
+import statistics
+import sys
+from collections import defaultdict
+
+TARGET_RATIO, TARGET_P99_MS, TARGET_RSS_MB = 2.0, 5.0, 64.0
+
+
+def median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def spread(values):
+    """(max − min) / 2 / median, as a percentage; '' for a single value."""
+    values = [v for v in values if v is not None]
+    if len(values) < 2 or not statistics.median(values):
+        return ""
+    return f"±{(max(values) - min(values)) / 2 / statistics.median(values) * 100:.0f} %"
+
+
+def table(headers, rows, markdown):
+    if markdown:
+        out = ["| " + " | ".join(headers) + " |", "|" + "|".join("---:" if i else "---" for i in range(len(headers))) + "|"]
+        out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+        return "\n".join(out)
+    widths = [max(len(str(x)) for x in [h] + [r[i] for r in rows]) for i, h in enumerate(headers)]
+    line = lambda cells: "  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+    return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(r) for r in rows])
+
+
+def load(path):
+    phases, machine = [], {}
+    with open(path, encoding="utf-8") as f:
+        for text in f:
+            if text.strip():
+                r = json.loads(text)
+                if "machine" in r:
+                    machine = r["machine"]
+                else:
+                    phases.append(r)
+    return phases, machine
+
+
+def report(phases, machine, markdown):
+    by = defaultdict(list)  # (label, mode) → phases, in round order
+    for p in phases:
+        by[(p["label"], p["mode"])].append(p)
+    rounds = sorted({p["round"] for p in phases})
+    closed, open_ = by[("helsebro", "closed")], by[("helsebro", "open")]
+    first = (closed or open_ or phases)[0]
+    out = []
+    bold = (lambda s: f"**{s}**") if markdown else (lambda s: s)
+
+    # Closed loop: throughput with durable acknowledgements, and the ratio per round.
+    per_round = {}
+    for h in closed:
+        m = next((p for p in by[("medplum", "closed")] if p["round"] == h["round"]), None)
+        per_round[h["round"]] = (h["msgs_per_s"], m["msgs_per_s"] if m else None)
+    ratios = [h / m for h, m in per_round.values() if m]
+    rows = []
+    for label, name in (("helsebro", "Helsebro (journal committed, fsync)"), ("medplum", "Medplum Hl7Server (nothing stored)")):
+        ps = by[(label, "closed")]
+        if not ps:
+            continue
+        rates = [p["msgs_per_s"] for p in ps]
+        lat = lambda q: median(p["latency_ms"][q] for p in ps)
+        rows.append([name, f"{median(rates):,.0f}", spread(rates), f"{lat('p50'):.2f}", f"{lat('p99'):.2f}",
+                     f"{median(p['server']['cpu_cores'] for p in ps):.2f}",
+                     sum(p["failures"]["total"] for p in ps)])
+    out.append(f"Closed loop: {first['senders']} senders, {closed[0]['window'] if closed else '?'} message(s) in flight each "
+               f"(the next is sent when the ACK is back); {first['seconds']:.0f} s measured after the warm-up, "
+               f"{len(rounds)} round(s).\n")
+    out.append(table(["server", "msgs/s", "spread", "p50 ms", "p99 ms", "server CPU cores", "failures"], rows, markdown))
+    if ratios:
+        each = ", ".join(f"{r:.2f}×" for r in ratios)
+        out.append(f"\nHelsebro ÷ Medplum, per round: {each}; median {bold(f'{median(ratios):.2f}×')} "
+                   f"(target ≥ {TARGET_RATIO:.0f}×).")
+
+    # Open loop: latency at a fixed rate, measured from the scheduled send time.
+    rows = []
+    for label, name in (("helsebro", "Helsebro"), ("medplum", "Medplum Hl7Server")):
+        ps = by[(label, "open")]
+        if not ps:
+            continue
+        lat = lambda q: median(p["latency_ms"][q] for p in ps)
+        rows.append([name, f"{median(p['msgs_per_s'] for p in ps):,.0f}", f"{lat('p50'):.2f}", f"{lat('p90'):.2f}",
+                     f"{lat('p99'):.2f}", spread([p["latency_ms"]["p99"] for p in ps]), f"{lat('max'):.1f}",
+                     f"{median(p['server']['cpu_cores'] for p in ps):.2f}", sum(p["failures"]["total"] for p in ps)])
+    if open_:
+        out.append(f"\nOpen loop: {open_[0]['target_rate']:,.0f} messages/s over {first['senders']} senders on a fixed "
+                   f"schedule; latency from each message's scheduled send time to its ACK (ms).\n")
+        out.append(table(["server", "msgs/s", "p50", "p90", "p99", "p99 spread", "max", "server CPU cores", "failures"],
+                         rows, markdown))
+        p99 = median(p["latency_ms"]["p99"] for p in open_)
+        out.append(f"\nHelsebro p99 at {open_[0]['target_rate']:,.0f}/s: {bold(f'{p99:.2f} ms')} (target ≤ {TARGET_P99_MS:.0f} ms).")
+
+    # Memory of the gateway, sampled every 100 ms inside every measured window.
+    gw = closed + open_
+    if gw:
+        peak = max(p["server"]["rss_peak_kb"] for p in gw) / 1024
+        hwm = max(p["server"]["hwm_kb"] for p in gw) / 1024
+        mean = median(p["server"]["rss_mean_kb"] for p in gw) / 1024
+        out.append(f"\nHelsebro RSS under load: peak VmRSS {bold(f'{peak:.1f} MB')}, median of the phases' means "
+                   f"{mean:.1f} MB, VmHWM {hwm:.1f} MB (target ≤ {TARGET_RSS_MB:.0f} MB).")
+        size = median(p["avg_message_bytes"] for p in gw)
+        out.append(f"Messages: ADT^A01 and ORU^R01 alternating, {size:,.0f} bytes on average, unique MSH-10, "
+                   f"200 synthetic patients.")
+
+    if machine:
+        fs = machine.get("fsync", [])
+        fsync = ", ".join(f"p50 {f['p50_us']} µs / p99 {f['p99_us']} µs" for f in fs)
+        out.append(f"\nMachine: {machine['nproc']} cores ({machine['cpu']}), {machine['mem_gb']} GB, Linux {machine['kernel']}; "
+                   f"Node {machine['node']}, @medplum/hl7 {machine['medplum_hl7']}; Helsebro {machine['helsebro']}; "
+                   f"load average {machine['load_before']} before, {machine['load_after']} after. "
+                   f"fdatasync of 4 KiB before each round: {fsync or 'not measured'}.")
+    return "\n".join(out)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("results")
+    ap.add_argument("--markdown", action="store_true")
+    args = ap.parse_args()
+    phases, machine = load(args.results)
+    if not phases:
+        print("no results", file=sys.stderr)
+        return 1
+    print(report(phases, machine, args.markdown))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
