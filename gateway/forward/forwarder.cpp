@@ -185,6 +185,18 @@ struct Forwarder::Impl : std::enable_shared_from_this<Forwarder::Impl> {
   asio::awaitable<void> run() {
     auto self = shared_from_this();
     while (!stopping.load()) {
+      // Nothing can be sent now (every lane busy, or the target's circuit open): wait, instead of
+      // reading the backlog, Bundles and all, on every wake-up. A finished lane, the cool-down's
+      // end or stop() wakes the loop.
+      const EpochMillis at = clock.now_ms();
+      const bool lane_free = std::find(lane_busy.begin(), lane_busy.end(), false) != lane_busy.end();
+      const bool open = breaker.state(at) == CircuitBreaker::State::kOpen;
+      if (!lane_free || open) {
+        const EpochMillis until =
+            open ? breaker.open_until() : at + std::chrono::duration_cast<std::chrono::milliseconds>(kIdlePoll).count();
+        co_await sleep(std::chrono::milliseconds(std::max<EpochMillis>(1, until - at)));
+        continue;
+      }
       auto pending = journal.pending(kBatch);
       if (!pending) {
         observe::log_error("forward.journal_read_failed", {{"error", pending.error().detail}});
