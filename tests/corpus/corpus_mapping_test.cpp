@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "adapters/hl7v2/parser.h"
+#include "corpus_files.h"
 #include "gateway/app/map_command.h"
 #include "gateway/app/mappings.h"
 
@@ -83,31 +84,9 @@ struct Walk {
   std::map<std::string, std::size_t> by_mapping;  // Bundles per mapping
 };
 
-// The same message files as tests/corpus/corpus_test.cpp: not the data beside them, not licenses.
-bool is_message_file(const fs::path& relative) {
-  static const std::vector<std::string> kExtensions{".hl7", ".txt", ".er7", ".msg"};
-  for (const fs::path& part : relative) {
-    std::string name = part.string();
-    std::transform(name.begin(), name.end(), name.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    if (name.rfind("license", 0) == 0) return false;
-  }
-  return std::find(kExtensions.begin(), kExtensions.end(), relative.extension().string()) !=
-         kExtensions.end();
-}
-
-std::string read_bytes(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-std::string one_line(std::string text) {
-  for (char& c : text) {
-    if (c == '\t' || c == '\r' || c == '\n') c = ' ';
-  }
-  if (text.size() > 200) text.resize(200);
-  return text;
-}
+using corpus::is_message_file;
+using corpus::read_bytes;
+std::string one_line(std::string text) { return corpus::one_line(std::move(text), 200); }
 
 fs::path bundles_path() {
   const char* env = std::getenv("HELSEBRO_CORPUS_BUNDLES");

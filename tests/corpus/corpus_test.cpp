@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "adapters/hl7v2/parser.h"
+#include "corpus_files.h"
 
 namespace helsebro::hl7v2 {
 namespace {
@@ -47,33 +48,9 @@ struct Walk {
   std::map<std::string, std::size_t> by_code;
 };
 
-// Message files only: data beside them (INDEX.json, *.md, *.tsv, *.csv, *.json, *.fhir, *.yml …)
-// has other extensions; license texts (LICENSE.txt, src/license/*.txt) are not messages.
-bool is_message_file(const fs::path& relative) {
-  static const std::vector<std::string> kExtensions{".hl7", ".txt", ".er7", ".msg"};
-  for (const fs::path& part : relative) {
-    std::string name = part.string();
-    std::transform(name.begin(), name.end(), name.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    if (name.rfind("license", 0) == 0) return false;
-  }
-  return std::find(kExtensions.begin(), kExtensions.end(), relative.extension().string()) !=
-         kExtensions.end();
-}
-
-std::string read_bytes(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-// Tabs and line ends of an error's text would break the file's columns.
-std::string one_line(std::string text) {
-  for (char& c : text) {
-    if (c == '\t' || c == '\r' || c == '\n') c = ' ';
-  }
-  if (text.size() > 160) text.resize(160);
-  return text;
-}
+using corpus::is_message_file;
+using corpus::read_bytes;
+using corpus::one_line;
 
 void note(Walk& walk, const std::string& file, std::size_t message, const Error& e,
           std::size_t base) {
