@@ -137,9 +137,7 @@ int replay_command(const helsebro::config::Config& config, const Arguments& args
     return 2;
   }
   journal::SqliteJournal journal(config.data_dir);
-  std::vector<helsebro::config::MllpConfig> channels{config.mllp};
-  channels.insert(channels.end(), config.mllp_channels.begin(), config.mllp_channels.end());
-  auto summary = app::replay_messages(journal, **set, query, Clock{}, channels);
+  auto summary = app::replay_messages(journal, **set, query, Clock{}, config.all_mllp_channels());
   journal.close();
   if (!summary) {
     std::cerr << "helsebro replay: " << summary.error().message() << "\n";

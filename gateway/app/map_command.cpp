@@ -23,14 +23,6 @@
 #include "gateway/validate/fhir_validator.h"
 
 namespace helsebro::app {
-namespace {
-
-Result<void> validate_bundle(const rapidjson::Value& bundle) {
-  return validate::FhirValidator::r4().validate_bundle(bundle);
-}
-
-}  // namespace
-
 Result<mapping::Translation> map_message(const mapping::MappingSet& set, std::string_view bytes,
                                          std::vector<std::string>* unread) {
   auto message = hl7v2::parse(bytes);
@@ -43,7 +35,8 @@ Result<mapping::Translation> map_message(const mapping::MappingSet& set, std::st
   }
   hl7v2::SourceView view(*message);
   const std::string control_id = message->decode(message->field(msh, 10));
-  auto translated = mapping->translate(view, {"map:" + control_id, message_type, 0}, validate_bundle);
+  auto translated = mapping->translate(view, {"map:" + control_id, message_type, 0},
+                                       validate::FhirValidator::check_r4_bundle);
   if (unread != nullptr) *unread = view.unread();
   return translated;
 }
@@ -81,7 +74,8 @@ Result<mapping::Translation> map_e_message(const mapping::MappingSet& set,
                  "mapping '" + mapping->name() + "' does not take version " + key.version};
   }
   kith::SourceView view(message.document());
-  return mapping->translate(view, {"map:" + message.header().msg_id, key.type, 0}, validate_bundle);
+  return mapping->translate(view, {"map:" + message.header().msg_id, key.type, 0},
+                            validate::FhirValidator::check_r4_bundle);
 }
 
 bool looks_like_xml(std::string_view bytes) {

@@ -8,7 +8,6 @@
 #include <thread>
 #include <vector>
 
-#include "adapters/hl7v2/charset.h"
 #include "adapters/kith/classifier.h"
 #include "adapters/kith/schema_set.h"
 #include "gateway/admin/admin_api.h"
@@ -81,20 +80,12 @@ void route_observability(listen::HttpServer& http, observe::Registry& registry) 
 #define HELSEBRO_VERSION "0.0.0"
 #endif
 
-// HL7 v2 over HTTP reads like the default MLLP channel, under its own channel name.
+// HL7 v2 over HTTP reads like the default MLLP channel (charset, ACK mode, hold and person-id
+// options), under its own channel name; its allowed-sender rules are MLLP's, not HTTP's.
 intake::ChannelRules http_hl7v2_rules(const config::MllpConfig& mllp) {
-  intake::ChannelRules rules;
+  intake::ChannelRules rules = intake::channel_rules(mllp);
   rules.channel = "http-hl7v2";
-  auto charset = [](const std::string& name) -> std::optional<hl7v2::Charset> {
-    if (name.empty()) return std::nullopt;
-    auto parsed = hl7v2::charset_from_msh18(name);
-    return parsed ? std::optional<hl7v2::Charset>(*parsed) : std::nullopt;
-  };
-  rules.parse.forced_charset = charset(mllp.charset);
-  rules.parse.fallback_charset = charset(mllp.fallback_charset);
-  rules.original_ack_mode_only = mllp.original_ack_mode_only;
-  rules.hold_unmapped = mllp.hold_unmapped;
-  rules.accept_invalid_person_id = mllp.accept_invalid_person_id;
+  rules.allowed.clear();
   return rules;
 }
 
@@ -183,9 +174,8 @@ int serve(const config::Config& config) {
   admin::route_admin(http, config.admin_token,
                      {[&holder, &config] { return reload(holder, config, "admin"); },
                       [&holder, &journal, &forwarder, &backlog, &config](const MessageQuery& query) {
-                        std::vector<helsebro::config::MllpConfig> channels{config.mllp};
-                        channels.insert(channels.end(), config.mllp_channels.begin(), config.mllp_channels.end());
-                        auto summary = app::replay_messages(journal, *holder.get(), query, Clock{}, channels);
+                        auto summary =
+                            app::replay_messages(journal, *holder.get(), query, Clock{}, config.all_mllp_channels());
                         if (summary) backlog.added(static_cast<std::int64_t>(summary->translated));
                         forwarder.notify();
                         return summary;
@@ -195,9 +185,7 @@ int serve(const config::Config& config) {
   });
   if (config.mappings_watch) watch.start();
   try {
-    std::vector<config::MllpConfig> all{config.mllp};
-    all.insert(all.end(), config.mllp_channels.begin(), config.mllp_channels.end());
-    for (const auto& channel : all) {
+    for (const auto& channel : config.all_mllp_channels()) {
       channels.push_back(std::make_unique<listen::MllpListener>(
           io, channel, [&holder] { return holder.get(); }, journal, probes, &backlog,
           [&forwarder, &backlog](std::size_t stored) {

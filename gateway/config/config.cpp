@@ -85,6 +85,9 @@ void read(const rapidjson::Value& v, const char* key, std::string& out) {
 void read(const rapidjson::Value& v, const char* key, double& out) {
   if (auto* m = member(v, key)) out = m->GetDouble();
 }
+void read(const rapidjson::Value& v, const char* key, bool& out) {
+  if (auto* m = member(v, key)) out = m->GetBool();
+}
 template <class Int>
 void read_int(const rapidjson::Value& v, const char* key, Int& out) {
   if (auto* m = member(v, key)) out = static_cast<Int>(m->GetInt64());
@@ -114,14 +117,14 @@ MllpConfig read_mllp(const rapidjson::Value& m) {
   read(m, "fallbackCharset", c.fallback_charset);
   read(m, "duplicateWindowSeconds", c.duplicate_window_seconds);
   if (auto* mode = member(m, "ackMode")) c.original_ack_mode_only = std::string(mode->GetString()) == "original";
-  if (auto* hold = member(m, "holdUnmapped")) c.hold_unmapped = hold->GetBool();
-  if (auto* accept = member(m, "acceptInvalidPersonId")) c.accept_invalid_person_id = accept->GetBool();
+  read(m, "holdUnmapped", c.hold_unmapped);
+  read(m, "acceptInvalidPersonId", c.accept_invalid_person_id);
   if (auto* tls = member(m, "tls")) {
     c.tls.enabled = true;
     read(*tls, "certFile", c.tls.cert_file);
     read(*tls, "keyFile", c.tls.key_file);
     read(*tls, "caFile", c.tls.ca_file);
-    if (auto* require = member(*tls, "requireClientCertificate")) c.tls.require_client_certificate = require->GetBool();
+    read(*tls, "requireClientCertificate", c.tls.require_client_certificate);
   }
   if (auto* senders = member(m, "allowedSenders")) {
     for (const auto& rule : senders->GetArray()) {
@@ -212,7 +215,7 @@ Config parse_config(const std::string& text, const std::string& source) {
   }
   if (auto* log = member(doc, "log")) read(*log, "level", c.log_level);
   if (auto* admin = member(doc, "admin")) read(*admin, "token", c.admin_token);
-  if (auto* watch = member(doc, "mappingsWatch")) c.mappings_watch = watch->GetBool();
+  read(doc, "mappingsWatch", c.mappings_watch);
   if (auto* m = member(doc, "mllp")) c.mllp = read_mllp(*m);
   if (auto* list = member(doc, "mllpChannels")) {
     for (const auto& item : list->GetArray()) c.mllp_channels.push_back(read_mllp(item));

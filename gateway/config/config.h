@@ -109,6 +109,13 @@ struct Config {
   HttpConfig http;
   KithConfig kith;
   FhirConfig fhir;
+
+  /// Every MLLP channel: the default one, then mllpChannels.
+  std::vector<MllpConfig> all_mllp_channels() const {
+    std::vector<MllpConfig> all{mllp};
+    all.insert(all.end(), mllp_channels.begin(), mllp_channels.end());
+    return all;
+  }
 };
 
 /// A configuration that cannot be used; names the file (or variable), JSON pointer and reason.

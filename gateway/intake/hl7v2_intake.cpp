@@ -1,7 +1,5 @@
 #include "gateway/intake/hl7v2_intake.h"
 
-#include <rapidjson/document.h>
-
 #include "adapters/hl7v2/ack.h"
 #include "adapters/hl7v2/charset.h"
 #include "adapters/hl7v2/escape.h"
@@ -43,6 +41,25 @@ bool wanted(const PreparedMessage& p, char outcome) {
 }
 
 }  // namespace
+
+ChannelRules channel_rules(const config::MllpConfig& c) {
+  ChannelRules rules;
+  rules.channel = c.channel;
+  auto charset = [](const std::string& name) -> std::optional<hl7v2::Charset> {
+    if (name.empty()) return std::nullopt;
+    auto parsed = hl7v2::charset_from_msh18(name);
+    return parsed ? std::optional<hl7v2::Charset>(*parsed) : std::nullopt;
+  };
+  rules.parse.forced_charset = charset(c.charset);
+  rules.parse.fallback_charset = charset(c.fallback_charset);
+  rules.original_ack_mode_only = c.original_ack_mode_only;
+  rules.hold_unmapped = c.hold_unmapped;
+  rules.accept_invalid_person_id = c.accept_invalid_person_id;
+  for (const auto& r : c.allowed_senders) {
+    rules.allowed.push_back({r.certificate_subject, r.sending_application, r.sending_facility});
+  }
+  return rules;
+}
 
 Hl7v2Intake::Hl7v2Intake(ChannelRules rules, MappingProvider mappings, Clock clock, observe::IntakeProbe* probe)
     : rules_(std::move(rules)), mappings_(std::move(mappings)), clock_(std::move(clock)), probe_(probe) {}
@@ -176,7 +193,7 @@ PreparedMessage Hl7v2Intake::prepare(std::string_view bytes, const Peer& peer) c
   // here and never sent.
   auto translated = mapping->translate(
       view, {r.id, r.message_type, r.received_at, rules_.accept_invalid_person_id},
-      [](const rapidjson::Value& bundle) { return validate::FhirValidator::r4().validate_bundle(bundle); });
+      validate::FhirValidator::check_r4_bundle);
   r.mapping = mapping->name();
   if (!translated) return reject(std::move(p), translated.error(), bytes);
   if (probe_) {

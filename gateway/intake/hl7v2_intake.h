@@ -13,6 +13,7 @@
 
 #include "adapters/hl7v2/message.h"
 #include "adapters/hl7v2/parser.h"
+#include "gateway/config/config.h"
 #include "gateway/core/clock.h"
 #include "gateway/core/message.h"
 #include "gateway/mapping/mapping.h"
@@ -41,6 +42,9 @@ struct ChannelRules {
   bool hold_unmapped = false;            // no mapping for the type: held (AA), not refused (AR)
   bool accept_invalid_person_id = false; // wrong fødselsnummer control digits: a warning, not AE
 };
+
+/// A channel's rules as its configuration gives them.
+ChannelRules channel_rules(const config::MllpConfig& channel);
 
 /// Where a frame came from.
 struct Peer {

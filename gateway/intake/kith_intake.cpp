@@ -1,7 +1,5 @@
 #include "gateway/intake/kith_intake.h"
 
-#include <rapidjson/document.h>
-
 #include "adapters/kith/apprec_writer.h"
 #include "adapters/kith/classifier.h"
 #include "adapters/kith/source_view.h"
@@ -114,7 +112,7 @@ PreparedKith KithIntake::prepare(std::string_view bytes, const std::string& peer
       kith::SourceView view(c.message->document());
       auto translated = mapping->translate(
           view, {r.id, key.type, r.received_at},
-          [](const rapidjson::Value& bundle) { return validate::FhirValidator::r4().validate_bundle(bundle); });
+          validate::FhirValidator::check_r4_bundle);
       if (translated) {
         r.state = MessageState::kTranslated;
         r.bundle = std::move(translated->bundle);

@@ -20,7 +20,6 @@
 #include <deque>
 #include <vector>
 
-#include "adapters/hl7v2/charset.h"
 #include "gateway/core/backlog.h"
 #include "gateway/core/journal.h"
 #include "gateway/intake/hl7v2_intake.h"
@@ -74,25 +73,6 @@ std::string peer_subject(SSL* ssl) {
   return buf;
 }
 
-intake::ChannelRules rules_from(const config::MllpConfig& c) {
-  intake::ChannelRules rules;
-  rules.channel = c.channel;
-  auto charset = [](const std::string& name) -> std::optional<hl7v2::Charset> {
-    if (name.empty()) return std::nullopt;
-    auto parsed = hl7v2::charset_from_msh18(name);
-    return parsed ? std::optional<hl7v2::Charset>(*parsed) : std::nullopt;
-  };
-  rules.parse.forced_charset = charset(c.charset);
-  rules.parse.fallback_charset = charset(c.fallback_charset);
-  rules.original_ack_mode_only = c.original_ack_mode_only;
-  rules.hold_unmapped = c.hold_unmapped;
-  rules.accept_invalid_person_id = c.accept_invalid_person_id;
-  for (const auto& r : c.allowed_senders) {
-    rules.allowed.push_back({r.certificate_subject, r.sending_application, r.sending_facility});
-  }
-  return rules;
-}
-
 // What the journal keeps of a prepared message: a copy of the record with the Bundle moved, not
 // copied (afterwards the session needs only the id, state and payload, to answer).
 MessageRecord for_journal(MessageRecord& r) {
@@ -124,7 +104,7 @@ struct MllpListener::Impl : std::enable_shared_from_this<MllpListener::Impl> {
 
   Impl(asio::io_context& i, config::MllpConfig c, intake::MappingProvider mappings, Journal& j,
        observe::Probes& p, const Backlog* b, std::function<void(std::size_t)> s)
-      : io(i), config(std::move(c)), intake(rules_from(config), std::move(mappings), Clock{}, &p.intake),
+      : io(i), config(std::move(c)), intake(intake::channel_rules(config), std::move(mappings), Clock{}, &p.intake),
         journal(j), probes(p), backlog(b), on_stored(std::move(s)), acceptor(i) {
     if (config.tls.enabled) tls = make_tls_context(config.tls);
   }

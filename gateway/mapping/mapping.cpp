@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <unordered_set>
 
 #include "gateway/core/files.h"
 #include "gateway/core/ids.h"
@@ -115,6 +116,7 @@ Result<Translation> Mapping::translate(const SourceView& view, const MessageFact
 
   // Ids first, so that every body can reference every entry.
   std::vector<Entry> entries;
+  std::unordered_set<std::string> ids;
   for (const ResourcePlan& plan : resources_) {
     if (plan.when && !eval.test(*plan.when, root)) continue;
     std::vector<SourceNode> contexts;
@@ -131,8 +133,7 @@ Result<Translation> Mapping::translate(const SourceView& view, const MessageFact
                                    : facts.message_id + "|" + plan.name + "|" + std::to_string(i);
       Entry e{&plan, contexts[i], uuid_v5(kResourceNamespace, name)};
       // Two entries with one id would make the server refuse the whole transaction.
-      for (const Entry& earlier : entries) {
-        if (earlier.id != e.id) continue;
+      if (!ids.insert(e.id).second) {
         return Error{Errc::kMappingFailed,
                      "mapping '" + name_ + "', resource '" + plan.name + "': two occurrences have the same key, so "
                      "they would be one resource; the key must tell them apart",

@@ -57,6 +57,8 @@ class FhirValidator {
   /// The same for a Bundle already in memory, as the mapping engine builds it (decimals may be
   /// marked strings, gateway/core/raw_number.h), so it need not be serialized and parsed again.
   Result<void> validate_bundle(const rapidjson::Value& bundle) const;
+  /// r4().validate_bundle(bundle): the check every translation runs (a Mapping::BundleCheck).
+  static Result<void> check_r4_bundle(const rapidjson::Value& bundle) { return r4().validate_bundle(bundle); }
 
   /// Every issue of one resource (any type, a Bundle included), at most kMaxIssues.
   std::vector<ValidationIssue> check(const rapidjson::Value& resource) const;

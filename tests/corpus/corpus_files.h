@@ -7,6 +7,9 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
+#include <sstream>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -38,6 +41,44 @@ inline std::string one_line(std::string text, std::size_t max = 160) {
   }
   if (text.size() > max) text.resize(max);
   return text;
+}
+
+/// An expectations file: its first four tab-separated columns identify a case, the rest (the
+/// error's text) is for readers and not compared. Lines starting with '#' are comments.
+using Expectations = std::map<std::string, std::string>;
+
+inline Expectations read_expectations(const std::filesystem::path& file) {
+  Expectations out;
+  std::ifstream in(file);
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    std::size_t tab = std::string::npos;  // after the fourth column
+    for (std::size_t from = 0, column = 0; column < 4; ++column, from = tab + 1) {
+      tab = line.find('\t', from);
+      if (tab == std::string::npos) break;
+    }
+    out[line.substr(0, tab)] = tab == std::string::npos ? std::string() : line.substr(tab + 1);
+  }
+  return out;
+}
+
+inline void write_expectations(const std::filesystem::path& file, std::string_view header,
+                               const Expectations& cases) {
+  std::ofstream out(file, std::ios::binary | std::ios::trunc);
+  out << header;
+  for (const auto& [key, detail] : cases) out << key << '\t' << detail << '\n';
+}
+
+/// "-" lines are expected cases that no longer happen, "+" lines new ones.
+inline std::string diff(const Expectations& expected, const Expectations& actual) {
+  std::ostringstream out;
+  for (const auto& [key, detail] : expected) {
+    if (!actual.count(key)) out << "- " << key << "\t" << detail << '\n';
+  }
+  for (const auto& [key, detail] : actual) {
+    if (!expected.count(key)) out << "+ " << key << "\t" << detail << '\n';
+  }
+  return out.str();
 }
 
 }  // namespace helsebro::corpus

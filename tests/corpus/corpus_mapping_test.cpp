@@ -73,7 +73,7 @@ constexpr std::string_view kHeader =
     "# file\tmessage (1-based)\tinput\tcode\tdetail (for readers; not compared)\n";
 
 // The first four columns identify a refusal; the fifth (the error's text) is for readers.
-using Refusals = std::map<std::string, std::string>;
+using Refusals = corpus::Expectations;
 
 struct Walk {
   std::size_t messages = 0;      // messages the parser read
@@ -227,39 +227,6 @@ Walk walk_corpus(const mapping::MappingSet& set, const fs::path& out) {
   return walk;
 }
 
-Refusals read_expectations() {
-  Refusals out;
-  std::ifstream in(kRefusals);
-  for (std::string line; std::getline(in, line);) {
-    if (line.empty() || line[0] == '#') continue;
-    std::size_t tab = std::string::npos;  // after the fourth column
-    for (std::size_t from = 0, column = 0; column < 4; ++column, from = tab + 1) {
-      tab = line.find('\t', from);
-      if (tab == std::string::npos) break;
-    }
-    out[line.substr(0, tab)] = tab == std::string::npos ? std::string() : line.substr(tab + 1);
-  }
-  return out;
-}
-
-void write_expectations(const Refusals& refusals) {
-  std::ofstream out(kRefusals, std::ios::binary | std::ios::trunc);
-  out << kHeader;
-  for (const auto& [key, detail] : refusals) out << key << '\t' << detail << '\n';
-}
-
-// "-" lines are expected refusals that no longer happen, "+" lines new ones.
-std::string diff(const Refusals& expected, const Refusals& actual) {
-  std::ostringstream out;
-  for (const auto& [key, detail] : expected) {
-    if (!actual.count(key)) out << "- " << key << "\t" << detail << '\n';
-  }
-  for (const auto& [key, detail] : actual) {
-    if (!expected.count(key)) out << "+ " << key << "\t" << detail << '\n';
-  }
-  return out.str();
-}
-
 TEST(Hl7v2CorpusMapping, RefusalsMatchTheExpectationsAndBundlesAreWritten) {
   const fs::path out = bundles_path();
   if (!fs::is_directory(kCorpusDir)) {
@@ -282,13 +249,13 @@ TEST(Hl7v2CorpusMapping, RefusalsMatchTheExpectationsAndBundlesAreWritten) {
 
   const char* update = std::getenv("UPDATE_CORPUS_EXPECTATIONS");
   if (update != nullptr && std::string_view(update) == "1") {
-    write_expectations(walk.refusals);
+    corpus::write_expectations(kRefusals, kHeader, walk.refusals);
     std::cout << "corpus mapping: rewrote " << kRefusals.string() << std::endl;
     return;
   }
   ASSERT_TRUE(fs::exists(kRefusals))
       << kRefusals.string() << " is missing; create it with UPDATE_CORPUS_EXPECTATIONS=1";
-  const std::string changes = diff(read_expectations(), walk.refusals);
+  const std::string changes = corpus::diff(corpus::read_expectations(kRefusals), walk.refusals);
   EXPECT_TRUE(changes.empty())
       << "the corpus refusals differ from " << kRefusals.string()
       << " (- expected but gone, + new); if the change is intended, rerun with "

@@ -39,7 +39,7 @@ constexpr std::string_view kHeader =
     "detail (for readers; not compared)\n";
 
 // The first four columns identify a failure; the fifth (the error's text) is for readers.
-using Failures = std::map<std::string, std::string>;
+using Failures = corpus::Expectations;
 
 struct Walk {
   std::size_t files = 0;
@@ -91,40 +91,6 @@ Walk walk_corpus() {
   return walk;
 }
 
-Failures read_expectations() {
-  Failures out;
-  std::ifstream in(kExpectations);
-  for (std::string line; std::getline(in, line);) {
-    if (line.empty() || line[0] == '#') continue;
-    std::size_t tab = std::string::npos;  // after the fourth column
-    for (std::size_t from = 0, column = 0; column < 4; ++column, from = tab + 1) {
-      tab = line.find('\t', from);
-      if (tab == std::string::npos) break;
-    }
-    const std::string key = line.substr(0, tab);
-    out[key] = tab == std::string::npos ? std::string() : line.substr(tab + 1);
-  }
-  return out;
-}
-
-void write_expectations(const Failures& failures) {
-  std::ofstream out(kExpectations, std::ios::binary | std::ios::trunc);
-  out << kHeader;
-  for (const auto& [key, detail] : failures) out << key << '\t' << detail << '\n';
-}
-
-// "-" lines are expected failures that no longer happen, "+" lines new ones.
-std::string diff(const Failures& expected, const Failures& actual) {
-  std::ostringstream out;
-  for (const auto& [key, detail] : expected) {
-    if (!actual.count(key)) out << "- " << key << "\t" << detail << '\n';
-  }
-  for (const auto& [key, detail] : actual) {
-    if (!expected.count(key)) out << "+ " << key << "\t" << detail << '\n';
-  }
-  return out.str();
-}
-
 TEST(Hl7v2Corpus, FailuresMatchTheExpectations) {
   if (!fs::is_directory(kCorpusDir)) {
     GTEST_SKIP() << "no HL7 v2 corpus at " << kCorpusDir.string()
@@ -139,13 +105,13 @@ TEST(Hl7v2Corpus, FailuresMatchTheExpectations) {
 
   const char* update = std::getenv("UPDATE_CORPUS_EXPECTATIONS");
   if (update != nullptr && std::string_view(update) == "1") {
-    write_expectations(walk.failures);
+    corpus::write_expectations(kExpectations, kHeader, walk.failures);
     std::cout << "corpus: rewrote " << kExpectations.string() << std::endl;
     return;
   }
   ASSERT_TRUE(fs::exists(kExpectations))
       << kExpectations.string() << " is missing; create it with UPDATE_CORPUS_EXPECTATIONS=1";
-  const std::string changes = diff(read_expectations(), walk.failures);
+  const std::string changes = corpus::diff(corpus::read_expectations(kExpectations), walk.failures);
   EXPECT_TRUE(changes.empty())
       << "the corpus failures differ from " << kExpectations.string()
       << " (- expected but gone, + new); if the change is intended, rerun with "

@@ -99,9 +99,13 @@ class DevFhirServer:
         self.proc = None
         self.port = None
 
+    def extra_args(self):
+        """More command-line options for server.mjs (e.g. TLS), for subclasses."""
+        return []
+
     def start(self):
         cmd = ["node", "--experimental-websocket", os.path.join(SOURCE_DIR, "tools", "dev-fhir-server", "server.mjs"),
-               "--port", str(self.requested_port), "--quiet"]
+               "--port", str(self.requested_port), "--quiet"] + self.extra_args()
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         line = self.proc.stdout.readline().decode()
         if not line:

@@ -14,7 +14,7 @@ import tempfile
 import unittest
 import urllib.request
 
-from harness import SOURCE_DIR, DevFhirServer, Gateway, wait_for
+from harness import DevFhirServer, Gateway, wait_for
 from test_oauth import CLIENT_ID, PATIENTS, TokenEndpoint, journal_states, send_each
 
 RETRY = {"initialSeconds": 0.05, "maxSeconds": 0.3}
@@ -68,18 +68,11 @@ class HttpsFhirServer(DevFhirServer):
         super().__init__()
         self.pki, self.cert, self.client_ca = pki, cert, client_ca
 
-    def start(self):
-        cmd = ["node", "--experimental-websocket", os.path.join(SOURCE_DIR, "tools", "dev-fhir-server", "server.mjs"),
-               "--port", "0", "--quiet", "--tls-cert", self.pki.path(f"{self.cert}.pem"),
-               "--tls-key", self.pki.path(f"{self.cert}.key")]
+    def extra_args(self):
+        args = ["--tls-cert", self.pki.path(f"{self.cert}.pem"), "--tls-key", self.pki.path(f"{self.cert}.key")]
         if self.client_ca:
-            cmd += ["--tls-client-ca", self.pki.path("ca.pem")]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        line = self.proc.stdout.readline().decode()
-        if not line:
-            raise RuntimeError("dev FHIR server did not start")
-        self.port = json.loads(line)["port"]
-        return self
+            args += ["--tls-client-ca", self.pki.path("ca.pem")]
+        return args
 
     @property
     def base(self):
