@@ -78,6 +78,7 @@ int lint_mappings(const std::string& dir, std::ostream& out, std::ostream& err) 
     if (!entry.is_directory() || entry.path().filename() == "terminology") continue;
     check_all(entry.path(), mapping_schema());
     check_all(entry.path() / "datatypes", datatype_schema());
+    check_all(entry.path() / "shared", mapping_schema());
   }
   // The compiler checks what no schema can: names that must exist, paths, tables, variables.
   auto set = load_mappings(dir);

@@ -1,5 +1,6 @@
 #include "gateway/mapping/compiler.h"
 
+#include <algorithm>
 #include <set>
 
 namespace helsebro::mapping {
@@ -165,6 +166,7 @@ Result<Modifiers> Compiler::modifiers(const JsonNode& j, PlanNode& target) {
                             "instant, base64");
       }
       m.as = it->second;
+      m.time_syntax = dialect_.format() == "kith" ? TimeSyntax::kXmlSchema : TimeSyntax::kHl7;
     } else if (key == "$table") {
       auto it = value.is_string() ? set_.terminology_.find(value.string) : set_.terminology_.end();
       if (it == set_.terminology_.end()) {
@@ -296,7 +298,7 @@ Result<std::unique_ptr<PlanNode>> Compiler::directive(const JsonNode& j) {
     if (mapping_ == nullptr) return error(*main, "datatype maps cannot reference resources");
     n->op = main_key == "$ref" ? PlanNode::Op::kRef : PlanNode::Op::kRefs;
     n->ref = main->string;
-    bool known = false;
+    bool known = main_key == "$refs" && n->ref == "*";  // every other entry of the Bundle
     for (const auto& r : resource_names_) known = known || r == n->ref;
     if (!known) return error(*main, "no resource named '" + n->ref + "' in this mapping");
   }
@@ -453,6 +455,61 @@ Result<ResourcePlan> Compiler::resource(const JsonNode& j) {
   return r;
 }
 
+Result<std::string> Compiler::shared_part_name(const std::string& file, const JsonNode& root) {
+  if (!root.is_object()) return Error{Errc::kInvalidValue, location(file, root) + ": a shared part is a JSON object"};
+  for (const auto& [key, value] : root.members) {
+    static const std::set<std::string, std::less<>> kKnown{"$schema", "part", "description", "let",
+                                                           "orderingKey", "resources", "$comment"};
+    if (!kKnown.count(key)) {
+      return Error{Errc::kInvalidValue, location(file, value) + ": unknown top-level key \"" + key +
+                                            "\" in a shared part"};
+    }
+  }
+  const JsonNode* name = root.find("part");
+  if (name == nullptr || !name->is_string() || name->string.empty()) {
+    return Error{Errc::kInvalidValue, location(file, root) + ": \"part\" (the shared part's name) is required"};
+  }
+  if (const JsonNode* r = root.find("resources"); r && !r->is_array()) {
+    return Error{Errc::kInvalidValue, location(file, *r) + ": \"resources\" is an array"};
+  }
+  return name->string;
+}
+
+Result<void> Compiler::lets(const JsonNode& j) {
+  if (!j.is_object()) return error(j, "\"let\" is an object of name → value");
+  for (const auto& [name, value] : j.members) {
+    for (const auto& existing : mapping_->var_names_) {
+      if (existing == name) return error(value, "variable '" + name + "' is defined twice");
+    }
+    auto compiled = node(value);  // may read earlier variables only
+    if (!compiled) return compiled.error();
+    mapping_->var_names_.push_back(name);
+    mapping_->lets_.push_back(std::move(*compiled));
+    global_var_count_ = mapping_->var_names_.size();
+  }
+  return {};
+}
+
+Result<std::vector<const Compiler::SharedPart*>> Compiler::includes(const JsonNode& root) {
+  std::vector<const SharedPart*> out;
+  const JsonNode* include = root.find("include");
+  if (include == nullptr) return out;
+  if (!include->is_array()) return error(*include, "\"include\" lists the names of shared parts");
+  for (const JsonNode& name : include->items) {
+    if (!name.is_string()) return error(name, "\"include\" lists the names of shared parts");
+    auto it = parts_ ? parts_->find(name.string) : SharedParts::const_iterator{};
+    if (parts_ == nullptr || it == parts_->end()) {
+      return error(name, "no shared part named '" + name.string + "' in " + std::string(dialect_.format()) +
+                             "/shared/");
+    }
+    for (const SharedPart* seen : out) {
+      if (seen == &it->second) return error(name, "shared part '" + name.string + "' is included twice");
+    }
+    out.push_back(&it->second);
+  }
+  return out;
+}
+
 Result<std::unique_ptr<Mapping>> Compiler::compile_mapping(const std::string& file, const JsonNode& root) {
   file_ = file;
   auto m = std::make_unique<Mapping>();
@@ -465,7 +522,7 @@ Result<std::unique_ptr<Mapping>> Compiler::compile_mapping(const std::string& fi
   const JsonNode* accepts = root.find("accepts");
   const JsonNode* resources = root.find("resources");
   for (const auto& [key, value] : root.members) {
-    static const std::set<std::string, std::less<>> kKnown{"$schema", "mapping", "description", "accepts",
+    static const std::set<std::string, std::less<>> kKnown{"$schema", "mapping", "description", "accepts", "include",
                                                            "let", "orderingKey", "resources", "$comment"};
     if (!kKnown.count(key)) return error(value, "unknown top-level key \"" + key + "\"");
   }
@@ -486,40 +543,81 @@ Result<std::unique_ptr<Mapping>> Compiler::compile_mapping(const std::string& fi
   }
   if (m->format_ != dialect_.format()) return error(*accepts, "format must be \"" + std::string(dialect_.format()) + "\" here");
   if (m->message_types_.empty()) return error(*accepts, "\"messages\" lists at least one message type");
-  if (const JsonNode* lets = root.find("let")) {
-    if (!lets->is_object()) return error(*lets, "\"let\" is an object of name → value");
-    for (const auto& [name, value] : lets->members) {
-      for (const auto& existing : m->var_names_) {
-        if (existing == name) return error(value, "variable '" + name + "' is defined twice");
-      }
-      auto compiled = node(value);  // may read earlier variables only
-      if (!compiled) return compiled.error();
-      m->var_names_.push_back(name);
-      m->lets_.push_back(std::move(*compiled));
-      global_var_count_ = m->var_names_.size();
+  auto parts = includes(root);
+  if (!parts) return parts.error();
+  // Each piece is compiled with the file it was written in, so errors point into that file.
+  struct Piece {
+    const std::string* file;
+    const JsonNode* root;
+  };
+  std::vector<Piece> pieces;
+  for (const SharedPart* part : *parts) pieces.push_back({&part->file, &part->root});
+  pieces.push_back({&file, &root});  // the mapping's own variables come after its parts'
+  for (const Piece& piece : pieces) {
+    file_ = *piece.file;
+    if (const JsonNode* l = piece.root->find("let")) {
+      if (auto ok = lets(*l); !ok) return ok.error();
     }
   }
-  if (resources == nullptr || !resources->is_array() || resources->items.empty()) {
+  // Resources: the mapping's own first, then each part's, in Bundle order.
+  std::rotate(pieces.begin(), pieces.end() - 1, pieces.end());
+  if ((resources == nullptr || !resources->is_array() || resources->items.empty()) && parts->empty()) {
+    file_ = file;
     return error(root, "\"resources\" lists at least one resource");
   }
-  for (const JsonNode& r : resources->items) {
-    if (const JsonNode* n = r.find("name"); n && n->is_string()) {
-      for (const auto& existing : resource_names_) {
-        if (existing == n->string) return error(*n, "resource name '" + n->string + "' is used twice");
+  if (resources != nullptr && !resources->is_array()) {
+    file_ = file;
+    return error(*resources, "\"resources\" is an array");
+  }
+  for (const Piece& piece : pieces) {
+    file_ = *piece.file;
+    const JsonNode* rs = piece.root->find("resources");
+    if (rs == nullptr) continue;
+    for (const JsonNode& r : rs->items) {
+      if (const JsonNode* n = r.find("name"); n && n->is_string()) {
+        for (const auto& existing : resource_names_) {
+          if (existing == n->string) return error(*n, "resource name '" + n->string + "' is used twice");
+        }
+        resource_names_.push_back(n->string);
       }
-      resource_names_.push_back(n->string);
     }
   }
-  for (const JsonNode& r : resources->items) {
-    auto compiled = resource(r);
-    if (!compiled) return compiled.error();
-    m->resources_.push_back(std::move(*compiled));
+  for (const Piece& piece : pieces) {
+    file_ = *piece.file;
+    const JsonNode* rs = piece.root->find("resources");
+    if (rs == nullptr) continue;
+    for (const JsonNode& r : rs->items) {
+      auto compiled = resource(r);
+      if (!compiled) return compiled.error();
+      m->resources_.push_back(std::move(*compiled));
+    }
   }
-  if (const JsonNode* key = root.find("orderingKey")) {
-    auto compiled = node(*key);
+  if (m->resources_.empty()) {
+    file_ = file;
+    return error(root, "\"resources\" lists at least one resource, here or in an included part");
+  }
+  // The ordering key: the mapping's own, else the one part that gives one.
+  const Piece* key_piece = nullptr;
+  for (const Piece& piece : pieces) {
+    if (piece.root->find("orderingKey") == nullptr) continue;
+    if (piece.root == &root) {
+      key_piece = &piece;
+      break;
+    }
+    if (key_piece != nullptr) {
+      file_ = file;
+      return error(root, "the parts " + *key_piece->file + " and " + *piece.file +
+                             " both give an orderingKey: give this mapping its own");
+    }
+    key_piece = &piece;
+  }
+  if (key_piece != nullptr) {
+    file_ = *key_piece->file;
+    auto compiled = node(*key_piece->root->find("orderingKey"));
     if (!compiled) return compiled.error();
     m->ordering_key_ = std::move(*compiled);
   }
+  file_ = file;
   return m;
 }
 

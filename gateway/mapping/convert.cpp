@@ -51,8 +51,74 @@ int oslo_offset_minutes(int year, int month, int day, int hour) {
   return (day < switch_day || (day == switch_day && hour < 3)) ? 120 : 60;
 }
 
-Result<std::string> hl7_time_to_fhir(std::string_view dtm, TimeType type) {
-  std::string_view value = dtm;
+namespace {
+
+// XML Schema date/dateTime (YYYY[-MM[-DD[Thh:mm[:ss[.f…]]]]][Z|±hh:mm]) as the HL7 DTM it means,
+// or "" when the text is not in that form. Fractions beyond four digits are cut, as DTM allows four.
+std::string xml_time_to_dtm(std::string_view t) {
+  auto digits = [&](std::size_t at, std::size_t n) {
+    return at + n <= t.size() && all_digits(t.substr(at, n));
+  };
+  if (!digits(0, 4)) return {};
+  std::string dtm(t.substr(0, 4));
+  std::size_t i = 4;
+  for (const char sep : {'-', '-'}) {  // -MM, -DD
+    if (i == t.size() || t[i] != sep) break;
+    if (!digits(i + 1, 2)) return {};
+    dtm.append(t.substr(i + 1, 2));
+    i += 3;
+  }
+  if (i < t.size() && t[i] == 'T') {
+    if (dtm.size() != 8 || !digits(i + 1, 2) || i + 3 >= t.size() || t[i + 3] != ':' || !digits(i + 4, 2)) return {};
+    dtm.append(t.substr(i + 1, 2)).append(t.substr(i + 4, 2));
+    i += 6;
+    if (i < t.size() && t[i] == ':') {
+      if (!digits(i + 1, 2)) return {};
+      dtm.append(t.substr(i + 1, 2));
+      i += 3;
+      if (i < t.size() && t[i] == '.') {
+        std::size_t e = i + 1;
+        while (e < t.size() && t[e] >= '0' && t[e] <= '9') ++e;
+        if (e == i + 1) return {};
+        dtm.append(".").append(t.substr(i + 1, std::min<std::size_t>(e - i - 1, 4)));
+        i = e;
+      }
+    }
+  }
+  if (i < t.size() && t[i] == 'Z') {
+    dtm.append("+0000");
+    ++i;
+  } else if (i < t.size() && (t[i] == '+' || t[i] == '-')) {
+    if (!digits(i + 1, 2) || i + 3 >= t.size() || t[i + 3] != ':' || !digits(i + 4, 2)) return {};
+    dtm.push_back(t[i]);
+    dtm.append(t.substr(i + 1, 2)).append(t.substr(i + 4, 2));
+    i += 6;
+  }
+  return i == t.size() ? dtm : std::string{};
+}
+
+}  // namespace
+
+Result<std::string> time_to_fhir(std::string_view dtm, TimeType type, TimeSyntax syntax) {
+  std::size_t b = 0, e = dtm.size();
+  while (b < e && (dtm[b] == ' ' || dtm[b] == '\t' || dtm[b] == '\n' || dtm[b] == '\r')) ++b;
+  while (e > b && (dtm[e - 1] == ' ' || dtm[e - 1] == '\t' || dtm[e - 1] == '\n' || dtm[e - 1] == '\r')) --e;
+  const std::string_view trimmed = dtm.substr(b, e - b);
+  if (syntax == TimeSyntax::kXmlSchema) {
+    const std::string converted = xml_time_to_dtm(trimmed);
+    if (converted.empty()) {
+      return Error{Errc::kInvalidValue, "'" + std::string(dtm) + "' is not an XML Schema date/time"};
+    }
+    auto result = time_to_fhir(converted, type);
+    if (!result) {  // say it of the text the sender wrote, not of the DTM it became
+      const std::string& detail = result.error().detail;
+      const std::size_t why = detail.find(": ");
+      return Error{Errc::kInvalidValue, "'" + std::string(dtm) + "' is not an XML Schema date/time" +
+                                            (why == std::string::npos ? "" : detail.substr(why))};
+    }
+    return result;
+  }
+  std::string_view value = trimmed;
   std::string_view zone;
   const std::size_t sign = value.find_first_of("+-");
   if (sign != std::string_view::npos) {

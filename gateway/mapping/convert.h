@@ -9,11 +9,15 @@
 namespace helsebro::mapping {
 
 enum class TimeType { kDate, kDateTime, kInstant };
+/// How the source writes times: HL7 v2 DTM, or XML Schema date/dateTime (KITH e-messages).
+enum class TimeSyntax { kHl7, kXmlSchema };
 
-/// HL7 v2 DTM/DT/TS (YYYY[MM[DD[HH[MM[SS[.S…]]]]]][+/-ZZZZ]) to a FHIR date, dateTime or instant.
-/// A time without a zone is read as Norwegian local time (CET/CEST); a date-only value asked for
+/// An HL7 v2 DTM/DT/TS (YYYY[MM[DD[HH[MM[SS[.S…]]]]]][+/-ZZZZ]), or with kXmlSchema an XML Schema
+/// date/dateTime as KITH e-messages carry them (YYYY[-MM[-DD[Thh:mm[:ss[.S…]]]]][Z|+/-hh:mm]; a
+/// fraction is cut to four digits), to a FHIR date, dateTime or instant. Surrounding whitespace is
+/// ignored. A time without a zone is read as Norwegian local time (CET/CEST); a date-only value asked for
 /// as an instant is an error, because an instant needs a time.
-Result<std::string> hl7_time_to_fhir(std::string_view dtm, TimeType type);
+Result<std::string> time_to_fhir(std::string_view text, TimeType type, TimeSyntax syntax = TimeSyntax::kHl7);
 
 /// UTC offset of Europe/Oslo at a local wall-clock time, in minutes (60 or 120).
 int oslo_offset_minutes(int year, int month, int day, int hour);

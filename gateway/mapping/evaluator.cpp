@@ -163,7 +163,7 @@ bool Evaluator::text_value(const PlanNode& n, std::string text, const SourceNode
     case ValueType::kInstant: {
       const TimeType t = m.as == ValueType::kDate ? TimeType::kDate
                        : m.as == ValueType::kDateTime ? TimeType::kDateTime : TimeType::kInstant;
-      auto converted = hl7_time_to_fhir(text, t);
+      auto converted = time_to_fhir(text, t, m.time_syntax);
       if (!converted) {
         fail(Errc::kInvalidValue, converted.error().detail, n, node);
         return false;
@@ -331,10 +331,13 @@ bool Evaluator::value(const PlanNode& n, const SourceNode& context, rapidjson::V
       return true;
     }
     case PlanNode::Op::kRefs: {
-      // Every entry of that resource made within the current context, as References.
+      // Every entry of that resource made within the current context, as References; "*": every
+      // entry of the Bundle but those of the resource being built.
       out.SetArray();
       for (const Ref& ref : refs_) {
-        if (ref.name != n.ref || !view_.contains(context, ref.context)) continue;
+        if (n.ref == "*" ? ref.name == building_ : (ref.name != n.ref || !view_.contains(context, ref.context))) {
+          continue;
+        }
         rapidjson::Value reference(rapidjson::kObjectType);
         reference.AddMember("reference",
                             rapidjson::Value(ref.full_url.c_str(), static_cast<rapidjson::SizeType>(ref.full_url.size()), alloc_),

@@ -28,6 +28,8 @@ class Evaluator {
   void add_ref(const std::string& name, std::string full_url, const SourceNode& context) {
     refs_.push_back({name, std::move(full_url), context});
   }
+  /// The resource whose body is evaluated next: "$refs": "*" leaves its own entries out.
+  void set_building(const std::string& name) { building_ = name; }
   /// Invalid person ids are kept (and noted in warnings()) instead of refusing the message.
   void accept_invalid_person_id(bool accept) { accept_invalid_person_id_ = accept; }
   std::vector<std::string>& warnings() { return warnings_; }
@@ -52,6 +54,7 @@ class Evaluator {
   const Ref* resolve_ref(const std::string& name, const SourceNode& from) const;
 
   std::vector<Ref> refs_;
+  std::string building_;
   std::optional<Error> error_;
   bool accept_invalid_person_id_ = false;
   std::vector<std::string> warnings_;

@@ -30,6 +30,7 @@ struct Entry {
   const ResourcePlan* plan;
   SourceNode context;
   std::string id;
+  std::size_t occurrence;  // 1-based, among the occurrences of its forEach
 };
 
 // Forwards a document to a writer, writing marked strings as the raw numbers they stand for.
@@ -66,8 +67,10 @@ void add_string(rapidjson::Value& object, const char* key, const std::string& va
                    alloc);
 }
 
-// The resource's own variables, for one occurrence.
-void set_occurrence_vars(Evaluator& eval, const ResourcePlan& plan, const SourceNode& context) {
+// The resource's own variables and $occurrence, for one occurrence.
+void set_occurrence_vars(Evaluator& eval, const ResourcePlan& plan, const SourceNode& context,
+                         std::size_t occurrence) {
+  eval.set_var(kOccurrenceVar, std::to_string(occurrence));
   for (const auto& [slot, let] : plan.lets) {
     eval.set_var(slot, eval.string(*let, context));
     if (eval.failed()) return;
@@ -123,7 +126,7 @@ Result<Translation> Mapping::translate(const SourceView& view, const MessageFact
     if (plan.for_each) view.select(root, *plan.for_each, contexts);
     else contexts.push_back(root);
     for (std::size_t i = 0; i < contexts.size(); ++i) {
-      set_occurrence_vars(eval, plan, contexts[i]);
+      set_occurrence_vars(eval, plan, contexts[i], i + 1);
       if (eval.failed()) return *eval.error();
       if (plan.where && !eval.test(*plan.where, contexts[i])) continue;
       std::optional<std::string> key;
@@ -131,7 +134,7 @@ Result<Translation> Mapping::translate(const SourceView& view, const MessageFact
       if (eval.failed()) return *eval.error();
       const std::string name = key ? plan.resource_type + "|" + *key
                                    : facts.message_id + "|" + plan.name + "|" + std::to_string(i);
-      Entry e{&plan, contexts[i], uuid_v5(kResourceNamespace, name)};
+      Entry e{&plan, contexts[i], uuid_v5(kResourceNamespace, name), i + 1};
       // Two entries with one id would make the server refuse the whole transaction.
       if (!ids.insert(e.id).second) {
         return Error{Errc::kMappingFailed,
@@ -150,7 +153,8 @@ Result<Translation> Mapping::translate(const SourceView& view, const MessageFact
   rapidjson::Value list(rapidjson::kArrayType);
   for (const Entry& e : entries) {
     const ResourcePlan& plan = *e.plan;
-    set_occurrence_vars(eval, plan, e.context);
+    set_occurrence_vars(eval, plan, e.context, e.occurrence);
+    eval.set_building(plan.name);
     rapidjson::Value body;
     eval.value(*plan.body, e.context, body);
     if (eval.failed()) return *eval.error();
@@ -199,6 +203,7 @@ Result<Translation> Mapping::translate(const SourceView& view, const MessageFact
   out.resources = list.Size();
   out.warnings = std::move(eval.warnings());
   doc.AddMember("entry", list, alloc);
+  eval.set_var(kOccurrenceVar, std::nullopt);
   if (ordering_key_) out.ordering_key = eval.string(*ordering_key_, root).value_or("");
   if (eval.failed()) return *eval.error();
   if (check) {
@@ -254,12 +259,26 @@ Result<std::shared_ptr<const MappingSet>> MappingSet::load(const std::string& di
       }
       pending[name->string] = Compiler::PendingDatatype{file.string(), *body, false};
     }
+    Compiler::SharedParts parts;
+    for (const fs::path& file : json_files(fs::path(dir) / format / "shared")) {
+      auto text = read_mapping_file(file);
+      if (!text) return text.error();
+      auto tree = parse_json_tree(*text);
+      if (!tree) return Error{Errc::kInvalidValue, file.string() + ":" + tree.error().detail};
+      auto name = Compiler::shared_part_name(file.string(), *tree);
+      if (!name) return name.error();
+      if (auto it = parts.find(*name); it != parts.end()) {
+        return Error{Errc::kInvalidValue, file.string() + ": shared part '" + *name + "' is already defined in " +
+                                              it->second.file};
+      }
+      parts.emplace(*name, Compiler::SharedPart{file.string(), std::move(*tree)});
+    }
     for (const fs::path& file : json_files(fs::path(dir) / format)) {
       auto text = read_mapping_file(file);
       if (!text) return text.error();
       auto tree = parse_json_tree(*text);
       if (!tree) return Error{Errc::kInvalidValue, file.string() + ":" + tree.error().detail};
-      Compiler compiler(*set, *dialect, pending);
+      Compiler compiler(*set, *dialect, pending, &parts);
       auto mapping = compiler.compile_mapping(file.string(), *tree);
       if (!mapping) return mapping.error();
       for (const std::string& type : (*mapping)->message_types()) {

@@ -34,6 +34,7 @@ enum class Check { kNone, kNorwegianPersonId };
 /// What happens to a text value once read: conversion, lookup, checks.
 struct Modifiers {
   ValueType as = ValueType::kString;
+  TimeSyntax time_syntax = TimeSyntax::kHl7;  // how the source writes the times "$as" reads
   const TerminologyTable* table = nullptr;
   TableField table_field = TableField::kCode;
   Check check = Check::kNone;

@@ -5,14 +5,15 @@
 namespace helsebro::mapping {
 namespace {
 
-std::string fhir(std::string_view dtm, TimeType type) {
-  auto r = hl7_time_to_fhir(dtm, type);
+std::string fhir(std::string_view dtm, TimeType type, TimeSyntax syntax = TimeSyntax::kHl7) {
+  auto r = time_to_fhir(dtm, type, syntax);
   EXPECT_TRUE(r) << dtm << ": " << (r ? "" : r.error().detail);
   return r ? *r : std::string();
 }
 
-void expect_bad_time(std::string_view dtm, TimeType type = TimeType::kDateTime) {
-  auto r = hl7_time_to_fhir(dtm, type);
+void expect_bad_time(std::string_view dtm, TimeType type = TimeType::kDateTime,
+                     TimeSyntax syntax = TimeSyntax::kHl7) {
+  auto r = time_to_fhir(dtm, type, syntax);
   ASSERT_FALSE(r) << dtm << " gave " << *r;
   EXPECT_EQ(r.error().code, Errc::kInvalidValue) << dtm;
   EXPECT_NE(r.error().detail.find(std::string(dtm)), std::string::npos) << r.error().detail;
@@ -61,6 +62,24 @@ TEST(Convert, RefusesWhatIsNotADate) {
   EXPECT_EQ(fhir("20240229", TimeType::kDate), "2024-02-29");
   EXPECT_EQ(fhir("20000229", TimeType::kDate), "2000-02-29");
   expect_bad_time("19000229", TimeType::kDate);
+}
+
+TEST(Convert, XmlSchemaDatesAndTimes) {
+  constexpr TimeSyntax kXml = TimeSyntax::kXmlSchema;
+  EXPECT_EQ(fhir("2024-03-05", TimeType::kDate, kXml), "2024-03-05");
+  EXPECT_EQ(fhir("2024-03", TimeType::kDateTime, kXml), "2024-03");
+  EXPECT_EQ(fhir(" 2024-03-05T10:15:00 ", TimeType::kDateTime, kXml), "2024-03-05T10:15:00+01:00");
+  EXPECT_EQ(fhir("2024-07-05T10:15", TimeType::kDateTime, kXml), "2024-07-05T10:15:00+02:00");
+  EXPECT_EQ(fhir("2024-03-05T10:15:00.1234567Z", TimeType::kInstant, kXml), "2024-03-05T10:15:00.1234+00:00");
+  EXPECT_EQ(fhir("2024-03-05T10:15:00-05:30", TimeType::kDateTime, kXml), "2024-03-05T10:15:00-05:30");
+  EXPECT_EQ(fhir("2024-03-05T10:15:00+01:00", TimeType::kDate, kXml), "2024-03-05");
+  expect_bad_time("2024-3-05", TimeType::kDateTime, kXml);
+  expect_bad_time("2024-03-05T10", TimeType::kDateTime, kXml);
+  expect_bad_time("2024-03-05 10:15:00", TimeType::kDateTime, kXml);
+  expect_bad_time("2024-03-05T10:15:00+0100", TimeType::kDateTime, kXml);
+  expect_bad_time("2024-02-30", TimeType::kDateTime, kXml);
+  expect_bad_time("2024-03-05T25:00:00", TimeType::kDateTime, kXml);
+  expect_bad_time("20240305101500", TimeType::kDateTime, kXml);  // HL7 DTM is not XML Schema
 }
 
 TEST(Convert, OsloSummerTimeBoundaries) {

@@ -1002,4 +1002,77 @@ TEST_F(MappingTest, WhitespaceOnlyValuesAreAbsent) {
   EXPECT_EQ(str(r["fallback"]), "x");
 }
 
+// --- shared parts, "$refs": "*" and $occurrence -----------------------------------------------
+
+const char* kPart = R"json({"part": "person",
+  "let": {"family": {"$path": "PID-5.1", "$required": "PID-5 names the patient"}},
+  "orderingKey": "{{family}}",
+  "resources": [
+    {"name": "patient", "resourceType": "Patient", "key": "{{family}}", "request": {"method": "PUT"},
+     "resource": {"name": [{"family": "{{family}}"}]}},
+    {"name": "provenance", "resourceType": "Provenance", "resource": {"target": [{"$refs": "*"}]}}
+  ]})json";
+
+TEST_F(MappingTest, IncludedPartsBringVariablesResourcesAndTheOrderingKey) {
+  dir_.write("hl7v2/shared/person.json", kPart);
+  dir_.write("hl7v2/obs.json", R"({"mapping": "obs", "accepts": {"format": "hl7v2", "messages": ["ORU^R01"]},
+    "include": ["person"],
+    "resources": [{"name": "obs", "resourceType": "Observation", "forEach": "OBX",
+                   "key": "{{family}}|{{$occurrence}}", "request": {"method": "PUT"},
+                   "resource": {"n": "{{$occurrence}}", "subject": {"reference": {"$ref": "patient"}}}}]})");
+  auto set = load_ok();
+  ASSERT_TRUE(set);
+  const std::string hl7 = msh("ORU^R01") + "PID|1||||Nordmann^Kari\rOBX|1|NM|A||1|g\rOBX|2|NM|B||2|g\r";
+  auto t = translate(*set, "ORU^R01", hl7);
+  ASSERT_TRUE(t) << t.error().message();
+  EXPECT_EQ(t->ordering_key, "Nordmann");
+  const auto doc = json(t->bundle);
+  ASSERT_EQ(doc["entry"].Size(), 4u);  // the mapping's own resources first, then the part's
+  EXPECT_EQ(str(doc["entry"][0]["resource"]["n"]), "1");
+  EXPECT_EQ(str(doc["entry"][1]["resource"]["n"]), "2");
+  EXPECT_EQ(str(doc["entry"][1]["fullUrl"]), "urn:uuid:" + uuid_v5(kResourceNamespace, "Observation|Nordmann|2"));
+  EXPECT_EQ(str(doc["entry"][0]["resource"]["subject"]["reference"]), str(doc["entry"][2]["fullUrl"]));
+  const auto& targets = doc["entry"][3]["resource"]["target"];  // every entry but the Provenance
+  ASSERT_EQ(targets.Size(), 3u);
+  for (rapidjson::SizeType i = 0; i < 3; ++i) {
+    EXPECT_EQ(str(targets[i]["reference"]), str(doc["entry"][i]["fullUrl"]));
+  }
+  EXPECT_FALSE(doc["entry"][3]["resource"].HasMember("n"));
+}
+
+TEST_F(MappingTest, ErrorsInAPartPointIntoThePartsFile) {
+  dir_.write("hl7v2/shared/person.json", R"({"part": "person",
+    "resources": [{"name": "patient", "resourceType": "Patient",
+      "resource": {"x": {"$path": "PID-5", "$tabel": "t"}}}]})");
+  write_simple(R"({"x": "y"})");
+  dir_.write("hl7v2/simple.json", R"({"mapping": "simple", "accepts": {"format": "hl7v2", "messages": ["ADT^A04"]},
+    "include": ["person"], "resources": [{"name": "r", "resourceType": "Basic", "resource": {"x": "y"}}]})");
+  const Error e = load_error();
+  EXPECT_NE(e.detail.find("shared/person.json:3:"), std::string::npos) << e.detail;
+}
+
+TEST_F(MappingTest, PartsMustExistAndNotClash) {
+  dir_.write("hl7v2/shared/person.json", kPart);
+  dir_.write("hl7v2/simple.json", R"({"mapping": "simple", "accepts": {"format": "hl7v2", "messages": ["ADT^A04"]},
+    "include": ["persons"], "resources": [{"name": "r", "resourceType": "Basic", "resource": {"x": "y"}}]})");
+  EXPECT_NE(load_error().detail.find("no shared part named 'persons' in hl7v2/shared/"), std::string::npos);
+  dir_.write("hl7v2/simple.json", R"({"mapping": "simple", "accepts": {"format": "hl7v2", "messages": ["ADT^A04"]},
+    "include": ["person"], "let": {"family": {"$path": "PID-5.1"}},
+    "resources": [{"name": "r", "resourceType": "Basic", "resource": {"x": "y"}}]})");
+  EXPECT_NE(load_error().detail.find("variable 'family' is defined twice"), std::string::npos);
+  dir_.write("hl7v2/simple.json", R"({"mapping": "simple", "accepts": {"format": "hl7v2", "messages": ["ADT^A04"]},
+    "include": ["person"], "resources": [{"name": "patient", "resourceType": "Basic", "resource": {"x": "y"}}]})");
+  EXPECT_NE(load_error().detail.find("resource name 'patient' is used twice"), std::string::npos);
+  dir_.write("hl7v2/shared/other.json", R"({"part": "person", "resources": []})");
+  EXPECT_NE(load_error().detail.find("shared part 'person' is already defined in"), std::string::npos);
+}
+
+TEST_F(MappingTest, OccurrenceIsOneWithoutForEachAndAbsentInTheMappingsLet) {
+  write_simple(R"({"n": "{{$occurrence}}", "seen": {"$var": "early", "$default": "absent"}})",
+               R"({"early": {"$var": "$occurrence"}})");
+  const auto r = simple_resource();
+  EXPECT_EQ(str(r["n"]), "1");
+  EXPECT_EQ(str(r["seen"]), "absent");
+}
+
 }  // namespace helsebro::mapping
