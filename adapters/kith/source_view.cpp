@@ -28,14 +28,24 @@ std::uint32_t kind_of(const pugi::xpath_node& n) {
   }
 }
 
-void append_text(pugi::xml_node node, std::string& out) {
+bool is_text(pugi::xml_node n) { return n.type() == pugi::node_pcdata || n.type() == pugi::node_cdata; }
+
+// The element's string value; each text node taken is recorded in `read`.
+void append_text(pugi::xml_node node, std::string& out, std::unordered_set<const void*>& read) {
   for (pugi::xml_node c = node.first_child(); c; c = c.next_sibling()) {
-    if (c.type() == pugi::node_pcdata || c.type() == pugi::node_cdata) {
+    if (is_text(c)) {
       out.append(c.value());
+      read.insert(c.internal_object());
     } else if (c.type() == pugi::node_element) {
-      append_text(c, out);
+      append_text(c, out, read);
     }
   }
+}
+
+bool blank(std::string_view s) { return s.find_first_not_of(" \t\r\n") == std::string_view::npos; }
+
+bool is_declaration(std::string_view name) {
+  return name == "xmlns" || name.rfind("xmlns:", 0) == 0 || name.rfind("xsi:", 0) == 0;
 }
 
 std::string step_of(pugi::xml_node n) {
@@ -91,11 +101,42 @@ void SourceView::select(const SourceNode& context, const mapping::SourcePath& ba
 
 std::string SourceView::text(const SourceNode& node) const {
   const pugi::xpath_node& n = at(node);
-  if (n.attribute()) return n.attribute().value();
+  if (n.attribute()) {
+    read_.insert(n.attribute().internal_object());
+    return n.attribute().value();
+  }
   const pugi::xml_node x = n.node();
-  if (x.type() == pugi::node_pcdata || x.type() == pugi::node_cdata) return x.value();
+  if (is_text(x)) {
+    read_.insert(x.internal_object());
+    return x.value();
+  }
   std::string out;
-  append_text(x, out);
+  append_text(x, out, read_);
+  return out;
+}
+
+std::vector<std::string> SourceView::unread() const {
+  std::vector<std::string> out;
+  auto visit = [&](auto& self, pugi::xml_node element) -> void {
+    const pugi::xml_attribute code = element.attribute("V");
+    const bool code_read = code && read_.count(code.internal_object()) > 0;
+    for (pugi::xml_attribute a = element.first_attribute(); a; a = a.next_attribute()) {
+      const std::string_view name = a.name();
+      if (is_declaration(name) || blank(a.value()) || read_.count(a.internal_object())) continue;
+      if (code_read && (name == "S" || name == "DN")) continue;
+      out.push_back(locate(intern(pugi::xpath_node(a, element))).segment);
+    }
+    for (pugi::xml_node c = element.first_child(); c; c = c.next_sibling()) {
+      if (c.type() == pugi::node_element) {
+        self(self, c);
+      } else if (is_text(c) && !blank(c.value()) && !read_.count(c.internal_object())) {
+        out.push_back(locate(intern(pugi::xpath_node(c))).segment);
+      }
+    }
+  };
+  for (pugi::xml_node c = document_.first_child(); c; c = c.next_sibling()) {
+    if (c.type() == pugi::node_element) visit(visit, c);
+  }
   return out;
 }
 
@@ -111,7 +152,7 @@ Location SourceView::locate(const SourceNode& node) const {
   std::vector<std::string> steps;
   if (n.attribute()) steps.push_back(cat({"@", n.attribute().name()}));
   pugi::xml_node x = n.attribute() ? n.parent() : n.node();
-  if (x.type() == pugi::node_pcdata || x.type() == pugi::node_cdata) {
+  if (is_text(x)) {
     steps.push_back("text()");
     x = x.parent();
   }

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "gateway/mapping/source.h"
@@ -30,7 +31,8 @@ class SourceView final : public mapping::SourceView {
   mapping::SourceNode root() const override;
   void select(const mapping::SourceNode& context, const mapping::SourcePath& path,
               std::vector<mapping::SourceNode>& out) const override;
-  /// An attribute's value; an element's string value (all its text, in document order).
+  /// An attribute's value; an element's string value (all its text, in document order). What it
+  /// returns counts as read (see unread()).
   std::string text(const mapping::SourceNode& node) const override;
   /// True for an element with xsi:nil="true" or a KITH null flavour (attribute NULL="UNK" …).
   bool is_null(const mapping::SourceNode& node) const override;
@@ -39,6 +41,12 @@ class SourceView final : public mapping::SourceView {
   Location locate(const mapping::SourceNode& node) const override;
   bool contains(const mapping::SourceNode& outer, const mapping::SourceNode& inner) const override;
 
+  /// Every attribute and text of the document that holds more than white space and that no
+  /// text() call read, as locate() writes paths ("/mh:MsgHead/mh:MsgInfo/mh:Ack/@V",
+  /// ".../dm:Notat/dm:Tema/text()"). A code's list S and display DN count as read when its V was
+  /// read; namespace declarations and xsi: attributes are not data and never listed.
+  std::vector<std::string> unread() const;
+
  private:
   mapping::SourceNode intern(const pugi::xpath_node& node) const;
   const pugi::xpath_node& at(const mapping::SourceNode& node) const;
@@ -46,6 +54,7 @@ class SourceView final : public mapping::SourceView {
   const pugi::xml_document& document_;
   mutable std::vector<pugi::xpath_node> nodes_;
   mutable std::unordered_map<const void*, std::uint32_t> index_;
+  mutable std::unordered_set<const void*> read_;  // attributes and text nodes text() returned
 };
 
 }  // namespace helsebro::kith

@@ -60,7 +60,7 @@ Error refusal(const kith::Rejection& r) {
 
 Result<mapping::Translation> map_e_message(const mapping::MappingSet& set,
                                            const std::shared_ptr<const kith::SchemaSet>& schemas,
-                                           std::string_view bytes) {
+                                           std::string_view bytes, std::vector<std::string>* unread) {
   const kith::Classifier classifier(schemas, kith::ClassifierOptions{});
   const kith::Classification classified = classifier.classify(bytes);
   if (classified.rejection) return refusal(*classified.rejection);
@@ -74,8 +74,10 @@ Result<mapping::Translation> map_e_message(const mapping::MappingSet& set,
                  "mapping '" + mapping->name() + "' does not take version " + key.version};
   }
   kith::SourceView view(message.document());
-  return mapping->translate(view, {"map:" + message.header().msg_id, key.type, 0},
-                            validate::FhirValidator::check_r4_bundle);
+  auto translated = mapping->translate(view, {"map:" + message.header().msg_id, key.type, 0},
+                                       validate::FhirValidator::check_r4_bundle);
+  if (unread != nullptr) *unread = view.unread();
+  return translated;
 }
 
 bool looks_like_xml(std::string_view bytes) {
@@ -180,14 +182,10 @@ int map_file(const config::Config& config, const MapOptions& options, std::ostre
       return 2;
     }
     schemas = *loaded;
-    if (options.unmapped) {
-      err << "helsebro map: --unmapped is not available for KITH e-messages: the XML source view "
-             "does not record what the mapping read\n";
-    }
   }
-  // One translation, as the gateway would make it; `unread` only for HL7 v2.
+  // One translation, as the gateway would make it.
   auto translate = [&](const mapping::MappingSet& set, std::vector<std::string>* unread) {
-    return xml ? map_e_message(set, schemas, *input) : map_message(set, *input, unread);
+    return xml ? map_e_message(set, schemas, *input, unread) : map_message(set, *input, unread);
   };
   const auto load_started = std::chrono::steady_clock::now();
   auto set = load_mappings(config.mappings_dir, kith_schemas);
@@ -248,8 +246,9 @@ int map_file(const config::Config& config, const MapOptions& options, std::ostre
     reader.Parse<rapidjson::kParseNumbersAsStringsFlag>(stream, numbers);
     out << buffer.GetString() << "\n";
   }
-  if (options.unmapped && !xml) {
-    err << options.file << ": " << unread.size() << " non-empty field(s) no rule read"
+  if (options.unmapped) {
+    err << options.file << ": " << unread.size() << (xml ? " attribute(s) or text(s) with data" : " non-empty field(s)")
+        << " no rule read"
         << (unread.empty() ? "" : ":") << "\n";
     for (const auto& path : unread) err << "  " << path << "\n";
   }

@@ -28,10 +28,11 @@ Result<mapping::Translation> map_message(const mapping::MappingSet& set, std::st
 /// Translates one KITH e-message offline: classified against `schemas` (any receiver), refused
 /// as the AppRec would refuse it (code and Norwegian text, never libxml2's detail), then mapped
 /// by the kith mapping of its type and version (kith_message.h). The message id is
-/// "map:<MsgId>". The XML source view does not track what was read, so there is no `unread`.
+/// "map:<MsgId>". With `unread`, it receives the paths of every attribute and text with data
+/// that no rule read (kith::SourceView::unread()).
 Result<mapping::Translation> map_e_message(const mapping::MappingSet& set,
                                            const std::shared_ptr<const kith::SchemaSet>& schemas,
-                                           std::string_view bytes);
+                                           std::string_view bytes, std::vector<std::string>* unread = nullptr);
 
 /// True when `bytes` look like XML (after a UTF-8 byte order mark and white space: '<').
 bool looks_like_xml(std::string_view bytes);

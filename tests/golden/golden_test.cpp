@@ -9,12 +9,14 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 
 #include "adapters/kith/schema_set.h"
 #include "gateway/app/map_command.h"
 #include "gateway/app/mappings.h"
+#include "gateway/config/config.h"
 #include "gateway/core/files.h"
 
 namespace helsebro {
@@ -132,6 +134,31 @@ TEST(GoldenCorpus, EveryDialogmeldingSampleMapsToAValidBundle) {
     }
   }
   EXPECT_GT(samples, 0);
+}
+
+// `helsebro map --unmapped` names what no rule read, for both formats, and not what a rule read.
+TEST(GoldenUnmapped, ListsWhatNoRuleReadInBothFormats) {
+  config::Config config;
+  config.mappings_dir = kMappings.string();
+  config.kith.schemas_dir = kKithSchemas.string();
+  struct Case {
+    std::string file;
+    std::string unread;  // listed: the mappings do not take it
+    std::string read;    // not listed: a rule reads it
+  };
+  const std::vector<Case> cases{
+      {"hl7v2/examples/adt-a01-odegard-full.hl7", "MSH-12.1", "PID-3.1"},
+      {"kith/examples/dialogmelding-helsefaglig-odegard.xml", "/mh:MsgHead/mh:MsgInfo/mh:MIGversion/text()",
+       "/mh:MsgHead/mh:MsgInfo/mh:MsgId/text()"},
+  };
+  for (const Case& c : cases) {
+    std::ostringstream out, err;
+    const int code = app::map_file(config, {(kMappings / c.file).string(), std::nullopt, true, 1}, out, err);
+    EXPECT_EQ(code, 0) << c.file << ": " << err.str();
+    EXPECT_NE(err.str().find("no rule read"), std::string::npos) << err.str();
+    EXPECT_NE(err.str().find("  " + c.unread + "\n"), std::string::npos) << c.file << " lacks " << c.unread << ":\n" << err.str();
+    EXPECT_EQ(err.str().find("  " + c.read + "\n"), std::string::npos) << c.file << " lists " << c.read;
+  }
 }
 
 }  // namespace

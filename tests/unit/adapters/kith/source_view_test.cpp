@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <pugixml.hpp>
 #include <thread>
@@ -123,6 +124,33 @@ TEST_F(KithSourceView, LocatesNodesByPath) {
   ASSERT_EQ(her.size(), 1u);
   EXPECT_EQ(view_->locate(her[0]).segment,
             "/mh:MsgHead/mh:MsgInfo/mh:Receiver/mh:Organisation/mh:Ident[1]/mh:TypeId/@V");
+}
+
+TEST_F(KithSourceView, UnreadListsTheDataNoTextCallTook) {
+  const Texts before = view_->unread();
+  auto has = [](const Texts& list, std::string_view path) {
+    return std::find(list.begin(), list.end(), path) != list.end();
+  };
+  const std::string msg_id = "/mh:MsgHead/mh:MsgInfo/mh:MsgId/text()";
+  const std::string type = "/mh:MsgHead/mh:MsgInfo/mh:Type";
+  ASSERT_TRUE(has(before, msg_id));
+  ASSERT_TRUE(has(before, type + "/@V"));
+  for (const auto& path : before) {  // declarations are not data
+    EXPECT_EQ(path.find("@xmlns"), std::string::npos) << path;
+    EXPECT_EQ(path.find("@xsi:"), std::string::npos) << path;
+  }
+  texts("/mh:MsgHead/mh:MsgInfo/mh:MsgId");
+  texts("/mh:MsgHead/mh:MsgInfo/mh:Type/@V");
+  texts("//dm:Notat[1]");  // an element's string value reads every text below it, not attributes
+  const Texts after = view_->unread();
+  EXPECT_FALSE(has(after, msg_id));
+  EXPECT_FALSE(has(after, type + "/@V"));
+  EXPECT_FALSE(has(after, type + "/@DN")) << "a code's display goes with its code";
+  const std::string notes = "/mh:MsgHead/mh:Document/mh:RefDoc/mh:Content/dm:Dialogmelding/dm:Notat";
+  EXPECT_FALSE(has(after, notes + "[1]/dm:TekstNotatInnhold/text()"));
+  EXPECT_TRUE(has(after, notes + "[1]/dm:TemaKodet/@V"));
+  EXPECT_TRUE(has(after, notes + "[2]/dm:TekstNotatInnhold/text()"));
+  EXPECT_LT(after.size(), before.size());
 }
 
 TEST_F(KithSourceView, ContainsWhatLiesWithin) {
