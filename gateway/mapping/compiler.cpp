@@ -12,11 +12,13 @@ const std::set<std::string, std::less<>> kModifierKeys{
     "$as", "$table", "$tableField", "$check", "$required", "$default", "$prefix", "$match", "$group",
     "$separator", "$use", "$do", "$where", "$then", "$else", "$comment"};
 
-// A regular expression from a mapping file (ECMAScript syntax), compiled once at load.
-Result<std::shared_ptr<const std::regex>> compile_regex(const std::string& text) {
+// A regular expression from a mapping file (ECMAScript syntax), compiled once at load. Boost's
+// matcher, unlike libstdc++'s, does not recurse per character, so long texts cannot exhaust the
+// stack; a match too complex for its memory budget throws, and the message is refused instead.
+Result<std::shared_ptr<const boost::regex>> compile_regex(const std::string& text) {
   try {
-    return std::make_shared<const std::regex>(text, std::regex::ECMAScript | std::regex::optimize);
-  } catch (const std::regex_error& e) {
+    return std::make_shared<const boost::regex>(text, boost::regex::ECMAScript);
+  } catch (const boost::regex_error& e) {
     return Error{Errc::kInvalidValue, std::string("not a valid regular expression: ") + e.what()};
   }
 }

@@ -77,8 +77,15 @@ bool Evaluator::text_value(const PlanNode& n, std::string text, const SourceNode
                            rapidjson::Value& out) {
   const Modifiers& m = n.mods;
   if (m.match && !text.empty()) {
-    std::smatch found;
-    if (std::regex_search(text, found, *m.match)) text = found[m.group].str();
+    boost::smatch found;
+    bool matched = false;
+    try {
+      matched = boost::regex_search(text, found, *m.match);
+    } catch (const std::runtime_error&) {  // the matcher's complexity or memory limit
+      fail(Errc::kMappingFailed, "$match: the text is too long or complex for the expression", n, node);
+      return false;
+    }
+    if (matched) text = found[m.group].str();
     else text.clear();
   }
   // FHIR has no whitespace-only strings: such a value counts as absent.
@@ -421,7 +428,13 @@ bool Evaluator::test(const Condition& c, const SourceNode& context) {
   }
   switch (c.kind) {
     case Condition::Kind::kExists: return c.exists == !text.empty();
-    case Condition::Kind::kMatches: return !text.empty() && std::regex_search(text, *c.pattern);
+    case Condition::Kind::kMatches:
+      try {
+        return !text.empty() && boost::regex_search(text, *c.pattern);
+      } catch (const std::runtime_error&) {  // the matcher's complexity or memory limit
+        error_ = Error{Errc::kMappingFailed, "matches: the text is too long or complex for the expression"};
+        return false;
+      }
     case Condition::Kind::kEquals: return text == c.values.front();
     case Condition::Kind::kIn:
       for (const std::string& v : c.values) {

@@ -3,9 +3,10 @@
 // translating a message never parses an expression. Internal to gateway/mapping.
 
 #include <memory>
-#include <regex>
 #include <string>
 #include <vector>
+
+#include <boost/regex.hpp>
 
 #include "gateway/mapping/convert.h"
 #include "gateway/mapping/json_tree.h"
@@ -23,7 +24,7 @@ struct Condition {
   int var = -1;                      // … or a variable slot
   std::vector<std::string> values;   // kEquals (one) / kIn
   bool exists = true;                // kExists: true = must have a non-empty value
-  std::shared_ptr<const std::regex> pattern;  // kMatches: the whole value matches
+  std::shared_ptr<const boost::regex> pattern;  // kMatches: the whole value matches
   std::vector<Condition> children;   // kAll / kAny / kNot (one)
 };
 
@@ -42,7 +43,7 @@ struct Modifiers {
   bool has_default = false;
   std::string default_value;
   std::string prefix;  // prepended to a string result, e.g. "urn:oid:"
-  std::shared_ptr<const std::regex> match;  // "$match": keep only this part of the text …
+  std::shared_ptr<const boost::regex> match;  // "$match": keep only this part of the text …
   int group = 0;                            // … the whole match (0) or one capture group
   std::string separator;                    // "$join": between the joined values
 };

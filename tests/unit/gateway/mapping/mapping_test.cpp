@@ -1075,4 +1075,22 @@ TEST_F(MappingTest, OccurrenceIsOneWithoutForEachAndAbsentInTheMappingsLet) {
   EXPECT_EQ(str(r["seen"]), "absent");
 }
 
+TEST_F(MappingTest, RegularExpressionsOnLongTextsNeitherCrashNorHang) {
+  // libstdc++'s std::regex recursed once per character and overflowed the stack near 25,000.
+  write_simple(R"({"kept": {"$path": "PID-5.1", "$match": "^((\\w|\\s)+)$", "$group": 1},
+                   "tested": {"$if": {"path": "PID-5.1", "matches": "^(a|b)*$"}, "$then": "yes"}})");
+  const std::string name(200000, 'a');
+  auto set = load_ok();
+  ASSERT_TRUE(set);
+  auto t = translate(*set, "ADT^A04", msh("ADT^A04") + "PID|1||01018012371^^^NHN^FNR||" + name + "\r");
+  if (t) {  // either the whole text matched …
+    const auto r = json(t->bundle)["entry"][0]["resource"].GetObject();
+    EXPECT_EQ(r["kept"].GetStringLength(), name.size());
+    EXPECT_EQ(str(r["tested"]), "yes");
+  } else {  // … or the message is refused with a reason, never a crash
+    EXPECT_EQ(t.error().code, Errc::kMappingFailed);
+    EXPECT_NE(t.error().detail.find("too long or complex"), std::string::npos) << t.error().detail;
+  }
+}
+
 }  // namespace helsebro::mapping
