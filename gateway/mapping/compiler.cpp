@@ -17,7 +17,9 @@ const std::set<std::string, std::less<>> kModifierKeys{
 // stack; a match too complex for its memory budget throws, and the message is refused instead.
 Result<std::shared_ptr<const boost::regex>> compile_regex(const std::string& text) {
   try {
-    return std::make_shared<const boost::regex>(text, boost::regex::ECMAScript);
+    // As ECMAScript has it: ^ and $ at the ends of the text only, '.' not across line ends.
+    return std::make_shared<const boost::regex>(
+        text, boost::regex::ECMAScript | boost::regex::no_mod_m | boost::regex::no_mod_s);
   } catch (const boost::regex_error& e) {
     return Error{Errc::kInvalidValue, std::string("not a valid regular expression: ") + e.what()};
   }

@@ -1075,6 +1075,17 @@ TEST_F(MappingTest, OccurrenceIsOneWithoutForEachAndAbsentInTheMappingsLet) {
   EXPECT_EQ(str(r["seen"]), "absent");
 }
 
+TEST_F(MappingTest, RegularExpressionsFollowEcmaScriptAcrossLineEnds) {
+  // ^ and $ are the ends of the whole text; '.' does not cross a line end.
+  write_simple(R"x({"whole": {"$path": "PID-5.1", "$match": "^(.*)$", "$group": 1},
+                    "first": {"$path": "PID-5.1", "$match": "^(.*)", "$group": 1},
+                    "all": {"$path": "PID-5.1", "$match": "^([\\s\\S]*)$", "$group": 1}})x");
+  const auto r = simple_resource(msh("ADT^A04") + "PID|1||01018012371^^^NHN^FNR||linje en\\.br\\linje to\r");
+  EXPECT_FALSE(r.HasMember("whole"));
+  EXPECT_EQ(str(r["first"]), "linje en");
+  EXPECT_EQ(str(r["all"]), "linje en\nlinje to");
+}
+
 TEST_F(MappingTest, RegularExpressionsOnLongTextsNeitherCrashNorHang) {
   // libstdc++'s std::regex recursed once per character and overflowed the stack near 25,000.
   write_simple(R"({"kept": {"$path": "PID-5.1", "$match": "^((\\w|\\s)+)$", "$group": 1},
