@@ -163,11 +163,11 @@ Result<Modifiers> Compiler::modifiers(const JsonNode& j, PlanNode& target) {
           {"integer", ValueType::kInteger}, {"decimal", ValueType::kDecimal},
           {"boolean", ValueType::kBoolean}, {"date", ValueType::kDate},
           {"dateTime", ValueType::kDateTime}, {"instant", ValueType::kInstant},
-          {"base64", ValueType::kBase64}};
+          {"base64", ValueType::kBase64}, {"base64Binary", ValueType::kBase64Binary}};
       auto it = value.is_string() ? kTypes.find(value.string) : kTypes.end();
       if (it == kTypes.end()) {
         return error(value, "\"$as\" is one of string, code, integer, decimal, boolean, date, dateTime, "
-                            "instant, base64");
+                            "instant, base64, base64Binary");
       }
       m.as = it->second;
       m.time_syntax = dialect_.format() == "kith" ? TimeSyntax::kXmlSchema : TimeSyntax::kHl7;

@@ -128,6 +128,29 @@ bool Evaluator::text_value(const PlanNode& n, std::string text, const SourceNode
       text = base64(text);
       out.SetString(text.c_str(), static_cast<rapidjson::SizeType>(text.size()), alloc_);
       return true;
+    case ValueType::kBase64Binary: {
+      // Already base64 (an XML base64Binary, often wrapped in lines): FHIR wants it unbroken.
+      std::string packed;
+      packed.reserve(text.size());
+      for (char c : text) {
+        if (c == ' ' || c == '\t' || c == '\r' || c == '\n') continue;
+        const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+                        c == '/' || c == '=';
+        if (!ok) {
+          fail(Errc::kInvalidValue, "not base64: the character '" + std::string(1, c) + "' is not in its alphabet", n, node);
+          return false;
+        }
+        packed.push_back(c);
+      }
+      const std::size_t pad = packed.find('=');
+      if (packed.size() % 4 != 0 || (pad != std::string::npos && pad + 2 < packed.size()) ||
+          (pad != std::string::npos && packed.find_first_not_of('=', pad) != std::string::npos)) {
+        fail(Errc::kInvalidValue, "not base64: its length or padding is wrong", n, node);
+        return false;
+      }
+      out.SetString(packed.c_str(), static_cast<rapidjson::SizeType>(packed.size()), alloc_);
+      return true;
+    }
     case ValueType::kString:
     case ValueType::kCode:
       if (m.as == ValueType::kCode) {

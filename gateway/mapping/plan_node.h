@@ -28,7 +28,7 @@ struct Condition {
   std::vector<Condition> children;   // kAll / kAny / kNot (one)
 };
 
-enum class ValueType { kString, kCode, kInteger, kDecimal, kBoolean, kDate, kDateTime, kInstant, kBase64 };
+enum class ValueType { kString, kCode, kInteger, kDecimal, kBoolean, kDate, kDateTime, kInstant, kBase64, kBase64Binary };
 enum class TableField { kCode, kSystem, kDisplay };
 enum class Check { kNone, kNorwegianPersonId };
 

@@ -1075,6 +1075,14 @@ TEST_F(MappingTest, OccurrenceIsOneWithoutForEachAndAbsentInTheMappingsLet) {
   EXPECT_EQ(str(r["seen"]), "absent");
 }
 
+TEST_F(MappingTest, Base64BinaryLosesItsLineBreaksAndIsChecked) {
+  write_simple(R"({"data": {"$path": "PID-5.1", "$as": "base64Binary"}})");
+  EXPECT_EQ(str(simple_resource(msh("ADT^A04") + "PID|1||01018012371^^^NHN^FNR||SGVs\\.br\\  bG8=\r")["data"]), "SGVsbG8=");
+  EXPECT_EQ(simple_error(msh("ADT^A04") + "PID|1||01018012371^^^NHN^FNR||SGVs*G8=\r").code, Errc::kInvalidValue);
+  EXPECT_EQ(simple_error(msh("ADT^A04") + "PID|1||01018012371^^^NHN^FNR||SGVsbG8\r").code, Errc::kInvalidValue);
+  EXPECT_EQ(simple_error(msh("ADT^A04") + "PID|1||01018012371^^^NHN^FNR||SG=sbG8=\r").code, Errc::kInvalidValue);
+}
+
 TEST_F(MappingTest, RegularExpressionsFollowEcmaScriptAcrossLineEnds) {
   // ^ and $ are the ends of the whole text; '.' does not cross a line end.
   write_simple(R"x({"whole": {"$path": "PID-5.1", "$match": "^(.*)$", "$group": 1},
