@@ -4,6 +4,8 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <cstdlib>
+#include <functional>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -23,6 +25,9 @@
 #include "gateway/journal/sqlite_journal.h"
 #include "gateway/listen/http_intake.h"
 #include "gateway/listen/http_server.h"
+#include "gateway/listen/inbound_directory.h"
+#include "gateway/listen/inbound_exchange.h"
+#include "gateway/listen/inbound_probes.h"
 #include "gateway/listen/mllp_listener.h"
 #include "gateway/observe/log.h"
 #include "gateway/observe/probes.h"
@@ -89,29 +94,69 @@ intake::ChannelRules http_hl7v2_rules(const config::MllpConfig& mllp) {
   return rules;
 }
 
-// KITH intake, when its schemas load. Without a "kith" section a missing schema directory only
-// turns the endpoint off; with one it is an error (false).
-bool make_kith_intake(const config::KithConfig& config, observe::Probes& probes, listen::HttpIntakeParts& parts,
-                      intake::MappingProvider mappings) {
+using KithIntakeFactory = std::function<std::shared_ptr<const intake::KithIntake>(const std::string& channel)>;
+
+// KITH intakes, one per channel (HTTP and each inbound directory), sharing the schemas and the
+// classifier. Empty when the schemas do not load: without a "kith" section that only turns KITH
+// intake off; with one it stops the start.
+KithIntakeFactory kith_intakes(const config::KithConfig& config, observe::Probes& probes,
+                               intake::MappingProvider mappings) {
   auto schemas = kith::SchemaSet::load(config.schemas_dir);
   if (!schemas) {
-    parts.kith_unavailable = "its schemas could not be loaded";
     auto log = config.configured ? observe::log_error : observe::log_warn;
     log("kith.schemas_unavailable", {{"dir", config.schemas_dir}, {"error", schemas.error().detail}});
-    return !config.configured;
+    return {};
   }
   kith::ClassifierOptions options;
   if (!config.receiver_her_ids.empty()) {
     options.receiver_her_ids.emplace(config.receiver_her_ids.begin(), config.receiver_her_ids.end());
   }
-  intake::KithRules rules;
-  rules.apprec_1_0 = config.apprec_version == "1.0";
-  rules.software_version = HELSEBRO_VERSION;
+  auto classifier = std::make_shared<const kith::Classifier>(*schemas, std::move(options));
   std::shared_ptr<const kith::SchemaIndex> index(*schemas, &(*schemas)->index());
-  parts.kith = std::make_shared<intake::KithIntake>(
-      std::move(rules), std::make_shared<const kith::Classifier>(*schemas, std::move(options)), Clock{},
-      &probes.intake, std::move(mappings), std::move(index));
-  return true;
+  return [&probes, config, classifier, index, mappings](const std::string& channel) {
+    intake::KithRules rules;
+    rules.channel = channel;
+    rules.apprec_1_0 = config.apprec_version == "1.0";
+    rules.software_version = HELSEBRO_VERSION;
+    return std::make_shared<const intake::KithIntake>(std::move(rules), classifier, Clock{}, &probes.intake,
+                                                      mappings, index);
+  };
+}
+
+// Test hook, for crash-recovery tests of the inbound directories: HELSEBRO_FAULT_INJECTION=
+// "inbox.after_commit" ends the process (as a crash would) once a file's messages are durable
+// and before the file is moved.
+std::function<void(const std::string&)> inbox_fault_hook() {
+  const char* fault = std::getenv("HELSEBRO_FAULT_INJECTION");
+  if (fault == nullptr || std::string_view(fault) != "inbox.after_commit") return {};
+  return [](const std::string& file) {
+    observe::log_warn("fault.injected", {{"point", "inbox.after_commit"}, {"file", file}});
+    std::_Exit(86);
+  };
+}
+
+// One watcher per configured inbound directory, each with its own channel's intake.
+std::vector<std::unique_ptr<listen::InboundDirectory>> inbound_directories(
+    asio::io_context& io, const config::Config& config, const listen::HttpIntakeParts& inbound,
+    const KithIntakeFactory& kith, const intake::MappingProvider& mappings, listen::InboxProbe& probe) {
+  std::vector<std::unique_ptr<listen::InboundDirectory>> out;
+  for (const auto& directory : config.inbound_directories) {
+    listen::InboundDirectoryParts parts;
+    parts.pipeline = inbound.pipeline;
+    parts.backlog = inbound.backlog;
+    parts.probe = &probe;
+    parts.after_commit = inbox_fault_hook();
+    if (directory.format == "kith") {
+      parts.kith = kith(directory.channel);
+    } else {
+      intake::ChannelRules rules = http_hl7v2_rules(config.mllp);
+      rules.channel = directory.channel;
+      parts.hl7v2 = std::make_shared<const intake::Hl7v2Intake>(std::move(rules), mappings, Clock{},
+                                                                 &inbound.pipeline->probes->intake);
+    }
+    out.push_back(std::make_unique<listen::InboundDirectory>(io, directory, std::move(parts)));
+  }
+  return out;
 }
 
 }  // namespace
@@ -156,26 +201,53 @@ int serve(const config::Config& config) {
   std::vector<std::unique_ptr<listen::MllpListener>> channels;
   listen::HttpServer http(io, config.http);
   route_observability(http, registry);
-  listen::HttpIntakeParts inbound;
-  inbound.journal = &journal;
-  inbound.probes = &probes;
-  inbound.backlog = &backlog;
-  inbound.on_stored = [&forwarder, &backlog](std::size_t stored) {
+  const intake::MappingProvider mappings_now = [&holder] { return holder.get(); };
+  auto pipeline = std::make_shared<listen::InboundPipeline>();
+  pipeline->journal = &journal;
+  pipeline->probes = &probes;
+  pipeline->on_stored = [&forwarder, &backlog](std::size_t stored) {
     backlog.added(static_cast<std::int64_t>(stored));
     forwarder.notify();
   };
-  inbound.hl7v2 = std::make_shared<intake::Hl7v2Intake>(
-      http_hl7v2_rules(config.mllp), [&holder] { return holder.get(); }, Clock{}, &probes.intake);
-  inbound.duplicate_window_seconds = config.mllp.duplicate_window_seconds;
+  pipeline->duplicate_window_seconds = config.mllp.duplicate_window_seconds;
+  listen::HttpIntakeParts inbound;
+  inbound.pipeline = pipeline;
+  inbound.backlog = &backlog;
+  inbound.hl7v2 = std::make_shared<intake::Hl7v2Intake>(http_hl7v2_rules(config.mllp), mappings_now, Clock{},
+                                                        &probes.intake);
   inbound.fhir = std::make_shared<intake::FhirIntake>("http-fhir", validate::FhirValidator::r4(), Clock{},
                                                       &probes.intake);
-  if (!make_kith_intake(config.kith, probes, inbound, [&holder] { return holder.get(); })) return 2;
-  listen::route_inbound(http, std::move(inbound));
+  const KithIntakeFactory kith = kith_intakes(config.kith, probes, mappings_now);
+  if (kith) inbound.kith = kith("http-kith");
+  else if (config.kith.configured) return 2;
+  else inbound.kith_unavailable = "its schemas could not be loaded";
+  for (const auto& directory : config.inbound_directories) {
+    if (directory.format == "kith" && !kith) {
+      observe::log_error("inbox.kith_unavailable", {{"channel", directory.channel}, {"dir", config.kith.schemas_dir}});
+      return 2;
+    }
+  }
+  listen::InboxProbe inbox_probe(registry);
+  listen::HttpsProbe https_probe(registry);
+  std::unique_ptr<listen::HttpServer> https;
+  std::vector<std::unique_ptr<listen::InboundDirectory>> directories;
+  try {
+    if (config.https.enabled) {
+      https = std::make_unique<listen::HttpServer>(io, config.https, config.http.max_body_bytes, probes.listen,
+                                                   https_probe);
+    }
+    directories = inbound_directories(io, config, inbound, kith, mappings_now, inbox_probe);
+  } catch (const std::exception& e) {
+    observe::log_error("listen.start_failed", {{"error", e.what()}});
+    return 2;
+  }
+  std::vector<listen::HttpServer*> inbound_servers{&http};
+  if (https) inbound_servers.push_back(https.get());
+  listen::route_inbound(inbound_servers, std::move(inbound));
   admin::route_admin(http, config.admin_token,
                      {[&holder, &config] { return reload(holder, config, "admin"); },
-                      [&holder, &journal, &forwarder, &backlog, &config](const MessageQuery& query) {
-                        auto summary =
-                            app::replay_messages(journal, *holder.get(), query, Clock{}, config.all_mllp_channels());
+                      [&holder, &journal, &forwarder, &backlog, rules = app::replay_rules(config)](const MessageQuery& query) {
+                        auto summary = app::replay_messages(journal, *holder.get(), query, Clock{}, rules);
                         if (summary) backlog.added(static_cast<std::int64_t>(summary->translated));
                         forwarder.notify();
                         return summary;
@@ -195,6 +267,8 @@ int serve(const config::Config& config) {
       channels.back()->start();
     }
     http.start();
+    if (https) https->start();
+    for (auto& directory : directories) directory->start();
   } catch (const std::exception& e) {
     observe::log_error("listen.start_failed", {{"error", e.what()}});
     return 2;
@@ -226,6 +300,8 @@ int serve(const config::Config& config) {
     watch.stop();
     retention.cancel();
     http.stop();
+    if (https) https->stop();
+    for (auto& directory : directories) directory->stop();
     forwarder.stop();
     io.stop();  // unacknowledged frames are simply resent by their senders
   });
@@ -246,6 +322,8 @@ int serve(const config::Config& config) {
   observe::log_info("server.listening", {{"mllp_port", static_cast<int>(channels.front()->port())},
                                          {"mllp_channels", channel_ports},
                                          {"http_port", static_cast<int>(http.port())},
+                                         {"https_port", https ? static_cast<int>(https->port()) : 0},
+                                         {"inbound_directories", static_cast<int>(directories.size())},
                                          {"fhir_base_url", config.fhir.base_url},
                                          {"data_dir", config.data_dir},
                                          {"mappings", (*mappings)->mappings().size()}});

@@ -8,7 +8,9 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <algorithm>
 #include <charconv>
+#include <filesystem>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -39,11 +41,12 @@ std::string pointer_text(const rapidjson::Pointer& p) {
   if (keyword == "additionalProperties" && s && s->HasMember("properties")) {
     // The object's schema sits at /properties/a/properties/b…: one document token per pair.
     const rapidjson::Pointer& at = v.GetInvalidDocumentPointer();
-    const std::size_t object_depth = v.GetInvalidSchemaPointer().GetTokenCount() / 2;
-    if (at.GetTokenCount() == object_depth + 1) {
-      // RapidJSON 1.1 reports the pointer of the offending key itself.
-      const auto& last = at.GetTokens()[object_depth];
-      reason = "unknown key \"" + std::string(last.name, last.length) + "\"";
+    const std::size_t tokens = at.GetTokenCount();
+    const auto* last = tokens > 0 ? &at.GetTokens()[tokens - 1] : nullptr;
+    const std::string last_key = last ? std::string(last->name, last->length) : std::string();
+    if (last && last->index == rapidjson::kPointerInvalidIndex && !(*s)["properties"].HasMember(last_key.c_str())) {
+      // RapidJSON 1.1 reports the pointer of the offending key itself (also inside arrays).
+      reason = "unknown key \"" + last_key + "\"";
     } else if (value && value->IsObject()) {
       // The pointer names the object: find the first key the schema does not list.
       for (auto it = value->MemberBegin(); it != value->MemberEnd(); ++it) {
@@ -104,6 +107,28 @@ std::uint16_t env_port(const char* name, const char* value) {
   return static_cast<std::uint16_t>(port);
 }
 
+TlsConfig read_tls(const rapidjson::Value& t) {
+  TlsConfig c;
+  c.enabled = true;
+  read(t, "certFile", c.cert_file);
+  read(t, "keyFile", c.key_file);
+  read(t, "caFile", c.ca_file);
+  read(t, "requireClientCertificate", c.require_client_certificate);
+  return c;
+}
+
+std::vector<SenderRuleConfig> read_senders(const rapidjson::Value& list) {
+  std::vector<SenderRuleConfig> out;
+  for (const auto& rule : list.GetArray()) {
+    SenderRuleConfig r;
+    read(rule, "certificateSubject", r.certificate_subject);
+    read(rule, "sendingApplication", r.sending_application);
+    read(rule, "sendingFacility", r.sending_facility);
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
 MllpConfig read_mllp(const rapidjson::Value& m) {
   MllpConfig c;
   read(m, "channel", c.channel);
@@ -119,23 +144,57 @@ MllpConfig read_mllp(const rapidjson::Value& m) {
   if (auto* mode = member(m, "ackMode")) c.original_ack_mode_only = std::string(mode->GetString()) == "original";
   read(m, "holdUnmapped", c.hold_unmapped);
   read(m, "acceptInvalidPersonId", c.accept_invalid_person_id);
-  if (auto* tls = member(m, "tls")) {
-    c.tls.enabled = true;
-    read(*tls, "certFile", c.tls.cert_file);
-    read(*tls, "keyFile", c.tls.key_file);
-    read(*tls, "caFile", c.tls.ca_file);
-    read(*tls, "requireClientCertificate", c.tls.require_client_certificate);
-  }
-  if (auto* senders = member(m, "allowedSenders")) {
-    for (const auto& rule : senders->GetArray()) {
-      SenderRuleConfig r;
-      read(rule, "certificateSubject", r.certificate_subject);
-      read(rule, "sendingApplication", r.sending_application);
-      read(rule, "sendingFacility", r.sending_facility);
-      c.allowed_senders.push_back(std::move(r));
-    }
+  if (auto* tls = member(m, "tls")) c.tls = read_tls(*tls);
+  if (auto* senders = member(m, "allowedSenders")) c.allowed_senders = read_senders(*senders);
+  return c;
+}
+
+HttpsConfig read_https(const rapidjson::Value& h, const std::string& source) {
+  HttpsConfig c;
+  c.enabled = true;
+  read(h, "host", c.host);
+  read_int(h, "port", c.port);
+  c.tls = read_tls(*member(h, "tls"));  // required by the schema
+  if (auto* senders = member(h, "allowedSenders")) c.allowed_senders = read_senders(*senders);
+  if (!c.allowed_senders.empty() && c.tls.ca_file.empty()) {
+    throw ConfigError(source, "/https/tls/caFile",
+                      "allowedSenders needs caFile: senders are told apart by their client certificates");
   }
   return c;
+}
+
+std::string normal_path(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::path p = std::filesystem::weakly_canonical(std::filesystem::absolute(path, ec), ec);
+  if (ec) p = std::filesystem::path(path).lexically_normal();
+  std::string text = p.string();
+  while (text.size() > 1 && text.back() == '/') text.pop_back();
+  return text;
+}
+
+std::vector<InboundDirectoryConfig> read_inbound_directories(const rapidjson::Value& list, const std::string& source) {
+  std::vector<InboundDirectoryConfig> out;
+  std::vector<std::string> paths;
+  for (const auto& item : list.GetArray()) {
+    InboundDirectoryConfig d;
+    read(item, "channel", d.channel);
+    read(item, "path", d.path);
+    read(item, "format", d.format);
+    read_int(item, "pollMilliseconds", d.poll_milliseconds);
+    read_int(item, "maxFileBytes", d.max_file_bytes);
+    const std::string at = "/inboundDirectories/" + std::to_string(out.size());
+    const std::string path = normal_path(d.path);
+    for (const auto& seen : paths) {
+      // One watcher per folder, and none inside another's (its processed/ and error/ live there).
+      const bool nested = path.rfind(seen + "/", 0) == 0 || seen.rfind(path + "/", 0) == 0;
+      if (seen == path || nested) {
+        throw ConfigError(source, at + "/path", "\"" + d.path + "\" is, or is inside, another inbound directory");
+      }
+    }
+    paths.push_back(path);
+    out.push_back(std::move(d));
+  }
+  return out;
 }
 
 FhirTlsConfig read_fhir_tls(const rapidjson::Value& t, const std::string& source) {
@@ -220,28 +279,39 @@ Config parse_config(const std::string& text, const std::string& source) {
   if (auto* list = member(doc, "mllpChannels")) {
     for (const auto& item : list->GetArray()) c.mllp_channels.push_back(read_mllp(item));
   }
-  auto check_tls = [&source](const MllpConfig& m, const std::string& at) {
-    if (m.tls.require_client_certificate && m.tls.ca_file.empty()) {
+  auto check_tls = [&source](const TlsConfig& tls, const std::string& at) {
+    if (tls.require_client_certificate && tls.ca_file.empty()) {
       throw ConfigError(source, at + "/tls/caFile", "requireClientCertificate needs caFile to verify clients");
     }
   };
-  check_tls(c.mllp, "/mllp");
-  for (std::size_t i = 0; i < c.mllp_channels.size(); ++i) check_tls(c.mllp_channels[i], "/mllpChannels/" + std::to_string(i));
-  std::vector<std::string> names{c.mllp.channel};
+  check_tls(c.mllp.tls, "/mllp");
   for (std::size_t i = 0; i < c.mllp_channels.size(); ++i) {
-    const std::string& name = c.mllp_channels[i].channel;
-    for (const auto& seen : names) {
-      if (seen == name) {
-        throw ConfigError(source, "/mllpChannels/" + std::to_string(i) + "/channel",
-                          "channel name \"" + name + "\" is used twice");
-      }
+    check_tls(c.mllp_channels[i].tls, "/mllpChannels/" + std::to_string(i));
+  }
+  if (auto* list = member(doc, "inboundDirectories")) c.inbound_directories = read_inbound_directories(*list, source);
+  // Channel names are journal columns and metric labels: MLLP channels and inbound directories
+  // share one name space.
+  std::vector<std::string> names{c.mllp.channel};
+  auto check_unique = [&names, &source](const std::string& name, const std::string& at) {
+    if (std::find(names.begin(), names.end(), name) != names.end()) {
+      throw ConfigError(source, at, "channel name \"" + name + "\" is used twice");
     }
     names.push_back(name);
+  };
+  for (std::size_t i = 0; i < c.mllp_channels.size(); ++i) {
+    check_unique(c.mllp_channels[i].channel, "/mllpChannels/" + std::to_string(i) + "/channel");
+  }
+  for (std::size_t i = 0; i < c.inbound_directories.size(); ++i) {
+    check_unique(c.inbound_directories[i].channel, "/inboundDirectories/" + std::to_string(i) + "/channel");
   }
   if (auto* h = member(doc, "http")) {
     read(*h, "host", c.http.host);
     read_int(*h, "port", c.http.port);
     read_int(*h, "maxBodyBytes", c.http.max_body_bytes);
+  }
+  if (auto* h = member(doc, "https")) {
+    c.https = read_https(*h, source);
+    check_tls(c.https.tls, "/https");
   }
   if (auto* k = member(doc, "kith")) {
     c.kith.configured = true;
@@ -273,6 +343,7 @@ Config parse_config(const std::string& text, const std::string& source) {
 void apply_environment(Config& c) {
   if (const char* v = std::getenv("HELSEBRO_MLLP_PORT")) c.mllp.port = env_port("HELSEBRO_MLLP_PORT", v);
   if (const char* v = std::getenv("HELSEBRO_HTTP_PORT")) c.http.port = env_port("HELSEBRO_HTTP_PORT", v);
+  if (const char* v = std::getenv("HELSEBRO_HTTPS_PORT")) c.https.port = env_port("HELSEBRO_HTTPS_PORT", v);
   if (const char* v = std::getenv("HELSEBRO_DATA_DIR"); v && *v) c.data_dir = v;
   if (const char* v = std::getenv("HELSEBRO_MAPPINGS_DIR"); v && *v) c.mappings_dir = v;
   if (const char* v = std::getenv("HELSEBRO_ADMIN_TOKEN"); v && *v) {

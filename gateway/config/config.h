@@ -49,6 +49,24 @@ struct HttpConfig {
   std::size_t max_body_bytes = 1 << 20;
 };
 
+/// A second listener serving only the /inbound/* endpoints over TLS (body limit: http's).
+struct HttpsConfig {
+  bool enabled = false;  // the file has an "https" section
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8443;
+  TlsConfig tls;  // always enabled when the listener is
+  std::vector<SenderRuleConfig> allowed_senders;  // certificate_subject only; empty: anyone
+};
+
+/// A directory watched for files, each taken through its format's inbound pipeline.
+struct InboundDirectoryConfig {
+  std::string channel;  // metric label and journal column
+  std::string path;     // the inbox; processed/, error/ and .inflight/ are made inside it
+  std::string format;   // "kith" or "hl7v2"
+  int poll_milliseconds = 500;
+  std::size_t max_file_bytes = 1 << 20;
+};
+
 /// KITH e-messages received on POST /inbound/kith, answered with an AppRec.
 struct KithConfig {
   bool configured = false;  // the file has a "kith" section: failing to load its schemas is fatal
@@ -107,6 +125,8 @@ struct Config {
   MllpConfig mllp;                      // the default channel
   std::vector<MllpConfig> mllp_channels;  // more channels, each on its own port
   HttpConfig http;
+  HttpsConfig https;
+  std::vector<InboundDirectoryConfig> inbound_directories;
   KithConfig kith;
   FhirConfig fhir;
 

@@ -155,11 +155,11 @@ PreparedFhir FhirIntake::reject(PreparedFhir p, int status, std::string_view lab
                         status == 400 ? "the body is not JSON" : "the resource is not valid FHIR R4", issues);
   r.ack = p.body;
   if (probe_) {
-    probe_->received(channel_, "fhir", p.metric_type);
-    probe_->rejected(channel_, label);
+    probe_->received(r.channel, "fhir", p.metric_type);
+    probe_->rejected(r.channel, label);
   }
   observe::log_info("intake.rejected", {{"id", r.id},
-                                         {"channel", channel_},
+                                         {"channel", r.channel},
                                          {"sha256", r.payload_sha256.substr(0, 16)},
                                          {"reason", label},
                                          {"issues", static_cast<std::uint64_t>(issues.size())}});
@@ -167,13 +167,28 @@ PreparedFhir FhirIntake::reject(PreparedFhir p, int status, std::string_view lab
 }
 
 PreparedFhir FhirIntake::prepare(std::string_view bytes, const std::string& peer) const {
+  MessageRecord seed;
+  seed.received_at = clock_.now_ms();
+  seed.id = uuid_v7(seed.received_at);
+  seed.channel = channel_;
+  seed.peer = peer;
+  return check(std::move(seed), bytes);
+}
+
+PreparedFhir FhirIntake::prepare_again(const MessageRecord& stored) const {
+  MessageRecord seed;
+  seed.received_at = stored.received_at;
+  seed.id = stored.id;
+  seed.channel = stored.channel;
+  seed.peer = stored.peer;
+  return check(std::move(seed), stored.payload);
+}
+
+PreparedFhir FhirIntake::check(MessageRecord seed, std::string_view bytes) const {
   PreparedFhir p;
+  p.record = std::move(seed);
   MessageRecord& r = p.record;
-  r.received_at = clock_.now_ms();
-  r.id = uuid_v7(r.received_at);
-  r.channel = channel_;
-  r.sender = peer;
-  r.peer = peer;
+  r.sender = r.peer;
   r.format = "fhir";
   r.charset = "UTF-8";
   r.payload.assign(bytes);
@@ -206,8 +221,8 @@ PreparedFhir FhirIntake::prepare(std::string_view bytes, const std::string& peer
   p.content_type = "application/json";
   p.body = R"({"messageId":")" + r.id + R"(","state":"translated"})";
   r.ack = p.body;
-  if (probe_) probe_->received(channel_, "fhir", p.metric_type);
-  observe::log_debug("intake.accepted", {{"id", r.id}, {"channel", channel_}, {"type", type}});
+  if (probe_) probe_->received(r.channel, "fhir", p.metric_type);
+  observe::log_debug("intake.accepted", {{"id", r.id}, {"channel", r.channel}, {"type", type}});
   return p;
 }
 

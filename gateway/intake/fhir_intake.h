@@ -40,10 +40,15 @@ class FhirIntake {
 
   /// Checks one body. Never fails: bad input yields a rejected record and its answer.
   PreparedFhir prepare(std::string_view bytes, const std::string& peer) const;
+  /// Checks a stored message again (replay) against today's validator, keeping its id, receipt
+  /// time, channel and peer.
+  PreparedFhir prepare_again(const MessageRecord& stored) const;
 
   const std::string& channel() const { return channel_; }
 
  private:
+  /// `seed` holds the id, receipt time, channel and peer; the rest is read from `bytes`.
+  PreparedFhir check(MessageRecord seed, std::string_view bytes) const;
   PreparedFhir reject(PreparedFhir p, int status, std::string_view label,
                       const std::vector<validate::ValidationIssue>& issues) const;
 

@@ -127,7 +127,17 @@ PreparedMessage Hl7v2Intake::start(std::string_view bytes, const Peer& peer) con
 }
 
 PreparedMessage Hl7v2Intake::prepare(std::string_view bytes, const Peer& peer) const {
-  PreparedMessage p = start(bytes, peer);
+  return prepare_started(start(bytes, peer), bytes, peer);
+}
+
+PreparedMessage Hl7v2Intake::prepare_again(const MessageRecord& stored, const Peer& peer) const {
+  PreparedMessage p = start(stored.payload, peer);
+  p.record.id = stored.id;
+  p.record.received_at = stored.received_at;
+  return prepare_started(std::move(p), stored.payload, peer);
+}
+
+PreparedMessage Hl7v2Intake::prepare_started(PreparedMessage p, std::string_view bytes, const Peer& peer) const {
   MessageRecord& r = p.record;
   auto parsed = hl7v2::parse(bytes, rules_.parse);
   if (!parsed) {

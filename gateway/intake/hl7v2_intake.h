@@ -85,6 +85,9 @@ class Hl7v2Intake {
   PreparedFrame prepare_frame(std::string_view frame, const Peer& peer) const;
   /// Reads and translates one message.
   PreparedMessage prepare(std::string_view bytes, const Peer& peer) const;
+  /// Reads and translates a stored message again (replay), keeping its id and receipt time, so
+  /// the resource ids a mapping derives from them ($messageId) are those of the first translation.
+  PreparedMessage prepare_again(const MessageRecord& stored, const Peer& peer) const;
   /// A frame over the size limit: a rejected record of its first bytes and an AR.
   PreparedMessage prepare_oversized(std::string_view prefix, std::size_t limit, const Peer& peer) const;
   /// The NAK sent instead of the prepared ACK when the journal could not store the message.
@@ -96,6 +99,7 @@ class Hl7v2Intake {
 
  private:
   PreparedMessage start(std::string_view bytes, const Peer& peer) const;
+  PreparedMessage prepare_started(PreparedMessage p, std::string_view bytes, const Peer& peer) const;
   PreparedMessage reject(PreparedMessage p, const Error& error, std::string_view raw) const;
   void acknowledge(PreparedMessage& p, char outcome, const std::optional<Error>& error,
                    std::string_view raw) const;

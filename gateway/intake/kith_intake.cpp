@@ -78,12 +78,28 @@ KithIntake::KithIntake(KithRules rules, std::shared_ptr<const kith::Classifier> 
 KithIntake::~KithIntake() = default;
 
 PreparedKith KithIntake::prepare(std::string_view bytes, const std::string& peer) const {
+  MessageRecord seed;
+  seed.received_at = clock_.now_ms();
+  seed.id = uuid_v7(seed.received_at);
+  seed.channel = rules_.channel;
+  seed.peer = peer;
+  return classify(std::move(seed), bytes);
+}
+
+PreparedKith KithIntake::prepare_again(const MessageRecord& stored) const {
+  MessageRecord seed;
+  seed.received_at = stored.received_at;
+  seed.id = stored.id;
+  seed.channel = stored.channel;
+  seed.peer = stored.peer;
+  return classify(std::move(seed), stored.payload);
+}
+
+PreparedKith KithIntake::classify(MessageRecord seed, std::string_view bytes) const {
   PreparedKith p;
+  p.record = std::move(seed);
   MessageRecord& r = p.record;
-  r.received_at = clock_.now_ms();
-  r.id = uuid_v7(r.received_at);
-  r.channel = rules_.channel;
-  r.peer = peer;
+  const std::string& peer = r.peer;
   r.sender = peer;
   r.format = "kith";
   r.payload.assign(bytes);
@@ -161,19 +177,19 @@ PreparedKith KithIntake::prepare(std::string_view bytes, const std::string& peer
   p.duplicate_checked = (r.state == MessageState::kHeld || r.state == MessageState::kTranslated) &&
                         !r.control_id.empty() && r.sender != peer;
 
-  if (probe_) probe_->received(rules_.channel, "kith", p.metric_type);
+  if (probe_) probe_->received(r.channel, "kith", p.metric_type);
   if (rejection) {
     r.reason = reason_of(*rejection);
     const std::string_view label = kith::info(rejection->code).metric_label;
-    if (probe_) probe_->rejected(rules_.channel, label);
+    if (probe_) probe_->rejected(r.channel, label);
     observe::log_info("intake.rejected", {{"id", r.id},
-                                           {"channel", rules_.channel},
+                                           {"channel", r.channel},
                                            {"sha256", r.payload_sha256.substr(0, 16)},
                                            {"reason", label},
                                            {"answer", p.outcome}});
   } else if (r.state == MessageState::kHeld) {
-    if (probe_) probe_->held(rules_.channel, p.metric_type);
-    observe::log_debug("intake.held", {{"id", r.id}, {"channel", rules_.channel}, {"type", p.metric_type}});
+    if (probe_) probe_->held(r.channel, p.metric_type);
+    observe::log_debug("intake.held", {{"id", r.id}, {"channel", r.channel}, {"type", p.metric_type}});
   }
   return p;
 }

@@ -59,11 +59,16 @@ class KithIntake {
 
   /// Classifies one e-message. Never fails: bad input yields a rejected record and its answer.
   PreparedKith prepare(std::string_view bytes, const std::string& peer) const;
+  /// Classifies and translates a stored e-message again (replay) with today's schemas and
+  /// mappings, keeping its id, receipt time, channel and peer.
+  PreparedKith prepare_again(const MessageRecord& stored) const;
 
   const std::string& channel() const { return rules_.channel; }
 
  private:
   kith::AppRecRequest apprec_for(const kith::Classification& c, const MessageRecord& r) const;
+  /// `seed` holds the id, receipt time, channel and peer; the rest is read from `bytes`.
+  PreparedKith classify(MessageRecord seed, std::string_view bytes) const;
 
   KithRules rules_;
   std::shared_ptr<const kith::Classifier> classifier_;

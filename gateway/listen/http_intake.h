@@ -11,17 +11,14 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "gateway/listen/http_server.h"
+#include "gateway/listen/inbound_exchange.h"
 
 namespace helsebro {
 class Backlog;
-class Journal;
 }  // namespace helsebro
-
-namespace helsebro::observe {
-struct Probes;
-}
 
 namespace helsebro::intake {
 class Hl7v2Intake;
@@ -32,13 +29,10 @@ class FhirIntake;
 namespace helsebro::listen {
 
 struct HttpIntakeParts {
-  Journal* journal = nullptr;
-  observe::Probes* probes = nullptr;
+  /// The journal, probes, duplicate window and on_stored, shared with the inbound directories.
+  std::shared_ptr<const InboundPipeline> pipeline;
   const Backlog* backlog = nullptr;  // null: no back-pressure
-  /// Called with how many translated messages were stored (from the journal's thread).
-  std::function<void(std::size_t)> on_stored;
   std::shared_ptr<const intake::Hl7v2Intake> hl7v2;
-  double duplicate_window_seconds = 86400;  // HL7 v2 and KITH resends within it are answered again
   std::shared_ptr<const intake::KithIntake> kith;  // null: KITH intake unavailable (503)
   std::string kith_unavailable;                    // why, for the 503's detail
   std::shared_ptr<const intake::FhirIntake> fhir;
@@ -47,9 +41,10 @@ struct HttpIntakeParts {
 /// Seconds a sender is asked to wait when the backlog is full.
 inline constexpr int kRetryAfterSeconds = 5;
 
-/// Registers the three endpoints. `parts` must name a journal, probes and all intakes but KITH's;
-/// the journal and probes must outlive the server.
-void route_inbound(HttpServer& http, HttpIntakeParts parts);
+/// Registers the three endpoints on every server given (the HTTP listener, and the HTTPS one
+/// when configured), with the same handlers. `parts` must name a pipeline and all intakes but
+/// KITH's; the pipeline's journal and probes must outlive the servers.
+void route_inbound(const std::vector<HttpServer*>& servers, HttpIntakeParts parts);
 
 /// The media type of a Content-Type value, lower case, without parameters.
 std::string media_type(std::string_view content_type);

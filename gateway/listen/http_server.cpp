@@ -5,23 +5,32 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <chrono>
 #include <map>
+#include <vector>
 
 #include "gateway/listen/acceptor.h"
+#include "gateway/listen/inbound_probes.h"
+#include "gateway/listen/tls_context.h"
 #include "gateway/observe/log.h"
+#include "gateway/observe/probes.h"
 
 namespace helsebro::listen {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+constexpr auto kReadTimeout = std::chrono::seconds(30);
 
 HttpResponse problem(int status, std::string title, std::string detail) {
   HttpResponse r;
@@ -54,16 +63,55 @@ auto async_handle(const HttpHandler& handler, const HttpRequest& request, Token&
       token);
 }
 
+// The end of a connection, not a request to answer.
+bool connection_ended(const beast::error_code& ec) {
+  return ec == http::error::end_of_stream || ec == beast::error::timeout ||
+         ec == asio::error::connection_reset || ec == asio::error::eof ||
+         ec == ssl::error::stream_truncated;
+}
+
+HttpRequest to_request(http::request<http::string_body>& req, const std::string& peer,
+                       const std::string& subject) {
+  HttpRequest request;
+  request.method = std::string(req.method_string());
+  request.target = std::string(req.target());
+  const std::size_t q = request.target.find('?');
+  request.path = request.target.substr(0, q);
+  if (q != std::string::npos) request.query = request.target.substr(q + 1);
+  for (const auto& field : req) {
+    std::string name(field.name_string());
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    request.headers[name] = std::string(field.value());
+  }
+  request.body = std::move(req.body());
+  request.peer = peer;
+  request.certificate_subject = subject;
+  return request;
+}
+
 }  // namespace
 
 struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   asio::io_context& io;
-  config::HttpConfig config;
+  std::string listener;  // "http" or "https": log events and metric labels
+  std::string host;
+  std::uint16_t requested_port;
+  std::size_t max_body_bytes;
+  std::unique_ptr<ssl::context> tls;              // null: plain HTTP
+  std::vector<config::SenderRuleConfig> allowed;  // HTTPS: who may call; empty: anyone
+  observe::ListenProbe* listen_probe = nullptr;
+  HttpsProbe* https_probe = nullptr;
   tcp::acceptor acceptor;
   std::map<std::pair<std::string, std::string>, HttpHandler> routes;
   std::uint16_t bound_port = 0;
 
-  Impl(asio::io_context& i, config::HttpConfig c) : io(i), config(std::move(c)), acceptor(i) {}
+  Impl(asio::io_context& i, std::string name, std::string h, std::uint16_t p, std::size_t limit)
+      : io(i),
+        listener(std::move(name)),
+        host(std::move(h)),
+        requested_port(p),
+        max_body_bytes(limit),
+        acceptor(i) {}
 
   asio::awaitable<void> accept_loop() {
     for (;;) {
@@ -71,63 +119,97 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       if (ec == asio::error::operation_aborted) co_return;
       if (ec) continue;
       auto executor = socket.get_executor();
-      asio::co_spawn(executor, session(std::move(socket)), asio::detached);
+      if (tls)
+        asio::co_spawn(executor, tls_session(std::move(socket)), asio::detached);
+      else
+        asio::co_spawn(executor, plain_session(std::move(socket)), asio::detached);
     }
   }
 
+  static std::string address_of(const tcp::socket& socket) {
+    beast::error_code ec;
+    const auto remote = socket.remote_endpoint(ec);
+    return ec ? "unknown" : remote.address().to_string();
+  }
+
+  asio::awaitable<void> plain_session(tcp::socket socket) {
+    auto self = shared_from_this();
+    const std::string peer = address_of(socket);
+    beast::tcp_stream stream(std::move(socket));
+    co_await serve(stream, peer, {});
+    beast::error_code ec;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  }
+
+  asio::awaitable<void> tls_session(tcp::socket socket) {
+    auto self = shared_from_this();
+    const std::string peer = address_of(socket);
+    beast::ssl_stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(socket)), *tls);
+    beast::get_lowest_layer(stream).expires_after(kReadTimeout);
+    auto [handshake_ec] = co_await stream.async_handshake(ssl::stream_base::server, kTuple);
+    if (handshake_ec) {
+      // No certificate when one is required, or one no trusted authority signed.
+      if (listen_probe) listen_probe->connection_refused(listener, "tls_handshake");
+      observe::log_info("https.tls_refused", {{"peer", peer}, {"error", handshake_ec.message()}});
+    } else {
+      co_await serve(stream, peer, peer_certificate_subject(stream.native_handle()));
+      beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(2));
+      co_await stream.async_shutdown(kTuple);
+    }
+    beast::get_lowest_layer(stream).close();
+  }
+
   asio::awaitable<HttpResponse> dispatch(const HttpRequest& request) {
+    if (!subject_allowed(allowed, request.certificate_subject)) {
+      // Transport-level: the sender is not one of ours, so no handler (and no journal) sees it.
+      if (https_probe) https_probe->request_refused(listener, "sender_not_allowed");
+      observe::log_info("https.sender_refused",
+                        {{"peer", request.peer}, {"subject", request.certificate_subject}});
+      co_return problem(403, "Forbidden",
+                        request.certificate_subject.empty()
+                            ? "a client certificate is required: send with the certificate you are "
+                              "registered with"
+                            : "the client certificate " + request.certificate_subject +
+                                  " is not an allowed sender");
+    }
     auto it = routes.find({request.method, request.path});
     if (it == routes.end()) {
       bool path_known = false;
-      for (const auto& [key, handler] : routes) path_known = path_known || key.second == request.path;
-      if (path_known) co_return problem(405, "Method Not Allowed", request.method + " is not allowed on " + request.path);
+      for (const auto& [key, handler] : routes)
+        path_known = path_known || key.second == request.path;
+      if (path_known)
+        co_return problem(405, "Method Not Allowed",
+                          request.method + " is not allowed on " + request.path);
       co_return problem(404, "Not Found", "no resource at " + request.path);
     }
     co_return co_await async_handle(it->second, request, asio::use_awaitable);
   }
 
-  asio::awaitable<void> session(tcp::socket socket) {
-    auto self = shared_from_this();
-    beast::error_code ec;
-    const auto remote = socket.remote_endpoint(ec);
-    const std::string peer = ec ? "unknown" : remote.address().to_string();
-    beast::tcp_stream stream(std::move(socket));
+  // Reads requests and answers them in order until the client closes, times out or asks to close.
+  template <class Stream>
+  asio::awaitable<void> serve(Stream& stream, const std::string& peer, const std::string& subject) {
     beast::flat_buffer buffer;
     for (;;) {
       http::request_parser<http::string_body> parser;
-      parser.body_limit(config.max_body_bytes);
-      stream.expires_after(std::chrono::seconds(30));
+      parser.body_limit(max_body_bytes);
+      beast::get_lowest_layer(stream).expires_after(kReadTimeout);
       auto [read_ec, n] = co_await http::async_read(stream, buffer, parser, kTuple);
       (void)n;
-      if (read_ec == http::error::end_of_stream || read_ec == beast::error::timeout ||
-          read_ec == asio::error::connection_reset || read_ec == asio::error::eof) {
-        break;
-      }
+      if (connection_ended(read_ec)) break;
       HttpResponse response;
       bool keep_alive = false;
       unsigned version = 11;
       if (read_ec) {
-        response = read_ec == http::error::body_limit
-                       ? problem(413, "Content Too Large", "the body is larger than " + std::to_string(config.max_body_bytes) + " bytes")
-                       : problem(400, "Bad Request", read_ec.message());
+        response =
+            read_ec == http::error::body_limit
+                ? problem(413, "Content Too Large",
+                          "the body is larger than " + std::to_string(max_body_bytes) + " bytes")
+                : problem(400, "Bad Request", read_ec.message());
       } else {
         auto& req = parser.get();
         keep_alive = req.keep_alive();
         version = req.version();
-        HttpRequest request;
-        request.method = std::string(req.method_string());
-        request.target = std::string(req.target());
-        const std::size_t q = request.target.find('?');
-        request.path = request.target.substr(0, q);
-        if (q != std::string::npos) request.query = request.target.substr(q + 1);
-        for (const auto& field : req) {
-          std::string name(field.name_string());
-          for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-          request.headers[name] = std::string(field.value());
-        }
-        request.body = std::move(req.body());
-        request.peer = peer;
-        response = co_await dispatch(request);
+        response = co_await dispatch(to_request(req, peer, subject));
       }
       http::response<http::string_body> res{static_cast<http::status>(response.status), version};
       res.set(http::field::server, "helsebro");
@@ -136,17 +218,27 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       res.keep_alive(keep_alive);
       res.body() = std::move(response.body);
       res.prepare_payload();
-      stream.expires_after(std::chrono::seconds(30));
+      beast::get_lowest_layer(stream).expires_after(kReadTimeout);
       auto [write_ec, written] = co_await http::async_write(stream, res, kTuple);
       (void)written;
       if (write_ec || !keep_alive) break;
     }
-    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
   }
 };
 
 HttpServer::HttpServer(asio::io_context& io, config::HttpConfig config)
-    : impl_(std::make_shared<Impl>(io, std::move(config))) {}
+    : impl_(std::make_shared<Impl>(io, "http", std::move(config.host), config.port,
+                                   config.max_body_bytes)) {}
+
+HttpServer::HttpServer(asio::io_context& io, config::HttpsConfig config, std::size_t max_body_bytes,
+                       observe::ListenProbe& listen, HttpsProbe& https)
+    : impl_(std::make_shared<Impl>(io, "https", std::move(config.host), config.port,
+                                   max_body_bytes)) {
+  impl_->tls = make_server_tls_context(config.tls);
+  impl_->allowed = std::move(config.allowed_senders);
+  impl_->listen_probe = &listen;
+  impl_->https_probe = &https;
+}
 
 HttpServer::~HttpServer() = default;
 
@@ -155,7 +247,7 @@ void HttpServer::route(std::string method, std::string path, HttpHandler handler
 }
 
 void HttpServer::start() {
-  impl_->bound_port = bind_and_listen(impl_->acceptor, impl_->config.host, impl_->config.port);
+  impl_->bound_port = bind_and_listen(impl_->acceptor, impl_->host, impl_->requested_port);
   asio::co_spawn(impl_->acceptor.get_executor(), impl_->accept_loop(), asio::detached);
 }
 
@@ -166,6 +258,8 @@ void HttpServer::stop() {
   });
 }
 
-std::uint16_t HttpServer::port() const { return impl_->bound_port; }
+std::uint16_t HttpServer::port() const {
+  return impl_->bound_port;
+}
 
 }  // namespace helsebro::listen

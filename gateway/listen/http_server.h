@@ -1,6 +1,8 @@
 #pragma once
-// The HTTP listener (metrics, health, admin, inbound messages: see http_intake.h): one coroutine per
-// connection, keep-alive, a body limit and timeouts on every read.
+// The HTTP listener (metrics, health, admin, inbound messages: see http_intake.h), and the same
+// server over TLS for the inbound endpoints (config "https"): one coroutine per connection,
+// keep-alive, a body limit and timeouts on every read. Beast and Asio stay in http_server.cpp,
+// where the session is one template over the plain and the TLS stream.
 
 #include <cstdint>
 #include <memory>
@@ -12,12 +14,26 @@
 namespace boost::asio {
 class io_context;
 }
+namespace helsebro::observe {
+class ListenProbe;
+}
 
 namespace helsebro::listen {
 
+class HttpsProbe;
+
 class HttpServer {
  public:
+  /// Plain HTTP.
   HttpServer(boost::asio::io_context& io, config::HttpConfig config);
+  /// HTTPS with `config.tls` (optionally mutual TLS) and the body limit `max_body_bytes`. Failed
+  /// handshakes count in `listen` (helsebro_listen_connections_refused_total{channel="https"}).
+  /// With `config.allowed_senders`, a request whose client certificate subject matches none is
+  /// answered 403 with problem JSON before any handler sees it, and counted in `https`. Throws
+  /// std::system_error when the certificate, key or CA file cannot be loaded. The probes must
+  /// outlive the server.
+  HttpServer(boost::asio::io_context& io, config::HttpsConfig config, std::size_t max_body_bytes,
+             observe::ListenProbe& listen, HttpsProbe& https);
   ~HttpServer();
 
   /// Registers a handler for an exact path and method. Call before start().

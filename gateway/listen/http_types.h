@@ -16,7 +16,8 @@ struct HttpRequest {
   std::string query;
   std::map<std::string, std::string> headers;  // names in lower case
   std::string body;
-  std::string peer;
+  std::string peer;                 // the client's address
+  std::string certificate_subject;  // HTTPS: the verified client certificate's subject, else empty
 };
 
 struct HttpResponse {

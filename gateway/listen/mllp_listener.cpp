@@ -1,8 +1,5 @@
 #include "gateway/listen/mllp_listener.h"
 
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
-
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -25,6 +22,7 @@
 #include "gateway/intake/hl7v2_intake.h"
 #include "gateway/listen/mllp_framer.h"
 #include "gateway/listen/acceptor.h"
+#include "gateway/listen/tls_context.h"
 #include "gateway/observe/log.h"
 #include "gateway/observe/probes.h"
 
@@ -47,30 +45,6 @@ void append_frame(std::string& out, const std::string& payload) {
   out += payload;
   out.push_back(MllpFramer::kEndBlock);
   out.push_back(MllpFramer::kCarriageReturn);
-}
-
-std::unique_ptr<ssl::context> make_tls_context(const config::TlsConfig& tls) {
-  auto ctx = std::make_unique<ssl::context>(ssl::context::tls_server);
-  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
-                   ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
-  ctx->use_certificate_chain_file(tls.cert_file);
-  ctx->use_private_key_file(tls.key_file, ssl::context::pem);
-  if (!tls.ca_file.empty()) {
-    ctx->load_verify_file(tls.ca_file);
-    ssl::verify_mode mode = ssl::verify_peer;
-    if (tls.require_client_certificate) mode |= ssl::verify_fail_if_no_peer_cert;
-    ctx->set_verify_mode(mode);
-  }
-  return ctx;
-}
-
-std::string peer_subject(SSL* ssl) {
-  X509* cert = SSL_get1_peer_certificate(ssl);
-  if (cert == nullptr) return {};
-  char buf[512];
-  X509_NAME_oneline(X509_get_subject_name(cert), buf, sizeof buf);
-  X509_free(cert);
-  return buf;
 }
 
 // What the journal keeps of a prepared message: a copy of the record with the Bundle moved, not
@@ -106,7 +80,7 @@ struct MllpListener::Impl : std::enable_shared_from_this<MllpListener::Impl> {
        observe::Probes& p, const Backlog* b, std::function<void(std::size_t)> s)
       : io(i), config(std::move(c)), intake(intake::channel_rules(config), std::move(mappings), Clock{}, &p.intake),
         journal(j), probes(p), backlog(b), on_stored(std::move(s)), acceptor(i) {
-    if (config.tls.enabled) tls = make_tls_context(config.tls);
+    if (config.tls.enabled) tls = make_server_tls_context(config.tls);
   }
 
   asio::awaitable<void> accept_loop() {
@@ -146,7 +120,7 @@ struct MllpListener::Impl : std::enable_shared_from_this<MllpListener::Impl> {
         observe::log_info("mllp.tls_refused", {{"channel", config.channel}, {"peer", peer.address},
                                                {"error", handshake_ec.message()}});
       } else {
-        peer.certificate_subject = peer_subject(stream.native_handle());
+        peer.certificate_subject = peer_certificate_subject(stream.native_handle());
         co_await serve(stream, peer);
         beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(2));
         co_await stream.async_shutdown(kTuple);

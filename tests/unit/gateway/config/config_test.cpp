@@ -11,7 +11,7 @@
 namespace helsebro::config {
 namespace {
 
-const char* const kEnvironment[] = {"HELSEBRO_MLLP_PORT", "HELSEBRO_HTTP_PORT", "HELSEBRO_DATA_DIR",
+const char* const kEnvironment[] = {"HELSEBRO_MLLP_PORT", "HELSEBRO_HTTP_PORT", "HELSEBRO_HTTPS_PORT", "HELSEBRO_DATA_DIR",
                                     "HELSEBRO_MAPPINGS_DIR", "HELSEBRO_FHIR_BASE_URL",
                                     "HELSEBRO_FHIR_CLIENT_SECRET"};
 
@@ -395,6 +395,77 @@ TEST_F(ConfigTest, ClientSecretComesFromTheEnvironmentToo) {
   const auto with_secret = dir.write("secret.json", R"({"fhir": {"auth": {"type": "client_secret",
     "tokenUrl": "https://auth.example/token", "clientId": "helsebro", "clientSecret": "from-file"}}})");
   EXPECT_EQ(load_config(with_secret.string()).fhir.auth.client_secret, "from-env") << "the environment wins";
+}
+
+TEST_F(ConfigTest, ReadsInboundDirectories) {
+  const Config c = parse_config(R"({"inboundDirectories": [
+    {"channel": "plo-trondheim", "path": "/srv/inbox/plo", "format": "kith", "pollMilliseconds": 250},
+    {"channel": "lab-files", "path": "/srv/inbox/lab", "format": "hl7v2", "maxFileBytes": 4096}]})",
+                                "helsebro.json");
+  ASSERT_EQ(c.inbound_directories.size(), 2u);
+  EXPECT_EQ(c.inbound_directories[0].channel, "plo-trondheim");
+  EXPECT_EQ(c.inbound_directories[0].path, "/srv/inbox/plo");
+  EXPECT_EQ(c.inbound_directories[0].format, "kith");
+  EXPECT_EQ(c.inbound_directories[0].poll_milliseconds, 250);
+  EXPECT_EQ(c.inbound_directories[0].max_file_bytes, 1u << 20);
+  EXPECT_EQ(c.inbound_directories[1].format, "hl7v2");
+  EXPECT_EQ(c.inbound_directories[1].poll_milliseconds, 500);
+  EXPECT_EQ(c.inbound_directories[1].max_file_bytes, 4096u);
+}
+
+TEST_F(ConfigTest, InboundDirectoryErrorsNameTheirPointer) {
+  EXPECT_EQ(error_of(R"({"inboundDirectories": [{"channel": "a", "path": "/x"}]})"),
+            "helsebro.json at /inboundDirectories/0: needs \"format\"");
+  EXPECT_TRUE(contains(error_of(R"({"inboundDirectories": [{"channel": "a", "path": "/x", "format": "pdf"}]})"),
+                       "helsebro.json at /inboundDirectories/0/format: is not one of the allowed values"));
+  EXPECT_EQ(error_of(R"({"inboundDirectories": [{"channel": "a", "path": "/x", "format": "kith", "glob": "*"}]})"),
+            "helsebro.json at /inboundDirectories/0/glob: unknown key \"glob\"");
+  EXPECT_EQ(error_of(R"({"inboundDirectories": [{"channel": "a", "path": "/x", "format": "kith"},
+                                                {"channel": "b", "path": "/x/", "format": "kith"}]})"),
+            "helsebro.json at /inboundDirectories/1/path: \"/x/\" is, or is inside, another inbound directory");
+  EXPECT_EQ(error_of(R"({"inboundDirectories": [{"channel": "a", "path": "/x", "format": "kith"},
+                                                {"channel": "b", "path": "/x/sub", "format": "kith"}]})"),
+            "helsebro.json at /inboundDirectories/1/path: \"/x/sub\" is, or is inside, another inbound directory");
+  EXPECT_EQ(error_of(R"({"mllpChannels": [{"channel": "lab"}],
+                         "inboundDirectories": [{"channel": "lab", "path": "/x", "format": "hl7v2"}]})"),
+            "helsebro.json at /inboundDirectories/0/channel: channel name \"lab\" is used twice");
+}
+
+TEST_F(ConfigTest, ReadsHttpsWithMutualTlsAndAllowedSenders) {
+  const Config c = parse_config(R"({"https": {"port": 0, "tls": {"certFile": "s.pem", "keyFile": "s.key",
+    "caFile": "ca.pem", "requireClientCertificate": true},
+    "allowedSenders": [{"certificateSubject": "/C=NO/O=Legekontoret/CN=fastlege"}]}})",
+                                "helsebro.json");
+  EXPECT_TRUE(c.https.enabled);
+  EXPECT_EQ(c.https.host, "127.0.0.1");
+  EXPECT_EQ(c.https.port, 0);
+  EXPECT_TRUE(c.https.tls.enabled);
+  EXPECT_EQ(c.https.tls.cert_file, "s.pem");
+  EXPECT_TRUE(c.https.tls.require_client_certificate);
+  ASSERT_EQ(c.https.allowed_senders.size(), 1u);
+  EXPECT_EQ(c.https.allowed_senders[0].certificate_subject, "/C=NO/O=Legekontoret/CN=fastlege");
+  EXPECT_FALSE(parse_config("{}", "helsebro.json").https.enabled);
+}
+
+TEST_F(ConfigTest, HttpsErrorsNameTheirPointer) {
+  EXPECT_EQ(error_of(R"({"https": {"port": 8443}})"), "helsebro.json at /https: needs \"tls\"");
+  EXPECT_EQ(error_of(R"({"https": {"tls": {"certFile": "s.pem", "keyFile": "s.key"},
+    "allowedSenders": [{"certificateSubject": "/CN=a"}]}})"),
+            "helsebro.json at /https/tls/caFile: allowedSenders needs caFile: senders are told apart by their "
+            "client certificates");
+  EXPECT_EQ(error_of(R"({"https": {"tls": {"certFile": "s.pem", "keyFile": "s.key", "caFile": "ca.pem"},
+    "allowedSenders": [{"sendingFacility": "STOLAV"}]}})"),
+            "helsebro.json at /https/allowedSenders/0/sendingFacility: unknown key \"sendingFacility\"");
+  EXPECT_EQ(error_of(R"({"https": {"tls": {"certFile": "s.pem", "keyFile": "s.key",
+    "requireClientCertificate": true}}})"),
+            "helsebro.json at /https/tls/caFile: requireClientCertificate needs caFile to verify clients");
+}
+
+TEST_F(ConfigTest, HttpsPortComesFromTheEnvironment) {
+  Config c;
+  ::setenv("HELSEBRO_HTTPS_PORT", "9443", 1);
+  apply_environment(c);
+  EXPECT_EQ(c.https.port, 9443);
 }
 
 }  // namespace
