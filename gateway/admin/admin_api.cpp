@@ -14,7 +14,8 @@ bool authorized(const listen::HttpRequest& request, const std::string& token) {
   if (token.empty() || it == request.headers.end()) return false;
   const std::string expected = "Bearer " + token;
   const std::string& given = it->second;
-  return given.size() == expected.size() && CRYPTO_memcmp(given.data(), expected.data(), given.size()) == 0;
+  return given.size() == expected.size() &&
+         CRYPTO_memcmp(given.data(), expected.data(), given.size()) == 0;
 }
 
 namespace {
@@ -25,17 +26,20 @@ listen::HttpHandler guarded(std::string token, std::string action, listen::HttpH
   return [token = std::move(token), action = std::move(action), handler = std::move(handler)](
              const listen::HttpRequest& request, listen::Respond respond) {
     if (token.empty()) {
-      respond(listen::problem(403, "Forbidden", "the admin API is off: set HELSEBRO_ADMIN_TOKEN (or admin.token)"));
+      respond(listen::problem(403, "Forbidden",
+                              "the admin API is off: set HELSEBRO_ADMIN_TOKEN (or admin.token)"));
       return;
     }
     if (!authorized(request, token)) {
       observe::log_warn("admin.unauthorized", {{"action", action}, {"peer", request.peer}});
-      listen::HttpResponse r = listen::problem(401, "Unauthorized", "a valid bearer token is required");
+      listen::HttpResponse r =
+          listen::problem(401, "Unauthorized", "a valid bearer token is required");
       r.headers.emplace_back("WWW-Authenticate", "Bearer");
       respond(std::move(r));
       return;
     }
-    observe::log_info("audit.admin", {{"action", action}, {"peer", request.peer},
+    observe::log_info("audit.admin", {{"action", action},
+                                      {"peer", request.peer},
                                       {"token_sha256", sha256_hex(token).substr(0, 12)}});
     handler(request, std::move(respond));
   };
@@ -58,11 +62,15 @@ std::string read_query(const std::string& body, MessageQuery& query) {
     }
   }
   if (doc.HasMember("state")) {
-    query.state = doc["state"].IsString() ? parse_message_state(doc["state"].GetString()) : std::nullopt;
-    if (!query.state) return "\"state\" must be one of received, translated, delivered, rejected, failed, dead";
+    query.state =
+        doc["state"].IsString() ? parse_message_state(doc["state"].GetString()) : std::nullopt;
+    if (!query.state)
+      return "\"state\" must be one of received, translated, delivered, rejected, failed, dead, "
+             "held";
   }
   if (doc.HasMember("since")) {
-    auto since = doc["since"].IsString() ? app::parse_utc_time(doc["since"].GetString()) : std::nullopt;
+    auto since =
+        doc["since"].IsString() ? app::parse_utc_time(doc["since"].GetString()) : std::nullopt;
     if (!since) return "\"since\" takes 2026-11-01 or 2026-11-01T12:00:00Z";
     query.received_since = *since;
   }
@@ -70,59 +78,82 @@ std::string read_query(const std::string& body, MessageQuery& query) {
   return {};
 }
 
+void append_ids(std::string& body, const std::vector<std::string>& ids) {
+  body += "[";
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (i) body += ",";
+    observe::append_json_string(body, ids[i]);
+  }
+  body += "]";
+}
+
+void append_reasons(std::string& body,
+                    const std::vector<std::pair<std::string, std::string>>& items) {
+  body += "[";
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    body += i ? ",{\"id\":" : "{\"id\":";
+    observe::append_json_string(body, items[i].first);
+    body += ",\"reason\":";
+    observe::append_json_string(body, items[i].second);
+    body += "}";
+  }
+  body += "]";
+}
+
+// {"queued": n, "rejected": [{id, reason}], "held": [ids], "notFound": [ids]}, and "skipped":
+// [{id, reason}] when some message could not be read again (e.g. the KITH schemas are missing).
+std::string summary_json(const app::ReplaySummary& summary) {
+  std::string body = "{\"queued\":" + std::to_string(summary.translated) + ",\"rejected\":";
+  append_reasons(body, summary.rejected);
+  body += ",\"held\":";
+  append_ids(body, summary.held);
+  body += ",\"notFound\":";
+  append_ids(body, summary.not_found);
+  if (!summary.skipped.empty()) {
+    body += ",\"skipped\":";
+    append_reasons(body, summary.skipped);
+  }
+  body += "}";
+  return body;
+}
+
 }  // namespace
 
 void route_admin(listen::HttpServer& http, std::string token, AdminActions actions) {
   http.route("POST", "/admin/messages/replay",
-             guarded(token, "messages.replay", [actions](const listen::HttpRequest& request, listen::Respond respond) {
-               MessageQuery query;
-               if (const std::string bad = read_query(request.body, query); !bad.empty()) {
-                 respond(listen::problem(400, "Bad Request", bad));
-                 return;
-               }
-               auto summary = actions.replay(query);
-               if (!summary) {
-                 respond(listen::problem(500, "Replay failed", summary.error().message()));
-                 return;
-               }
-               std::string body = "{\"queued\":" + std::to_string(summary->translated) + ",\"rejected\":[";
-               for (std::size_t i = 0; i < summary->rejected.size(); ++i) {
-                 if (i) body += ",";
-                 body += "{\"id\":";
-                 observe::append_json_string(body, summary->rejected[i].first);
-                 body += ",\"reason\":";
-                 observe::append_json_string(body, summary->rejected[i].second);
-                 body += "}";
-               }
-               body += "],\"held\":[";
-               for (std::size_t i = 0; i < summary->held.size(); ++i) {
-                 if (i) body += ",";
-                 observe::append_json_string(body, summary->held[i]);
-               }
-               body += "],\"notFound\":[";
-               for (std::size_t i = 0; i < summary->not_found.size(); ++i) {
-                 if (i) body += ",";
-                 observe::append_json_string(body, summary->not_found[i]);
-               }
-               body += "]}";
-               listen::HttpResponse r;
-               r.content_type = "application/json";
-               r.body = std::move(body);
-               respond(std::move(r));
-             }));
-  http.route("POST", "/admin/mappings/reload",
-             guarded(token, "mappings.reload", [actions](const listen::HttpRequest&, listen::Respond respond) {
-               auto reloaded = actions.reload_mappings();
-               if (!reloaded) {
-                 respond(listen::problem(422, "Mappings refused",
-                                         reloaded.error().detail + " (the previous mappings keep serving)"));
-                 return;
-               }
-               listen::HttpResponse r;
-               r.content_type = "application/json";
-               r.body = "{\"status\":\"reloaded\",\"mappings\":" + std::to_string(*reloaded) + "}";
-               respond(std::move(r));
-             }));
+             guarded(token, "messages.replay",
+                     [actions](const listen::HttpRequest& request, listen::Respond respond) {
+                       MessageQuery query;
+                       if (const std::string bad = read_query(request.body, query); !bad.empty()) {
+                         respond(listen::problem(400, "Bad Request", bad));
+                         return;
+                       }
+                       auto summary = actions.replay(query);
+                       if (!summary) {
+                         respond(listen::problem(500, "Replay failed", summary.error().message()));
+                         return;
+                       }
+                       listen::HttpResponse r;
+                       r.content_type = "application/json";
+                       r.body = summary_json(*summary);
+                       respond(std::move(r));
+                     }));
+  http.route(
+      "POST", "/admin/mappings/reload",
+      guarded(token, "mappings.reload",
+              [actions](const listen::HttpRequest&, listen::Respond respond) {
+                auto reloaded = actions.reload_mappings();
+                if (!reloaded) {
+                  respond(listen::problem(
+                      422, "Mappings refused",
+                      reloaded.error().detail + " (the previous mappings keep serving)"));
+                  return;
+                }
+                listen::HttpResponse r;
+                r.content_type = "application/json";
+                r.body = "{\"status\":\"reloaded\",\"mappings\":" + std::to_string(*reloaded) + "}";
+                respond(std::move(r));
+              }));
 }
 
 }  // namespace helsebro::admin

@@ -33,9 +33,10 @@ commands:
   lint [DIR]                   check every mapping, datatype and terminology file (default: the
                                mappings directory) against its schema and compile the set
   replay --id ID [--id ID…] | replay --state STATE [--since DATE]
-                               translate stored messages again with the current mappings and
-                               queue them for delivery (dead letters once fixed); the running
-                               gateway picks them up
+                               read stored messages again (HL7 v2, KITH e-messages, FHIR JSON)
+                               with the current schemas and mappings and queue them for
+                               delivery (dead letters once fixed, held ones once a mapping takes
+                               them); the running gateway picks them up
   inspect FILE… [--repeat N] [--quiet]
                                show how each HL7 v2 message is read (JSON), or where it fails;
                                --repeat parses N times and --quiet prints only the rate
@@ -115,7 +116,7 @@ int replay_command(const helsebro::config::Config& config, const Arguments& args
     query.state = parse_message_state(*args.state);
     if (!query.state) {
       std::cerr << "helsebro replay: unknown state '" << *args.state
-                << "' (received, translated, delivered, rejected, failed, dead)\n";
+                << "' (received, translated, delivered, rejected, failed, dead, held)\n";
       return 2;
     }
   }
@@ -137,7 +138,7 @@ int replay_command(const helsebro::config::Config& config, const Arguments& args
     return 2;
   }
   journal::SqliteJournal journal(config.data_dir);
-  auto summary = app::replay_messages(journal, **set, query, Clock{}, config.all_mllp_channels());
+  auto summary = app::replay_messages(journal, **set, query, Clock{}, app::replay_rules(config));
   journal.close();
   if (!summary) {
     std::cerr << "helsebro replay: " << summary.error().message() << "\n";
@@ -147,7 +148,8 @@ int replay_command(const helsebro::config::Config& config, const Arguments& args
   for (const auto& [id, why] : summary->rejected) std::cout << id << ": refused by the mapping: " << why << "\n";
   for (const auto& id : summary->not_found) std::cout << id << ": no such message\n";
   for (const auto& id : summary->held) std::cout << id << ": still held: no mapping takes its type\n";
-  return summary->rejected.empty() && summary->not_found.empty() ? 0 : 1;
+  for (const auto& [id, why] : summary->skipped) std::cout << id << ": not replayed: " << why << "\n";
+  return summary->rejected.empty() && summary->not_found.empty() && summary->skipped.empty() ? 0 : 1;
 }
 
 }  // namespace

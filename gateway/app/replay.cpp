@@ -2,10 +2,17 @@
 
 #include <ctime>
 #include <future>
+#include <mutex>
 
 #include "adapters/hl7v2/charset.h"
+#include "adapters/kith/classifier.h"
+#include "adapters/kith/schema_set.h"
+#include "gateway/app/mappings.h"
+#include "gateway/intake/fhir_intake.h"
 #include "gateway/intake/hl7v2_intake.h"
+#include "gateway/intake/kith_intake.h"
 #include "gateway/observe/log.h"
+#include "gateway/validate/fhir_validator.h"
 
 namespace helsebro::app {
 
@@ -13,7 +20,9 @@ std::optional<EpochMillis> parse_utc_time(const std::string& text) {
   std::tm tm{};
   int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
   char tail = 0;
-  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c", &y, &mo, &d, &h, &mi, &s, &tail) == 7 && tail == 'Z') {
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c", &y, &mo, &d, &h, &mi, &s, &tail) ==
+          7 &&
+      tail == 'Z') {
   } else if (text.size() == 10 && std::sscanf(text.c_str(), "%4d-%2d-%2d", &y, &mo, &d) == 3) {
     h = mi = s = 0;
   } else {
@@ -29,9 +38,148 @@ std::optional<EpochMillis> parse_utc_time(const std::string& text) {
   return static_cast<EpochMillis>(timegm(&tm)) * 1000;
 }
 
+ReplayRules replay_rules(const config::Config& config) {
+  ReplayRules rules;
+  rules.channels = config.all_mllp_channels();
+  rules.kith = config.kith;
+  struct Cache {
+    std::mutex mutex;
+    std::shared_ptr<const kith::SchemaSet> schemas;
+  };
+  rules.kith_schemas =
+      [cache = std::make_shared<Cache>(),
+       dir = kith_schema_dir(config)]() -> Result<std::shared_ptr<const kith::SchemaSet>> {
+    std::lock_guard lock(cache->mutex);
+    if (!cache->schemas) {
+      auto loaded = kith::SchemaSet::load(dir);
+      if (!loaded) return loaded.error();
+      cache->schemas = *loaded;
+    }
+    return cache->schemas;
+  };
+  return rules;
+}
+
+namespace {
+
+// A stored message read and translated again: what the journal is told, or why it cannot be.
+struct Retranslation {
+  MessageState state = MessageState::kRejected;
+  std::string bundle;
+  std::string ordering_key;
+  std::string mapping;
+  std::string reason;
+  std::string skipped;  // not empty: the message was not read again, and is left as it is
+};
+
+Retranslation from_record(MessageRecord& r) {
+  return {r.state,
+          std::move(r.bundle),
+          std::move(r.ordering_key),
+          std::move(r.mapping),
+          std::move(r.reason),
+          {}};
+}
+
+// The intakes of one replay: each format's, built the first time a message of it comes up. They
+// count nothing (no probe): a replay is not a message received.
+class Readers {
+ public:
+  Readers(const mapping::MappingSet& set, const Clock& clock, const ReplayRules& rules)
+      : set_(set), clock_(clock), rules_(rules) {}
+
+  Retranslation again(const MessageRecord& stored) {
+    if (stored.format == "hl7v2") return hl7v2(stored);
+    if (stored.format == "kith") return kith(stored);
+    if (stored.format == "fhir") return fhir(stored);
+    Retranslation skip;
+    skip.skipped = "format '" + stored.format + "' cannot be replayed";
+    return skip;
+  }
+
+ private:
+  intake::MappingProvider mappings() const {
+    return [set = &set_] { return std::shared_ptr<const mapping::MappingSet>(set, [](auto*) {}); };
+  }
+
+  // Read as it was read on arrival: same channel rules, same charset.
+  Retranslation hl7v2(const MessageRecord& stored) const {
+    intake::ChannelRules rules;
+    rules.channel = stored.channel;
+    rules.hold_unmapped = stored.state == MessageState::kHeld;
+    for (const config::MllpConfig& c : rules_.channels) {
+      if (c.channel == stored.channel) rules.accept_invalid_person_id = c.accept_invalid_person_id;
+    }
+    if (auto charset = hl7v2::charset_from_msh18(stored.charset);
+        charset && !stored.charset.empty()) {
+      rules.parse.forced_charset = *charset;
+    }
+    const intake::Hl7v2Intake intake(rules, mappings(), clock_, nullptr);
+    intake::PreparedMessage p = intake.prepare_again(stored, intake::Peer{stored.peer, {}});
+    return from_record(p.record);
+  }
+
+  Retranslation kith(const MessageRecord& stored) {
+    if (!kith_ && kith_unavailable_.empty()) make_kith();
+    if (!kith_) {
+      Retranslation skip;
+      skip.skipped = kith_unavailable_;
+      return skip;
+    }
+    intake::PreparedKith p = kith_->prepare_again(stored);
+    return from_record(p.record);
+  }
+
+  void make_kith() {
+    if (!rules_.kith_schemas) {
+      kith_unavailable_ = "KITH schemas not available to replay";
+      return;
+    }
+    auto schemas = rules_.kith_schemas();
+    if (!schemas) {
+      kith_unavailable_ = "KITH schemas could not be loaded: " + schemas.error().detail;
+      return;
+    }
+    kith::ClassifierOptions options;
+    if (!rules_.kith.receiver_her_ids.empty()) {
+      options.receiver_her_ids.emplace(rules_.kith.receiver_her_ids.begin(),
+                                       rules_.kith.receiver_her_ids.end());
+    }
+    intake::KithRules rules;
+    rules.apprec_1_0 = rules_.kith.apprec_version == "1.0";
+    std::shared_ptr<const kith::SchemaIndex> index(*schemas, &(*schemas)->index());
+    kith_.emplace(std::move(rules),
+                  std::make_shared<const kith::Classifier>(*schemas, std::move(options)), clock_,
+                  nullptr, mappings(), std::move(index));
+  }
+
+  Retranslation fhir(const MessageRecord& stored) {
+    if (!fhir_) fhir_.emplace(stored.channel, validate::FhirValidator::r4(), clock_, nullptr);
+    intake::PreparedFhir p = fhir_->prepare_again(stored);
+    return from_record(p.record);
+  }
+
+  const mapping::MappingSet& set_;
+  const Clock& clock_;
+  const ReplayRules& rules_;
+  std::optional<intake::KithIntake> kith_;
+  std::string kith_unavailable_;
+  std::optional<intake::FhirIntake> fhir_;
+};
+
+Result<void> commit(Journal& journal, std::int64_t seq, Retranslation& t, EpochMillis now) {
+  std::promise<Result<void>> done;
+  journal.retranslate(seq, t.state, std::move(t.bundle), std::move(t.ordering_key),
+                      std::move(t.mapping), t.reason, now,
+                      [&done](Result<void> r) { done.set_value(std::move(r)); });
+  return done.get_future().get();
+}
+
+}  // namespace
+
 Result<ReplaySummary> replay_messages(Journal& journal, const mapping::MappingSet& set,
                                       const MessageQuery& query, const Clock& clock,
-                                      const std::vector<config::MllpConfig>& channels) {
+                                      const ReplayRules& rules) {
   auto found = journal.find(query);
   if (!found) return found.error();
   ReplaySummary summary;
@@ -40,31 +188,26 @@ Result<ReplaySummary> replay_messages(Journal& journal, const mapping::MappingSe
     for (const auto& r : *found) present = present || r.id == id;
     if (!present) summary.not_found.push_back(id);
   }
+  Readers readers(set, clock, rules);
   for (const MessageRecord& stored : *found) {
-    if (stored.format != "hl7v2") continue;
-    // Read it as it was read on arrival: same channel, same charset.
-    intake::ChannelRules rules;
-    rules.channel = stored.channel;
-    rules.hold_unmapped = stored.state == MessageState::kHeld;
-    for (const config::MllpConfig& c : channels) {
-      if (c.channel == stored.channel) rules.accept_invalid_person_id = c.accept_invalid_person_id;
+    Retranslation again = readers.again(stored);
+    if (!again.skipped.empty()) {
+      observe::log_warn("replay.skipped",
+                        {{"id", stored.id}, {"format", stored.format}, {"reason", again.skipped}});
+      summary.skipped.emplace_back(stored.id, std::move(again.skipped));
+      continue;
     }
-    if (auto charset = hl7v2::charset_from_msh18(stored.charset); charset && !stored.charset.empty()) {
-      rules.parse.forced_charset = *charset;
-    }
-    const intake::Hl7v2Intake intake(rules, [&set] { return std::shared_ptr<const mapping::MappingSet>(&set, [](auto*) {}); },
-                                     clock, nullptr);
-    const intake::PreparedMessage again = intake.prepare(stored.payload, intake::Peer{stored.peer, {}});
-    std::promise<Result<void>> done;
-    journal.retranslate(stored.seq, again.record.state, again.record.bundle, again.record.ordering_key,
-                        again.record.mapping, again.record.reason, clock.now_ms(),
-                        [&done](Result<void> r) { done.set_value(std::move(r)); });
-    auto committed = done.get_future().get();
-    if (!committed) return committed.error();
-    observe::log_info("replay.message", {{"id", stored.id}, {"state", to_string(again.record.state)}});
-    if (again.record.state == MessageState::kTranslated) ++summary.translated;
-    else if (again.record.state == MessageState::kHeld) summary.held.push_back(stored.id);
-    else summary.rejected.emplace_back(stored.id, again.record.reason);
+    if (auto committed = commit(journal, stored.seq, again, clock.now_ms()); !committed)
+      return committed.error();
+    observe::log_info(
+        "replay.message",
+        {{"id", stored.id}, {"format", stored.format}, {"state", to_string(again.state)}});
+    if (again.state == MessageState::kTranslated)
+      ++summary.translated;
+    else if (again.state == MessageState::kHeld)
+      summary.held.push_back(stored.id);
+    else
+      summary.rejected.emplace_back(stored.id, std::move(again.reason));
   }
   return summary;
 }

@@ -1,9 +1,17 @@
 #pragma once
 // Replay: stored messages go through the current mapping again and back to the forwarder —
-// for dead letters once the cause is fixed, or any message on request. Ids, order and
-// deterministic resource ids stay, so a replay never duplicates data in the shared record.
+// for dead letters once the cause is fixed, held messages once a mapping takes them, or any
+// message on request. Every stored format is read again the way it was read on arrival: HL7 v2
+// with its channel's rules, KITH e-messages against today's XSDs and kith mappings, FHIR JSON
+// against the FHIR R4 validator. Ids, receipt times and order stay, so the resource ids a mapping
+// derives from the message come out as before and a replay never duplicates data in the shared
+// record.
 
+#include <functional>
+#include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gateway/config/config.h"
@@ -11,21 +19,45 @@
 #include "gateway/core/journal.h"
 #include "gateway/mapping/mapping.h"
 
+namespace helsebro::kith {
+class SchemaSet;
+}
+
 namespace helsebro::app {
 
 struct ReplaySummary {
-  std::size_t translated = 0;                                   // queued for delivery again
-  std::vector<std::pair<std::string, std::string>> rejected;    // id, why the mapping refused it
-  std::vector<std::string> not_found;                           // ids asked for that do not exist
-  std::vector<std::string> held;                                // still no mapping for their type
+  std::size_t translated = 0;                                 // queued for delivery again
+  std::vector<std::pair<std::string, std::string>> rejected;  // id, why the mapping refused it
+  std::vector<std::string> not_found;                         // ids asked for that do not exist
+  std::vector<std::string> held;                              // still no mapping for their type
+  std::vector<std::pair<std::string, std::string>> skipped;   // id, why it could not be read again
 };
 
-/// Thread-safe as the journal is; waits for each re-translation to be committed. `channels`
-/// gives each message its channel's rules again (accepting invalid person ids); a held message
-/// that still has no mapping stays held.
+/// The KITH schemas, or why they cannot be had. Called at most once per replay, and only when
+/// the replay meets an e-message.
+using KithSchemaProvider = std::function<Result<std::shared_ptr<const kith::SchemaSet>>()>;
+
+/// How messages were read on arrival, to read them the same way again.
+struct ReplayRules {
+  /// HL7 v2: each channel's rules (accepting invalid person ids) by channel name.
+  std::vector<config::MllpConfig> channels;
+  /// KITH: our HER-ids (receiver check) and the AppRec version.
+  config::KithConfig kith;
+  /// KITH: the schemas; unset, e-messages are skipped (named in the summary).
+  KithSchemaProvider kith_schemas;
+};
+
+/// The rules of a configuration. The schemas (from kith_schema_dir(config)) are loaded the first
+/// time a replay needs them and kept for later replays; a failed load is tried again next time.
+/// Thread-safe.
+ReplayRules replay_rules(const config::Config& config);
+
+/// Thread-safe as the journal is; waits for each re-translation to be committed. A held message
+/// that still has no mapping stays held; one the mapping refuses becomes rejected with the new
+/// reason.
 Result<ReplaySummary> replay_messages(Journal& journal, const mapping::MappingSet& set,
                                       const MessageQuery& query, const Clock& clock,
-                                      const std::vector<config::MllpConfig>& channels = {});
+                                      const ReplayRules& rules = {});
 
 /// "2026-11-01" or "2026-11-01T12:00:00Z" as Unix milliseconds; nullopt when malformed.
 std::optional<EpochMillis> parse_utc_time(const std::string& text);

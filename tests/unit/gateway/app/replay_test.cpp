@@ -2,14 +2,30 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <future>
+#include <sstream>
 
+#include "adapters/kith/classifier.h"
+#include "adapters/kith/schema_set.h"
 #include "gateway/app/mappings.h"
+#include "gateway/intake/fhir_intake.h"
+#include "gateway/intake/hl7v2_intake.h"
+#include "gateway/intake/kith_intake.h"
 #include "gateway/journal/sqlite_journal.h"
+#include "gateway/validate/fhir_validator.h"
+#include "tests/unit/adapters/kith/test_support.h"
 #include "unit/temp_dir.h"
 
 namespace helsebro::app {
 namespace {
+
+namespace fs = std::filesystem;
+namespace kt = kith::testing;
+
+constexpr EpochMillis kArrived = 1'764'000'000'000;
+const Clock kLater([] { return kArrived + 3'600'000; });
 
 TEST(ParseUtcTime, ReadsDatesAndUtcTimes) {
   EXPECT_EQ(parse_utc_time("1970-01-02"), 86'400'000);
@@ -25,6 +41,70 @@ std::int64_t store(Journal& journal, MessageRecord record) {
   return done.get_future().get().value();
 }
 
+MessageRecord stored(Journal& journal, const std::string& id) {
+  auto found = journal.get(id);
+  EXPECT_TRUE(found && *found) << id;
+  return found && *found ? **found : MessageRecord{};
+}
+
+bool contains(const std::string& text, std::string_view part) {
+  return text.find(part) != std::string::npos;
+}
+
+// The repository's mappings, loaded once.
+std::shared_ptr<const mapping::MappingSet> repository_mappings() {
+  static const auto set = load_mappings(std::string(HELSEBRO_SOURCE_DIR) + "/mappings");
+  EXPECT_TRUE(set) << (set ? "" : set.error().message());
+  return set ? *set : nullptr;
+}
+
+// A copy of the repository's mappings under `dir`; its path.
+fs::path copy_mappings(const test::TempDir& dir) {
+  const fs::path copy = dir.path() / "mappings";
+  fs::copy(fs::path(HELSEBRO_SOURCE_DIR) / "mappings", copy, fs::copy_options::recursive);
+  return copy;
+}
+
+std::shared_ptr<const mapping::MappingSet> load_from(const fs::path& dir) {
+  auto set = load_mappings(dir.string(), kt::kSchemaDir.string());
+  EXPECT_TRUE(set) << (set ? "" : set.error().message());
+  return set ? *set : nullptr;
+}
+
+// A copy of the repository's mappings with `file` (relative to mappings/) edited, loaded.
+std::shared_ptr<const mapping::MappingSet> edited_mappings(
+    const test::TempDir& dir, const std::string& file,
+    const std::function<std::string(std::string)>& edit) {
+  const fs::path copy = copy_mappings(dir);
+  std::ifstream in(copy / file);
+  std::stringstream text;
+  text << in.rdbuf();
+  in.close();
+  std::ofstream(copy / file, std::ios::trunc) << edit(text.str());
+  return load_from(copy);
+}
+
+ReplayRules kith_rules() {
+  ReplayRules rules;
+  rules.kith.receiver_her_ids = {std::string(kt::kReceiverHer)};
+  rules.kith_schemas = [] { return Result<std::shared_ptr<const kith::SchemaSet>>(kt::schemas()); };
+  return rules;
+}
+
+MessageQuery by_id(const std::string& id) {
+  MessageQuery query;
+  query.ids = {id};
+  return query;
+}
+
+MessageQuery by_state(MessageState state) {
+  MessageQuery query;
+  query.state = state;
+  return query;
+}
+
+// --- HL7 v2 ----------------------------------------------------------------------------------
+
 TEST(Replay, TranslatesDeadLettersAgainWithTheCurrentMappings) {
   test::TempDir dir;
   journal::SqliteJournal journal(dir.str());
@@ -34,7 +114,9 @@ TEST(Replay, TranslatesDeadLettersAgainWithTheCurrentMappings) {
   dead.sender = "DIPS@STOLAV";
   dead.format = "hl7v2";
   dead.charset = "UNICODE UTF-8";
-  dead.payload = "MSH|^~\\&|DIPS|STOLAV|H|H|20261123||ADT^A04|C1|P|2.5\rPID|1||15038510190^^^^FNR||Berg^Ida||20030201|F\rPV1|1|E\r";
+  dead.payload =
+      "MSH|^~\\&|DIPS|STOLAV|H|H|20261123||ADT^A04|C1|P|2.5\rPID|1||15038510190^^^^FNR||Berg^Ida||"
+      "20030201|F\rPV1|1|E\r";
   dead.state = MessageState::kDead;
   dead.reason = "HTTP 422: old mapping";
   dead.received_at = 1000;
@@ -44,24 +126,20 @@ TEST(Replay, TranslatesDeadLettersAgainWithTheCurrentMappings) {
   delivered.state = MessageState::kDelivered;
   store(journal, delivered);
 
-  auto set = load_mappings(std::string(HELSEBRO_SOURCE_DIR) + "/mappings");
+  auto set = repository_mappings();
   ASSERT_TRUE(set);
-  MessageQuery query;
-  query.state = MessageState::kDead;
-  auto summary = replay_messages(journal, **set, query, Clock([] { return EpochMillis{5000}; }));
+  auto summary = replay_messages(journal, *set, by_state(MessageState::kDead),
+                                 Clock([] { return EpochMillis{5000}; }));
   ASSERT_TRUE(summary) << summary.error().message();
   EXPECT_EQ(summary->translated, 1u);
-  auto again = journal.get("m-dead");
-  ASSERT_TRUE(again && *again);
-  EXPECT_EQ((*again)->state, MessageState::kTranslated);
-  EXPECT_EQ((*again)->attempts, 0);
-  EXPECT_EQ((*again)->reason, "");
-  EXPECT_NE((*again)->bundle.find("\"gender\":\"female\""), std::string::npos);
-  EXPECT_EQ((*journal.get("m-delivered"))->state, MessageState::kDelivered);  // untouched
+  const MessageRecord again = stored(journal, "m-dead");
+  EXPECT_EQ(again.state, MessageState::kTranslated);
+  EXPECT_EQ(again.attempts, 0);
+  EXPECT_EQ(again.reason, "");
+  EXPECT_NE(again.bundle.find("\"gender\":\"female\""), std::string::npos);
+  EXPECT_EQ(stored(journal, "m-delivered").state, MessageState::kDelivered);  // untouched
 
-  MessageQuery missing;
-  missing.ids = {"nope"};
-  auto none = replay_messages(journal, **set, missing, Clock{});
+  auto none = replay_messages(journal, *set, by_id("nope"), Clock{});
   ASSERT_TRUE(none);
   EXPECT_EQ(none->not_found, std::vector<std::string>{"nope"});
 }
@@ -75,7 +153,9 @@ TEST(Replay, HeldMessagesAreTranslatedOnceAMappingTakesThemAndStayHeldOtherwise)
   held.sender = "DIPS@STOLAV";
   held.format = "hl7v2";
   held.charset = "UNICODE UTF-8";
-  held.payload = "MSH|^~\\&|DIPS|STOLAV|H|H|20261123||ADT^A04|C1|P|2.5\rPID|1||15038510191^^^^FNR||Berg^Ida||20030201|F\rPV1|1|E\r";
+  held.payload =
+      "MSH|^~\\&|DIPS|STOLAV|H|H|20261123||ADT^A04|C1|P|2.5\rPID|1||15038510191^^^^FNR||Berg^Ida||"
+      "20030201|F\rPV1|1|E\r";
   held.state = MessageState::kHeld;
   held.received_at = 1000;
   store(journal, held);
@@ -84,21 +164,325 @@ TEST(Replay, HeldMessagesAreTranslatedOnceAMappingTakesThemAndStayHeldOtherwise)
   unknown.payload = "MSH|^~\\&|DIPS|STOLAV|H|H|20261123||ZZZ^Z01|C2|P|2.5\rPID|1\r";
   store(journal, unknown);
 
-  auto set = load_mappings(std::string(HELSEBRO_SOURCE_DIR) + "/mappings");
+  auto set = repository_mappings();
   ASSERT_TRUE(set);
-  MessageQuery query;
-  query.state = MessageState::kHeld;
   // The channel accepts the wrong control digits of m-held's fødselsnummer; replay honours that.
   config::MllpConfig channel;
   channel.channel = "mllp";
   channel.accept_invalid_person_id = true;
-  auto summary = replay_messages(journal, **set, query, Clock([] { return EpochMillis{5000}; }), {channel});
+  auto summary = replay_messages(journal, *set, by_state(MessageState::kHeld),
+                                 Clock([] { return EpochMillis{5000}; }), ReplayRules{{channel}});
   ASSERT_TRUE(summary) << summary.error().message();
   EXPECT_EQ(summary->translated, 1u);
   EXPECT_EQ(summary->held, std::vector<std::string>{"m-unknown"});
   EXPECT_TRUE(summary->rejected.empty());
-  EXPECT_EQ((*journal.get("m-held"))->state, MessageState::kTranslated);
-  EXPECT_EQ((*journal.get("m-unknown"))->state, MessageState::kHeld);
+  EXPECT_EQ(stored(journal, "m-held").state, MessageState::kTranslated);
+  EXPECT_EQ(stored(journal, "m-unknown").state, MessageState::kHeld);
+}
+
+// The ADT mapping PUTs the MessageHeader and Provenance by ids derived from the message id, and
+// records the receipt time: a replay must give the very Bundle of the first translation, or the
+// shared record would get a second MessageHeader and Provenance for one message.
+TEST(Replay, GivesAnHl7v2MessageTheBundleOfItsFirstTranslation) {
+  test::TempDir dir;
+  journal::SqliteJournal journal(dir.str());
+  auto set = repository_mappings();
+  ASSERT_TRUE(set);
+  intake::ChannelRules rules;
+  const intake::Hl7v2Intake intake(
+      rules, [&set] { return set; }, Clock([] { return kArrived; }), nullptr);
+  intake::PreparedMessage first = intake.prepare(
+      "MSH|^~\\&|DIPS|STOLAV|H|H|20261123||ADT^A04|C1|P|2.5\rPID|1||15038510190^^^^FNR||Berg^Ida||"
+      "20030201|F\rPV1|1|E\r",
+      intake::Peer{"10.0.0.1", {}});
+  ASSERT_EQ(first.record.state, MessageState::kTranslated) << first.record.reason;
+  ASSERT_TRUE(contains(first.record.bundle, "\"MessageHeader\"")) << first.record.bundle;
+  first.record.state = MessageState::kDelivered;
+  store(journal, first.record);
+
+  for (int round = 0; round < 2; ++round) {
+    auto summary = replay_messages(journal, *set, by_id(first.record.id), kLater);
+    ASSERT_TRUE(summary) << summary.error().message();
+    EXPECT_EQ(summary->translated, 1u);
+    const MessageRecord again = stored(journal, first.record.id);
+    EXPECT_EQ(again.state, MessageState::kTranslated);
+    EXPECT_EQ(again.received_at, kArrived);
+    EXPECT_EQ(again.bundle, first.record.bundle) << "round " << round;
+    EXPECT_EQ(again.ordering_key, first.record.ordering_key);
+  }
+}
+
+// --- KITH e-messages -------------------------------------------------------------------------
+
+// An e-message as KITH intake stores it, through `set` (null: no mappings, so it is held).
+MessageRecord kith_arrival(std::shared_ptr<const mapping::MappingSet> set,
+                           const std::string& bytes) {
+  kith::ClassifierOptions options;
+  options.receiver_her_ids = std::set<std::string>{std::string(kt::kReceiverHer)};
+  auto schemas = kt::schemas();
+  std::shared_ptr<const kith::SchemaIndex> index(schemas, &schemas->index());
+  intake::MappingProvider provider;
+  if (set) provider = [set] { return set; };
+  const intake::KithIntake intake(intake::KithRules{},
+                                  std::make_shared<const kith::Classifier>(schemas, options),
+                                  Clock([] { return kArrived; }), nullptr, provider, index);
+  return intake.prepare(bytes, "10.0.0.9").record;
+}
+
+TEST(Replay, TranslatesAHeldEMessageOnceAMappingTakesItAndOnlyThen) {
+  test::TempDir dir;
+  journal::SqliteJournal journal(dir.str());
+  const MessageRecord held = kith_arrival(nullptr, kt::dialog_message());
+  ASSERT_EQ(held.state, MessageState::kHeld) << held.reason;
+  store(journal, held);
+
+  // No kith mapping yet (the HL7 v2 ones only): still held.
+  test::TempDir mappings_dir;
+  const fs::path copy = copy_mappings(mappings_dir);
+  fs::remove(copy / "kith" / "dialogmelding.json");
+  auto hl7v2_only = load_from(copy);
+  ASSERT_TRUE(hl7v2_only);
+  auto summary =
+      replay_messages(journal, *hl7v2_only, by_state(MessageState::kHeld), kLater, kith_rules());
+  ASSERT_TRUE(summary) << summary.error().message();
+  EXPECT_EQ(summary->held, std::vector<std::string>{held.id});
+  EXPECT_EQ(summary->translated, 0u);
+  EXPECT_EQ(stored(journal, held.id).state, MessageState::kHeld);
+
+  // The Dialogmelding mapping arrives: translated and queued, under its first id and time.
+  auto set = repository_mappings();
+  ASSERT_TRUE(set);
+  summary = replay_messages(journal, *set, by_state(MessageState::kHeld), kLater, kith_rules());
+  ASSERT_TRUE(summary) << summary.error().message();
+  EXPECT_EQ(summary->translated, 1u);
+  EXPECT_TRUE(summary->held.empty());
+  const MessageRecord translated = stored(journal, held.id);
+  EXPECT_EQ(translated.state, MessageState::kTranslated);
+  EXPECT_EQ(translated.mapping, "dialogmelding");
+  EXPECT_EQ(translated.received_at, kArrived);
+  EXPECT_TRUE(contains(translated.bundle, R"("resourceType":"Communication")"))
+      << translated.bundle;
+  EXPECT_TRUE(contains(translated.ordering_key, kt::kFnr));
+
+  // A second replay gives the same Bundle, and the receipt time in it is still the arrival's.
+  summary = replay_messages(journal, *set, by_id(held.id), kLater, kith_rules());
+  ASSERT_TRUE(summary);
+  EXPECT_EQ(stored(journal, held.id).bundle, translated.bundle);
+  EXPECT_TRUE(contains(translated.bundle, R"("recorded":"2025-11-24T16:00:00.000Z")"))
+      << translated.bundle;
+}
+
+// The Dialogmelding mapping PUTs its MessageHeader and Provenance by ids derived from the message
+// id: a replayed e-message must give the Bundle of its first translation, or the shared record
+// would get copies of them.
+TEST(Replay, GivesAnEMessageTheBundleOfItsFirstTranslation) {
+  test::TempDir dir;
+  journal::SqliteJournal journal(dir.str());
+  auto set = repository_mappings();
+  ASSERT_TRUE(set);
+  MessageRecord first = kith_arrival(set, kt::dialog_message());
+  ASSERT_EQ(first.state, MessageState::kTranslated) << first.reason;
+  first.state = MessageState::kDelivered;
+  store(journal, first);
+  auto summary = replay_messages(journal, *set, by_id(first.id), kLater, kith_rules());
+  ASSERT_TRUE(summary) << summary.error().message();
+  EXPECT_EQ(summary->translated, 1u);
+  const MessageRecord again = stored(journal, first.id);
+  EXPECT_EQ(again.state, MessageState::kTranslated);
+  EXPECT_EQ(again.bundle, first.bundle);
+  EXPECT_EQ(again.ordering_key, first.ordering_key);
+}
+
+// A Dialogmelding mapping that needs an element the test message does not have (MsgInfo/Ack).
+std::string refuse_without_ack(std::string text) {
+  const std::string from = R"("status": "completed",)";
+  const std::size_t at = text.find(from);
+  EXPECT_NE(at, std::string::npos) << "the Dialogmelding mapping changed: adjust the test";
+  if (at == std::string::npos) return text;
+  return text.insert(
+      at + from.size(),
+      R"( "language": { "$path": "/mh:MsgHead/mh:MsgInfo/mh:Ack/@V", "$as": "code", )"
+      R"("$required": "MsgInfo/Ack is needed, says the test" },)");
+}
+
+TEST(Replay, AnEMessageTheMappingStillRefusesStaysRejectedWithTheNewReason) {
+  test::TempDir dir;
+  journal::SqliteJournal journal(dir.str());
+  test::TempDir mappings_dir;
+  auto refusing = edited_mappings(mappings_dir, "kith/dialogmelding.json", refuse_without_ack);
+  ASSERT_TRUE(refusing);
+  MessageRecord rejected = kith_arrival(refusing, kt::dialog_message());
+  ASSERT_EQ(rejected.state, MessageState::kRejected);
+  ASSERT_EQ(rejected.reason.substr(0, 4), "X99:") << rejected.reason;
+  store(journal, rejected);
+  MessageRecord dead =
+      kith_arrival(repository_mappings(),
+                   kt::dialog_message({{kt::kMsgId, "0b7c2f4e-1a2b-4c3d-8e9f-a0b1c2d3e4f5"}}));
+  ASSERT_EQ(dead.state, MessageState::kTranslated) << dead.reason;
+  dead.state = MessageState::kDead;
+  dead.reason = "HTTP 422: refused by the server";
+  store(journal, dead);
+
+  // Still refused: both end rejected, with today's reason.
+  auto summary = replay_messages(journal, *refusing, by_id(rejected.id), kLater, kith_rules());
+  ASSERT_TRUE(summary) << summary.error().message();
+  summary =
+      replay_messages(journal, *refusing, by_state(MessageState::kDead), kLater, kith_rules());
+  ASSERT_TRUE(summary) << summary.error().message();
+  ASSERT_EQ(summary->rejected.size(), 1u);
+  EXPECT_EQ(summary->rejected[0].first, dead.id);
+  EXPECT_TRUE(contains(summary->rejected[0].second, "X99: ")) << summary->rejected[0].second;
+  EXPECT_EQ(stored(journal, dead.id).state, MessageState::kRejected);
+  EXPECT_EQ(stored(journal, dead.id).reason, summary->rejected[0].second);
+  EXPECT_EQ(stored(journal, rejected.id).state, MessageState::kRejected);
+
+  // Fixed: the rejected one is translated.
+  summary = replay_messages(journal, *repository_mappings(), by_state(MessageState::kRejected),
+                            kLater, kith_rules());
+  ASSERT_TRUE(summary) << summary.error().message();
+  EXPECT_EQ(summary->translated, 2u);
+  EXPECT_EQ(stored(journal, rejected.id).state, MessageState::kTranslated);
+  EXPECT_EQ(stored(journal, rejected.id).reason, "");
+}
+
+TEST(Replay, AnEMessageThatFailsItsSchemaStaysRejected) {
+  test::TempDir dir;
+  journal::SqliteJournal journal(dir.str());
+  const MessageRecord invalid = kith_arrival(
+      repository_mappings(), kt::dialog_message({{"<GenDate>2024-03-01T10:15:00</GenDate>", ""}}));
+  ASSERT_EQ(invalid.state, MessageState::kRejected);
+  ASSERT_EQ(invalid.reason.substr(0, 4), "T02:") << invalid.reason;
+  store(journal, invalid);
+  auto summary =
+      replay_messages(journal, *repository_mappings(), by_id(invalid.id), kLater, kith_rules());
+  ASSERT_TRUE(summary) << summary.error().message();
+  ASSERT_EQ(summary->rejected.size(), 1u);
+  EXPECT_EQ(summary->rejected[0].second.substr(0, 4), "T02:");
+  EXPECT_EQ(stored(journal, invalid.id).state, MessageState::kRejected);
+}
+
+TEST(Replay, SkipsEMessagesWhenTheKithSchemasCannotBeLoadedAndNamesThem) {
+  test::TempDir dir;
+  journal::SqliteJournal journal(dir.str());
+  MessageRecord held = kith_arrival(nullptr, kt::dialog_message());
+  store(journal, held);
+  ReplayRules rules;
+  rules.kith_schemas = [] {
+    return Result<std::shared_ptr<const kith::SchemaSet>>(
+        Error{Errc::kInvalidValue, "no index.json"});
+  };
+  auto summary = replay_messages(journal, *repository_mappings(), by_state(MessageState::kHeld),
+                                 kLater, rules);
+  ASSERT_TRUE(summary) << summary.error().message();
+  ASSERT_EQ(summary->skipped.size(), 1u);
+  EXPECT_EQ(summary->skipped[0].first, held.id);
+  EXPECT_TRUE(contains(summary->skipped[0].second, "no index.json"));
+  EXPECT_EQ(summary->translated, 0u);
+  EXPECT_EQ(stored(journal, held.id).state, MessageState::kHeld);  // left as it was
+}
+
+TEST(Replay, ReplayRulesLoadTheKithSchemasOnceAndOnlyWhenNeeded) {
+  config::Config config;
+  config.kith.configured = true;
+  config.kith.schemas_dir = kt::kSchemaDir.string();
+  const ReplayRules rules = replay_rules(config);
+  auto first = rules.kith_schemas();
+  ASSERT_TRUE(first) << first.error().message();
+  auto second = rules.kith_schemas();
+  ASSERT_TRUE(second);
+  EXPECT_EQ(first->get(), second->get());
+
+  config.kith.schemas_dir = "/nonexistent/kith-schemas";
+  EXPECT_FALSE(replay_rules(config).kith_schemas());
+}
+
+// --- FHIR JSON -------------------------------------------------------------------------------
+
+MessageRecord fhir_arrival(const std::string& body) {
+  const intake::FhirIntake intake("http-fhir", validate::FhirValidator::r4(),
+                                  Clock([] { return kArrived; }), nullptr);
+  return intake.prepare(body, "10.0.0.7").record;
+}
+
+const std::string kPatient =
+    R"({"resourceType":"Patient","gender":"female","identifier":[{"system":"urn:oid:2.16.578.1.12.4.1.4.1","value":"24079210087"}]})";
+
+TEST(Replay, RequeuesADeadFhirMessageAfterCheckingItAgain) {
+  test::TempDir dir;
+  journal::SqliteJournal journal(dir.str());
+  MessageRecord dead = fhir_arrival(kPatient);
+  ASSERT_EQ(dead.state, MessageState::kTranslated) << dead.reason;
+  const std::string bundle = dead.bundle;
+  dead.state = MessageState::kDead;
+  dead.reason = "HTTP 422: server refused";
+  store(journal, dead);
+
+  auto summary =
+      replay_messages(journal, *repository_mappings(), by_state(MessageState::kDead), kLater);
+  ASSERT_TRUE(summary) << summary.error().message();
+  EXPECT_EQ(summary->translated, 1u);
+  const MessageRecord again = stored(journal, dead.id);
+  EXPECT_EQ(again.state, MessageState::kTranslated);
+  EXPECT_EQ(again.bundle, bundle);
+  EXPECT_EQ(again.ordering_key, "urn:oid:2.16.578.1.12.4.1.4.1|24079210087");
+  EXPECT_EQ(again.mapping, "fhir");
+  EXPECT_EQ(again.reason, "");
+}
+
+TEST(Replay, AnInvalidFhirMessageStaysRejectedWithItsReason) {
+  test::TempDir dir;
+  journal::SqliteJournal journal(dir.str());
+  std::string banana = kPatient;
+  banana.replace(banana.find("female"), 6, "banana");
+  MessageRecord invalid = fhir_arrival(banana);
+  ASSERT_EQ(invalid.state, MessageState::kRejected);
+  store(journal, invalid);
+  auto summary = replay_messages(journal, *repository_mappings(), by_id(invalid.id), kLater);
+  ASSERT_TRUE(summary) << summary.error().message();
+  ASSERT_EQ(summary->rejected.size(), 1u);
+  EXPECT_TRUE(contains(summary->rejected[0].second, "Patient.gender"))
+      << summary->rejected[0].second;
+  EXPECT_EQ(stored(journal, invalid.id).state, MessageState::kRejected);
+}
+
+// --- Every format at once --------------------------------------------------------------------
+
+TEST(Replay, CountsEveryStoredFormatByOutcome) {
+  test::TempDir dir;
+  journal::SqliteJournal journal(dir.str());
+  auto set = repository_mappings();
+  ASSERT_TRUE(set);
+  const intake::Hl7v2Intake hl7v2(
+      {}, [&set] { return set; }, Clock([] { return kArrived; }), nullptr);
+  std::vector<MessageRecord> dead = {
+      hl7v2
+          .prepare("MSH|^~\\&|DIPS|STOLAV|H|H|20261123||ADT^A04|C1|P|2.5\rPID|1||15038510190^^^^"
+                   "FNR||Berg^Ida||20030201|F\rPV1|1|E\r",
+                   intake::Peer{"10.0.0.1", {}})
+          .record,
+      kith_arrival(set, kt::dialog_message()),
+      fhir_arrival(kPatient),
+  };
+  MessageRecord other = dead.back();
+  other.id = "m-other";
+  other.format = "edifact";
+  dead.push_back(other);
+  for (MessageRecord& r : dead) {
+    ASSERT_EQ(r.state, MessageState::kTranslated) << r.format << ": " << r.reason;
+    r.state = MessageState::kDead;
+    store(journal, r);
+  }
+  auto summary =
+      replay_messages(journal, *set, by_state(MessageState::kDead), kLater, kith_rules());
+  ASSERT_TRUE(summary) << summary.error().message();
+  EXPECT_EQ(summary->translated, 3u);
+  EXPECT_TRUE(summary->rejected.empty());
+  EXPECT_TRUE(summary->held.empty());
+  ASSERT_EQ(summary->skipped.size(), 1u);
+  EXPECT_EQ(summary->skipped[0].first, "m-other");
+  for (std::size_t i = 0; i < 3; ++i)
+    EXPECT_EQ(stored(journal, dead[i].id).state, MessageState::kTranslated);
+  EXPECT_EQ(stored(journal, "m-other").state, MessageState::kDead);
 }
 
 }  // namespace

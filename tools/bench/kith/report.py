@@ -1,0 +1,112 @@
+#!/usr/bin/python3
+"""Turns the JSON lines written by tools/bench/kith/run into a report (plain text or markdown).
+
+    report.py RESULTS.jsonl [--markdown]
+
+Each phase line is one load phase (closed or open loop) in one round; the last line describes the
+machine. With several rounds the tables show medians and the spread.
+"""
+import argparse
+import json
+import statistics
+import sys
+
+TARGET_RATE, TARGET_P99_MS = 2000.0, 20.0
+
+
+def median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def spread(values):
+    """(max − min) / 2 / median, as a percentage; '' for a single value."""
+    if len(values) < 2 or not statistics.median(values):
+        return ""
+    return f"±{(max(values) - min(values)) / 2 / statistics.median(values) * 100:.0f} %"
+
+
+def table(headers, rows, markdown):
+    if markdown:
+        out = ["| " + " | ".join(headers) + " |", "|" + "|".join("---:" if i else "---" for i in range(len(headers))) + "|"]
+        return "\n".join(out + ["| " + " | ".join(str(c) for c in row) + " |" for row in rows])
+    widths = [max(len(str(x)) for x in [h] + [r[i] for r in rows]) for i, h in enumerate(headers)]
+    line = lambda cells: "  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w)
+                                   for i, (c, w) in enumerate(zip(cells, widths)))
+    return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(r) for r in rows])
+
+
+def load(path):
+    phases, machine = [], {}
+    with open(path, encoding="utf-8") as f:
+        for text in f:
+            if text.strip():
+                r = json.loads(text)
+                if "machine" in r:
+                    machine = r["machine"]
+                else:
+                    phases.append(r)
+    return phases, machine
+
+
+def row(name, ps):
+    lat = lambda q: median(p["latency_ms"][q] for p in ps)
+    rates = [p["msgs_per_s"] for p in ps]
+    return [name, f"{median(rates):,.0f}", spread(rates), f"{lat('p50'):.2f}", f"{lat('p90'):.2f}",
+            f"{lat('p99'):.2f}", spread([p["latency_ms"]["p99"] for p in ps]), f"{lat('max'):.1f}",
+            f"{median(p['server']['cpu_cores'] for p in ps):.2f}", sum(p["failures"]["total"] for p in ps)]
+
+
+def report(phases, machine, markdown):
+    closed = [p for p in phases if p["mode"] == "closed"]
+    open_ = [p for p in phases if p["mode"] == "open"]
+    bold = (lambda s: f"**{s}**") if markdown else (lambda s: s)
+    headers = ["phase", "msgs/s", "spread", "p50 ms", "p90 ms", "p99 ms", "p99 spread", "max ms",
+               "gateway CPU cores", "failures"]
+    rows, out = [], []
+    if closed:
+        rows.append(row(f"closed loop, {closed[0]['connections']} connections", closed))
+    if open_:
+        rows.append(row(f"open loop at {open_[0]['target_rate']:,.0f}/s, {open_[0]['connections']} connections", open_))
+    rounds = len({p["round"] for p in phases})
+    out.append(f"POST /inbound/kith → XSD validation, mapping, journal commit (fsync) → AppRec status 1 "
+               f"checked in every reply; {rounds} round(s), medians; latency from the scheduled send time.\n")
+    out.append(table(headers, rows, markdown))
+    if closed:
+        rate = median(p["msgs_per_s"] for p in closed)
+        met = "met" if rate >= TARGET_RATE else "not met"
+        out.append(f"\nThroughput: {bold(f'{rate:,.0f} e-messages/s')} (target ≥ {TARGET_RATE:,.0f}: {met}).")
+    if open_:
+        p99 = median(p["latency_ms"]["p99"] for p in open_)
+        met = "met" if p99 <= TARGET_P99_MS else "not met"
+        out.append(f"p99 at {open_[0]['target_rate']:,.0f}/s: {bold(f'{p99:.2f} ms')} (target ≤ {TARGET_P99_MS:.0f} ms: {met}).")
+    gw = closed + open_
+    if gw:
+        peak = max(p["server"]["rss_peak_kb"] for p in gw) / 1024
+        hwm = max(p["server"]["hwm_kb"] for p in gw) / 1024
+        out.append(f"Gateway RSS: peak VmRSS {bold(f'{peak:.1f} MB')} in the measured windows, VmHWM {hwm:.1f} MB. "
+                   f"Messages: {median(p['avg_message_bytes'] for p in gw):,.0f} bytes on average.")
+    if machine:
+        fsync = ", ".join(f"p50 {f['p50_us']} µs / p99 {f['p99_us']} µs" for f in machine.get("fsync", []))
+        out.append(f"\nMachine: {machine['nproc']} cores ({machine['cpu']}), {machine['mem_gb']} GB, "
+                   f"Linux {machine['kernel']}; FHIR target: {machine['fhir']}; load average "
+                   f"{machine['load_before']} before, {machine['load_after']} after; {machine['date']}. "
+                   f"fdatasync of 4 KiB before each round: {fsync or 'not measured'}.")
+    return "\n".join(out)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("results")
+    ap.add_argument("--markdown", action="store_true")
+    args = ap.parse_args()
+    phases, machine = load(args.results)
+    if not phases:
+        print("no results", file=sys.stderr)
+        return 1
+    print(report(phases, machine, args.markdown))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
