@@ -1,7 +1,8 @@
-// Every Bundle that the mappings make of the HL7 v2 corpus (written as NDJSON by
-// tests/corpus/corpus_mapping_test.cpp) through the dev FHIR server's validator (Medplum), entry by
-// entry, as the server checks a transaction. The failures, by file, message, resourceType and FHIR
-// path, must be exactly those listed and explained in tests/corpus/hl7v2-bundle-exceptions.tsv.
+// Every Bundle that the mappings make of a corpus (written as NDJSON by
+// tests/corpus/corpus_mapping_test.cpp for HL7 v2, kith_corpus_mapping_test.cpp for the KITH
+// samples when HELSEBRO_CORPUS_FAMILY=kith) through the dev FHIR server's validator (Medplum), entry
+// by entry, as the server checks a transaction. The failures, by file, message, resourceType and
+// FHIR path, must be exactly those listed and explained in tests/corpus/<family>-bundle-exceptions.tsv.
 //
 // After a deliberate change, UPDATE_CORPUS_EXPECTATIONS=1 rewrites the file, keeping the
 // explanations of lines that stay; new lines get an empty explanation, which fails until written.
@@ -14,14 +15,18 @@ import { fileURLToPath } from 'node:url';
 import { validate } from '../../tools/dev-fhir-server/validation.mjs';
 
 const sourceDir = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const bundlesFile = process.env.HELSEBRO_CORPUS_BUNDLES || join(sourceDir, 'build', 'tests', 'corpus-bundles.ndjson');
-const exceptionsFile = join(sourceDir, 'tests', 'corpus', 'hl7v2-bundle-exceptions.tsv');
+const family = process.env.HELSEBRO_CORPUS_FAMILY === 'kith' ? 'kith' : 'hl7v2';
+const corpusName = family === 'kith' ? 'KITH e-message samples' : 'HL7 v2 corpus';
+const mappingTest = family === 'kith' ? 'kith_corpus_mapping_test.cpp' : 'corpus_mapping_test.cpp';
+const bundlesFile = process.env.HELSEBRO_CORPUS_BUNDLES ||
+  join(sourceDir, 'build', 'tests', family === 'kith' ? 'corpus-kith-bundles.ndjson' : 'corpus-bundles.ndjson');
+const exceptionsFile = join(sourceDir, 'tests', 'corpus', `${family}-bundle-exceptions.tsv`);
 const update = process.env.UPDATE_CORPUS_EXPECTATIONS === '1';
 
-const header = `# Entries of Bundles made from the HL7 v2 corpus that the dev FHIR server's validator (Medplum)
-# refuses (tests/corpus/corpus_bundles.test.mjs; the Bundles come from corpus_mapping_test.cpp).
+const header = `# Entries of Bundles made from the ${corpusName} that the dev FHIR server's validator (Medplum)
+# refuses (tests/corpus/corpus_bundles.test.mjs; the Bundles come from ${mappingTest}).
 # One line per file, message, resourceType and FHIR path; the explanation says why it is accepted.
-# Regenerate: UPDATE_CORPUS_EXPECTATIONS=1 node --test tests/corpus/corpus_bundles.test.mjs
+# Regenerate: UPDATE_CORPUS_EXPECTATIONS=1${family === 'kith' ? ' HELSEBRO_CORPUS_FAMILY=kith' : ''} node --test tests/corpus/corpus_bundles.test.mjs
 # (after the mapping test has written the Bundles); then explain every new line.
 # file\tmessage (1-based)\tresourceType\tFHIR path\texplanation
 `;
@@ -85,9 +90,9 @@ function readExceptions() {
   return out;
 }
 
-describe('HL7 v2 corpus Bundles against the dev FHIR server validator', () => {
+describe(`${corpusName}: Bundles against the dev FHIR server validator`, () => {
   const present = existsSync(bundlesFile);
-  it('fails exactly where tests/corpus/hl7v2-bundle-exceptions.tsv says, each explained', { skip: present ? false : `no ${bundlesFile} (no corpus)` }, () => {
+  it(`fails exactly where tests/corpus/${family}-bundle-exceptions.tsv says, each explained`, { skip: present ? false : `no ${bundlesFile} (no corpus)` }, () => {
     const { lines, notJson } = readBundles();
     assert.ok(lines.length + notJson.size > 0, `${bundlesFile} holds no Bundle`);
     for (const { bundle } of lines) {

@@ -1,6 +1,9 @@
 #pragma once
-// What the HL7 v2 corpus tests share: which files are messages, reading them, and one-line texts
-// for the expectation files' columns.
+// What the corpus tests share: which files are HL7 v2 messages, reading them, one-line texts for
+// the expectation files' columns, and the NDJSON lines of Bundles for corpus_bundles.test.mjs.
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 #include <algorithm>
 #include <cctype>
@@ -79,6 +82,31 @@ inline std::string diff(const Expectations& expected, const Expectations& actual
     if (!expected.count(key)) out << "+ " << key << "\t" << detail << '\n';
   }
   return out.str();
+}
+
+// One NDJSON line. Raw line ends in valid JSON can only be whitespace between tokens (inside
+// strings they are escaped), so dropping them keeps the Bundle as it is, on one line.
+inline std::string ndjson_line(const std::string& file, std::size_t message, std::string_view input,
+                        const std::string& bundle) {
+  rapidjson::StringBuffer head;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(head);
+  writer.StartObject();
+  writer.Key("file");
+  writer.String(file.c_str(), static_cast<rapidjson::SizeType>(file.size()));
+  writer.Key("message");
+  writer.Uint64(message);
+  writer.Key("input");
+  writer.String(input.data(), static_cast<rapidjson::SizeType>(input.size()));
+  writer.Key("bundle");
+  writer.RawValue("null", 4, rapidjson::kNullType);
+  writer.EndObject();
+  std::string line = head.GetString();
+  line.resize(line.size() - 5);  // "null}"
+  for (char c : bundle) {
+    if (c != '\n' && c != '\r') line.push_back(c);
+  }
+  line += "}\n";
+  return line;
 }
 
 }  // namespace helsebro::corpus

@@ -15,9 +15,6 @@
 
 #include <gtest/gtest.h>
 
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
@@ -85,6 +82,7 @@ struct Walk {
 };
 
 using corpus::is_message_file;
+using corpus::ndjson_line;
 using corpus::read_bytes;
 std::string one_line(std::string text) { return corpus::one_line(std::move(text), 200); }
 
@@ -92,31 +90,6 @@ fs::path bundles_path() {
   const char* env = std::getenv("HELSEBRO_CORPUS_BUNDLES");
   if (env != nullptr && *env != '\0') return env;
   return fs::path(HELSEBRO_BINARY_DIR) / "corpus-bundles.ndjson";
-}
-
-// One NDJSON line. Raw line ends in valid JSON can only be whitespace between tokens (inside
-// strings they are escaped), so dropping them keeps the Bundle as it is, on one line.
-std::string ndjson_line(const std::string& file, std::size_t message, std::string_view input,
-                        const std::string& bundle) {
-  rapidjson::StringBuffer head;
-  rapidjson::Writer<rapidjson::StringBuffer> writer(head);
-  writer.StartObject();
-  writer.Key("file");
-  writer.String(file.c_str(), static_cast<rapidjson::SizeType>(file.size()));
-  writer.Key("message");
-  writer.Uint64(message);
-  writer.Key("input");
-  writer.String(input.data(), static_cast<rapidjson::SizeType>(input.size()));
-  writer.Key("bundle");
-  writer.RawValue("null", 4, rapidjson::kNullType);
-  writer.EndObject();
-  std::string line = head.GetString();
-  line.resize(line.size() - 5);  // "null}"
-  for (char c : bundle) {
-    if (c != '\n' && c != '\r') line.push_back(c);
-  }
-  line += "}\n";
-  return line;
 }
 
 std::vector<fs::path> message_files() {
