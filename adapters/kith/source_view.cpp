@@ -65,6 +65,25 @@ std::string step_of(pugi::xml_node n) {
   return step;
 }
 
+// The node's path from the root, e.g. "/mh:MsgHead/mh:Document[2]/mh:RefDoc/mh:MsgType/@V".
+std::string path_of(const pugi::xpath_node& n) {
+  std::vector<std::string> steps;
+  if (n.attribute()) steps.push_back(cat({"@", n.attribute().name()}));
+  pugi::xml_node x = n.attribute() ? n.parent() : n.node();
+  if (is_text(x)) {
+    steps.push_back("text()");
+    x = x.parent();
+  }
+  for (; x && x.type() == pugi::node_element; x = x.parent()) steps.push_back(step_of(x));
+  std::string path;
+  for (auto it = steps.rbegin(); it != steps.rend(); ++it) {
+    path.append("/");
+    path.append(*it);
+  }
+  return path;
+}
+
+
 }  // namespace
 
 SourceView::SourceView(const pugi::xml_document& document) : document_(document) {
@@ -124,13 +143,13 @@ std::vector<std::string> SourceView::unread() const {
       const std::string_view name = a.name();
       if (is_declaration(name) || blank(a.value()) || read_.count(a.internal_object())) continue;
       if (code_read && (name == "S" || name == "DN")) continue;
-      out.push_back(locate(intern(pugi::xpath_node(a, element))).segment);
+      out.push_back(path_of(pugi::xpath_node(a, element)));
     }
     for (pugi::xml_node c = element.first_child(); c; c = c.next_sibling()) {
       if (c.type() == pugi::node_element) {
         self(self, c);
       } else if (is_text(c) && !blank(c.value()) && !read_.count(c.internal_object())) {
-        out.push_back(locate(intern(pugi::xpath_node(c))).segment);
+        out.push_back(path_of(pugi::xpath_node(c)));
       }
     }
   };
@@ -148,20 +167,8 @@ bool SourceView::is_null(const SourceNode& node) const {
 }
 
 Location SourceView::locate(const SourceNode& node) const {
-  const pugi::xpath_node& n = at(node);
-  std::vector<std::string> steps;
-  if (n.attribute()) steps.push_back(cat({"@", n.attribute().name()}));
-  pugi::xml_node x = n.attribute() ? n.parent() : n.node();
-  if (is_text(x)) {
-    steps.push_back("text()");
-    x = x.parent();
-  }
-  for (; x && x.type() == pugi::node_element; x = x.parent()) steps.push_back(step_of(x));
   Location where;
-  for (auto it = steps.rbegin(); it != steps.rend(); ++it) {
-    where.segment.append("/");
-    where.segment.append(*it);
-  }
+  where.segment = path_of(at(node));
   return where;
 }
 

@@ -44,4 +44,11 @@ struct MessageRecord {
   std::int32_t attempts = 0;
 };
 
+/// The record of a message that just arrived, before Intake reads it: a new id (UUID v7 of the
+/// arrival time), the arrival time, the channel and the peer.
+MessageRecord arriving(EpochMillis received_at, std::string channel, std::string peer);
+/// The record of a stored message as Intake starts it again for a replay: the same id, arrival
+/// time, channel and peer, so that what is derived from them (resource ids) stays the same.
+MessageRecord arriving_again(const MessageRecord& stored);
+
 }  // namespace helsebro

@@ -167,21 +167,11 @@ PreparedFhir FhirIntake::reject(PreparedFhir p, int status, std::string_view lab
 }
 
 PreparedFhir FhirIntake::prepare(std::string_view bytes, const std::string& peer) const {
-  MessageRecord seed;
-  seed.received_at = clock_.now_ms();
-  seed.id = uuid_v7(seed.received_at);
-  seed.channel = channel_;
-  seed.peer = peer;
-  return check(std::move(seed), bytes);
+  return check(arriving(clock_.now_ms(), channel_, peer), bytes);
 }
 
 PreparedFhir FhirIntake::prepare_again(const MessageRecord& stored) const {
-  MessageRecord seed;
-  seed.received_at = stored.received_at;
-  seed.id = stored.id;
-  seed.channel = stored.channel;
-  seed.peer = stored.peer;
-  return check(std::move(seed), stored.payload);
+  return check(arriving_again(stored), stored.payload);
 }
 
 PreparedFhir FhirIntake::check(MessageRecord seed, std::string_view bytes) const {

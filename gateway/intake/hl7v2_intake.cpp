@@ -112,12 +112,10 @@ bool Hl7v2Intake::sender_allowed(const Peer& peer, std::string_view application,
 
 PreparedMessage Hl7v2Intake::start(std::string_view bytes, const Peer& peer) const {
   PreparedMessage p;
+  p.record = arriving(clock_.now_ms(), rules_.channel,
+                      peer.certificate_subject.empty() ? peer.address : peer.certificate_subject);
   MessageRecord& r = p.record;
-  r.received_at = clock_.now_ms();
-  r.id = uuid_v7(r.received_at);
-  r.channel = rules_.channel;
   r.sender = peer.address;
-  r.peer = peer.certificate_subject.empty() ? peer.address : peer.certificate_subject;
   r.format = "hl7v2";
   r.payload.assign(bytes);
   r.payload_sha256 = sha256_hex(bytes);

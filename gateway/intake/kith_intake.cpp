@@ -78,21 +78,11 @@ KithIntake::KithIntake(KithRules rules, std::shared_ptr<const kith::Classifier> 
 KithIntake::~KithIntake() = default;
 
 PreparedKith KithIntake::prepare(std::string_view bytes, const std::string& peer) const {
-  MessageRecord seed;
-  seed.received_at = clock_.now_ms();
-  seed.id = uuid_v7(seed.received_at);
-  seed.channel = rules_.channel;
-  seed.peer = peer;
-  return classify(std::move(seed), bytes);
+  return classify(arriving(clock_.now_ms(), rules_.channel, peer), bytes);
 }
 
 PreparedKith KithIntake::prepare_again(const MessageRecord& stored) const {
-  MessageRecord seed;
-  seed.received_at = stored.received_at;
-  seed.id = stored.id;
-  seed.channel = stored.channel;
-  seed.peer = stored.peer;
-  return classify(std::move(seed), stored.payload);
+  return classify(arriving_again(stored), stored.payload);
 }
 
 PreparedKith KithIntake::classify(MessageRecord seed, std::string_view bytes) const {

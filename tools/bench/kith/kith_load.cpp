@@ -39,7 +39,7 @@
 #include <thread>
 #include <vector>
 
-#include "../mllp/load_stats.h"  // quantile, sample_process
+#include "../load_run.h"
 
 namespace {
 
@@ -47,11 +47,12 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
-using Clock = std::chrono::steady_clock;
-using helsebro::bench::ProcessSample;
+using helsebro::bench::Clock;
+using helsebro::bench::kTuple;
 using helsebro::bench::quantile;
-using helsebro::bench::sample_process;
-constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+using helsebro::bench::Timeline;
+using helsebro::bench::Watch;
+using helsebro::bench::watch_and_end;
 
 struct Options {
   std::string host = "127.0.0.1";
@@ -288,10 +289,6 @@ struct Stats {
   }
 };
 
-struct Timeline {
-  Clock::time_point start, measure_from, measure_to, give_up;
-};
-
 // ---- One connection -------------------------------------------------------------------------
 
 class Connection : public std::enable_shared_from_this<Connection> {
@@ -487,43 +484,6 @@ Options parse_options(int argc, char** argv) {
   return o;
 }
 
-struct Watch {
-  ProcessSample server_from, server_to, self_from, self_to;
-  long rss_peak_kb = -1;
-  double rss_sum_kb = 0;
-  int rss_samples = 0;
-};
-
-// Samples the server's RSS every 100 ms inside the measured window and both processes' CPU
-// across it; then waits for the connections to finish and ends the run at the drain deadline.
-asio::awaitable<void> watch_and_end(asio::io_context& io, const Options& o, const Timeline& t,
-                                    const std::vector<std::shared_ptr<Connection>>& connections,
-                                    Watch& w) {
-  asio::steady_timer timer(io);
-  timer.expires_at(t.measure_from);
-  co_await timer.async_wait(kTuple);
-  w.server_from = sample_process(o.watch_pid);
-  w.self_from = sample_process(0);
-  while (Clock::now() < t.measure_to) {
-    const ProcessSample s = sample_process(o.watch_pid);
-    w.rss_peak_kb = std::max(w.rss_peak_kb, s.rss_kb);
-    w.rss_sum_kb += static_cast<double>(s.rss_kb);
-    ++w.rss_samples;
-    timer.expires_after(std::chrono::milliseconds(100));
-    co_await timer.async_wait(kTuple);
-  }
-  w.server_to = sample_process(o.watch_pid);
-  w.self_to = sample_process(0);
-  while (Clock::now() < t.give_up) {
-    bool all_done = true;
-    for (const auto& c : connections) all_done = all_done && c->finished();
-    if (all_done) co_return;
-    timer.expires_after(std::chrono::milliseconds(20));
-    co_await timer.async_wait(kTuple);
-  }
-  for (const auto& c : connections) c->give_up();
-}
-
 double ms(std::int64_t ns) {
   return static_cast<double>(ns) / 1e6;
 }
@@ -613,7 +573,7 @@ int main(int argc, char** argv) {
   t.give_up = t.measure_to + seconds(o.drain);
   for (auto& c : connections) c->start();
   Watch watch;
-  asio::co_spawn(io, watch_and_end(io, o, t, connections, watch), asio::detached);
+  asio::co_spawn(io, watch_and_end(io, o.watch_pid, t, connections, watch), asio::detached);
   io.run();
 
   Stats all;

@@ -1,13 +1,9 @@
 #pragma once
-// What one load run measured, per sender and merged: acknowledgements counted, failures by kind,
-// latency samples; and what a watched process used (RSS, CPU) while it ran.
-
-#include <unistd.h>
+// What one MLLP load run measured, per sender and merged: acknowledgements counted, failures by
+// kind, latency samples. What a watched process used is in ../load_run.h.
 
 #include <algorithm>
 #include <cstdint>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -47,46 +43,5 @@ struct SenderStats {
     latency_ns.insert(latency_ns.end(), o.latency_ns.begin(), o.latency_ns.end());
   }
 };
-
-/// The q-quantile (0 < q ≤ 1) of sorted samples, nearest rank; 0 when there are none.
-inline std::int64_t quantile(const std::vector<std::int64_t>& sorted, double q) {
-  if (sorted.empty()) return 0;
-  auto rank = static_cast<std::size_t>(q * static_cast<double>(sorted.size()) + 0.999999);
-  rank = std::clamp<std::size_t>(rank, 1, sorted.size());
-  return sorted[rank - 1];
-}
-
-/// A process's memory and CPU, read from /proc.
-struct ProcessSample {
-  long rss_kb = -1;
-  long hwm_kb = -1;
-  double cpu_seconds = -1;  // user + system
-};
-
-inline ProcessSample sample_process(long pid) {
-  ProcessSample s;
-  const std::string base = pid > 0 ? "/proc/" + std::to_string(pid) : std::string("/proc/self");
-  std::ifstream status(base + "/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) s.rss_kb = std::stol(line.substr(6));
-    if (line.rfind("VmHWM:", 0) == 0) s.hwm_kb = std::stol(line.substr(6));
-  }
-  std::ifstream stat(base + "/stat");
-  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-  // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
-  const auto close = text.rfind(')');
-  if (close != std::string::npos) {
-    std::istringstream rest(text.substr(close + 2));
-    std::string field;
-    unsigned long utime = 0, stime = 0;
-    for (int i = 3; i <= 15 && rest >> field; ++i) {
-      if (i == 14) utime = std::stoul(field);
-      if (i == 15) stime = std::stoul(field);
-    }
-    s.cpu_seconds = static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
-  }
-  return s;
-}
 
 }  // namespace helsebro::bench

@@ -108,43 +108,6 @@ double ms(std::int64_t ns) {
   return static_cast<double>(ns) / 1e6;
 }
 
-// What the watcher saw of the server (--watch-pid) and of this process.
-struct Watch {
-  ProcessSample server_from, server_to, self_from, self_to;
-  long rss_peak_kb = -1;
-  double rss_sum_kb = 0;
-  int rss_samples = 0;
-};
-
-// Samples the server's RSS every 100 ms inside the measured window and both processes' CPU
-// across it; then waits for the senders to drain and ends the run at the drain deadline.
-asio::awaitable<void> watch_and_end(asio::io_context& io, const Options& o, const Timeline& t,
-                                    const std::vector<std::shared_ptr<Sender>>& senders, Watch& w) {
-  asio::steady_timer timer(io);
-  timer.expires_at(t.measure_from);
-  co_await timer.async_wait(kTuple);
-  w.server_from = sample_process(o.watch_pid);
-  w.self_from = sample_process(0);
-  while (Clock::now() < t.measure_to) {
-    const ProcessSample s = sample_process(o.watch_pid);
-    w.rss_peak_kb = std::max(w.rss_peak_kb, s.rss_kb);
-    w.rss_sum_kb += static_cast<double>(s.rss_kb);
-    ++w.rss_samples;
-    timer.expires_after(std::chrono::milliseconds(100));
-    co_await timer.async_wait(kTuple);
-  }
-  w.server_to = sample_process(o.watch_pid);
-  w.self_to = sample_process(0);
-  while (Clock::now() < t.give_up) {
-    bool all_done = true;
-    for (const auto& s : senders) all_done = all_done && s->finished();
-    if (all_done) break;
-    timer.expires_after(std::chrono::milliseconds(20));
-    co_await timer.async_wait(kTuple);
-  }
-  for (const auto& s : senders) s->give_up();
-}
-
 unsigned long long u(std::uint64_t v) {
   return static_cast<unsigned long long>(v);
 }
@@ -237,7 +200,7 @@ int main(int argc, char** argv) {
   for (auto& s : senders) s->start();
 
   Watch watch;
-  asio::co_spawn(io, watch_and_end(io, o, t, senders, watch), asio::detached);
+  asio::co_spawn(io, watch_and_end(io, o.watch_pid, t, senders, watch), asio::detached);
 
   std::vector<std::thread> threads;
   for (int i = 1; i < o.threads; ++i) threads.emplace_back([&io] { io.run(); });

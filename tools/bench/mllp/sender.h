@@ -23,6 +23,7 @@
 #include <string_view>
 #include <vector>
 
+#include "../load_run.h"
 #include "load_options.h"
 #include "load_stats.h"
 #include "messages.h"
@@ -31,16 +32,10 @@ namespace helsebro::bench {
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
-using Clock = std::chrono::steady_clock;
-inline constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 
 inline Mix mix_from(const std::string& s) {
   return s == "adt" ? Mix::kAdt : s == "oru" ? Mix::kOru : Mix::kBoth;
 }
-
-struct Timeline {
-  Clock::time_point start, measure_from, measure_to, give_up;
-};
 
 // One message written and waiting for its acknowledgement.
 struct InFlight {
