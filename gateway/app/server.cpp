@@ -17,8 +17,8 @@
 #include "gateway/app/mappings_watch.h"
 #include "gateway/app/replay.h"
 #include "gateway/core/backlog.h"
-#include "gateway/validate/fhir_validator.h"
 #include "gateway/forward/forwarder.h"
+#include "gateway/forward/patient_lookup.h"
 #include "gateway/intake/fhir_intake.h"
 #include "gateway/intake/hl7v2_intake.h"
 #include "gateway/intake/kith_intake.h"
@@ -31,6 +31,7 @@
 #include "gateway/listen/mllp_listener.h"
 #include "gateway/observe/log.h"
 #include "gateway/observe/probes.h"
+#include "gateway/validate/fhir_validator.h"
 
 namespace helsebro::app {
 
@@ -100,7 +101,8 @@ using KithIntakeFactory = std::function<std::shared_ptr<const intake::KithIntake
 // classifier. Empty when the schemas do not load: without a "kith" section that only turns KITH
 // intake off; with one it stops the start.
 KithIntakeFactory kith_intakes(const config::KithConfig& config, observe::Probes& probes,
-                               intake::MappingProvider mappings) {
+                               intake::MappingProvider mappings,
+                               std::shared_ptr<PatientDirectory> patients) {
   auto schemas = kith::SchemaSet::load(config.schemas_dir);
   if (!schemas) {
     auto log = config.configured ? observe::log_error : observe::log_warn;
@@ -113,13 +115,14 @@ KithIntakeFactory kith_intakes(const config::KithConfig& config, observe::Probes
   }
   auto classifier = std::make_shared<const kith::Classifier>(*schemas, std::move(options));
   std::shared_ptr<const kith::SchemaIndex> index(*schemas, &(*schemas)->index());
-  return [&probes, config, classifier, index, mappings](const std::string& channel) {
+  return [&probes, config, classifier, index, mappings, patients](const std::string& channel) {
     intake::KithRules rules;
     rules.channel = channel;
     rules.apprec_1_0 = config.apprec_version == "1.0";
     rules.software_version = HELSEBRO_VERSION;
+    rules.require_known_patient = config.require_known_patient;
     return std::make_shared<const intake::KithIntake>(std::move(rules), classifier, Clock{}, &probes.intake,
-                                                      mappings, index);
+                                                      mappings, index, patients);
   };
 }
 
@@ -217,7 +220,12 @@ int serve(const config::Config& config) {
                                                         &probes.intake);
   inbound.fhir = std::make_shared<intake::FhirIntake>("http-fhir", validate::FhirValidator::r4(), Clock{},
                                                       &probes.intake);
-  const KithIntakeFactory kith = kith_intakes(config.kith, probes, mappings_now);
+  std::shared_ptr<PatientDirectory> patients;
+  if (config.kith.require_known_patient) {
+    patients = std::make_shared<forward::FhirPatientDirectory>(io, config.fhir, config.kith.patient_lookup,
+                                                               probes.forward);
+  }
+  const KithIntakeFactory kith = kith_intakes(config.kith, probes, mappings_now, patients);
   if (kith) inbound.kith = kith("http-kith");
   else if (config.kith.configured) return 2;
   else inbound.kith_unavailable = "its schemas could not be loaded";

@@ -320,6 +320,16 @@ Config parse_config(const std::string& text, const std::string& source) {
     }
     read(*k, "apprecVersion", c.kith.apprec_version);
     read(*k, "schemasDir", c.kith.schemas_dir);
+    read(*k, "requireKnownPatient", c.kith.require_known_patient);
+    if (auto* l = member(*k, "patientLookup")) {
+      PatientLookupConfig& lookup = c.kith.patient_lookup;
+      read(*l, "cacheSeconds", lookup.cache_seconds);
+      read(*l, "unknownCacheSeconds", lookup.unknown_cache_seconds);
+      read(*l, "timeoutSeconds", lookup.timeout_seconds);
+      read_int(*l, "maxCachedPatients", lookup.max_cached);
+      read_int(*l, "connections", lookup.connections);
+      read_int(*l, "maxWaiting", lookup.max_waiting);
+    }
   }
   if (auto* f = member(doc, "fhir")) {
     read(*f, "baseUrl", c.fhir.base_url);

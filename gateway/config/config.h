@@ -67,12 +67,26 @@ struct InboundDirectoryConfig {
   std::size_t max_file_bytes = 1 << 20;
 };
 
+/// How the shared record is asked whether it knows a patient (kith.requireKnownPatient).
+struct PatientLookupConfig {
+  double cache_seconds = 600;         // a known patient is not asked about again for this long
+  double unknown_cache_seconds = 10;  // nor an unknown one (0: always asked again)
+  double timeout_seconds = 5;         // no answer by then: unavailable, the message is accepted
+  std::size_t max_cached = 100000;    // patients remembered; the least recently used go first
+  int connections = 2;                // requests in flight to the record at once
+  std::size_t max_waiting = 1000;     // lookups waiting for a connection; more: unavailable
+};
+
 /// KITH e-messages received on POST /inbound/kith, answered with an AppRec.
 struct KithConfig {
   bool configured = false;  // the file has a "kith" section: failing to load its schemas is fatal
   std::vector<std::string> receiver_her_ids;  // our HER-ids; empty: any receiver (no E21 check)
   std::string apprec_version = "1.1";         // "1.0" or "1.1"
   std::string schemas_dir = "./schemas/kith";  // the directorate's XSDs and their index.json
+  /// Accept an e-message only for a patient the shared record (fhir.baseUrl) already holds:
+  /// others get AppRec status 2, E35. When the record cannot answer, the message is accepted.
+  bool require_known_patient = false;
+  PatientLookupConfig patient_lookup;
 };
 
 struct RetryConfig {

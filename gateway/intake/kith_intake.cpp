@@ -67,25 +67,27 @@ kith::AppRecRequest KithIntake::apprec_for(const kith::Classification& c, const 
 
 KithIntake::KithIntake(KithRules rules, std::shared_ptr<const kith::Classifier> classifier, Clock clock,
                        observe::IntakeProbe* probe, MappingProvider mappings,
-                       std::shared_ptr<const kith::SchemaIndex> index)
+                       std::shared_ptr<const kith::SchemaIndex> index,
+                       std::shared_ptr<PatientDirectory> patients)
     : rules_(std::move(rules)),
       classifier_(std::move(classifier)),
       clock_(std::move(clock)),
       probe_(probe),
       mappings_(std::move(mappings)),
-      index_(std::move(index)) {}
+      index_(std::move(index)),
+      patients_(std::move(patients)) {}
 
 KithIntake::~KithIntake() = default;
 
 PreparedKith KithIntake::prepare(std::string_view bytes, const std::string& peer) const {
-  return classify(arriving(clock_.now_ms(), rules_.channel, peer), bytes);
+  return classify(arriving(clock_.now_ms(), rules_.channel, peer), bytes, true);
 }
 
 PreparedKith KithIntake::prepare_again(const MessageRecord& stored) const {
-  return classify(arriving_again(stored), stored.payload);
+  return classify(arriving_again(stored), stored.payload, false);
 }
 
-PreparedKith KithIntake::classify(MessageRecord seed, std::string_view bytes) const {
+PreparedKith KithIntake::classify(MessageRecord seed, std::string_view bytes, bool check_patient) const {
   PreparedKith p;
   p.record = std::move(seed);
   MessageRecord& r = p.record;
@@ -143,11 +145,20 @@ PreparedKith KithIntake::classify(MessageRecord seed, std::string_view bytes) co
   } else if (c.message && (!rejection || rejection->answerable)) {
     kith::Classification answered = c;
     answered.rejection = rejection;
-    if (auto xml = kith::write_apprec(apprec_for(answered, r))) {
+    kith::AppRecRequest request = apprec_for(answered, r);
+    if (auto xml = kith::write_apprec(request)) {
       p.http_status = 200;
       p.content_type = "application/xml; charset=utf-8";
       p.body = std::move(*xml);
       p.outcome = rejection ? "apprec_rejected" : "apprec_ok";
+      if (!rejection && check_patient && rules_.require_known_patient && patients_) {
+        auto ids = kith_patient_identifiers(c.message->header());
+        if (!ids.empty()) {
+          p.patient_check = PendingPatientCheck{
+              std::move(ids), c.message->header().patient.path,
+              std::make_shared<const kith::AppRecRequest>(std::move(request))};
+        }
+      }
     } else {
       observe::log_error("kith.apprec_failed", {{"id", r.id}, {"error", xml.error().detail}});
     }
@@ -166,10 +177,53 @@ PreparedKith KithIntake::classify(MessageRecord seed, std::string_view bytes) co
   r.ack = p.body;
   p.duplicate_checked = (r.state == MessageState::kHeld || r.state == MessageState::kTranslated) &&
                         !r.control_id.empty() && r.sender != peer;
+  if (rejection) r.reason = reason_of(*rejection);
 
   if (probe_) probe_->received(r.channel, "kith", p.metric_type);
+  if (!p.patient_check) report(p, rejection ? &*rejection : nullptr);
+  return p;
+}
+
+void KithIntake::settle_patient(PreparedKith& p, PatientPresence presence) const {
+  if (!p.patient_check) return;
+  const PendingPatientCheck check = std::move(*p.patient_check);
+  p.patient_check.reset();
+  MessageRecord& r = p.record;
+  if (presence != PatientPresence::kUnknown) {
+    if (presence == PatientPresence::kUnavailable) {
+      observe::log_warn("intake.patient_unchecked", {{"id", r.id}, {"channel", r.channel}});
+    }
+    return report(p, nullptr);
+  }
+  const kith::Rejection rejection{kith::AppRecCode::kE35,
+                                  "Pasienten finnes ikke i mottakersystemet (" + check.patient_path + ")",
+                                  {}, 0, 0, true};
+  kith::AppRecRequest request = *check.apprec;
+  request.status = kith::AppRecStatus::kRejected;
+  request.errors = {{rejection.code, rejection.text}};
+  auto xml = kith::write_apprec(request);
+  if (xml) {
+    p.body = std::move(*xml);
+    p.outcome = "apprec_rejected";
+  } else {  // cannot happen for a receipt that was written with status 1; refuse all the same
+    observe::log_error("kith.apprec_failed", {{"id", r.id}, {"error", xml.error().detail}});
+    p.http_status = 400;
+    p.content_type = "application/problem+json";
+    p.body = problem_body(rejection);
+    p.outcome = "problem";
+  }
+  r.state = MessageState::kRejected;
+  r.bundle.clear();
+  r.ordering_key.clear();
+  r.reason = reason_of(rejection);
+  r.ack = p.body;
+  p.duplicate_checked = false;
+  report(p, &rejection);
+}
+
+void KithIntake::report(const PreparedKith& p, const kith::Rejection* rejection) const {
+  const MessageRecord& r = p.record;
   if (rejection) {
-    r.reason = reason_of(*rejection);
     const std::string_view label = kith::info(rejection->code).metric_label;
     if (probe_) probe_->rejected(r.channel, label);
     observe::log_info("intake.rejected", {{"id", r.id},
@@ -181,7 +235,6 @@ PreparedKith KithIntake::classify(MessageRecord seed, std::string_view bytes) co
     if (probe_) probe_->held(r.channel, p.metric_type);
     observe::log_debug("intake.held", {{"id", r.id}, {"channel", r.channel}, {"type", p.metric_type}});
   }
-  return p;
 }
 
 }  // namespace helsebro::intake

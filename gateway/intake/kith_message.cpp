@@ -20,7 +20,35 @@ std::string version_of_namespace(const kith::SchemaIndex& index, std::string_vie
   return entry->version;
 }
 
+// As mappings/terminology/no-identifier-type.json and mappings/kith/shared/msghead.json name them.
+constexpr std::pair<std::string_view, std::string_view> kPersonIdSystems[] = {
+    {"FNR", "urn:oid:2.16.578.1.12.4.1.4.1"},
+    {"DNR", "urn:oid:2.16.578.1.12.4.1.4.2"},
+    {"FHN", "urn:oid:2.16.578.1.12.4.1.4.3"},
+};
+constexpr std::string_view kHNumberSystemPrefix = "urn:helsebro:h-nummer:her-id:";
+
 }  // namespace
+
+std::vector<PatientIdentifier> kith_patient_identifiers(const kith::MessageHeader& header) {
+  std::vector<PatientIdentifier> out;
+  if (!header.patient.present) return out;
+  for (const kith::Ident& ident : header.patient.ids) {
+    const std::string_view type = kith::trim_xml_space(ident.type.v);
+    const std::string_view value = kith::trim_xml_space(ident.id);
+    if (value.empty()) continue;
+    std::string system;
+    for (const auto& [code, oid] : kPersonIdSystems) {
+      if (type == code) system = oid;
+    }
+    if (type == "HNR" && header.sender) {
+      const auto her = header.sender->ids_of_type("HER");
+      if (!her.empty()) system = std::string(kHNumberSystemPrefix).append(kith::trim_xml_space(her.front()));
+    }
+    if (!system.empty()) out.push_back({std::move(system), std::string(value)});
+  }
+  return out;
+}
 
 KithMessageKey kith_message_key(const kith::MessageHeader& header, const kith::SchemaIndex& index) {
   KithMessageKey key;

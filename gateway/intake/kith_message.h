@@ -1,8 +1,12 @@
 #pragma once
 // Which kith mapping takes an e-message: its message type and version, as `accepts.messages`
 // and `accepts.versions` name them. Used by KITH intake, `helsebro map` and the golden tests.
+// And the patient's identifiers as the shared record keeps them, to ask whether it knows him.
 
 #include <string>
+#include <vector>
+
+#include "gateway/core/patient_directory.h"
 
 namespace helsebro::kith {
 struct MessageHeader;
@@ -24,5 +28,11 @@ struct KithMessageKey {
 
 /// Thread-safe; reads only its arguments.
 KithMessageKey kith_message_key(const kith::MessageHeader& header, const kith::SchemaIndex& index);
+
+/// The patient's identity numbers in the systems the kith mappings give them (no-basis):
+/// fødselsnummer, D-nummer and felles hjelpenummer by their OIDs, an H-nummer under the sending
+/// institution's HER-id (it is that institution's own number). Other identifier types, and
+/// empty ones, are left out; an H-nummer also when the sender has no HER-id.
+std::vector<PatientIdentifier> kith_patient_identifiers(const kith::MessageHeader& header);
 
 }  // namespace helsebro::intake

@@ -45,6 +45,19 @@ auto async_store(std::shared_ptr<InboundExchange> exchange, Token&& token) {
       token);
 }
 
+// Settles the exchange (a KITH patient lookup) and resumes the awaiting coroutine on its own
+// executor once its planned answer is final.
+template <class Token>
+auto async_settle(std::shared_ptr<InboundExchange> exchange, Token&& token) {
+  return asio::async_initiate<Token, void()>(
+      [exchange](auto completion) {
+        auto executor = asio::get_associated_executor(completion);
+        auto shared = std::make_shared<decltype(completion)>(std::move(completion));
+        exchange->settle([shared, executor] { asio::post(executor, [shared] { (*shared)(); }); });
+      },
+      token);
+}
+
 // Where the reply goes beside the file: by what it is. A received AppRec (a receipt) gets none.
 std::string reply_suffix(const InboundAnswer& answer) {
   if (answer.body.empty()) return {};
@@ -143,6 +156,7 @@ struct InboundDirectory::Impl : std::enable_shared_from_this<InboundDirectory::I
                    : hl7v2_exchange(parts.pipeline, parts.hl7v2, read.bytes,
                                     intake::Peer{"file:" + name, {}});
     read.bytes.clear();
+    co_await async_settle(exchange, asio::use_awaitable);
     const InboundAnswer planned = exchange->planned();
     const std::vector<std::string> ids = exchange->ids();
     InboxClaim claim{sha256, ids,

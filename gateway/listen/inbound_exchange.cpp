@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "gateway/core/journal.h"
+#include "gateway/core/patient_directory.h"
 #include "gateway/intake/hl7v2_intake.h"
 #include "gateway/intake/kith_intake.h"
 #include "gateway/observe/log.h"
@@ -82,14 +83,33 @@ class KithExchange final : public InboundExchange,
     return a;
   }
 
+  void settle(std::function<void()> done) override {
+    PatientDirectory* patients = intake_->patients();
+    if (!prepared_.patient_check || patients == nullptr) return done();
+    patients->find(prepared_.patient_check->ids,
+                   [self = shared_from_this(), done = std::move(done)](PatientPresence presence) {
+                     self->intake_->settle_patient(self->prepared_, presence);
+                     done();
+                   });
+  }
+
   void store(std::function<void(InboundAnswer)> done) override {
+    if (prepared_.patient_check) {
+      return settle([self = shared_from_this(), done = std::move(done)]() mutable {
+        self->store_settled(std::move(done));
+      });
+    }
+    store_settled(std::move(done));
+  }
+
+ private:
+  void store_settled(std::function<void(InboundAnswer)> done) {
     store_record(*pipeline_, for_journal(prepared_.record), prepared_.duplicate_checked,
                  [self = shared_from_this(), done = std::move(done)](Result<AppendOutcome> r) {
                    done(self->answer(r));
                  });
   }
 
- private:
   InboundAnswer answer(const Result<AppendOutcome>& stored) const {
     InboundAnswer a = planned();
     const MessageRecord& r = prepared_.record;

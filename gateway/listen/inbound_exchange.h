@@ -56,7 +56,11 @@ class InboundExchange {
   virtual const std::string& channel() const = 0;
   /// The ids Intake gave the messages, in order (for logs, and to find them in the journal).
   virtual std::vector<std::string> ids() const = 0;
-  /// The answer if every message is stored as new.
+  /// Finishes what needs an answer from elsewhere before the answer is known (a KITH channel's
+  /// patient lookup); `done` runs once, on any thread, when planned() is final. store() settles
+  /// by itself when this was not called.
+  virtual void settle(std::function<void()> done) { done(); }
+  /// The answer if every message is stored as new; final once settle() is done.
   virtual InboundAnswer planned() const = 0;
   /// Stores the records; `done` gets the answer on the journal's thread once they are durable.
   virtual void store(std::function<void(InboundAnswer)> done) = 0;

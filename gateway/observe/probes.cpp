@@ -114,6 +114,10 @@ ForwardProbe::ForwardProbe(Registry& r)
     : circuit_(r.add("helsebro_forward_circuit_open",
                      "1 while the target's circuit breaker holds deliveries back after repeated failures, by target.",
                      MetricType::kGauge, {"target"})),
+      patient_lookups_(r.add("helsebro_patient_lookups_total",
+                             "Answers to whether the shared record knows an e-message's patient "
+                             "(kith.requireKnownPatient), by result and where the answer came from.",
+                             MetricType::kCounter, {"result", "source"})),
       delivered_(r.add("helsebro_forward_messages_delivered_total",
                        "Messages delivered to the shared record, by target.", MetricType::kCounter,
                        {"target"})),
@@ -144,6 +148,9 @@ void ForwardProbe::dead(std::string_view target, std::string_view reason) {
   dead_.counter({s(target), s(reason)}).inc();
 }
 void ForwardProbe::circuit(std::string_view target, bool open) { circuit_.gauge({s(target)}).set(open ? 1 : 0); }
+void ForwardProbe::patient_lookup(std::string_view result, std::string_view source) {
+  patient_lookups_.counter({s(result), s(source)}).inc();
+}
 void ForwardProbe::upstream_response(std::string_view target, int status, double seconds) {
   responses_.counter({s(target), std::to_string(status)}).inc();
   request_latency_.histogram({s(target)}).observe(seconds);

@@ -80,9 +80,13 @@ class ForwardProbe {
   void upstream_response(std::string_view target, int status, double seconds);
   /// The target's circuit breaker opened (true) or closed again (false).
   void circuit(std::string_view target, bool open);
+  /// Whether the record knows a patient (kith.requireKnownPatient): `result` "known", "unknown"
+  /// or "unavailable"; `source` "cache", "record" (a search), "overflow" (too many waiting).
+  void patient_lookup(std::string_view result, std::string_view source);
 
  private:
   Family& circuit_;
+  Family& patient_lookups_;
   Family& delivered_;
   Family& failed_;
   Family& dead_;

@@ -4,6 +4,7 @@
 
 #include "adapters/kith/classifier.h"
 #include "adapters/kith/schema_set.h"
+#include "adapters/kith/xml_reader.h"
 #include "gateway/app/mappings.h"
 #include "tests/unit/adapters/kith/test_support.h"
 
@@ -104,6 +105,99 @@ TEST(KithIntake, TranslatesAMessageAMappingTakes) {
   EXPECT_TRUE(contains(p.record.ordering_key, kt::kFnr)) << p.record.ordering_key;
   EXPECT_EQ(p.outcome, "apprec_ok");
   EXPECT_TRUE(p.duplicate_checked);
+}
+
+// A directory that answers at once, and remembers what it was asked.
+class FixedDirectory final : public PatientDirectory {
+ public:
+  explicit FixedDirectory(PatientPresence answer) : answer_(answer) {}
+  void find(std::vector<PatientIdentifier> ids, std::function<void(PatientPresence)> done) override {
+    asked.push_back(std::move(ids));
+    done(answer_);
+  }
+  std::vector<std::vector<PatientIdentifier>> asked;
+
+ private:
+  PatientPresence answer_;
+};
+
+KithIntake make_checking_intake(std::shared_ptr<PatientDirectory> patients, bool require = true) {
+  kith::ClassifierOptions options;
+  options.receiver_her_ids = std::set<std::string>{std::string(kt::kReceiverHer)};
+  KithRules rules;
+  rules.require_known_patient = require;
+  return KithIntake(rules, std::make_shared<const kith::Classifier>(kt::schemas(), options),
+                    Clock([] { return kNow; }), nullptr, {}, {}, std::move(patients));
+}
+
+TEST(KithIntakePatientCheck, AsksForThePatientByFodselsnummerBeforeAnswering) {
+  auto directory = std::make_shared<FixedDirectory>(PatientPresence::kKnown);
+  const KithIntake intake = make_checking_intake(directory);
+  PreparedKith p = intake.prepare(kt::dialog_message(), "10.0.0.1");
+  ASSERT_TRUE(p.patient_check);
+  ASSERT_EQ(p.patient_check->ids.size(), 1u);
+  EXPECT_EQ(p.patient_check->ids[0].system, "urn:oid:2.16.578.1.12.4.1.4.1");
+  EXPECT_EQ(p.patient_check->ids[0].value, kt::kFnr);
+  intake.settle_patient(p, PatientPresence::kKnown);
+  EXPECT_FALSE(p.patient_check);
+  EXPECT_EQ(p.record.state, MessageState::kHeld);
+  EXPECT_TRUE(contains(p.body, R"(<Status V="1")")) << p.body;
+  EXPECT_TRUE(p.duplicate_checked);
+}
+
+TEST(KithIntakePatientCheck, AnswersAnUnknownPatientWithE35) {
+  const KithIntake intake = make_checking_intake(std::make_shared<FixedDirectory>(PatientPresence::kUnknown));
+  PreparedKith p = intake.prepare(kt::dialog_message(), "10.0.0.1");
+  ASSERT_TRUE(p.patient_check);
+  intake.settle_patient(p, PatientPresence::kUnknown);
+  EXPECT_EQ(p.record.state, MessageState::kRejected);
+  EXPECT_EQ(p.record.reason, "E35: Pasienten finnes ikke i mottakersystemet (/MsgHead/MsgInfo/Patient)");
+  EXPECT_EQ(p.http_status, 200);
+  EXPECT_EQ(p.outcome, "apprec_rejected");
+  EXPECT_FALSE(p.duplicate_checked);
+  EXPECT_EQ(p.record.ack, p.body);
+  EXPECT_TRUE(contains(p.body, R"(<Status V="2")")) << p.body;
+  EXPECT_TRUE(contains(p.body, R"(V="E35")")) << p.body;
+  EXPECT_TRUE(contains(p.body, std::string("<Id>").append(kt::kMsgId).append("</Id>"))) << p.body;
+  EXPECT_FALSE(contains(p.body, kt::kFnr)) << p.body;  // the text names the element, not the number
+  auto doc = kith::read_xml(p.body);
+  ASSERT_TRUE(doc) << doc.error().detail;
+  const auto violation = kt::schemas()->validate(*doc);
+  EXPECT_FALSE(violation) << violation->path << ": " << violation->detail << "\n" << p.body;
+}
+
+TEST(KithIntakePatientCheck, AcceptsWhenTheRecordCannotAnswer) {
+  const KithIntake intake = make_checking_intake(std::make_shared<FixedDirectory>(PatientPresence::kUnavailable));
+  PreparedKith p = intake.prepare(kt::dialog_message(), "10.0.0.1");
+  const std::string ok = p.body;
+  intake.settle_patient(p, PatientPresence::kUnavailable);
+  EXPECT_EQ(p.record.state, MessageState::kHeld);
+  EXPECT_EQ(p.body, ok);
+  EXPECT_FALSE(p.patient_check);
+}
+
+TEST(KithIntakePatientCheck, LooksUpADNummerAndLeavesOtherIdentifiersOut) {
+  const KithIntake intake = make_checking_intake(std::make_shared<FixedDirectory>(PatientPresence::kKnown));
+  const PreparedKith p = intake.prepare(
+      kt::dialog_message({{kt::kFnr, kt::kDnr}, {R"(<TypeId V="FNR" S="2.16.578.1.12.4.1.1.8116" DN="Fødselsnummer"/>)",
+                                                 R"(<TypeId V="DNR" S="2.16.578.1.12.4.1.1.8116" DN="D-nummer"/>)"}}),
+      "10.0.0.1");
+  ASSERT_TRUE(p.patient_check) << p.record.reason;
+  ASSERT_EQ(p.patient_check->ids.size(), 1u);
+  EXPECT_EQ(p.patient_check->ids[0].system, "urn:oid:2.16.578.1.12.4.1.4.2");
+  EXPECT_EQ(p.patient_check->ids[0].value, kt::kDnr);
+}
+
+TEST(KithIntakePatientCheck, ChecksNothingWhenNotRequiredRejectedOrReplayed) {
+  auto directory = std::make_shared<FixedDirectory>(PatientPresence::kUnknown);
+  EXPECT_FALSE(make_checking_intake(directory, false).prepare(kt::dialog_message(), "10.0.0.1").patient_check);
+  const KithIntake intake = make_checking_intake(directory);
+  // Already refused (E31): the receipt says so without asking the record.
+  EXPECT_FALSE(intake.prepare(kt::dialog_message({{kt::kFnr, "15038512364"}}), "10.0.0.1").patient_check);
+  // A replay re-translates what the sender has had its answer for.
+  PreparedKith first = intake.prepare(kt::dialog_message(), "10.0.0.1");
+  intake.settle_patient(first, PatientPresence::kKnown);
+  EXPECT_FALSE(intake.prepare_again(first.record).patient_check);
 }
 
 }  // namespace
