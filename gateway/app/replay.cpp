@@ -108,7 +108,11 @@ class Readers {
     rules.channel = stored.channel;
     rules.hold_unmapped = stored.state == MessageState::kHeld;
     for (const config::MllpConfig& c : rules_.channels) {
-      if (c.channel == stored.channel) rules.accept_invalid_person_id = c.accept_invalid_person_id;
+      if (c.channel != stored.channel) continue;
+      rules.accept_invalid_person_id = c.accept_invalid_person_id;
+      // Received, to be translated after its AA: held when its mapping has gone meanwhile and
+      // the channel holds, as on arrival.
+      if (stored.state == MessageState::kReceived) rules.hold_unmapped = c.hold_unmapped;
     }
     if (auto charset = hl7v2::charset_from_msh18(stored.charset);
         charset && !stored.charset.empty()) {
@@ -176,6 +180,47 @@ Result<void> commit(Journal& journal, std::int64_t seq, Retranslation& t, EpochM
 }
 
 }  // namespace
+
+Result<std::vector<TranslatedAfterAck>> translate_received(Journal& journal, const mapping::MappingSet& set,
+                                                           const Clock& clock, const ReplayRules& rules,
+                                                           std::size_t limit) {
+  MessageQuery query;
+  query.state = MessageState::kReceived;
+  query.limit = limit;
+  auto found = journal.find(query);
+  if (!found) return found.error();
+  std::vector<TranslatedAfterAck> out;
+  if (found->empty()) return out;
+  Readers readers(set, clock, rules);
+  struct Pending {
+    std::mutex mutex;
+    std::size_t remaining = 0;
+    std::optional<Error> failed;
+    std::promise<void> all_done;
+  };
+  auto pending = std::make_shared<Pending>();
+  pending->remaining = found->size();
+  auto all_done = pending->all_done.get_future();
+  const EpochMillis now = clock.now_ms();
+  for (const MessageRecord& stored : *found) {
+    Retranslation t = readers.again(stored);
+    if (!t.skipped.empty()) {
+      // Never left as received: every later message waits behind it for delivery.
+      t.state = MessageState::kRejected;
+      t.reason = std::move(t.skipped);
+    }
+    out.push_back({stored.id, stored.channel, t.state, stored.received_at, t.reason});
+    journal.retranslate(stored.seq, t.state, std::move(t.bundle), std::move(t.ordering_key),
+                        std::move(t.mapping), std::move(t.reason), now, [pending](Result<void> r) {
+                          std::lock_guard lock(pending->mutex);
+                          if (!r && !pending->failed) pending->failed = r.error();
+                          if (--pending->remaining == 0) pending->all_done.set_value();
+                        });
+  }
+  all_done.wait();
+  if (pending->failed) return *pending->failed;
+  return out;
+}
 
 Result<ReplaySummary> replay_messages(Journal& journal, const mapping::MappingSet& set,
                                       const MessageQuery& query, const Clock& clock,

@@ -59,6 +59,25 @@ Result<ReplaySummary> replay_messages(Journal& journal, const mapping::MappingSe
                                       const MessageQuery& query, const Clock& clock,
                                       const ReplayRules& rules = {});
 
+/// What the translation after the ACK did with one message.
+struct TranslatedAfterAck {
+  std::string id;
+  std::string channel;
+  MessageState state = MessageState::kRejected;  // translated, rejected or held
+  EpochMillis received_at = 0;
+  std::string reason;  // why it was rejected (Helsebro's text: paths and codes, no values)
+};
+
+/// The translation of messages acknowledged before it (channels with translate "afterAck"): the
+/// oldest `limit` messages in state received go through the current mappings, read as replay
+/// reads them, and are committed together (one group commit, not one per message). One that
+/// cannot be read again becomes rejected: a message left as received would hold back every later
+/// delivery. Waits for the commits; on an error, what was not stored stays received and is
+/// read again next time.
+Result<std::vector<TranslatedAfterAck>> translate_received(Journal& journal, const mapping::MappingSet& set,
+                                                           const Clock& clock, const ReplayRules& rules,
+                                                           std::size_t limit);
+
 /// "2026-11-01" or "2026-11-01T12:00:00Z" as Unix milliseconds; nullopt when malformed.
 std::optional<EpochMillis> parse_utc_time(const std::string& text);
 

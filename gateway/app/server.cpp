@@ -16,6 +16,7 @@
 #include "gateway/app/mappings.h"
 #include "gateway/app/mappings_watch.h"
 #include "gateway/app/replay.h"
+#include "gateway/app/translator.h"
 #include "gateway/core/backlog.h"
 #include "gateway/forward/forwarder.h"
 #include "gateway/forward/patient_lookup.h"
@@ -188,7 +189,8 @@ int serve(const config::Config& config) {
 
   Backlog backlog(config.max_backlog);
   if (auto pending = journal.counts()) {
-    backlog.set((*pending)[MessageState::kTranslated] + (*pending)[MessageState::kFailed]);
+    backlog.set((*pending)[MessageState::kReceived] + (*pending)[MessageState::kTranslated] +
+                (*pending)[MessageState::kFailed]);
   }
   registry.add("helsebro_forward_backlog_limit", "Undelivered messages above which listeners pause (messages).",
                observe::MetricType::kGauge)
@@ -208,10 +210,20 @@ int serve(const config::Config& config) {
   auto pipeline = std::make_shared<listen::InboundPipeline>();
   pipeline->journal = &journal;
   pipeline->probes = &probes;
-  pipeline->on_stored = [&forwarder, &backlog](std::size_t stored) {
+  // Runs whatever the channels say: messages a previous configuration left received are
+  // translated too, and would otherwise hold back every later delivery.
+  app::Translator translator(
+      journal, [&holder] { return holder.get(); }, app::replay_rules(config), registry,
+      [&forwarder, &backlog](std::size_t translated, std::size_t not_delivered) {
+        backlog.removed(static_cast<std::int64_t>(not_delivered));
+        if (translated > 0) forwarder.notify();
+      });
+  const std::function<void(std::size_t)> on_stored = [&forwarder, &backlog, &translator](std::size_t stored) {
     backlog.added(static_cast<std::int64_t>(stored));
+    translator.notify();
     forwarder.notify();
   };
+  pipeline->on_stored = on_stored;
   pipeline->duplicate_window_seconds = config.mllp.duplicate_window_seconds;
   listen::HttpIntakeParts inbound;
   inbound.pipeline = pipeline;
@@ -267,11 +279,7 @@ int serve(const config::Config& config) {
   try {
     for (const auto& channel : config.all_mllp_channels()) {
       channels.push_back(std::make_unique<listen::MllpListener>(
-          io, channel, [&holder] { return holder.get(); }, journal, probes, &backlog,
-          [&forwarder, &backlog](std::size_t stored) {
-            backlog.added(static_cast<std::int64_t>(stored));
-            forwarder.notify();
-          }));
+          io, channel, [&holder] { return holder.get(); }, journal, probes, &backlog, on_stored));
       channels.back()->start();
     }
     http.start();
@@ -282,6 +290,7 @@ int serve(const config::Config& config) {
     return 2;
   }
   forwarder.start();
+  translator.start();
 
   // Retention: personal data is not kept longer than configured. Hourly, and once at start-up.
   asio::steady_timer retention(io);
@@ -311,6 +320,7 @@ int serve(const config::Config& config) {
     if (https) https->stop();
     for (auto& directory : directories) directory->stop();
     forwarder.stop();
+    translator.stop();
     io.stop();  // unacknowledged frames are simply resent by their senders
   });
   asio::signal_set hup(io, SIGHUP);

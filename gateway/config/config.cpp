@@ -144,6 +144,7 @@ MllpConfig read_mllp(const rapidjson::Value& m) {
   if (auto* mode = member(m, "ackMode")) c.original_ack_mode_only = std::string(mode->GetString()) == "original";
   read(m, "holdUnmapped", c.hold_unmapped);
   read(m, "acceptInvalidPersonId", c.accept_invalid_person_id);
+  if (auto* translate = member(m, "translate")) c.translate_after_ack = std::string(translate->GetString()) == "afterAck";
   if (auto* tls = member(m, "tls")) c.tls = read_tls(*tls);
   if (auto* senders = member(m, "allowedSenders")) c.allowed_senders = read_senders(*senders);
   return c;

@@ -39,6 +39,10 @@ struct MllpConfig {
   bool original_ack_mode_only = false;  // ackMode "original": AA/AE/AR even when MSH-15/16 are set
   bool hold_unmapped = false;            // no mapping for the type: store as held and AA, not AR
   bool accept_invalid_person_id = false; // bad fødselsnummer control digits: warn, do not AE
+  /// translate "afterAck": acknowledge once the message is stored (MSH checked, a mapping for
+  /// its type), translate it in the background; a mapping's refusal then makes it rejected after
+  /// an AA. Default "beforeAck": translated first, so AE/AR can name a mapping's refusal.
+  bool translate_after_ack = false;
   TlsConfig tls;
   std::vector<SenderRuleConfig> allowed_senders;
 };

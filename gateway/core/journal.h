@@ -64,7 +64,9 @@ class Journal {
   virtual void purge(EpochMillis delivered_before, EpochMillis rejected_before,
                      std::function<void(Result<std::int64_t>)> done) = 0;
 
-  /// Messages waiting for delivery (translated or failed), in arrival order, without payloads.
+  /// Messages waiting for delivery (translated or failed), in arrival order, without payloads;
+  /// only those older than every message still waiting to be translated (received), so no
+  /// patient's later message overtakes an earlier one whose ordering key is not yet known.
   virtual Result<std::vector<MessageRecord>> pending(std::size_t limit) = 0;
   /// Messages matching the query, oldest first, with payloads.
   virtual Result<std::vector<MessageRecord>> find(const MessageQuery& query) = 0;

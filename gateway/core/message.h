@@ -14,6 +14,11 @@ enum class MessageState : std::uint8_t { kReceived, kTranslated, kDelivered, kRe
 inline constexpr int kMessageStateCount = 7;
 
 std::string_view to_string(MessageState state);
+
+/// Stored to be delivered: translated, or received on a channel that translates after the ACK.
+inline bool awaits_delivery(MessageState state) {
+  return state == MessageState::kTranslated || state == MessageState::kReceived;
+}
 std::optional<MessageState> parse_message_state(std::string_view text);
 
 /// Milliseconds since the Unix epoch.

@@ -55,6 +55,7 @@ ChannelRules channel_rules(const config::MllpConfig& c) {
   rules.original_ack_mode_only = c.original_ack_mode_only;
   rules.hold_unmapped = c.hold_unmapped;
   rules.accept_invalid_person_id = c.accept_invalid_person_id;
+  rules.translate_after_ack = c.translate_after_ack;
   for (const auto& r : c.allowed_senders) {
     rules.allowed.push_back({r.certificate_subject, r.sending_application, r.sending_facility});
   }
@@ -125,17 +126,18 @@ PreparedMessage Hl7v2Intake::start(std::string_view bytes, const Peer& peer) con
 }
 
 PreparedMessage Hl7v2Intake::prepare(std::string_view bytes, const Peer& peer) const {
-  return prepare_started(start(bytes, peer), bytes, peer);
+  return prepare_started(start(bytes, peer), bytes, peer, !rules_.translate_after_ack);
 }
 
 PreparedMessage Hl7v2Intake::prepare_again(const MessageRecord& stored, const Peer& peer) const {
   PreparedMessage p = start(stored.payload, peer);
   p.record.id = stored.id;
   p.record.received_at = stored.received_at;
-  return prepare_started(std::move(p), stored.payload, peer);
+  return prepare_started(std::move(p), stored.payload, peer, true);
 }
 
-PreparedMessage Hl7v2Intake::prepare_started(PreparedMessage p, std::string_view bytes, const Peer& peer) const {
+PreparedMessage Hl7v2Intake::prepare_started(PreparedMessage p, std::string_view bytes, const Peer& peer,
+                                             bool translate_now) const {
   MessageRecord& r = p.record;
   auto parsed = hl7v2::parse(bytes, rules_.parse);
   if (!parsed) {
@@ -195,6 +197,13 @@ PreparedMessage Hl7v2Intake::prepare_started(PreparedMessage p, std::string_view
     return reject(std::move(p), Error{Errc::kUnsupportedVersion,
                                       "mapping '" + mapping->name() + "' does not take version " + version,
                                       Location{"MSH", 1, 12}}, bytes);
+  }
+  r.mapping = mapping->name();
+  if (!translate_now) {
+    // Translated by the Translator once stored; its refusal is then kept, not answered.
+    r.state = MessageState::kReceived;
+    acknowledge(p, 'A', std::nullopt, bytes);
+    return p;
   }
   hl7v2::SourceView view(m);
   // The Bundle is checked before it is serialized: an invalid one is a mapping error, refused

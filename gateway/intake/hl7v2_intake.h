@@ -1,7 +1,8 @@
 #pragma once
 // Intake for HL7 v2: gives each message an id, reads it with the channel's charset rules, checks
-// the sender is allowed on the channel, translates it through the mapping set, and prepares both
-// the journal record and the acknowledgement. The caller stores the record and sends the
+// the sender is allowed on the channel, translates it through the mapping set (or, on a channel
+// that translates after the ACK, only finds the mapping), and prepares both the journal record
+// and the acknowledgement. The caller stores the record and sends the
 // acknowledgement only after the journal reports the record durable.
 
 #include <functional>
@@ -41,6 +42,9 @@ struct ChannelRules {
   bool original_ack_mode_only = false;  // AA/AE/AR even when MSH-15/16 ask for enhanced mode
   bool hold_unmapped = false;            // no mapping for the type: held (AA), not refused (AR)
   bool accept_invalid_person_id = false; // wrong fødselsnummer control digits: a warning, not AE
+  /// Store as received and acknowledge once the header is checked and a mapping takes the type;
+  /// the Translator translates it after the ACK.
+  bool translate_after_ack = false;
 };
 
 /// A channel's rules as its configuration gives them.
@@ -57,7 +61,7 @@ enum class AckMode { kOriginal, kEnhanced };
 
 /// A message, read and translated, waiting for its journal commit.
 struct PreparedMessage {
-  MessageRecord record;          // state translated or rejected
+  MessageRecord record;          // state translated, rejected, held, or received (translate after ACK)
   std::string ack;               // to send once the record is durable (encoded in its charset)
   std::string ack_code;          // AA/AE/AR, or CA/CE/CR in enhanced mode
   bool send_ack = true;          // enhanced mode may ask for no acknowledgement (NE, ER, SU)
@@ -85,8 +89,9 @@ class Hl7v2Intake {
   PreparedFrame prepare_frame(std::string_view frame, const Peer& peer) const;
   /// Reads and translates one message.
   PreparedMessage prepare(std::string_view bytes, const Peer& peer) const;
-  /// Reads and translates a stored message again (replay), keeping its id and receipt time, so
-  /// the resource ids a mapping derives from them ($messageId) are those of the first translation.
+  /// Reads and translates a stored message again (replay, or the translation after the ACK),
+  /// keeping its id and receipt time, so the resource ids a mapping derives from them
+  /// ($messageId) are those of the first translation. Always translates.
   PreparedMessage prepare_again(const MessageRecord& stored, const Peer& peer) const;
   /// A frame over the size limit: a rejected record of its first bytes and an AR.
   PreparedMessage prepare_oversized(std::string_view prefix, std::size_t limit, const Peer& peer) const;
@@ -99,7 +104,8 @@ class Hl7v2Intake {
 
  private:
   PreparedMessage start(std::string_view bytes, const Peer& peer) const;
-  PreparedMessage prepare_started(PreparedMessage p, std::string_view bytes, const Peer& peer) const;
+  PreparedMessage prepare_started(PreparedMessage p, std::string_view bytes, const Peer& peer,
+                                  bool translate_now) const;
   PreparedMessage reject(PreparedMessage p, const Error& error, std::string_view raw) const;
   void acknowledge(PreparedMessage& p, char outcome, const std::optional<Error>& error,
                    std::string_view raw) const;

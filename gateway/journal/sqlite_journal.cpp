@@ -278,8 +278,12 @@ Result<std::vector<MessageRecord>> SqliteJournal::find(const MessageQuery& query
 
 Result<std::vector<MessageRecord>> SqliteJournal::pending(std::size_t limit) {
   std::lock_guard lock(reader_mutex_);
+  // Nothing after the oldest message still to be translated (state 0, a channel translating
+  // after the ACK): its ordering key is not known yet, and it may be the same patient's.
   const std::string sql = std::string("SELECT ") + kSummaryColumns +
-                          ", bundle FROM messages WHERE state IN (1, 4) ORDER BY seq LIMIT ?1";
+                          ", bundle FROM messages WHERE state IN (1, 4) AND seq < (SELECT "
+                          "COALESCE(MIN(seq), 9223372036854775807) FROM messages WHERE state = 0) "
+                          "ORDER BY seq LIMIT ?1";
   Statement s(reader_db_, sql.c_str());
   if (!s.ok()) return db_error(reader_db_, "prepare pending");
   s.bind(1, static_cast<std::int64_t>(limit));

@@ -41,6 +41,7 @@ CREATE TABLE IF NOT EXISTS messages (
   peer            TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS messages_pending ON messages(seq) WHERE state IN (1, 4);
+CREATE INDEX IF NOT EXISTS messages_received ON messages(seq) WHERE state = 0;
 CREATE INDEX IF NOT EXISTS messages_sender_control ON messages(sender, control_id);
 )sql";
 

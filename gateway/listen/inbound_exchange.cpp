@@ -174,7 +174,7 @@ class Hl7v2Exchange final : public InboundExchange,
     auto self = shared_from_this();
     for (std::size_t i = 0; i < n; ++i) {
       MessageRecord& record = frame_.messages[i].record;
-      const bool unique = record.state == MessageState::kTranslated;
+      const bool unique = awaits_delivery(record.state);
       store_record(*pipeline_, for_journal(record), unique,
                    [self, i](Result<AppendOutcome> r) { self->stored(i, std::move(r)); });
     }
@@ -219,7 +219,7 @@ class Hl7v2Exchange final : public InboundExchange,
         duplicate(*pipeline_, channel(), m.record.id, *r);
         acks.push_back(r->original_ack);
       } else {
-        if (m.record.state == MessageState::kTranslated) ++translated;
+        if (awaits_delivery(m.record.state)) ++translated;
         acks.push_back(m.send_ack ? m.ack : std::string());
       }
     }

@@ -210,7 +210,7 @@ struct MllpListener::Impl : std::enable_shared_from_this<MllpListener::Impl> {
             signal->cancel();
           });
         };
-        if (window > 0 && m.record.state == MessageState::kTranslated) {
+        if (window > 0 && awaits_delivery(m.record.state)) {
           journal.append_unique(for_journal(m.record), m.record.received_at - window, done);
         } else {
           journal.append(for_journal(m.record), [done](Result<std::int64_t> seq) {
@@ -255,7 +255,7 @@ struct MllpListener::Impl : std::enable_shared_from_this<MllpListener::Impl> {
       observe::log_info("mllp.duplicate", {{"id", m.record.id}, {"original", stored->original_id}});
       return stored->original_ack;
     }
-    if (m.record.state == MessageState::kTranslated) ++translated;
+    if (awaits_delivery(m.record.state)) ++translated;
     return m.send_ack ? m.ack : std::string();
   }
 };

@@ -31,9 +31,9 @@ class MllpListener {
  public:
   using MappingProvider = std::function<std::shared_ptr<const mapping::MappingSet>()>;
 
-  /// `on_stored(n)` is called (from any thread) after n translated messages are durable. While
-  /// `backlog` is over its limit, connections stop reading. Throws std::system_error when the
-  /// TLS certificate or key cannot be loaded.
+  /// `on_stored(n)` is called (from any thread) after n messages to deliver (translated, or
+  /// received to be translated) are durable. While `backlog` is over its limit, connections
+  /// stop reading. Throws std::system_error when the TLS certificate or key cannot be loaded.
   MllpListener(boost::asio::io_context& io, config::MllpConfig config, MappingProvider mappings,
                Journal& journal, observe::Probes& probes, const Backlog* backlog,
                std::function<void(std::size_t)> on_stored);

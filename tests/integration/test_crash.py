@@ -1,7 +1,9 @@
 """The central guarantee, with real processes: four senders send 2,000 messages about 200 patients
 while helsebro is killed with SIGKILL twice and restarted; afterwards every acknowledged message is
 in the shared record exactly once and none is missing. Senders behave like real ones: a message
-without an acknowledgement is sent again, so resends of stored messages must not duplicate."""
+without an acknowledgement is sent again, so resends of stored messages must not duplicate. Run
+for both ways of translating: before the ACK (the default) and after it (translate "afterAck",
+where a kill leaves acknowledged messages untranslated, to be translated after the restart)."""
 
 import signal
 import threading
@@ -40,13 +42,20 @@ def message(i, fnr):
 
 class CrashRecovery(unittest.TestCase):
     def test_every_acknowledged_message_is_delivered_exactly_once_across_sigkills(self):
+        self.run_with_kills({})
+
+    def test_the_same_when_translating_after_the_ack(self):
+        gw = self.run_with_kills({"mllp": {"translate": "afterAck"}})
+        self.assertEqual(gw.metric("helsebro_journal_messages", state="received"), 0)
+
+    def run_with_kills(self, extra_config):
         fhir = DevFhirServer().start()
         self.addCleanup(fhir.stop)
         fnrs = sorted({fodselsnummer(n) for n in range(PATIENTS * 3)})[:PATIENTS]
         self.assertEqual(len(fnrs), PATIENTS)
         mllp_port, http_port = free_port(), free_port()
         env = {"HELSEBRO_MLLP_PORT": str(mllp_port), "HELSEBRO_HTTP_PORT": str(http_port)}
-        config = {"fhir": {"lanes": 4, "retry": {"initialSeconds": 0.05, "maxSeconds": 0.5}}}
+        config = {"fhir": {"lanes": 4, "retry": {"initialSeconds": 0.05, "maxSeconds": 0.5}}, **extra_config}
         first = Gateway(fhir.base, config=config, env=env).start()
         data_dir = first.data_dir
         gateways = [first]
@@ -91,6 +100,7 @@ class CrashRecovery(unittest.TestCase):
 
         gw = gateways[-1]
         wait_for(lambda: gw.metric("helsebro_forward_backlog_messages") == 0
+                 and gw.metric("helsebro_journal_messages", state="received") == 0
                  and gw.metric("helsebro_journal_messages", state="translated") == 0
                  and gw.metric("helsebro_journal_messages", state="failed") == 0,
                  timeout=120, what="the backlog to drain")
@@ -110,6 +120,7 @@ class CrashRecovery(unittest.TestCase):
         self.assertEqual(doubled, {}, "none is there twice")
         for fnr in fnrs[:20]:
             self.assertEqual(len(fhir.patients_with_fnr(fnr)), 1)
+        return gw
 
 
 if __name__ == "__main__":

@@ -1,10 +1,13 @@
 """Delivery with real processes: messages about one patient reach the shared record in the order
-they were received, through transient failures, while other patients go in parallel; a
-permanent refusal makes a message dead with the server's reason; the retry budget is kept."""
+they were received, through transient failures, while other patients go in parallel (also when
+the channel translates after the ACK); a permanent refusal makes a message dead with the server's
+reason; the retry budget is kept; an invalid Bundle is refused with AE, or after an AA kept as
+rejected when the channel translates after the ACK."""
 
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import tempfile
 import threading
@@ -39,7 +42,15 @@ class Delivery(unittest.TestCase):
         return gw
 
     def test_one_patients_messages_arrive_in_order_through_transient_failures(self):
-        gw = self.gateway({"fhir": {"lanes": 4, "retry": {"initialSeconds": 0.05, "maxSeconds": 0.2}}})
+        self.check_order({})
+
+    def test_the_order_holds_when_translating_after_the_ack(self):
+        gw = self.check_order({"mllp": {"translate": "afterAck"}})
+        self.assertEqual(gw.metric("helsebro_translator_messages_total", state="translated"), 12)
+
+    def check_order(self, extra_config):
+        gw = self.gateway({"fhir": {"lanes": 4, "retry": {"initialSeconds": 0.05, "maxSeconds": 0.2}},
+                           **extra_config})
         self.fhir.hook("fail", {"status": 503, "count": 6, "retryAfter": 0})
         sent = {fnr: [] for fnr in FNRS}
         frames = []
@@ -65,6 +76,7 @@ class Delivery(unittest.TestCase):
             visit = next(i.split("|")[1] for i in ids if "|V-" in i)
             arrived[fnr].append(visit)
         self.assertEqual(arrived, sent, "each patient's messages arrive once, in the order received")
+        return gw
 
     def test_a_permanent_refusal_makes_the_message_dead_with_the_servers_reason(self):
         gw = self.gateway()
@@ -143,6 +155,27 @@ class Delivery(unittest.TestCase):
         self.assertIn("gender", ack["ERR"][8])
         self.assertIn("banana", ack["ERR"][8])
         self.assertEqual(gw.metric("helsebro_intake_messages_rejected_total", reason="mapping_failed"), 1)
+        self.assertEqual([a for a in self.fhir.arrivals() if a["path"] == "/fhir"], [], "never sent")
+
+    def test_after_the_ack_an_invalid_bundle_is_kept_as_rejected(self):
+        mappings, _, _ = self.copy_mappings(lambda t: t.replace(self.GENDER, '"gender": "banana"'))
+        gw = Gateway(self.fhir.base, config={"mllp": {"translate": "afterAck"}},
+                     env={"HELSEBRO_MAPPINGS_DIR": mappings}).start()
+        self.addCleanup(gw.cleanup)
+        conn = MllpConnection(gw.mllp_port)
+        conn.send(adt("A01", "INVALID2", FNRS[2]))
+        ack = segments(conn.read_frame().decode())
+        conn.close()
+        self.assertEqual(ack["MSA"][1], "AA", "acknowledged once stored, before translation")
+        wait_for(lambda: gw.metric("helsebro_translator_messages_total", state="rejected") == 1,
+                 what="the translation after the ACK")
+        self.assertEqual(gw.metric("helsebro_journal_messages", state="rejected"), 1)
+        self.assertEqual(gw.metric("helsebro_journal_messages", state="received"), 0)
+        self.assertEqual(gw.metric("helsebro_forward_backlog_messages"), 0, "not waiting for delivery")
+        db = sqlite3.connect(f"file:{os.path.join(gw.data_dir, 'journal.db')}?mode=ro", uri=True, timeout=5)
+        self.addCleanup(db.close)
+        (reason,), = db.execute("SELECT reason FROM messages WHERE control_id = 'INVALID2'").fetchall()
+        self.assertIn("gender", reason, "the reason is kept for inspection")
         self.assertEqual([a for a in self.fhir.arrivals() if a["path"] == "/fhir"], [], "never sent")
 
     def test_dead_letters_are_replayed_through_the_fixed_mapping(self):

@@ -212,6 +212,74 @@ TEST(Replay, GivesAnHl7v2MessageTheBundleOfItsFirstTranslation) {
   }
 }
 
+// --- Translation after the ACK ---------------------------------------------------------------
+
+// A channel translating after the ACK stores the message as received, with an AA; the
+// translation gives it the Bundle a translation before the ACK gives, and refusals and missing
+// mappings end in rejected and held, never left received.
+TEST(TranslateReceived, GivesTheBundleATranslationBeforeTheAckGives) {
+  test::TempDir dir;
+  journal::SqliteJournal journal(dir.str());
+  auto set = repository_mappings();
+  ASSERT_TRUE(set);
+  const std::string adt =
+      "MSH|^~\\&|DIPS|STOLAV|H|H|20261123||ADT^A04|C1|P|2.5\rPID|1||15038510190^^^^FNR||Berg^Ida||"
+      "20030201|F\rPV1|1|E\r";
+  intake::ChannelRules rules;
+  const intake::Hl7v2Intake before(rules, [&set] { return set; }, Clock([] { return kArrived; }), nullptr);
+  rules.translate_after_ack = true;
+  const intake::Hl7v2Intake after(rules, [&set] { return set; }, Clock([] { return kArrived; }), nullptr);
+  const intake::PreparedMessage expected = before.prepare(adt, intake::Peer{"10.0.0.1", {}});
+  intake::PreparedMessage arrival = after.prepare(adt, intake::Peer{"10.0.0.1", {}});
+  ASSERT_EQ(arrival.record.state, MessageState::kReceived) << arrival.record.reason;
+  EXPECT_EQ(arrival.ack_code, "AA");
+  EXPECT_EQ(arrival.record.bundle, "");
+  EXPECT_EQ(arrival.record.mapping, expected.record.mapping);
+  arrival.record.id = expected.record.id;  // the Bundle's ids derive from the message id
+  store(journal, arrival.record);
+  // Refused by the mapping after its AA: PID-3 has no identifier.
+  intake::PreparedMessage refused = after.prepare(
+      "MSH|^~\\&|DIPS|STOLAV|H|H|20261123||ADT^A04|C2|P|2.5\rPID|1||||Berg^Ida\rPV1|1|E\r",
+      intake::Peer{"10.0.0.1", {}});
+  ASSERT_EQ(refused.record.state, MessageState::kReceived);
+  store(journal, refused.record);
+
+  auto done = translate_received(journal, *set, kLater, {}, 10);
+  ASSERT_TRUE(done) << done.error().message();
+  ASSERT_EQ(done->size(), 2u);
+  EXPECT_EQ(done->at(0).state, MessageState::kTranslated);
+  EXPECT_EQ(done->at(1).state, MessageState::kRejected);
+  const MessageRecord translated = stored(journal, expected.record.id);
+  EXPECT_EQ(translated.state, MessageState::kTranslated);
+  EXPECT_EQ(translated.bundle, expected.record.bundle);
+  EXPECT_EQ(translated.ordering_key, expected.record.ordering_key);
+  const MessageRecord rejected = stored(journal, refused.record.id);
+  EXPECT_EQ(rejected.state, MessageState::kRejected);
+  EXPECT_TRUE(contains(rejected.reason, "PID-3")) << rejected.reason;
+  EXPECT_EQ(rejected.ack, refused.record.ack);  // the AA the sender got stays on record
+
+  auto again = translate_received(journal, *set, kLater, {}, 10);
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(again->empty());
+}
+
+TEST(TranslateReceived, RejectsAReceivedMessageOfAFormatItCannotReadRatherThanLeaveIt) {
+  test::TempDir dir;
+  journal::SqliteJournal journal(dir.str());
+  auto set = repository_mappings();
+  ASSERT_TRUE(set);
+  MessageRecord odd = arriving(kArrived, "somewhere", "10.0.0.1");
+  odd.format = "csv";
+  odd.payload = "a,b";
+  odd.state = MessageState::kReceived;
+  store(journal, odd);
+  auto done = translate_received(journal, *set, kLater, {}, 10);
+  ASSERT_TRUE(done) << done.error().message();
+  ASSERT_EQ(done->size(), 1u);
+  EXPECT_EQ(stored(journal, odd.id).state, MessageState::kRejected);
+  EXPECT_TRUE(contains(stored(journal, odd.id).reason, "cannot be replayed"));
+}
+
 // --- KITH e-messages -------------------------------------------------------------------------
 
 // An e-message as KITH intake stores it, through `set` (null: no mappings, so it is held).

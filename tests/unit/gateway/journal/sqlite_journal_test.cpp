@@ -178,13 +178,13 @@ TEST_F(JournalTest, DuplicateIdIsRefused) {
 
 TEST_F(JournalTest, PendingListsTranslatedAndFailedInArrivalOrder) {
   SqliteJournal j(dir_.str());
-  append_ok(j, record("r1", MessageState::kReceived));
   append_ok(j, record("t1", MessageState::kTranslated));
   append_ok(j, record("x1", MessageState::kRejected));
   append_ok(j, record("f1", MessageState::kFailed));
   append_ok(j, record("t2", MessageState::kTranslated));
   append_ok(j, record("d1", MessageState::kDelivered));
   append_ok(j, record("dead", MessageState::kDead));
+  append_ok(j, record("r1", MessageState::kReceived));
   EXPECT_EQ(pending_ids(j), (Ids{"t1", "f1", "t2"}));
   EXPECT_EQ(pending_ids(j, 2), (Ids{"t1", "f1"}));
 
@@ -196,6 +196,22 @@ TEST_F(JournalTest, PendingListsTranslatedAndFailedInArrivalOrder) {
   EXPECT_EQ(first.ordering_key, "patient/t1");
   EXPECT_LT(pending->at(0).seq, pending->at(1).seq);
   EXPECT_LT(pending->at(1).seq, pending->at(2).seq);
+}
+
+// A message still to be translated (translate after the ACK) may be any patient's: nothing
+// received after it is delivered before it is translated.
+TEST_F(JournalTest, PendingStopsAtTheOldestMessageStillToBeTranslated) {
+  SqliteJournal j(dir_.str());
+  append_ok(j, record("t1", MessageState::kTranslated));
+  const std::int64_t r1 = append_ok(j, record("r1", MessageState::kReceived));
+  append_ok(j, record("t2", MessageState::kTranslated));
+  const std::int64_t r2 = append_ok(j, record("r2", MessageState::kReceived));
+  append_ok(j, record("t3", MessageState::kTranslated));
+  EXPECT_EQ(pending_ids(j), (Ids{"t1"}));
+  ASSERT_TRUE(wait([&](auto cb) { j.retranslate(r1, MessageState::kTranslated, "{}", "k", "m", "", 1, cb); }));
+  EXPECT_EQ(pending_ids(j), (Ids{"t1", "r1", "t2"}));
+  ASSERT_TRUE(wait([&](auto cb) { j.retranslate(r2, MessageState::kRejected, "", "", "m", "bad", 1, cb); }));
+  EXPECT_EQ(pending_ids(j), (Ids{"t1", "r1", "t2", "t3"}));
 }
 
 TEST_F(JournalTest, MarkDeliveredRemovesFromPending) {
