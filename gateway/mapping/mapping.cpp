@@ -1,7 +1,6 @@
 #include "gateway/mapping/mapping.h"
 
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
+#include <rapidjson/document.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -11,6 +10,7 @@
 
 #include "gateway/core/files.h"
 #include "gateway/core/ids.h"
+#include "gateway/mapping/bundle_writer.h"
 #include "gateway/mapping/compiler.h"
 #include "gateway/mapping/evaluator.h"
 
@@ -18,6 +18,10 @@ namespace helsebro::mapping {
 namespace {
 
 namespace fs = std::filesystem;
+
+// The usual Bundle's document (values, members, copied strings) fits; bigger ones take more
+// memory from the heap as they grow.
+constexpr std::size_t kDocumentBufferBytes = 256 * 1024;
 
 Result<std::string> read_mapping_file(const fs::path& file) {
   auto text = helsebro::read_file(file);
@@ -31,33 +35,6 @@ struct Entry {
   SourceNode context;
   std::string id;
   std::size_t occurrence;  // 1-based, among the occurrences of its forEach
-};
-
-// Forwards a document to a writer, writing marked strings as the raw numbers they stand for.
-template <class Writer>
-class RawNumberWriter {
- public:
-  explicit RawNumberWriter(Writer& w) : w_(w) {}
-  bool Null() { return w_.Null(); }
-  bool Bool(bool b) { return w_.Bool(b); }
-  bool Int(int i) { return w_.Int(i); }
-  bool Uint(unsigned u) { return w_.Uint(u); }
-  bool Int64(std::int64_t i) { return w_.Int64(i); }
-  bool Uint64(std::uint64_t u) { return w_.Uint64(u); }
-  bool Double(double d) { return w_.Double(d); }
-  bool RawNumber(const char* s, rapidjson::SizeType n, bool copy) { return w_.RawNumber(s, n, copy); }
-  bool String(const char* s, rapidjson::SizeType n, bool copy) {
-    if (n > 1 && s[0] == kRawNumberMark) return w_.RawValue(s + 1, n - 1, rapidjson::kNumberType);
-    return w_.String(s, n, copy);
-  }
-  bool StartObject() { return w_.StartObject(); }
-  bool Key(const char* s, rapidjson::SizeType n, bool copy) { return w_.Key(s, n, copy); }
-  bool EndObject(rapidjson::SizeType n) { return w_.EndObject(n); }
-  bool StartArray() { return w_.StartArray(); }
-  bool EndArray(rapidjson::SizeType n) { return w_.EndArray(n); }
-
- private:
-  Writer& w_;
 };
 
 void add_string(rapidjson::Value& object, const char* key, const std::string& value,
@@ -94,7 +71,12 @@ bool Mapping::accepts_version(std::string_view version) const {
 
 Result<Translation> Mapping::translate(const SourceView& view, const MessageFacts& facts,
                                        const BundleCheck& check) const {
-  rapidjson::Document doc;
+  // The document lives in a buffer of this thread, reused by every translation it makes, so that
+  // building it costs no malloc (and no page faults) unless a Bundle outgrows the buffer.
+  thread_local const std::unique_ptr<char[]> document_buffer(new char[kDocumentBufferBytes]);
+  thread_local std::size_t bundle_size_hint = 0;
+  rapidjson::MemoryPoolAllocator<> pool(document_buffer.get(), kDocumentBufferBytes);
+  rapidjson::Document doc(&pool);
   auto& alloc = doc.GetAllocator();
   Evaluator eval(view, alloc, var_names_.size());
   eval.accept_invalid_person_id(facts.accept_invalid_person_id);
@@ -209,11 +191,9 @@ Result<Translation> Mapping::translate(const SourceView& view, const MessageFact
   if (check) {
     if (auto checked = check(doc); !checked) return checked.error();
   }
-  rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
-  RawNumberWriter<rapidjson::Writer<rapidjson::StringBuffer>> raw(writer);
-  doc.Accept(raw);
-  out.bundle.assign(buffer.GetString(), buffer.GetSize());
+  out.bundle.reserve(bundle_size_hint);
+  write_json(doc, out.bundle);
+  bundle_size_hint = out.bundle.size() + out.bundle.size() / 8;  // the next is likely alike
   return out;
 }
 

@@ -1,0 +1,174 @@
+#include "gateway/mapping/bundle_writer.h"
+
+#include <rapidjson/document.h>
+#include <rapidjson/internal/dtoa.h>
+#include <rapidjson/internal/itoa.h>
+
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+
+#include "gateway/core/raw_number.h"
+
+namespace helsebro::mapping {
+namespace {
+
+// What rapidjson::Writer writes after a backslash for each byte it escapes; 0: written as it is.
+constexpr auto kEscapes = [] {
+  std::array<char, 256> table{};
+  for (int c = 0; c < 0x20; ++c) table[c] = 'u';
+  table['\b'] = 'b';
+  table['\t'] = 't';
+  table['\n'] = 'n';
+  table['\f'] = 'f';
+  table['\r'] = 'r';
+  table['"'] = '"';
+  table['\\'] = '\\';
+  return table;
+}();
+
+// Writes into a string through a pointer, with room made beforehand for the worst case, instead
+// of checking the capacity for every character.
+class Output {
+ public:
+  explicit Output(std::string& s) : s_(s), at_(s.size()) {}
+  ~Output() { s_.resize(at_); }
+  Output(const Output&) = delete;
+  Output& operator=(const Output&) = delete;
+
+  /// Makes room for `n` more bytes and returns where to write them; commit() what was written.
+  char* room(std::size_t n) {
+    if (s_.size() - at_ < n) s_.resize(std::max(s_.size() * 2, at_ + n + 1024));
+    return s_.data() + at_;
+  }
+  void commit(const char* end) { at_ = static_cast<std::size_t>(end - s_.data()); }
+  void put(char c) { *room(1) = c, ++at_; }
+  void put(std::string_view text) {
+    char* to = room(text.size());
+    std::memcpy(to, text.data(), text.size());
+    at_ += text.size();
+  }
+
+ private:
+  std::string& s_;
+  std::size_t at_;  // bytes written; the string's size beyond it is room
+};
+
+// Bit 7 of each byte of the word that rapidjson escapes: below 0x20, '"' or '\\'. Exact for the
+// lowest such byte (borrows may mark higher bytes falsely, which only costs a byte-wise look).
+static_assert(std::endian::native == std::endian::little);
+std::uint64_t special_bytes(std::uint64_t w) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ull;
+  constexpr std::uint64_t kHigh = 0x8080808080808080ull;
+  auto zero_bytes = [](std::uint64_t x) { return (x - kOnes) & ~x & kHigh; };
+  return ((w - kOnes * 0x20) & ~w & kHigh) | zero_bytes(w ^ (kOnes * '"')) | zero_bytes(w ^ (kOnes * '\\'));
+}
+
+// Writes one piece of a string's text, escaped; `room` has space for its worst case.
+char* write_escaped(std::string_view s, char* to) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  const char* from = s.data();
+  const char* const end = from + s.size();
+  while (from < end) {
+    if (end - from >= 8) {
+      std::uint64_t word;
+      std::memcpy(&word, from, 8);
+      std::memcpy(to, from, 8);
+      const std::uint64_t special = special_bytes(word);
+      if (special == 0) {
+        from += 8;
+        to += 8;
+        continue;
+      }
+      const int plain = std::countr_zero(special) / 8;  // little-endian: the first byte is lowest
+      from += plain;
+      to += plain;
+    }
+    const auto c = static_cast<unsigned char>(*from++);
+    const char escape = kEscapes[c];
+    if (escape == 0) {
+      *to++ = static_cast<char>(c);
+      continue;
+    }
+    *to++ = '\\';
+    *to++ = escape;
+    if (escape == 'u') {
+      *to++ = '0';
+      *to++ = '0';
+      *to++ = kHex[c >> 4];
+      *to++ = kHex[c & 15];
+    }
+  }
+  return to;
+}
+
+void write_string(std::string_view s, Output& out) {
+  // In pieces, so that a long text (an attachment) needs room for six times a piece, not itself.
+  constexpr std::size_t kPiece = 4096;
+  out.put('"');
+  while (!s.empty()) {
+    const std::string_view piece = s.substr(0, kPiece);
+    s.remove_prefix(piece.size());
+    out.commit(write_escaped(piece, out.room(piece.size() * 6 + 8)));  // all as \u00XX; a word
+  }
+  out.put('"');
+}
+
+void write_number(const rapidjson::Value& v, Output& out) {
+  char* to = out.room(32);
+  if (v.IsDouble()) to = rapidjson::internal::dtoa(v.GetDouble(), to);
+  else if (v.IsInt64()) to = rapidjson::internal::i64toa(v.GetInt64(), to);
+  else to = rapidjson::internal::u64toa(v.GetUint64(), to);
+  out.commit(to);
+}
+
+void write_value(const rapidjson::Value& v, Output& out) {
+  switch (v.GetType()) {
+    case rapidjson::kNullType: out.put("null"); return;
+    case rapidjson::kFalseType: out.put("false"); return;
+    case rapidjson::kTrueType: out.put("true"); return;
+    case rapidjson::kNumberType: write_number(v, out); return;
+    case rapidjson::kStringType: {
+      const std::string_view s(v.GetString(), v.GetStringLength());
+      if (const std::string_view number = raw_number_text(s); !number.empty()) out.put(number);
+      else write_string(s, out);
+      return;
+    }
+    case rapidjson::kObjectType: {
+      out.put('{');
+      bool first = true;
+      for (const auto& m : v.GetObject()) {
+        if (!first) out.put(',');
+        first = false;
+        write_string({m.name.GetString(), m.name.GetStringLength()}, out);
+        out.put(':');
+        write_value(m.value, out);
+      }
+      out.put('}');
+      return;
+    }
+    case rapidjson::kArrayType: {
+      out.put('[');
+      bool first = true;
+      for (const auto& item : v.GetArray()) {
+        if (!first) out.put(',');
+        first = false;
+        write_value(item, out);
+      }
+      out.put(']');
+      return;
+    }
+  }
+}
+
+}  // namespace
+
+void write_json(const rapidjson::Value& value, std::string& out) {
+  Output output(out);
+  write_value(value, output);
+}
+
+}  // namespace helsebro::mapping

@@ -1,0 +1,74 @@
+#include "gateway/mapping/bundle_writer.h"
+
+#include <gtest/gtest.h>
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "gateway/core/raw_number.h"
+
+namespace helsebro::mapping {
+namespace {
+
+std::string with_rapidjson(const rapidjson::Value& v) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  v.Accept(writer);
+  return {buffer.GetString(), buffer.GetSize()};
+}
+
+std::string written(const rapidjson::Value& v) {
+  std::string out;
+  write_json(v, out);
+  return out;
+}
+
+TEST(BundleWriter, WritesWhatRapidjsonWrites) {
+  rapidjson::Document doc;
+  doc.Parse(R"({"a":[1,-2,3.5,1e300,0.1,true,false,null,{},[]],"long text over eight bytes":"x",)"
+            R"("escapes":"q\" b\\ /\b\f\n\r\t\u0001\u001f\u007f","utf8":"Kåre Øystein – ✓",)"
+            R"("big":18446744073709551615,"neg":-9223372036854775808,"":""})");
+  ASSERT_FALSE(doc.HasParseError());
+  EXPECT_EQ(written(doc), with_rapidjson(doc));
+}
+
+TEST(BundleWriter, EscapesEveryPositionOfALongString) {
+  // Each special byte at each offset of the eight-byte words the writer scans (not 0x1F: at the
+  // start it marks a raw number).
+  for (const char special : {'"', '\\', '\n', '\x01', '\x1e'}) {
+    for (std::size_t at = 0; at < 20; ++at) {
+      std::string text(20, 'a');
+      text[at] = special;
+      const rapidjson::Value v(rapidjson::StringRef(text.c_str(), text.size()));
+      EXPECT_EQ(written(v), with_rapidjson(v)) << "byte " << int(special) << " at " << at;
+    }
+  }
+}
+
+TEST(BundleWriter, WritesALongTextInPieces) {
+  std::string text;
+  for (int i = 0; i < 3000; ++i) text += "line \"" + std::to_string(i) + "\"\n";
+  rapidjson::Document doc;
+  rapidjson::Value v(text.c_str(), static_cast<rapidjson::SizeType>(text.size()), doc.GetAllocator());
+  EXPECT_EQ(written(v), with_rapidjson(v));
+}
+
+TEST(BundleWriter, WritesMarkedStringsAsNumbers) {
+  rapidjson::Document doc;
+  doc.SetObject();
+  const std::string decimal = std::string(1, kRawNumberMark) + "1.50";
+  const std::string mark_alone(1, kRawNumberMark);
+  doc.AddMember("value", rapidjson::StringRef(decimal.c_str()), doc.GetAllocator());
+  doc.AddMember("mark", rapidjson::StringRef(mark_alone.c_str()), doc.GetAllocator());
+  EXPECT_EQ(written(doc), R"({"value":1.50,"mark":"\u001F"})");
+}
+
+TEST(BundleWriter, AppendsToWhatIsThere) {
+  rapidjson::Value v(true);
+  std::string out = "x";
+  write_json(v, out);
+  EXPECT_EQ(out, "xtrue");
+}
+
+}  // namespace
+}  // namespace helsebro::mapping
