@@ -165,13 +165,21 @@ std::string_view SourceView::raw(const SourceNode& node) const {
 }
 
 std::string SourceView::text(const SourceNode& node) const {
+  std::string scratch;
+  const std::string_view value = text_view(node, scratch);
+  return value.data() == scratch.data() ? std::move(scratch) : std::string(value);
+}
+
+std::string_view SourceView::text_view(const SourceNode& node, std::string& scratch) const {
   mark(node);  // what a mapping reads is mapped; the rest is listed by unread()
   const std::string_view value = raw(node);
   if (value == "\"\"") return {};
   const bool msh_header = node.kind != kSegmentNode && node.b <= 2 &&
                           message_.segment_id(node.a) == "MSH";
-  if (msh_header || node.kind == kSegmentNode || node.kind == kGroupNode) return std::string(value);
-  return message_.decode(value);
+  if (msh_header || node.kind == kSegmentNode || node.kind == kGroupNode) return value;
+  if (value.find(message_.delimiters().escape) == std::string_view::npos) return value;
+  scratch = message_.decode(value);
+  return scratch;
 }
 
 bool SourceView::is_null(const SourceNode& node) const { return raw(node) == "\"\""; }

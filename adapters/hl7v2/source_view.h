@@ -25,6 +25,8 @@ class SourceView final : public mapping::SourceView {
   void select(const mapping::SourceNode& context, const mapping::SourcePath& path,
               std::vector<mapping::SourceNode>& out) const override;
   std::string text(const mapping::SourceNode& node) const override;
+  /// A view into the message unless the value holds escapes.
+  std::string_view text_view(const mapping::SourceNode& node, std::string& scratch) const override;
   bool is_null(const mapping::SourceNode& node) const override;
   Location locate(const mapping::SourceNode& node) const override;
   bool contains(const mapping::SourceNode& outer, const mapping::SourceNode& inner) const override;

@@ -119,6 +119,12 @@ void SourceView::select(const SourceNode& context, const mapping::SourcePath& ba
 }
 
 std::string SourceView::text(const SourceNode& node) const {
+  std::string scratch;
+  const std::string_view value = text_view(node, scratch);
+  return value.data() == scratch.data() ? std::move(scratch) : std::string(value);
+}
+
+std::string_view SourceView::text_view(const SourceNode& node, std::string& scratch) const {
   const pugi::xpath_node& n = at(node);
   if (n.attribute()) {
     read_.insert(n.attribute().internal_object());
@@ -129,9 +135,9 @@ std::string SourceView::text(const SourceNode& node) const {
     read_.insert(x.internal_object());
     return x.value();
   }
-  std::string out;
-  append_text(x, out, read_);
-  return out;
+  scratch.clear();
+  append_text(x, scratch, read_);
+  return scratch;
 }
 
 std::vector<std::string> SourceView::unread() const {

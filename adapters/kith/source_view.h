@@ -34,6 +34,9 @@ class SourceView final : public mapping::SourceView {
   /// An attribute's value; an element's string value (all its text, in document order). What it
   /// returns counts as read (see unread()).
   std::string text(const mapping::SourceNode& node) const override;
+  /// A view into the document for an attribute or a text node; an element's text is gathered in
+  /// `scratch`.
+  std::string_view text_view(const mapping::SourceNode& node, std::string& scratch) const override;
   /// True for an element with xsi:nil="true" or a KITH null flavour (attribute NULL="UNK" …).
   bool is_null(const mapping::SourceNode& node) const override;
   /// The node's path in Location::segment, e.g.

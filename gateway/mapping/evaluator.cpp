@@ -73,23 +73,49 @@ bool Evaluator::missing(const PlanNode& n, const SourceNode* node) {
   return false;
 }
 
-bool Evaluator::text_value(const PlanNode& n, std::string text, const SourceNode* node,
+// The nodes a path selects, on the evaluator's stack until the selection ends. Read by copy:
+// selections made meanwhile (by nested values) may move the stack.
+class Evaluator::Selection {
+ public:
+  Selection(Evaluator& e, SourceNode context, const SourcePath& path)
+      : stack_(e.selected_), begin_(stack_.size()) {
+    e.view_.select(context, path, stack_);
+    end_ = stack_.size();
+  }
+  ~Selection() { stack_.resize(begin_); }
+  Selection(const Selection&) = delete;
+  Selection& operator=(const Selection&) = delete;
+
+  std::size_t size() const { return end_ - begin_; }
+  SourceNode operator[](std::size_t i) const { return stack_[begin_ + i]; }
+
+ private:
+  std::vector<SourceNode>& stack_;
+  std::size_t begin_;
+  std::size_t end_;
+};
+
+void Evaluator::set_string(std::string_view text, rapidjson::Value& out) {
+  out.SetString(text.data(), static_cast<rapidjson::SizeType>(text.size()), alloc_);
+}
+
+bool Evaluator::text_value(const PlanNode& n, std::string_view text, const SourceNode* node,
                            rapidjson::Value& out) {
   const Modifiers& m = n.mods;
   if (m.match && !text.empty()) {
-    boost::smatch found;
     bool matched = false;
     try {
-      matched = boost::regex_search(text, found, *m.match);
+      matched = boost::regex_search(text.data(), text.data() + text.size(), match_, *m.match);
     } catch (const std::runtime_error&) {  // the matcher's complexity or memory limit
       fail(Errc::kMappingFailed, "$match: the text is too long or complex for the expression", n, node);
       return false;
     }
-    if (matched) text = found[m.group].str();
-    else text.clear();
+    const auto& part = match_[m.group];
+    text = matched && part.matched ? std::string_view(part.first, static_cast<std::size_t>(part.length()))
+                                   : std::string_view{};
   }
   // FHIR has no whitespace-only strings: such a value counts as absent.
-  if (!text.empty() && text.find_first_not_of(" \t\r\n") == std::string::npos) text.clear();
+  if (!text.empty() && text.find_first_not_of(" \t\r\n") == std::string_view::npos) text = {};
   if (text.empty()) {
     if (!m.has_default) return missing(n, node);
     text = m.default_value;
@@ -112,7 +138,7 @@ bool Evaluator::text_value(const PlanNode& n, std::string text, const SourceNode
   if (m.table != nullptr) {
     const Coding* coding = m.table->lookup(text);
     if (coding == nullptr) {
-      fail(Errc::kInvalidValue, "code '" + text + "' is not in table " + m.table->name(), n, node);
+      fail(Errc::kInvalidValue, "code '" + std::string(text) + "' is not in table " + m.table->name(), n, node);
       return false;
     }
     // A listed code without a target code has no equivalent: left out whole, so "$tableField":
@@ -123,14 +149,21 @@ bool Evaluator::text_value(const PlanNode& n, std::string text, const SourceNode
                                                   : coding->code;
     if (text.empty()) return false;
   }
+  return converted_value(n, text, node, out);
+}
+
+// The text as the type "$as" asks for.
+bool Evaluator::converted_value(const PlanNode& n, std::string_view text, const SourceNode* node,
+                                rapidjson::Value& out) {
+  const Modifiers& m = n.mods;
   switch (m.as) {
     case ValueType::kBase64:
-      text = base64(text);
-      out.SetString(text.c_str(), static_cast<rapidjson::SizeType>(text.size()), alloc_);
+      set_string(base64(text), out);
       return true;
     case ValueType::kBase64Binary: {
       // Already base64 (an XML base64Binary, often wrapped in lines): FHIR wants it unbroken.
-      std::string packed;
+      std::string& packed = work_;
+      packed.clear();
       packed.reserve(text.size());
       for (char c : text) {
         if (c == ' ' || c == '\t' || c == '\r' || c == '\n') continue;
@@ -148,23 +181,27 @@ bool Evaluator::text_value(const PlanNode& n, std::string text, const SourceNode
         fail(Errc::kInvalidValue, "not base64: its length or padding is wrong", n, node);
         return false;
       }
-      out.SetString(packed.c_str(), static_cast<rapidjson::SizeType>(packed.size()), alloc_);
+      set_string(packed, out);
       return true;
     }
     case ValueType::kString:
     case ValueType::kCode:
       if (m.as == ValueType::kCode) {
-        while (!text.empty() && text.back() == ' ') text.pop_back();
-        while (!text.empty() && text.front() == ' ') text.erase(0, 1);
+        while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
+        while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
       }
-      if (!m.prefix.empty()) text.insert(0, m.prefix);
-      out.SetString(text.c_str(), static_cast<rapidjson::SizeType>(text.size()), alloc_);
+      if (m.prefix.empty()) {
+        set_string(text, out);
+      } else {
+        work_.assign(m.prefix).append(text);
+        set_string(work_, out);
+      }
       return true;
     case ValueType::kInteger: {
       std::int64_t v = 0;
       auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
       if (ec != std::errc{} || ptr != text.data() + text.size()) {
-        fail(Errc::kInvalidValue, "'" + text + "' is not an integer", n, node);
+        fail(Errc::kInvalidValue, "'" + std::string(text) + "' is not an integer", n, node);
         return false;
       }
       out.SetInt64(v);
@@ -176,15 +213,15 @@ bool Evaluator::text_value(const PlanNode& n, std::string text, const SourceNode
         fail(Errc::kInvalidValue, d.error().detail, n, node);
         return false;
       }
-      const std::string marked = kRawNumberMark + *d;
-      out.SetString(marked.c_str(), static_cast<rapidjson::SizeType>(marked.size()), alloc_);
+      work_.assign(1, kRawNumberMark).append(*d);
+      set_string(work_, out);
       return true;
     }
     case ValueType::kBoolean:
       if (text == "Y" || text == "y" || text == "true" || text == "1") out.SetBool(true);
       else if (text == "N" || text == "n" || text == "false" || text == "0") out.SetBool(false);
       else {
-        fail(Errc::kInvalidValue, "'" + text + "' is not a yes/no value (Y or N)", n, node);
+        fail(Errc::kInvalidValue, "'" + std::string(text) + "' is not a yes/no value (Y or N)", n, node);
         return false;
       }
       return true;
@@ -198,7 +235,7 @@ bool Evaluator::text_value(const PlanNode& n, std::string text, const SourceNode
         fail(Errc::kInvalidValue, converted.error().detail, n, node);
         return false;
       }
-      out.SetString(converted->c_str(), static_cast<rapidjson::SizeType>(converted->size()), alloc_);
+      set_string(*converted, out);
       return true;
     }
   }
@@ -210,23 +247,23 @@ bool Evaluator::from_node(const PlanNode& n, const SourceNode& node, rapidjson::
   if (n.body) return value(*n.body, node, out);
   if (n.use) return value(*n.use, node, out);
   if (view_.is_null(node)) return false;
-  return text_value(n, view_.text(node), &node, out);
+  return text_value(n, view_.text_view(node, read_), &node, out);
 }
 
 void Evaluator::collect(const PlanNode& n, const SourceNode& context, rapidjson::Value& array) {
-  std::vector<SourceNode> nodes;
-  view_.select(context, *n.path, nodes);
+  const Selection nodes(*this, context, *n.path);
   const bool must = !n.mods.required.empty();
   bool any = false;
-  for (const SourceNode& node : nodes) {
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    const SourceNode node = nodes[i];
     if (n.where && !test(*n.where, node)) continue;
     rapidjson::Value v;
     if (!n.body && !n.use) {
       // A plain value: read the text once (it is decoded on every read).
       if (view_.is_null(node)) continue;
-      std::string text = view_.text(node);
+      const std::string_view text = view_.text_view(node, read_);
       if (text.empty()) continue;
-      if (text_value(n, std::move(text), &node, v)) {
+      if (text_value(n, text, &node, v)) {
         array.PushBack(v, alloc_);
         any = true;
       }
@@ -296,16 +333,16 @@ bool Evaluator::value(const PlanNode& n, const SourceNode& context, rapidjson::V
       return !failed() && !out.Empty();
     case PlanNode::Op::kPath:
     case PlanNode::Op::kFirst: {
-      std::vector<SourceNode> nodes;
-      view_.select(context, *n.path, nodes);
-      for (const SourceNode& node : nodes) {
+      const Selection nodes(*this, context, *n.path);
+      for (std::size_t i = 0; i < nodes.size(); ++i) {
+        const SourceNode node = nodes[i];
         if (n.where && !test(*n.where, node)) continue;
         if (!n.body && !n.use) {
           // A plain value: the first non-empty occurrence.
           if (view_.is_null(node)) continue;
-          std::string text = view_.text(node);
+          const std::string_view text = view_.text_view(node, read_);
           if (text.empty()) continue;
-          return text_value(n, std::move(text), &node, out);
+          return text_value(n, text, &node, out);
         }
         if (from_node(n, node, out)) return true;
         if (failed()) return false;
@@ -352,7 +389,7 @@ bool Evaluator::value(const PlanNode& n, const SourceNode& context, rapidjson::V
       } else {
         add(inner);
       }
-      return text_value(n, std::move(joined), nullptr, out);
+      return text_value(n, joined, nullptr, out);
     }
     case PlanNode::Op::kRef: {
       const Ref* ref = resolve_ref(n.ref, context);
@@ -437,14 +474,9 @@ bool Evaluator::test(const Condition& c, const SourceNode& context) {
       return !test(c.children.front(), context);
     default: break;
   }
-  std::string text;
+  std::string_view text;
   if (c.path) {
-    std::vector<SourceNode> nodes;
-    view_.select(context, *c.path, nodes);
-    for (const SourceNode& node : nodes) {
-      text = view_.text(node);
-      if (!text.empty()) break;
-    }
+    text = first_text(*c.path, context);
   } else {
     const auto& v = vars_[static_cast<std::size_t>(c.var)];
     if (v) text = *v;
@@ -453,7 +485,7 @@ bool Evaluator::test(const Condition& c, const SourceNode& context) {
     case Condition::Kind::kExists: return c.exists == !text.empty();
     case Condition::Kind::kMatches:
       try {
-        return !text.empty() && boost::regex_search(text, *c.pattern);
+        return !text.empty() && boost::regex_search(text.data(), text.data() + text.size(), *c.pattern);
       } catch (const std::runtime_error&) {  // the matcher's complexity or memory limit
         error_ = Error{Errc::kMappingFailed, "matches: the text is too long or complex for the expression"};
         return false;
@@ -466,6 +498,15 @@ bool Evaluator::test(const Condition& c, const SourceNode& context) {
       return false;
     default: return false;
   }
+}
+
+std::string_view Evaluator::first_text(const SourcePath& path, const SourceNode& context) {
+  const Selection nodes(*this, context, path);
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    const std::string_view text = view_.text_view(nodes[i], read_);
+    if (!text.empty()) return text;
+  }
+  return {};
 }
 
 }  // namespace helsebro::mapping

@@ -37,7 +37,13 @@ class Evaluator {
   bool failed() const { return error_.has_value(); }
 
  private:
-  bool text_value(const PlanNode& n, std::string text, const SourceNode* node, rapidjson::Value& out);
+  class Selection;
+
+  bool text_value(const PlanNode& n, std::string_view text, const SourceNode* node, rapidjson::Value& out);
+  bool converted_value(const PlanNode& n, std::string_view text, const SourceNode* node, rapidjson::Value& out);
+  void set_string(std::string_view text, rapidjson::Value& out);
+  /// The first non-empty text `path` reaches from `context` (into read_ or the message).
+  std::string_view first_text(const SourcePath& path, const SourceNode& context);
   bool from_node(const PlanNode& n, const SourceNode& node, rapidjson::Value& out);
   void collect(const PlanNode& n, const SourceNode& context, rapidjson::Value& array);
   bool missing(const PlanNode& n, const SourceNode* node);
@@ -54,6 +60,11 @@ class Evaluator {
   const Ref* resolve_ref(const std::string& name, const SourceNode& from) const;
 
   std::vector<Ref> refs_;
+  // Scratch space reused for every value of the message, so reading one allocates nothing:
+  std::vector<SourceNode> selected_;  // the nodes of every selection still in use (Selection)
+  std::string read_;                  // a value's text where it had to be decoded
+  std::string work_;                  // a value's text while it is converted
+  boost::cmatch match_;               // "$match"
   std::string building_;
   std::optional<Error> error_;
   bool accept_invalid_person_id_ = false;

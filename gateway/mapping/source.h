@@ -48,6 +48,12 @@ class SourceView {
                       std::vector<SourceNode>& out) const = 0;
   /// The decoded text of a node; "" when absent or empty.
   virtual std::string text(const SourceNode& node) const = 0;
+  /// The same text without a copy where the message holds it as it is: a view into the message,
+  /// or into `scratch` when it had to be decoded. Valid while both are unchanged.
+  virtual std::string_view text_view(const SourceNode& node, std::string& scratch) const {
+    scratch = text(node);
+    return scratch;
+  }
   /// True when the node holds the explicit null `""` (HL7 v2), distinct from empty.
   virtual bool is_null(const SourceNode& node) const = 0;
   /// Where a node is, for error messages and a NAK's ERR segment (e.g. PID-3[2].4).
