@@ -55,9 +55,16 @@ bool parse_uuid(std::string_view text, Uuid& out) {
 }
 
 std::string format_uuid(const Uuid& uuid) {
-  const std::string hex = to_hex(uuid.data(), uuid.size());
-  return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +
-         hex.substr(16, 4) + "-" + hex.substr(20, 12);
+  // 8-4-4-4-12 hex digits, written in place (one allocation; every Bundle entry makes one).
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out(36, '-');
+  std::size_t at = 0;
+  for (std::size_t i = 0; i < uuid.size(); ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) ++at;  // the dashes
+    out[at++] = kDigits[uuid[i] >> 4];
+    out[at++] = kDigits[uuid[i] & 0x0f];
+  }
+  return out;
 }
 
 std::string uuid_v5(const Uuid& name_space, std::string_view name) {

@@ -33,6 +33,7 @@ class RegexDfa {
     while (p != end) {
       if (row & kStayFlag) {  // a run of bytes that keep the state: no table steps needed
         const std::uint8_t* stay = stays_[stay_index_[row >> shift_]].data();
+        while (end - p >= 4 && (stay[p[0]] & stay[p[1]] & stay[p[2]] & stay[p[3]])) p += 4;
         while (p != end && stay[*p]) ++p;
         if (p == end) break;
       }
