@@ -174,6 +174,21 @@ std::string_view SourceView::text_view(const SourceNode& node, std::string& scra
   mark(node);  // what a mapping reads is mapped; the rest is listed by unread()
   const std::string_view value = raw(node);
   if (value == "\"\"") return {};
+  return decoded(node, value, scratch);
+}
+
+std::optional<std::string_view> SourceView::text_unless_null(const SourceNode& node,
+                                                             std::string& scratch) const {
+  const std::string_view value = raw(node);
+  if (value == "\"\"") return std::nullopt;
+  mark(node);
+  return decoded(node, value, scratch);
+}
+
+// The node's raw value as text: escapes decoded, except in the delimiters of MSH and in whole
+// segments.
+std::string_view SourceView::decoded(const SourceNode& node, std::string_view value,
+                                     std::string& scratch) const {
   const bool msh_header = node.kind != kSegmentNode && node.b <= 2 &&
                           message_.segment_id(node.a) == "MSH";
   if (msh_header || node.kind == kSegmentNode || node.kind == kGroupNode) return value;

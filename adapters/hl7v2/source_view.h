@@ -28,6 +28,8 @@ class SourceView final : public mapping::SourceView {
   /// A view into the message unless the value holds escapes.
   std::string_view text_view(const mapping::SourceNode& node, std::string& scratch) const override;
   bool is_null(const mapping::SourceNode& node) const override;
+  std::optional<std::string_view> text_unless_null(const mapping::SourceNode& node,
+                                                   std::string& scratch) const override;
   Location locate(const mapping::SourceNode& node) const override;
   bool contains(const mapping::SourceNode& outer, const mapping::SourceNode& inner) const override;
 
@@ -49,6 +51,8 @@ class SourceView final : public mapping::SourceView {
                                std::vector<mapping::SourceNode>& out) const;
 
   void mark(const mapping::SourceNode& node) const;
+  std::string_view decoded(const mapping::SourceNode& node, std::string_view value,
+                           std::string& scratch) const;
   template <class Visit>
   void for_each_unread(Visit&& visit) const;
   void select_nodes(const mapping::SourceNode& context, const mapping::SourcePath& path,

@@ -246,8 +246,8 @@ bool Evaluator::converted_value(const PlanNode& n, std::string_view text, const 
 bool Evaluator::from_node(const PlanNode& n, const SourceNode& node, rapidjson::Value& out) {
   if (n.body) return value(*n.body, node, out);
   if (n.use) return value(*n.use, node, out);
-  if (view_.is_null(node)) return false;
-  return text_value(n, view_.text_view(node, read_), &node, out);
+  const auto text = view_.text_unless_null(node, read_);
+  return text && text_value(n, *text, &node, out);
 }
 
 void Evaluator::collect(const PlanNode& n, const SourceNode& context, rapidjson::Value& array) {
@@ -260,10 +260,9 @@ void Evaluator::collect(const PlanNode& n, const SourceNode& context, rapidjson:
     rapidjson::Value v;
     if (!n.body && !n.use) {
       // A plain value: read the text once (it is decoded on every read).
-      if (view_.is_null(node)) continue;
-      const std::string_view text = view_.text_view(node, read_);
-      if (text.empty()) continue;
-      if (text_value(n, text, &node, v)) {
+      const auto text = view_.text_unless_null(node, read_);
+      if (!text || text->empty()) continue;
+      if (text_value(n, *text, &node, v)) {
         array.PushBack(v, alloc_);
         any = true;
       }
@@ -339,10 +338,9 @@ bool Evaluator::value(const PlanNode& n, const SourceNode& context, rapidjson::V
         if (n.where && !test(*n.where, node)) continue;
         if (!n.body && !n.use) {
           // A plain value: the first non-empty occurrence.
-          if (view_.is_null(node)) continue;
-          const std::string_view text = view_.text_view(node, read_);
-          if (text.empty()) continue;
-          return text_value(n, text, &node, out);
+          const auto text = view_.text_unless_null(node, read_);
+          if (!text || text->empty()) continue;
+          return text_value(n, *text, &node, out);
         }
         if (from_node(n, node, out)) return true;
         if (failed()) return false;

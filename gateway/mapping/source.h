@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -56,6 +57,13 @@ class SourceView {
   }
   /// True when the node holds the explicit null `""` (HL7 v2), distinct from empty.
   virtual bool is_null(const SourceNode& node) const = 0;
+  /// nullopt when is_null(node), else text_view(node, scratch): what reading a value asks, in one
+  /// lookup where the format can.
+  virtual std::optional<std::string_view> text_unless_null(const SourceNode& node,
+                                                           std::string& scratch) const {
+    if (is_null(node)) return std::nullopt;
+    return text_view(node, scratch);
+  }
   /// Where a node is, for error messages and a NAK's ERR segment (e.g. PID-3[2].4).
   virtual Location locate(const SourceNode& node) const = 0;
   /// True when `inner` lies within `outer` (or is it): a group holds its segments and groups.

@@ -37,7 +37,7 @@ Result<Coding> read_coding(const std::string& file, const JsonNode& node, const 
 }  // namespace
 
 const Coding* TerminologyTable::lookup(std::string_view source_code) const {
-  auto it = entries_.find(fold(source_code, case_insensitive_));
+  auto it = case_insensitive_ ? entries_.find(fold(source_code, true)) : entries_.find(source_code);
   if (it != entries_.end()) return &it->second;
   return default_ ? &*default_ : nullptr;
 }

@@ -33,7 +33,11 @@ class TerminologyTable {
   std::string name_;
   std::string system_;  // default target system
   bool case_insensitive_ = false;
-  std::unordered_map<std::string, Coding> entries_;
+  struct TextHash {  // lets a string_view find a string key without a copy
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, Coding, TextHash, std::equal_to<>> entries_;
   std::optional<Coding> default_;
 };
 
