@@ -63,11 +63,8 @@ struct Forwarder::Impl : std::enable_shared_from_this<Forwarder::Impl> {
                 static_cast<EpochMillis>(std::max(0.1, config.retry.max_seconds) * 1000)),
         wake(strand) {
     const auto timeout = std::chrono::milliseconds(static_cast<std::int64_t>(config.timeout_seconds * 1000));
-    const bool auth = config.auth.type != AuthType::kNone;
-    if (url.scheme == "https" || (auth && config.auth.token_url.rfind("https://", 0) == 0)) {
-      tls = make_tls_client_context(config.tls);
-    }
-    if (auth) oauth = std::make_unique<OAuthClient>(strand, config.auth, tls, timeout, clock);
+    tls = fhir_tls_context(url, config);
+    if (config.auth.type != AuthType::kNone) oauth = std::make_unique<OAuthClient>(strand, config.auth, tls, timeout, clock);
     for (int i = 0; i < std::max(1, config.lanes); ++i) {
       lanes.push_back(std::make_unique<HttpClient>(strand, url, timeout, tls));
     }

@@ -37,6 +37,13 @@ const char* label(TransportFailure failure) {
   return "unreachable";
 }
 
+std::shared_ptr<ssl::context> fhir_tls_context(const Url& url, const config::FhirConfig& fhir) {
+  const bool token_https = fhir.auth.type != config::FhirAuthConfig::Type::kNone &&
+                           fhir.auth.token_url.rfind("https://", 0) == 0;
+  if (url.scheme != "https" && !token_https) return nullptr;
+  return make_tls_client_context(fhir.tls);
+}
+
 std::shared_ptr<ssl::context> make_tls_client_context(const config::FhirTlsConfig& tls) {
   auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
   ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |

@@ -47,6 +47,11 @@ const char* label(TransportFailure failure);
 std::shared_ptr<boost::asio::ssl::context> make_tls_client_context(
     const config::FhirTlsConfig& tls);
 
+/// The TLS context for talking to the FHIR server at `url` and to its token endpoint (fhir.auth):
+/// made from fhir.tls when either is https, null when neither is. Throws as
+/// make_tls_client_context does.
+std::shared_ptr<boost::asio::ssl::context> fhir_tls_context(const Url& url, const config::FhirConfig& fhir);
+
 class HttpClient {
  public:
   /// `tls` is required for an https target and unused for http.

@@ -57,11 +57,8 @@ struct FhirPatientDirectory::Impl : std::enable_shared_from_this<FhirPatientDire
         url(std::move(u)),
         cache(millis(c.cache_seconds), millis(c.unknown_cache_seconds), c.max_cached, clock) {
     const auto timeout = std::chrono::milliseconds(millis(config.timeout_seconds));
-    const bool auth = fhir.auth.type != AuthType::kNone;
-    if (url.scheme == "https" || (auth && fhir.auth.token_url.rfind("https://", 0) == 0)) {
-      tls = make_tls_client_context(fhir.tls);
-    }
-    if (auth) oauth = std::make_unique<OAuthClient>(strand, fhir.auth, tls, timeout, clock);
+    tls = fhir_tls_context(url, fhir);
+    if (fhir.auth.type != AuthType::kNone) oauth = std::make_unique<OAuthClient>(strand, fhir.auth, tls, timeout, clock);
     for (int i = 0; i < std::max(1, config.connections); ++i) {
       clients.push_back(std::make_unique<HttpClient>(strand, url, timeout, tls, 4 << 20));
       idle.push_back(clients.back().get());

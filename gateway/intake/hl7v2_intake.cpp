@@ -211,7 +211,6 @@ PreparedMessage Hl7v2Intake::prepare_started(PreparedMessage p, std::string_view
   auto translated = mapping->translate(
       view, {r.id, r.message_type, r.received_at, rules_.accept_invalid_person_id},
       validate::FhirValidator::check_r4_bundle);
-  r.mapping = mapping->name();
   if (!translated) return reject(std::move(p), translated.error(), bytes);
   if (probe_) {
     if (const std::size_t unread = view.unread_count(); unread > 0) probe_->unmapped_fields(mapping->name(), unread);

@@ -7,46 +7,13 @@ Each phase line is one load phase (closed or open loop) in one round; the last l
 machine. With several rounds the tables show medians and the spread.
 """
 import argparse
-import json
-import statistics
+import os
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from report_common import load, median, spread, table  # noqa: E402
+
 TARGET_RATE, TARGET_P99_MS = 2000.0, 20.0
-
-
-def median(values):
-    values = [v for v in values if v is not None]
-    return statistics.median(values) if values else None
-
-
-def spread(values):
-    """(max − min) / 2 / median, as a percentage; '' for a single value."""
-    if len(values) < 2 or not statistics.median(values):
-        return ""
-    return f"±{(max(values) - min(values)) / 2 / statistics.median(values) * 100:.0f} %"
-
-
-def table(headers, rows, markdown):
-    if markdown:
-        out = ["| " + " | ".join(headers) + " |", "|" + "|".join("---:" if i else "---" for i in range(len(headers))) + "|"]
-        return "\n".join(out + ["| " + " | ".join(str(c) for c in row) + " |" for row in rows])
-    widths = [max(len(str(x)) for x in [h] + [r[i] for r in rows]) for i, h in enumerate(headers)]
-    line = lambda cells: "  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w)
-                                   for i, (c, w) in enumerate(zip(cells, widths)))
-    return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(r) for r in rows])
-
-
-def load(path):
-    phases, machine = [], {}
-    with open(path, encoding="utf-8") as f:
-        for text in f:
-            if text.strip():
-                r = json.loads(text)
-                if "machine" in r:
-                    machine = r["machine"]
-                else:
-                    phases.append(r)
-    return phases, machine
 
 
 def row(name, ps):

@@ -9,51 +9,17 @@ median of the rounds' own ratios (Helsebro ÷ Medplum within one round, so both 
 machine at the same time).
 """
 import argparse
-import json
-import statistics
+import os
 import sys
 from collections import defaultdict
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from report_common import load, median, spread, table  # noqa: E402
 
 TARGET_RATIO, TARGET_P99_MS, TARGET_RSS_MB = 2.0, 5.0, 64.0
 # The gateways of a run, by label: one per translate mode (run --translate).
 GATEWAYS = (("helsebro", "Helsebro, translated before the ACK"), ("helsebro-after", "Helsebro, translated after the ACK"))
 SERVERS = GATEWAYS + (("medplum", "Medplum Hl7Server (nothing stored)"),)
-
-
-def median(values):
-    values = [v for v in values if v is not None]
-    return statistics.median(values) if values else None
-
-
-def spread(values):
-    """(max − min) / 2 / median, as a percentage; '' for a single value."""
-    values = [v for v in values if v is not None]
-    if len(values) < 2 or not statistics.median(values):
-        return ""
-    return f"±{(max(values) - min(values)) / 2 / statistics.median(values) * 100:.0f} %"
-
-
-def table(headers, rows, markdown):
-    if markdown:
-        out = ["| " + " | ".join(headers) + " |", "|" + "|".join("---:" if i else "---" for i in range(len(headers))) + "|"]
-        out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-        return "\n".join(out)
-    widths = [max(len(str(x)) for x in [h] + [r[i] for r in rows]) for i, h in enumerate(headers)]
-    line = lambda cells: "  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
-    return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(r) for r in rows])
-
-
-def load(path):
-    phases, machine = [], {}
-    with open(path, encoding="utf-8") as f:
-        for text in f:
-            if text.strip():
-                r = json.loads(text)
-                if "machine" in r:
-                    machine = r["machine"]
-                else:
-                    phases.append(r)
-    return phases, machine
 
 
 def report(phases, machine, markdown):
