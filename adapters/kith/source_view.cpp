@@ -113,9 +113,9 @@ void SourceView::select(const SourceNode& context, const mapping::SourcePath& ba
   const pugi::xpath_node& from = at(context);
   // An attribute has no children; a relative path from it starts at its element.
   const pugi::xml_node start = from.attribute() ? from.parent() : from.node();
-  pugi::xpath_node_set found = path.query().evaluate_node_set(start);
-  found.sort();  // occurrences in document order, also for reverse axes
-  for (const pugi::xpath_node& n : found) out.push_back(intern(n));
+  selected_.clear();
+  path.select(start, selected_);
+  for (const pugi::xpath_node& n : selected_) out.push_back(intern(n));
 }
 
 std::string SourceView::text(const SourceNode& node) const {

@@ -58,6 +58,7 @@ class SourceView final : public mapping::SourceView {
   mutable std::vector<pugi::xpath_node> nodes_;
   mutable std::unordered_map<const void*, std::uint32_t> index_;
   mutable std::unordered_set<const void*> read_;  // attributes and text nodes text() returned
+  mutable std::vector<pugi::xpath_node> selected_;  // scratch for select()
 };
 
 }  // namespace helsebro::kith

@@ -1,5 +1,6 @@
 #include "adapters/kith/xpath.h"
 
+#include <algorithm>
 #include <optional>
 #include <pugixml.hpp>
 
@@ -56,12 +57,108 @@ std::optional<std::pair<std::size_t, std::string>> unknown_prefix(
   return std::nullopt;
 }
 
+// A name test: "local" or "prefix:local".
+bool qualified_name(std::string_view s) {
+  auto plain_name = [](std::string_view n) {
+    if (n.empty() || !name_start(n[0])) return false;
+    for (const char c : n) {
+      if (!name_char(c)) return false;
+    }
+    return true;
+  };
+  const std::size_t colon = s.find(':');
+  if (colon == std::string_view::npos) return plain_name(s);
+  return plain_name(s.substr(0, colon)) && plain_name(s.substr(colon + 1));
+}
+
+// XPath's attribute axis never holds namespace declarations.
+bool declaration(std::string_view name) { return name == "xmlns" || name.rfind("xmlns:", 0) == 0; }
+
+// Appends what steps [step, end) select from `node`. Root and parent steps keep one node; a child
+// step visits the children in order and walks the rest from each, so the results come out in
+// document order, and none twice (a node has one parent).
+void walk(pugi::xml_node node, const PlainStep* step, const PlainStep* end,
+          std::vector<pugi::xpath_node>& out) {
+  for (; step != end; ++step) {
+    switch (step->kind) {
+      case PlainStep::kRoot:
+        node = node.root();
+        break;
+      case PlainStep::kParent:
+        node = node.parent();
+        if (!node) return;
+        break;
+      case PlainStep::kChild:
+        for (pugi::xml_node c = node.first_child(); c; c = c.next_sibling()) {
+          if (c.type() == pugi::node_element && step->name == c.name()) walk(c, step + 1, end, out);
+        }
+        return;
+      case PlainStep::kAttribute:
+        if (node.type() != pugi::node_element) return;
+        for (pugi::xml_attribute a = node.first_attribute(); a; a = a.next_attribute()) {
+          if (step->name == a.name()) {
+            out.emplace_back(a, node);
+            return;
+          }
+        }
+        return;
+    }
+  }
+  out.emplace_back(node);
+}
+
 }  // namespace
 
-XPath::XPath(std::string text, std::unique_ptr<pugi::xpath_query> query)
+std::optional<std::vector<PlainStep>> plain_steps(std::string_view text) {
+  std::vector<PlainStep> steps;
+  if (text.empty()) return std::nullopt;
+  std::size_t at = 0;
+  if (text.front() == '/') {
+    steps.push_back({PlainStep::kRoot, {}});
+    if (text.size() == 1) return steps;
+    at = 1;
+  }
+  bool named = false;  // a ".." after a name could reach one node twice
+  for (;;) {
+    if (!steps.empty() && steps.back().kind == PlainStep::kAttribute) return std::nullopt;
+    const std::size_t slash = std::min(text.find('/', at), text.size());
+    const std::string_view part = text.substr(at, slash - at);
+    if (part == ".") {
+      // the node itself
+    } else if (part == "..") {
+      if (named) return std::nullopt;
+      steps.push_back({PlainStep::kParent, {}});
+    } else if (part.size() > 1 && part.front() == '@' && qualified_name(part.substr(1)) &&
+               !declaration(part.substr(1))) {
+      steps.push_back({PlainStep::kAttribute, std::string(part.substr(1))});
+    } else if (qualified_name(part)) {
+      steps.push_back({PlainStep::kChild, std::string(part)});
+      named = true;
+    } else {
+      return std::nullopt;  // "//", a trailing "/", "*", a predicate, an axis, a function …
+    }
+    if (slash == text.size()) return steps;
+    at = slash + 1;
+  }
+}
+
+XPath::XPath(std::string text, std::vector<PlainStep> steps)
+    : text_(std::move(text)), steps_(std::move(steps)) {}
+
+XPath::XPath(std::string text, std::shared_ptr<const pugi::xpath_query> query)
     : text_(std::move(text)), query_(std::move(query)) {}
 
 XPath::~XPath() = default;
+
+void XPath::select(const pugi::xml_node& start, std::vector<pugi::xpath_node>& out) const {
+  if (!query_) {
+    walk(start, steps_.data(), steps_.data() + steps_.size(), out);
+    return;
+  }
+  pugi::xpath_node_set found = query_->evaluate_node_set(start);
+  found.sort();  // occurrences in document order, also for reverse axes
+  for (const pugi::xpath_node& n : found) out.push_back(n);
+}
 
 Location XPath::location() const {
   Location where;
@@ -88,19 +185,30 @@ Result<std::unique_ptr<XPath>> XPathDialect::compile_xpath(std::string_view text
     return bad_path(text, unknown->first,
                     cat({"unknown namespace prefix '", unknown->second, "'"}));
   }
-  const std::string source(text);
-  std::unique_ptr<pugi::xpath_query> query;
-  try {
-    query = std::make_unique<pugi::xpath_query>(source.c_str());
-  } catch (const pugi::xpath_exception& e) {
-    const auto offset = e.result().offset;
-    return bad_path(text, offset > 0 ? static_cast<std::size_t>(offset) : 0,
-                    e.result().description());
+  std::string source(text);
+  if (auto steps = plain_steps(text)) return std::make_unique<XPath>(std::move(source), std::move(*steps));
+  std::lock_guard lock(mutex_);
+  auto known = queries_.find(text);
+  if (known == queries_.end()) {
+    std::shared_ptr<pugi::xpath_query> query;
+    try {
+      query = std::make_shared<pugi::xpath_query>(source.c_str());
+    } catch (const pugi::xpath_exception& e) {
+      const auto offset = e.result().offset;
+      return bad_path(text, offset > 0 ? static_cast<std::size_t>(offset) : 0,
+                      e.result().description());
+    }
+    if (query->return_type() != pugi::xpath_type_node_set) {
+      return bad_path(text, 0, "the path must select nodes, not a number, string or boolean");
+    }
+    known = queries_.emplace(source, std::move(query)).first;
   }
-  if (query->return_type() != pugi::xpath_type_node_set) {
-    return bad_path(text, 0, "the path must select nodes, not a number, string or boolean");
-  }
-  return std::make_unique<XPath>(source, std::move(query));
+  return std::make_unique<XPath>(std::move(source), known->second);
+}
+
+std::size_t XPathDialect::compiled_queries() const {
+  std::lock_guard lock(mutex_);
+  return queries_.size();
 }
 
 }  // namespace helsebro::kith

@@ -218,6 +218,83 @@ TEST_F(KithSourceView, OnePathServesManyViewsOnManyThreads) {
   EXPECT_EQ(wrong.load(), 0);
 }
 
+// Plain paths are walked without pugixml's XPath engine: each must select exactly what the engine
+// selects, in the same order, from the document and from every element of the message.
+TEST_F(KithSourceView, PlainPathsSelectWhatTheXPathEngineSelects) {
+  const std::vector<std::string> paths = {
+      "/", "/mh:MsgHead", "/mh:MsgHead/mh:MsgInfo/mh:MsgId", "/mh:MsgHead/mh:MsgInfo/mh:Type/@V",
+      "/mh:MsgHead/mh:MsgInfo/mh:Receiver/mh:Organisation/mh:Ident/mh:Id",
+      "/mh:MsgHead/mh:Document/mh:RefDoc/mh:Content/dm:Dialogmelding/dm:Notat/dm:TemaKodet/@DN",
+      "/mh:MsgHead/mh:Nothing", "/mh:MsgHead/mh:MsgInfo/@V", "/..", ".", "..", "../..", "./mh:Id",
+      "mh:Ident/mh:Id", "mh:TypeId/@V", "mh:TypeId/@S", "@V", "@DN", "@xsi:nil",
+      "../mh:Ident/mh:Id", "../../mh:OrganisationName", "./../mh:Ident/./mh:TypeId/@V",
+      "dm:Notat/dm:TekstNotatInnhold", "mh:Organisation/mh:Organisation/mh:Ident/mh:Id"};
+  pugi::xpath_node_set elements = message_->document().select_nodes("//*");
+  std::vector<pugi::xml_node> contexts{message_->document()};
+  for (const pugi::xpath_node& e : elements) contexts.push_back(e.node());
+  for (const std::string& text : paths) {
+    auto compiled = dialect_.compile_xpath(text);
+    ASSERT_TRUE(compiled) << text;
+    EXPECT_TRUE((*compiled)->plain()) << text;
+    const pugi::xpath_query engine(text.c_str());
+    for (const pugi::xml_node& context : contexts) {
+      std::vector<pugi::xpath_node> walked;
+      (*compiled)->select(context, walked);
+      pugi::xpath_node_set expected = engine.evaluate_node_set(context);
+      expected.sort();
+      ASSERT_EQ(walked.size(), expected.size()) << text << " from " << context.name();
+      for (std::size_t i = 0; i < walked.size(); ++i) {
+        EXPECT_TRUE(walked[i] == expected[i]) << text << " from " << context.name() << ", node " << i;
+      }
+    }
+  }
+}
+
+TEST(KithXPathDialect, TellsPlainPathsFromTheRest) {
+  for (const char* plain : {"/", "/mh:MsgHead", "mh:Id", "@V", "@xsi:nil", ".", "..", "../../mh:Id",
+                            "./mh:TypeId/@V", "/mh:MsgHead/./mh:MsgInfo", "Name", "mh:Åpen"}) {
+    EXPECT_TRUE(plain_steps(plain)) << plain;
+  }
+  for (const char* other : {"", "//dm:Notat", "mh:Ident//mh:Id", "mh:Ident/", "mh:Ident[1]", "*",
+                            "mh:Ident/..", "@V/mh:Id", "@*", "@xmlns", "@xmlns:mh", "text()",
+                            "child::mh:Id", "mh:Id | mh:Name", "mh:Id/ mh:Name", "a:b:c",
+                            "1mh:Id", "$x"}) {
+    EXPECT_FALSE(plain_steps(other)) << other;
+  }
+  EXPECT_FALSE(plain_steps("/mh:MsgHead/../mh:MsgInfo"));  // ".." after a name could repeat nodes
+  const auto up = plain_steps("../../mh:Ident/@V");
+  ASSERT_TRUE(up);
+  ASSERT_EQ(up->size(), 4u);
+  EXPECT_EQ((*up)[0].kind, PlainStep::kParent);
+  EXPECT_EQ((*up)[2].kind, PlainStep::kChild);
+  EXPECT_EQ((*up)[2].name, "mh:Ident");
+  EXPECT_EQ((*up)[3].kind, PlainStep::kAttribute);
+  EXPECT_EQ((*up)[3].name, "V");
+}
+
+TEST(KithXPathDialect, CompilesEachXPathQueryOnce) {
+  XPathDialect dialect(testing::schemas()->index());
+  auto a = dialect.compile_xpath("//dm:Notat[dm:TemaKodet/@V='1']");
+  auto b = dialect.compile_xpath("//dm:Notat[dm:TemaKodet/@V='1']");
+  auto c = dialect.compile_xpath("//dm:Notat");
+  auto plain = dialect.compile_xpath("/mh:MsgHead/mh:MsgInfo");
+  ASSERT_TRUE(a && b && c && plain);
+  EXPECT_FALSE((*a)->plain());
+  EXPECT_TRUE((*plain)->plain());
+  EXPECT_EQ(dialect.compiled_queries(), 2u);
+  // A shared query outlives the dialect that compiled it.
+  std::unique_ptr<XPath> kept;
+  {
+    XPathDialect scoped(std::set<std::string>{"dm"});
+    kept = std::move(*scoped.compile_xpath("//dm:Notat/dm:TekstNotatInnhold"));
+  }
+  const Classification message = Classifier(testing::schemas(), {}).classify(testing::dialog_message());
+  ASSERT_NE(message.message, nullptr);
+  std::vector<pugi::xpath_node> found;
+  kept->select(message.message->document(), found);
+  EXPECT_EQ(found.size(), 2u);
+}
+
 TEST(KithXPathDialect, CompilesOnceAndKeepsTheText) {
   XPathDialect dialect(testing::schemas()->index());
   EXPECT_EQ(dialect.format(), "kith");
