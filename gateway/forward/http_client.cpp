@@ -156,6 +156,8 @@ struct HttpClient::Impl {
       close();
       co_return fail(TransportFailure::kConnect, "connect", connect_ec.message());
     }
+    beast::error_code nodelay_ec;  // a request's header and body are written back to back
+    stream.socket().set_option(tcp::no_delay(true), nodelay_ec);
     buffer.clear();
     if (secure) co_return co_await handshake();
     co_return Result<void>();

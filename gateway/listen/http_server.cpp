@@ -118,6 +118,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(io), kTuple);
       if (ec == asio::error::operation_aborted) co_return;
       if (ec) continue;
+      beast::error_code nodelay_ec;  // a reply goes out whole and at once (see mllp_listener.cpp)
+      socket.set_option(tcp::no_delay(true), nodelay_ec);
       auto executor = socket.get_executor();
       if (tls)
         asio::co_spawn(executor, tls_session(std::move(socket)), asio::detached);

@@ -98,6 +98,11 @@ struct MllpListener::Impl : std::enable_shared_from_this<MllpListener::Impl> {
         socket.close(ignored);
         continue;
       }
+      // Each ACK goes out as soon as its commit is done. With Nagle's algorithm an ACK written
+      // while the previous one is not yet acknowledged by the sender's TCP would wait for that
+      // (delayed) acknowledgement: milliseconds whenever a sender has two messages in flight.
+      beast::error_code nodelay_ec;
+      socket.set_option(tcp::no_delay(true), nodelay_ec);
       auto executor = socket.get_executor();
       asio::co_spawn(executor, session(std::move(socket)), asio::detached);
     }
