@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <stdexcept>
@@ -52,18 +53,40 @@ SqliteJournal::SqliteJournal(const std::string& data_dir, observe::JournalProbe*
   std::error_code ec;
   std::filesystem::create_directories(data_dir, ec);
   if (ec) throw std::runtime_error("journal: cannot create " + data_dir + ": " + ec.message());
-  const std::string path = (std::filesystem::path(data_dir) / "journal.db").string();
-  writer_db_ = std::make_unique<WriterConnection>(path);
+  path_ = (std::filesystem::path(data_dir) / "journal.db").string();
+  writer_db_ = std::make_unique<WriterConnection>(path_);
   count_states();
-  reader_db_ = open_db(path);
-  checkpointer_ = std::make_unique<Checkpointer>(open_db(path));
+  idle_readers_.push_back(open_db(path_));
+  checkpointer_ = std::make_unique<Checkpointer>(open_db(path_));
   checkpointer_->watch(writer_db_->db());
   writer_ = std::thread([this] { writer_loop(); });
 }
 
 SqliteJournal::~SqliteJournal() {
   close();
-  sqlite3_close_v2(reader_db_);
+  for (sqlite3* db : idle_readers_) sqlite3_close_v2(db);
+}
+
+SqliteJournal::ReaderLease::ReaderLease(SqliteJournal& journal) : journal_(journal), db_(nullptr) {
+  {
+    std::lock_guard lock(journal_.readers_mutex_);
+    if (!journal_.idle_readers_.empty()) {
+      db_ = journal_.idle_readers_.back();
+      journal_.idle_readers_.pop_back();
+      return;
+    }
+  }
+  try {
+    db_ = open_db(journal_.path_);
+  } catch (const std::exception& e) {
+    error_ = e.what();  // db() stays null
+  }
+}
+
+SqliteJournal::ReaderLease::~ReaderLease() {
+  if (db_ == nullptr) return;
+  std::lock_guard lock(journal_.readers_mutex_);
+  journal_.idle_readers_.push_back(db_);
 }
 
 // The one GROUP BY: from here on the counts follow the commits.
@@ -98,13 +121,27 @@ void SqliteJournal::enqueue(Operation op) {
   {
     std::lock_guard lock(queue_mutex_);
     if (!stopping_) {
-      queue_.push_back(std::move(op));
-      // The writer waits only while the queue is empty: the first operation wakes it.
-      if (queue_.size() == 1) queue_cv_.notify_one();
+      // The writer waits only while both queues are empty: the first operation wakes it.
+      const bool wake = appends_.empty() && others_.empty();
+      if (op.append) {
+        appends_.push_back(std::move(op));
+      } else {
+        others_.push_back(std::move(op));
+      }
+      if (wake) queue_cv_.notify_one();
       return;
     }
   }
   op.done(Error{Errc::kJournalWriteFailed, "the journal is closing"});
+}
+
+void SqliteJournal::take_others(std::vector<Operation>& batch) {
+  std::size_t bytes = 0;
+  while (!others_.empty() && (bytes == 0 || bytes + others_.front().bytes <= kOtherBytesPerCommit)) {
+    bytes += std::max<std::size_t>(others_.front().bytes, 1);
+    batch.push_back(std::move(others_.front()));
+    others_.pop_front();
+  }
 }
 
 void SqliteJournal::writer_loop() {
@@ -112,9 +149,10 @@ void SqliteJournal::writer_loop() {
   for (;;) {
     {
       std::unique_lock lock(queue_mutex_);
-      queue_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty() && stopping_) return;
-      batch.swap(queue_);
+      queue_cv_.wait(lock, [this] { return stopping_ || !appends_.empty() || !others_.empty(); });
+      if (appends_.empty() && others_.empty() && stopping_) return;
+      batch.swap(appends_);
+      take_others(batch);
     }
     commit_batch(batch);
     batch.clear();
@@ -192,7 +230,7 @@ void SqliteJournal::commit_batch(std::vector<Operation>& batch) {
 
 void SqliteJournal::append(MessageRecord record, AppendDone done) {
   auto shared = std::make_shared<MessageRecord>(std::move(record));
-  enqueue({[shared](WriterConnection& w) { return w.insert(*shared); }, std::move(done)});
+  enqueue({[shared](WriterConnection& w) { return w.insert(*shared); }, std::move(done), true});
 }
 
 void SqliteJournal::append_unique(MessageRecord record, EpochMillis window_start, UniqueDone done) {
@@ -206,7 +244,8 @@ void SqliteJournal::append_unique(MessageRecord record, EpochMillis window_start
                done(r.error());
              else
                done(std::move(*outcome));
-           }});
+           },
+           true});
 }
 
 void SqliteJournal::mark_delivered(std::int64_t seq, EpochMillis now, Done done) {
@@ -234,11 +273,12 @@ void SqliteJournal::mark_dead(std::int64_t seq, std::string reason, EpochMillis 
 void SqliteJournal::retranslate(std::int64_t seq, MessageState state, std::string bundle,
                                 std::string ordering_key, std::string mapping, std::string reason,
                                 EpochMillis now, Done done) {
+  const std::size_t bytes = bundle.size();
   enqueue({[=, bundle = std::move(bundle), ordering_key = std::move(ordering_key),
             mapping = std::move(mapping), reason = std::move(reason)](WriterConnection& w) {
              return w.retranslate(seq, state, bundle, ordering_key, mapping, reason, now);
            },
-           [done = std::move(done)](Result<std::int64_t> r) { done(to_void(r)); }});
+           [done = std::move(done)](Result<std::int64_t> r) { done(to_void(r)); }, false, bytes});
 }
 
 void SqliteJournal::purge(EpochMillis delivered_before, EpochMillis rejected_before,
@@ -248,7 +288,8 @@ void SqliteJournal::purge(EpochMillis delivered_before, EpochMillis rejected_bef
 }
 
 Result<std::vector<MessageRecord>> SqliteJournal::find(const MessageQuery& query) {
-  std::lock_guard lock(reader_mutex_);
+  const ReaderLease reader(*this);
+  if (reader.db() == nullptr) return Error{Errc::kJournalWriteFailed, reader.error()};
   std::string sql =
       std::string("SELECT ") + kSummaryColumns + ", payload, bundle, ack FROM messages WHERE 1";
   if (!query.ids.empty()) {
@@ -260,8 +301,8 @@ Result<std::vector<MessageRecord>> SqliteJournal::find(const MessageQuery& query
   if (query.received_since > 0)
     sql += " AND received_at >= " + std::to_string(query.received_since);
   sql += " ORDER BY seq LIMIT " + std::to_string(query.limit);
-  Statement s(reader_db_, sql.c_str());
-  if (!s.ok()) return db_error(reader_db_, "prepare find");
+  Statement s(reader.db(), sql.c_str());
+  if (!s.ok()) return db_error(reader.db(), "prepare find");
   for (std::size_t i = 0; i < query.ids.size(); ++i) s.bind(static_cast<int>(i + 1), query.ids[i]);
   std::vector<MessageRecord> out;
   int rc;
@@ -272,20 +313,21 @@ Result<std::vector<MessageRecord>> SqliteJournal::find(const MessageQuery& query
     r.ack = s.text(20);
     out.push_back(std::move(r));
   }
-  if (rc != SQLITE_DONE) return db_error(reader_db_, "find messages");
+  if (rc != SQLITE_DONE) return db_error(reader.db(), "find messages");
   return out;
 }
 
 Result<std::vector<MessageRecord>> SqliteJournal::pending(std::size_t limit) {
-  std::lock_guard lock(reader_mutex_);
+  const ReaderLease reader(*this);
+  if (reader.db() == nullptr) return Error{Errc::kJournalWriteFailed, reader.error()};
   // Nothing after the oldest message still to be translated (state 0, a channel translating
   // after the ACK): its ordering key is not known yet, and it may be the same patient's.
   const std::string sql = std::string("SELECT ") + kSummaryColumns +
                           ", bundle FROM messages WHERE state IN (1, 4) AND seq < (SELECT "
                           "COALESCE(MIN(seq), 9223372036854775807) FROM messages WHERE state = 0) "
                           "ORDER BY seq LIMIT ?1";
-  Statement s(reader_db_, sql.c_str());
-  if (!s.ok()) return db_error(reader_db_, "prepare pending");
+  Statement s(reader.db(), sql.c_str());
+  if (!s.ok()) return db_error(reader.db(), "prepare pending");
   s.bind(1, static_cast<std::int64_t>(limit));
   std::vector<MessageRecord> out;
   int rc;
@@ -293,20 +335,21 @@ Result<std::vector<MessageRecord>> SqliteJournal::pending(std::size_t limit) {
     out.push_back(read_summary(s));
     out.back().bundle = s.text(18);
   }
-  if (rc != SQLITE_DONE) return db_error(reader_db_, "read pending");
+  if (rc != SQLITE_DONE) return db_error(reader.db(), "read pending");
   return out;
 }
 
 Result<std::optional<MessageRecord>> SqliteJournal::get(const std::string& id) {
-  std::lock_guard lock(reader_mutex_);
+  const ReaderLease reader(*this);
+  if (reader.db() == nullptr) return Error{Errc::kJournalWriteFailed, reader.error()};
   const std::string sql = std::string("SELECT ") + kSummaryColumns +
                           ", payload, bundle, ack FROM messages WHERE id = ?1";
-  Statement s(reader_db_, sql.c_str());
-  if (!s.ok()) return db_error(reader_db_, "prepare get");
+  Statement s(reader.db(), sql.c_str());
+  if (!s.ok()) return db_error(reader.db(), "prepare get");
   s.bind(1, id);
   const int rc = s.step();
   if (rc == SQLITE_DONE) return std::optional<MessageRecord>();
-  if (rc != SQLITE_ROW) return db_error(reader_db_, "read message");
+  if (rc != SQLITE_ROW) return db_error(reader.db(), "read message");
   MessageRecord r = read_summary(s);
   r.payload = s.text(18);
   r.bundle = s.text(19);

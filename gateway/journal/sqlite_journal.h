@@ -2,8 +2,12 @@
 // The embedded journal: SQLite in WAL mode with synchronous=FULL, one writer thread that
 // group-commits every operation queued while the previous commit was being fsynced, with
 // statements prepared once; WAL checkpoints run on a thread of their own, off the commit path.
+// Appends, which senders wait on for their ACK, go into the next commit whatever else is queued;
+// state changes and translations after the ACK (Bundles of several kilobytes each) join each
+// commit only up to a byte budget, so an ACK never waits for a large write it does not need.
 
 #include <condition_variable>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -66,26 +70,54 @@ class SqliteJournal final : public Journal {
   struct Operation {
     std::function<Result<std::int64_t>(WriterConnection&)> apply;  // inside the batch's transaction
     std::function<void(Result<std::int64_t>)> done;  // runs after the commit (or failure)
+    bool append = false;     // a sender waits on it: always in the next commit
+    std::size_t bytes = 0;   // about what it writes (other operations: for the budget)
   };
 
+  /// What other operations may add to a commit that appends wait on: about 64 pages, a fraction
+  /// of a millisecond to write. At least one operation goes into every commit.
+  static constexpr std::size_t kOtherBytesPerCommit = 256 * 1024;
+
   void enqueue(Operation op);
+  void take_others(std::vector<Operation>& batch);  // under queue_mutex_
   void writer_loop();
   void commit_batch(std::vector<Operation>& batch);
   std::vector<Result<std::int64_t>> apply_all(std::vector<Operation>& batch, bool began,
                                               StateDelta& committed);
   void count_states();
 
+  // A reading connection for one call: find, pending and get come from the translator, the
+  // forwarder and the admin API on their own threads, and none waits for another's read (the
+  // translator runs at the lowest priority, and must hold nothing a listener's thread needs).
+  class ReaderLease {
+   public:
+    explicit ReaderLease(SqliteJournal& journal);
+    ~ReaderLease();
+    ReaderLease(const ReaderLease&) = delete;
+    ReaderLease& operator=(const ReaderLease&) = delete;
+    /// Null when no connection could be opened; error() says why.
+    sqlite3* db() const { return db_; }
+    const std::string& error() const { return error_; }
+
+   private:
+    SqliteJournal& journal_;
+    sqlite3* db_;
+    std::string error_;
+  };
+
+  std::string path_;
   std::unique_ptr<WriterConnection> writer_db_;
   std::unique_ptr<Checkpointer> checkpointer_;
-  sqlite3* reader_db_ = nullptr;
-  std::mutex reader_mutex_;
+  std::mutex readers_mutex_;
+  std::vector<sqlite3*> idle_readers_;  // opened on demand, kept until the journal closes
   observe::JournalProbe* probe_;
   std::function<bool(FaultPoint)> fault_hook_;
   StateCounts counts_;
 
   std::mutex queue_mutex_;
   std::condition_variable queue_cv_;
-  std::vector<Operation> queue_;
+  std::vector<Operation> appends_;
+  std::deque<Operation> others_;  // in the order they came
   bool stopping_ = false;
   std::thread writer_;
 };

@@ -171,7 +171,7 @@ TEST(Replay, HeldMessagesAreTranslatedOnceAMappingTakesThemAndStayHeldOtherwise)
   channel.channel = "mllp";
   channel.accept_invalid_person_id = true;
   auto summary = replay_messages(journal, *set, by_state(MessageState::kHeld),
-                                 Clock([] { return EpochMillis{5000}; }), ReplayRules{{channel}});
+                                 Clock([] { return EpochMillis{5000}; }), ReplayRules{{channel}, {}, {}});
   ASSERT_TRUE(summary) << summary.error().message();
   EXPECT_EQ(summary->translated, 1u);
   EXPECT_EQ(summary->held, std::vector<std::string>{"m-unknown"});

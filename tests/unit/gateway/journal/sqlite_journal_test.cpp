@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <atomic>
 #include <future>
 #include <map>
@@ -89,6 +90,12 @@ double sample(const observe::Registry& registry, const std::string& name) {
 }
 
 using Ids = std::vector<std::string>;
+
+// "r7" and the like (append: g++ 12 warns about operator+ here, -Wrestrict).
+std::string numbered(std::string prefix, int i) {
+  prefix.append(std::to_string(i));
+  return prefix;
+}
 
 // Counts by state straight from the database file, on a connection of the test's own: the model
 // the journal's in-memory counts must match.
@@ -515,6 +522,88 @@ TEST_F(JournalTest, ConcurrentAppendsAreAllStoredAndGroupCommitted) {
   EXPECT_LE(commits, 2);
   EXPECT_EQ(sample(registry, "helsebro_journal_batch_operations_count"), commits);
   EXPECT_EQ(sample(registry, "helsebro_journal_batch_operations_sum"), kTotal);
+}
+
+// An append, which a sender waits on for its ACK, goes into the next commit even when many large
+// translations were queued before it; those join commits only up to a byte budget.
+TEST_F(JournalTest, AppendsGoAheadOfLargeTranslationsQueuedBeforeThem) {
+  SqliteJournal j(dir_.str());
+  constexpr int kTranslations = 40;
+  std::vector<std::int64_t> seqs;
+  for (int i = 0; i < kTranslations; ++i) seqs.push_back(append_ok(j, record(numbered("r", i), MessageState::kReceived)));
+
+  // Hold the writer inside a transaction until everything below is queued.
+  std::promise<void> gate;
+  std::shared_future<void> open = gate.get_future().share();
+  std::atomic<bool> first{true};
+  j.set_fault_hook([open, &first](FaultPoint point) {
+    if (point == FaultPoint::kWrite && first.exchange(false)) open.wait();
+    return false;
+  });
+  std::mutex mutex;
+  std::vector<std::string> finished;  // in the order the writer reported them
+  std::promise<void> all_done;
+  std::atomic<int> remaining{kTranslations + 2};
+  auto done = [&](std::string what) {
+    return [&, what](auto result) {
+      EXPECT_TRUE(result) << what;
+      {
+        std::lock_guard lock(mutex);
+        finished.push_back(what);
+      }
+      if (--remaining == 0) all_done.set_value();
+    };
+  };
+  j.append(record("held"), done("held"));
+  const std::string bundle(100 * 1024, 'x');
+  for (int i = 0; i < kTranslations; ++i) {
+    j.retranslate(seqs[i], MessageState::kTranslated, bundle, "k", "m", "", 2, done(numbered("t", i)));
+  }
+  j.append(record("urgent"), done("urgent"));
+  gate.set_value();
+  ASSERT_EQ(all_done.get_future().wait_for(std::chrono::seconds(60)), std::future_status::ready);
+
+  const auto at = std::find(finished.begin(), finished.end(), "urgent") - finished.begin();
+  EXPECT_LE(at, 4) << "the append waited for " << at - 1 << " translations";
+  // The translations themselves kept their order.
+  std::vector<std::string> translations;
+  for (const std::string& f : finished) {
+    if (f[0] == 't') translations.push_back(f);
+  }
+  for (int i = 0; i < kTranslations; ++i) EXPECT_EQ(translations[i], numbered("t", i));
+  auto stored = get(j, "r39");
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(stored->bundle.size(), bundle.size());
+  EXPECT_EQ(stored->state, MessageState::kTranslated);
+}
+
+// find, pending and get from several threads at once, while the writer commits: each read gets
+// a connection of its own for the call.
+TEST_F(JournalTest, ReadsFromManyThreadsWhileWriting) {
+  SqliteJournal j(dir_.str());
+  for (int i = 0; i < 20; ++i) append_ok(j, record(numbered("a", i)));
+  std::atomic<bool> writing{true};
+  std::thread writer([&] {
+    for (int i = 0; writing; ++i) append_ok(j, record(numbered("w", i)));
+  });
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 4; ++t) {
+    readers.emplace_back([&] {
+      for (int i = 0; i < 100; ++i) {
+        auto pending = j.pending(10);
+        auto found = j.find(MessageQuery{{"a3", "a7"}, std::nullopt, 0, 10});
+        auto one = j.get("a11");
+        if (!pending || pending->size() != 10 || (*pending)[0].id != "a0") ++wrong;
+        if (!found || found->size() != 2) ++wrong;
+        if (!one || !*one || (*one)->payload != record("a11").payload) ++wrong;
+      }
+    });
+  }
+  for (auto& r : readers) r.join();
+  writing = false;
+  writer.join();
+  EXPECT_EQ(wrong.load(), 0);
 }
 
 TEST_F(JournalTest, PurgeRemovesOldDeliveredAndRejectedButKeepsDeadAndWaiting) {
