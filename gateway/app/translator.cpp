@@ -12,7 +12,9 @@
 namespace helsebro::app {
 namespace {
 
-constexpr std::size_t kBatch = 256;
+// Messages read, translated and handed to the journal at a time: enough to share the reads and
+// commits, few enough that the batch (payloads, Bundles) stays about a megabyte.
+constexpr std::size_t kBatch = 64;
 constexpr auto kIdlePoll = std::chrono::seconds(1);
 // Below the listeners (nice 0): Linux lets a thread lower its own priority without privileges.
 constexpr int kNice = 10;

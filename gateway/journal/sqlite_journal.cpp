@@ -42,6 +42,14 @@ MessageRecord read_summary(const Statement& s) {
   return r;
 }
 
+// Readers and the checkpointer read a few pages per call, mostly the newest, which the OS keeps
+// cached anyway: a small page cache each (SQLite's default is 2 MB per connection).
+sqlite3* open_small_cache(const std::string& path) {
+  sqlite3* db = open_db(path);
+  exec_or_throw(db, "PRAGMA cache_size=-256");
+  return db;
+}
+
 Result<void> to_void(const Result<std::int64_t>& r) {
   return r ? Result<void>() : Result<void>(r.error());
 }
@@ -56,8 +64,8 @@ SqliteJournal::SqliteJournal(const std::string& data_dir, observe::JournalProbe*
   path_ = (std::filesystem::path(data_dir) / "journal.db").string();
   writer_db_ = std::make_unique<WriterConnection>(path_);
   count_states();
-  idle_readers_.push_back(open_db(path_));
-  checkpointer_ = std::make_unique<Checkpointer>(open_db(path_));
+  idle_readers_.push_back(open_small_cache(path_));
+  checkpointer_ = std::make_unique<Checkpointer>(open_small_cache(path_));
   checkpointer_->watch(writer_db_->db());
   writer_ = std::thread([this] { writer_loop(); });
 }
@@ -77,7 +85,7 @@ SqliteJournal::ReaderLease::ReaderLease(SqliteJournal& journal) : journal_(journ
     }
   }
   try {
-    db_ = open_db(journal_.path_);
+    db_ = open_small_cache(journal_.path_);
   } catch (const std::exception& e) {
     error_ = e.what();  // db() stays null
   }
