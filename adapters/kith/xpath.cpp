@@ -96,6 +96,8 @@ void walk(pugi::xml_node node, const PlainStep* step, const PlainStep* end,
       case PlainStep::kAttribute:
         if (node.type() != pugi::node_element) return;
         for (pugi::xml_attribute a = node.first_attribute(); a; a = a.next_attribute()) {
+          // The first match only, as pugixml's engine does: canonical names can give two
+          // attributes one name (two versions of a namespace under one prefix).
           if (step->name == a.name()) {
             out.emplace_back(a, node);
             return;
@@ -186,7 +188,9 @@ Result<std::unique_ptr<XPath>> XPathDialect::compile_xpath(std::string_view text
                     cat({"unknown namespace prefix '", unknown->second, "'"}));
   }
   std::string source(text);
-  if (auto steps = plain_steps(text)) return std::make_unique<XPath>(std::move(source), std::move(*steps));
+  if (auto steps = plain_steps(text)) {
+    return std::make_unique<XPath>(std::move(source), std::move(*steps));
+  }
   std::lock_guard lock(mutex_);
   auto known = queries_.find(text);
   if (known == queries_.end()) {

@@ -1,6 +1,7 @@
 #pragma once
-// The mapping language's source paths for KITH e-messages: XPath 1.0 as pugixml evaluates it,
-// compiled once per path, over a document whose names were made canonical (canonical_names.h).
+// The mapping language's source paths for KITH e-messages: XPath 1.0 as pugixml evaluates it
+// (plain paths walked directly, the rest compiled once per distinct text, see XPath), over a
+// document whose names were made canonical (canonical_names.h).
 // Elements are named with the fixed prefixes of schemas/kith/index.json, one per message family
 // and every version of it:
 //   mh   MsgHead 1.2                     ar   AppRec 1.0, 1.1

@@ -101,10 +101,10 @@ std::string uuid_v7(std::int64_t unix_ms) {
 }
 
 std::string sha256_hex(std::string_view bytes) {
-  // Once per stored message, on the listener's thread: fetched once, one context per thread, as
-  // in uuid_v5.
+  // Once per stored message or file: fetched once, one context per thread, as in uuid_v5.
   static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-  thread_local const std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  thread_local const std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(),
+                                                                                  EVP_MD_CTX_free);
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   if (sha256 == nullptr || ctx == nullptr || EVP_DigestInit_ex(ctx.get(), sha256, nullptr) != 1 ||

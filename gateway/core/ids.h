@@ -21,7 +21,8 @@ std::string uuid_v5(const Uuid& name_space, std::string_view name);
 /// RFC 9562 UUID v7: 48-bit Unix milliseconds then random bits. Thread-safe.
 std::string uuid_v7(std::int64_t unix_ms);
 
-/// Lower-case hex SHA-256 of the bytes.
+/// Lower-case hex SHA-256 of the bytes. Throws std::runtime_error when OpenSSL offers no SHA-256
+/// (as uuid_v5 does for SHA-1).
 std::string sha256_hex(std::string_view bytes);
 
 /// Helsebro's namespace for resource ids (UUID v5).

@@ -41,6 +41,11 @@ class Journal {
 
   virtual ~Journal() = default;
 
+  // Writes complete in the order they were asked for, with one exception: an append may overtake
+  // state changes and translations asked for before it (they are applied in order among
+  // themselves). A caller that needs a change applied before a later append waits for its
+  // `done` first.
+
   /// Stores a new message; `done` gets its sequence number (arrival order) once durable.
   virtual void append(MessageRecord record, AppendDone done) = 0;
   /// Like append(), unless a message from the same sender with the same control id was accepted

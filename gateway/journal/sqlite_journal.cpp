@@ -46,7 +46,12 @@ MessageRecord read_summary(const Statement& s) {
 // cached anyway: a small page cache each (SQLite's default is 2 MB per connection).
 sqlite3* open_small_cache(const std::string& path) {
   sqlite3* db = open_db(path);
-  exec_or_throw(db, "PRAGMA cache_size=-256");
+  try {
+    exec_or_throw(db, "PRAGMA cache_size=-256");
+  } catch (...) {
+    sqlite3_close_v2(db);
+    throw;
+  }
   return db;
 }
 
@@ -64,7 +69,6 @@ SqliteJournal::SqliteJournal(const std::string& data_dir, observe::JournalProbe*
   path_ = (std::filesystem::path(data_dir) / "journal.db").string();
   writer_db_ = std::make_unique<WriterConnection>(path_);
   count_states();
-  idle_readers_.push_back(open_small_cache(path_));
   checkpointer_ = std::make_unique<Checkpointer>(open_small_cache(path_));
   checkpointer_->watch(writer_db_->db());
   writer_ = std::thread([this] { writer_loop(); });
@@ -145,7 +149,8 @@ void SqliteJournal::enqueue(Operation op) {
 
 void SqliteJournal::take_others(std::vector<Operation>& batch) {
   std::size_t bytes = 0;
-  while (!others_.empty() && (bytes == 0 || bytes + others_.front().bytes <= kOtherBytesPerCommit)) {
+  while (!others_.empty() &&
+         (bytes == 0 || bytes + others_.front().bytes <= kOtherBytesPerCommit)) {
     bytes += std::max<std::size_t>(others_.front().bytes, 1);
     batch.push_back(std::move(others_.front()));
     others_.pop_front();
@@ -238,22 +243,24 @@ void SqliteJournal::commit_batch(std::vector<Operation>& batch) {
 
 void SqliteJournal::append(MessageRecord record, AppendDone done) {
   auto shared = std::make_shared<MessageRecord>(std::move(record));
-  enqueue({[shared](WriterConnection& w) { return w.insert(*shared); }, std::move(done), true});
+  enqueue({.apply = [shared](WriterConnection& w) { return w.insert(*shared); },
+           .done = std::move(done),
+           .append = true});
 }
 
 void SqliteJournal::append_unique(MessageRecord record, EpochMillis window_start, UniqueDone done) {
   auto shared = std::make_shared<MessageRecord>(std::move(record));
   auto outcome = std::make_shared<AppendOutcome>();
-  enqueue({[shared, outcome, window_start](WriterConnection& w) {
+  enqueue({.apply = [shared, outcome, window_start](WriterConnection& w) {
              return w.insert_unique(*shared, window_start, *outcome);
            },
-           [outcome, done = std::move(done)](Result<std::int64_t> r) {
+           .done = [outcome, done = std::move(done)](Result<std::int64_t> r) {
              if (!r)
                done(r.error());
              else
                done(std::move(*outcome));
            },
-           true});
+           .append = true});
 }
 
 void SqliteJournal::mark_delivered(std::int64_t seq, EpochMillis now, Done done) {
@@ -282,17 +289,20 @@ void SqliteJournal::retranslate(std::int64_t seq, MessageState state, std::strin
                                 std::string ordering_key, std::string mapping, std::string reason,
                                 EpochMillis now, Done done) {
   const std::size_t bytes = bundle.size();
-  enqueue({[=, bundle = std::move(bundle), ordering_key = std::move(ordering_key),
-            mapping = std::move(mapping), reason = std::move(reason)](WriterConnection& w) {
+  enqueue({.apply = [=, bundle = std::move(bundle), ordering_key = std::move(ordering_key),
+                    mapping = std::move(mapping), reason = std::move(reason)](WriterConnection& w) {
              return w.retranslate(seq, state, bundle, ordering_key, mapping, reason, now);
            },
-           [done = std::move(done)](Result<std::int64_t> r) { done(to_void(r)); }, false, bytes});
+           .done = [done = std::move(done)](Result<std::int64_t> r) { done(to_void(r)); },
+           .bytes = bytes});
 }
 
 void SqliteJournal::purge(EpochMillis delivered_before, EpochMillis rejected_before,
                           std::function<void(Result<std::int64_t>)> done) {
-  enqueue({[=](WriterConnection& w) { return w.purge(delivered_before, rejected_before); },
-           std::move(done)});
+  // It may delete many rows: a commit of its own among the other operations.
+  enqueue({.apply = [=](WriterConnection& w) { return w.purge(delivered_before, rejected_before); },
+           .done = std::move(done),
+           .bytes = kOtherBytesPerCommit});
 }
 
 Result<std::vector<MessageRecord>> SqliteJournal::find(const MessageQuery& query) {

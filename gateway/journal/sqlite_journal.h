@@ -109,7 +109,8 @@ class SqliteJournal final : public Journal {
   std::unique_ptr<WriterConnection> writer_db_;
   std::unique_ptr<Checkpointer> checkpointer_;
   std::mutex readers_mutex_;
-  std::vector<sqlite3*> idle_readers_;  // opened on demand, kept until the journal closes
+  std::vector<sqlite3*> idle_readers_;  // opened on demand, one per concurrent read; closed
+                                        // by the destructor
   observe::JournalProbe* probe_;
   std::function<bool(FaultPoint)> fault_hook_;
   StateCounts counts_;

@@ -72,7 +72,12 @@ inline sqlite3* open_db(const std::string& path) {
     throw std::runtime_error("journal: cannot open " + path + ": " + why);
   }
   sqlite3_busy_timeout(db, 5000);
-  exec_or_throw(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
+  try {
+    exec_or_throw(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
+  } catch (...) {
+    sqlite3_close_v2(db);
+    throw;
+  }
   return db;
 }
 

@@ -229,9 +229,10 @@ TEST_F(KithSourceView, PlainPathsSelectWhatTheXPathEngineSelects) {
       "mh:Ident/mh:Id", "mh:TypeId/@V", "mh:TypeId/@S", "@V", "@DN", "@xsi:nil",
       "../mh:Ident/mh:Id", "../../mh:OrganisationName", "./../mh:Ident/./mh:TypeId/@V",
       "dm:Notat/dm:TekstNotatInnhold", "mh:Organisation/mh:Organisation/mh:Ident/mh:Id"};
-  pugi::xpath_node_set elements = message_->document().select_nodes("//*");
+  // The document, every element and every text node.
+  pugi::xpath_node_set nodes = message_->document().select_nodes("//* | //text()");
   std::vector<pugi::xml_node> contexts{message_->document()};
-  for (const pugi::xpath_node& e : elements) contexts.push_back(e.node());
+  for (const pugi::xpath_node& n : nodes) contexts.push_back(n.node());
   for (const std::string& text : paths) {
     auto compiled = dialect_.compile_xpath(text);
     ASSERT_TRUE(compiled) << text;
@@ -248,6 +249,27 @@ TEST_F(KithSourceView, PlainPathsSelectWhatTheXPathEngineSelects) {
       }
     }
   }
+}
+
+// Canonical names can give two attributes of one element the same name (two versions of a
+// namespace under one prefix); pugixml's engine selects the first, and so does the walk.
+TEST(KithXPathDialect, PlainPathsSelectTheFirstAttributeOfTheNameAsTheEngineDoes) {
+  pugi::xml_document doc;
+  pugi::xml_node x = doc.append_child("dm:x");
+  x.append_attribute("dm:k") = "1";
+  x.append_attribute("V") = "v";
+  x.append_attribute("dm:k") = "2";
+  XPathDialect dialect(std::set<std::string>{"dm"});
+  auto path = dialect.compile_xpath("/dm:x/@dm:k");
+  ASSERT_TRUE(path);
+  ASSERT_TRUE((*path)->plain());
+  std::vector<pugi::xpath_node> walked;
+  (*path)->select(doc, walked);
+  const pugi::xpath_node_set expected = pugi::xpath_query("/dm:x/@dm:k").evaluate_node_set(doc);
+  ASSERT_EQ(expected.size(), 1u);
+  ASSERT_EQ(walked.size(), 1u);
+  EXPECT_TRUE(walked[0] == expected[0]);
+  EXPECT_STREQ(walked[0].attribute().value(), "1");
 }
 
 TEST(KithXPathDialect, TellsPlainPathsFromTheRest) {
