@@ -10,7 +10,7 @@ const std::set<std::string, std::less<>> kValueDirectives{"$path", "$var",  "$ea
                                                           "$ref",  "$refs", "$const", "$join"};
 const std::set<std::string, std::less<>> kModifierKeys{
     "$as", "$table", "$tableField", "$check", "$required", "$default", "$prefix", "$match", "$group",
-    "$separator", "$use", "$do", "$where", "$then", "$else", "$comment"};
+    "$comparator", "$separator", "$use", "$do", "$where", "$then", "$else", "$comment"};
 
 // A regular expression from a mapping file (ECMAScript syntax), compiled once at load. Boost's
 // matcher, unlike libstdc++'s, does not recurse per character, so long texts cannot exhaust the
@@ -207,6 +207,10 @@ Result<Modifiers> Compiler::modifiers(const JsonNode& j, PlanNode& target) {
       if (!re) return error(value, re.error().detail);
       m.match = std::move(*re);
       if (m.match->mark_count() > 0 && j.find("$group") == nullptr) m.group = 1;
+    } else if (key == "$comparator") {
+      if (value.is_string() && value.string == "comparator") m.comparator = ComparatorPart::kComparator;
+      else if (value.is_string() && value.string == "value") m.comparator = ComparatorPart::kValue;
+      else return error(value, "\"$comparator\" is comparator or value");
     } else if (key == "$group") {
       if (value.type != JsonNode::Type::kInt || value.integer < 0) {
         return error(value, "\"$group\" takes the number of a capture group of \"$match\" (0: the whole match)");
@@ -223,6 +227,9 @@ Result<Modifiers> Compiler::modifiers(const JsonNode& j, PlanNode& target) {
     }
   }
   if (j.find("$group") != nullptr && !m.match) return error(*j.find("$group"), "\"$group\" needs \"$match\"");
+  if (m.match && m.comparator != ComparatorPart::kNone) {
+    return error(*j.find("$comparator"), "use either \"$match\" or \"$comparator\", not both");
+  }
   if (m.match && static_cast<unsigned>(m.group) > m.match->mark_count()) {
     return error(*j.find("$group"), "\"$match\" has only " + std::to_string(m.match->mark_count()) +
                                         " capture group(s)");

@@ -1,6 +1,8 @@
 #include "gateway/mapping/convert.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <iterator>
 
 namespace helsebro::mapping {
 namespace {
@@ -235,6 +237,56 @@ Result<std::string> hl7_number_to_decimal(std::string_view nm) {
   while (sign + zeros + 1 < s.size() && s[sign + zeros] == '0' && s[sign + zeros + 1] != '.') ++zeros;
   s.erase(sign, zeros);
   return s;
+}
+
+namespace {
+
+constexpr std::string_view kComparators[] = {"<=", ">=", "<", ">"};  // in the expression's order
+
+bool is_regex_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+}
+
+std::size_t spaces_at(std::string_view text, std::size_t at) {
+  std::size_t n = 0;
+  while (at + n < text.size() && is_regex_space(text[at + n])) ++n;
+  return n;
+}
+
+}  // namespace
+
+std::string_view comparator_part(std::string_view text) {
+  // Leading whitespace, then the first comparator that fits (giving whitespace back cannot help:
+  // no comparator starts with whitespace).
+  const std::string_view rest = text.substr(spaces_at(text, 0));
+  for (std::string_view c : kComparators) {
+    if (rest.substr(0, c.size()) == c) return rest.substr(0, c.size());
+  }
+  return {};
+}
+
+std::optional<std::string_view> value_part(std::string_view text) {
+  // (.+)$ takes a non-empty rest of the text without a line end. The matcher tries what comes
+  // before it longest whitespace first, then each comparator in turn, then none, then whitespace
+  // given back; for each, the first rest that fits starts at the last place the whitespace after
+  // it allows (or at the last byte).
+  const std::size_t n = text.size();
+  const std::size_t line_end = text.find_last_of("\n\r\f");
+  auto rest_after = [&](std::size_t at) -> std::optional<std::string_view> {
+    if (at >= n) return std::nullopt;
+    const std::size_t from = std::min(at + spaces_at(text, at), n - 1);
+    if (line_end != std::string_view::npos && from <= line_end) return std::nullopt;
+    return text.substr(from);
+  };
+  const std::size_t leading = spaces_at(text, 0);
+  for (std::string_view c : kComparators) {
+    if (text.substr(leading, c.size()) != c) continue;
+    if (auto rest = rest_after(leading + c.size())) return rest;
+  }
+  if (auto rest = rest_after(leading)) return rest;
+  // Only whitespace: the last of it is the rest.
+  if (leading > 0) return rest_after(leading - 1);
+  return std::nullopt;
 }
 
 }  // namespace helsebro::mapping

@@ -1,6 +1,7 @@
 #pragma once
 // Value conversions the mapping language offers with "$as" and "$check".
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -30,5 +31,16 @@ inline constexpr std::string_view kNotElevenDigits = "must be 11 digits";
 
 /// HL7 NM to a FHIR decimal: trims, drops a leading '+', keeps the digits the sender gave.
 Result<std::string> hl7_number_to_decimal(std::string_view nm);
+
+/// A value with a leading comparator, as labs send NM results ("<0.5", ">= 90"): "$comparator".
+/// Both parts are found as the regular expressions the ORU mapping used to give them, with
+/// whitespace \s = [ \t\n\v\f\r], and line ends \n \r \f:
+///   comparator_part: ^\s*(<=|>=|<|>)              the comparator, or nothing
+///   value_part:      ^\s*(?:<=|>=|<|>)?\s*(.+)$   what follows it, or nothing
+/// Both are views into `text`. value_part takes the regular expression's way out where nothing
+/// follows the comparator: "<" gives "<", ">=" gives "=", "< " gives " " (so the value is refused
+/// as a number, or counts as absent), and a line end after the start gives nothing.
+std::string_view comparator_part(std::string_view text);
+std::optional<std::string_view> value_part(std::string_view text);
 
 }  // namespace helsebro::mapping

@@ -113,6 +113,8 @@ bool Evaluator::text_value(const PlanNode& n, std::string_view text, const Sourc
     const auto& part = match_[m.group];
     text = matched && part.matched ? std::string_view(part.first, static_cast<std::size_t>(part.length()))
                                    : std::string_view{};
+  } else if (m.comparator != ComparatorPart::kNone && !text.empty()) {
+    text = m.comparator == ComparatorPart::kComparator ? comparator_part(text) : value_part(text).value_or("");
   }
   // FHIR has no whitespace-only strings: such a value counts as absent.
   if (!text.empty() && text.find_first_not_of(" \t\r\n") == std::string_view::npos) text = {};

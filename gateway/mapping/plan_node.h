@@ -31,6 +31,8 @@ struct Condition {
 enum class ValueType { kString, kCode, kInteger, kDecimal, kBoolean, kDate, kDateTime, kInstant, kBase64, kBase64Binary };
 enum class TableField { kCode, kSystem, kDisplay };
 enum class Check { kNone, kNorwegianPersonId };
+/// "$comparator": which part of a value with a leading comparator is kept (convert.h).
+enum class ComparatorPart { kNone, kComparator, kValue };
 
 /// What happens to a text value once read: conversion, lookup, checks.
 struct Modifiers {
@@ -45,6 +47,7 @@ struct Modifiers {
   std::string prefix;  // prepended to a string result, e.g. "urn:oid:"
   std::shared_ptr<const boost::regex> match;  // "$match": keep only this part of the text …
   int group = 0;                            // … the whole match (0) or one capture group
+  ComparatorPart comparator = ComparatorPart::kNone;  // "$comparator": like "$match", without a regex
   std::string separator;                    // "$join": between the joined values
 };
 

@@ -256,6 +256,7 @@ TEST(MappingSchemas, AcceptsEveryConstructTheEngineAccepts) {
           "fnr": {"$first": "PID-3", "$where": {"path": "@.5", "in": ["FNR", "DNR"]},
                   "$do": {"$path": "@.1", "$check": "norwegian-person-id"}},
           "kind": {"$if": {"var": "$messageType", "equals": "ORU^R01"}, "$then": "lab", "$else": "{{n}}"},
+          "below": {"$path": "OBX-5", "$comparator": "comparator"},
           "typed": {"$var": "$receivedAt", "$as": "instant", "$prefix": "", "$default": "20240101"}
         },
         "orderingKey": {"$var": "id"},
@@ -376,6 +377,9 @@ const std::vector<Case>& refused_by_both() {
       {"path is a number", Kind::kMapping, mapping(R"({"a": {"$first": 3}})")},
       // Directives and modifiers.
       {"$as datetime", Kind::kMapping, mapping(R"({"a": {"$path": "PID-7", "$as": "datetime"}})")},
+      {"$comparator number", Kind::kMapping, mapping(R"({"a": {"$path": "OBX-5", "$comparator": "number"}})")},
+      {"$comparator beside $match", Kind::kMapping,
+       mapping(R"x({"a": {"$path": "OBX-5", "$comparator": "value", "$match": "(.+)"}})x")},
       {"$tableField coding", Kind::kMapping,
        mapping(R"({"a": {"$path": "PID-8", "$table": "hl7-0001-administrative-gender", "$tableField": "coding"}})")},
       {"$check ssn", Kind::kMapping, mapping(R"({"a": {"$path": "PID-3.1", "$check": "ssn"}})")},

@@ -2,6 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/regex.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
 namespace helsebro::mapping {
 namespace {
 
@@ -143,6 +149,56 @@ TEST(Convert, Decimals) {
       EXPECT_EQ(r.error().code, Errc::kInvalidValue);
     }
   }
+}
+
+// "$comparator" gives what the two regular expressions it replaced gave, as the mapping engine
+// compiles them (ECMAScript, ^ and $ at the ends of the text, '.' not across line ends).
+boost::regex engine_regex(const std::string& expression) {
+  return boost::regex(expression, boost::regex::ECMAScript | boost::regex::no_mod_m | boost::regex::no_mod_s);
+}
+
+std::optional<std::string> by_regex(const boost::regex& re, std::string_view text) {
+  boost::cmatch m;
+  if (!boost::regex_search(text.data(), text.data() + text.size(), m, re) || !m[1].matched) return std::nullopt;
+  return m[1].str();
+}
+
+TEST(Convert, ComparatorPartsAreWhatTheRegularExpressionsFound) {
+  const boost::regex comparator_re = engine_regex(R"x(^\s*(<=|>=|<|>))x");
+  const boost::regex value_re = engine_regex(R"x(^\s*(?:<=|>=|<|>)?\s*(.+)$)x");
+  // Every text of up to four of these characters: comparators, whitespace, line ends, digits.
+  const std::string alphabet = std::string("<>=1. \t\n\r\f\v") + "a";
+  std::vector<std::string> texts{""};
+  for (std::size_t from = 0, length = 0; length < 4; ++length) {
+    const std::size_t to = texts.size();
+    for (std::size_t i = from; i < to; ++i) {
+      for (char c : alphabet) texts.push_back(texts[i] + c);
+    }
+    from = to;
+  }
+  for (const std::string& extra : std::vector<std::string>{"<0.5", " >= 90", ">90", "13.8", "  < 5 mmol", "<=", ">=", "<", " ", "\n12",
+                                  "12\n", "1\r\n2", "\xC2\xA0<3", std::string(300, ' ') + "<" + std::string(300, ' ')}) {
+    texts.push_back(extra);
+  }
+  for (const std::string& text : texts) {
+    const auto comparator = by_regex(comparator_re, text);
+    EXPECT_EQ(comparator_part(text), comparator.value_or("")) << "'" << text << "'";
+    const auto value = value_part(text);
+    const auto expected = by_regex(value_re, text);
+    EXPECT_EQ(value.has_value(), expected.has_value()) << "'" << text << "'";
+    if (value && expected) EXPECT_EQ(*value, *expected) << "'" << text << "'";
+  }
+}
+
+TEST(Convert, ComparatorPartsOfLabValues) {
+  EXPECT_EQ(comparator_part(">90"), ">");
+  EXPECT_EQ(comparator_part(" <= 0.5"), "<=");
+  EXPECT_EQ(comparator_part("13.8"), "");
+  EXPECT_EQ(value_part(">90"), "90");
+  EXPECT_EQ(value_part(" <= 0.5"), "0.5");
+  EXPECT_EQ(value_part("13.8"), "13.8");
+  EXPECT_EQ(value_part("<"), "<");  // nothing after it: refused as a number, as before
+  EXPECT_EQ(value_part("1\n2"), std::nullopt);
 }
 
 }  // namespace

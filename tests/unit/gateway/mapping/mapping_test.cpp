@@ -981,6 +981,32 @@ TEST_F(MappingTest, MatchKeepsTheGroupOrTheWholeMatch) {
   EXPECT_EQ(str(r["noneDefault"]), "?");
 }
 
+TEST_F(MappingTest, ComparatorKeepsTheComparatorOrTheValue) {
+  write_simple(R"x({
+    "comparator": {"$path": "PID-6", "$comparator": "comparator"},
+    "value": {"$path": "PID-6", "$comparator": "value", "$as": "decimal"},
+    "plainComparator": {"$path": "PID-7", "$comparator": "comparator", "$default": "="},
+    "plainValue": {"$path": "PID-7", "$comparator": "value"}
+  })x");
+  const auto r = simple_resource(msh("ADT^A04") + "PID|1||01018012371^^^NHN^FNR||Nordmann^Kari|>= 90|19800101\r");
+  EXPECT_EQ(str(r["comparator"]), ">=");
+  EXPECT_EQ(r["value"].GetInt(), 90);
+  EXPECT_EQ(str(r["plainComparator"]), "=");
+  EXPECT_EQ(str(r["plainValue"]), "19800101");
+}
+
+TEST_F(MappingTest, ComparatorIsComparatorOrValueAndNotBesideMatch) {
+  write_simple(R"x({"a": {"$path": "PID-6", "$comparator": "number"}})x");
+  auto unknown = load();
+  ASSERT_FALSE(unknown);
+  EXPECT_NE(unknown.error().detail.find("\"$comparator\" is comparator or value"), std::string::npos)
+      << unknown.error().detail;
+  write_simple(R"x({"a": {"$path": "PID-6", "$comparator": "value", "$match": "(.*)"}})x");
+  auto both = load();
+  ASSERT_FALSE(both);
+  EXPECT_NE(both.error().detail.find("not both"), std::string::npos) << both.error().detail;
+}
+
 TEST_F(MappingTest, TwoOccurrencesWithOneKeyAreAMappingError) {
   dir_.write("hl7v2/dup.json", R"({"mapping": "dup", "accepts": {"format": "hl7v2", "messages": ["ORU^R01"]},
     "resources": [{"name": "obs", "resourceType": "Observation", "forEach": "OBX",
