@@ -11,6 +11,11 @@ std::uint64_t component_bit(std::uint32_t component) { return 1ULL << std::min<s
 }  // namespace
 
 SourceView::SourceView(const Message& message) : message_(message) {
+  if (message.segment_count() > 0 && message.segment_id(0) == "MSH") {
+    if (const FieldEntry* msh2 = message.field_entry(0, 2)) {
+      escapes_ = message.buffer().find(message.delimiters().escape, msh2->span.end) != std::string::npos;
+    }
+  }
   std::size_t fields = 0;
   for (std::size_t s = 0; s < message.segment_count(); ++s) fields += message.field_count(s);
   read_.assign(fields, 0);
@@ -192,7 +197,7 @@ std::string_view SourceView::decoded(const SourceNode& node, std::string_view va
   const bool msh_header = node.kind != kSegmentNode && node.b <= 2 &&
                           message_.segment_id(node.a) == "MSH";
   if (msh_header || node.kind == kSegmentNode || node.kind == kGroupNode) return value;
-  if (value.find(message_.delimiters().escape) == std::string_view::npos) return value;
+  if (!escapes_ || value.find(message_.delimiters().escape) == std::string_view::npos) return value;
   scratch = message_.decode(value);
   return scratch;
 }

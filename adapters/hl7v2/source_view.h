@@ -59,6 +59,9 @@ class SourceView final : public mapping::SourceView {
                     std::vector<mapping::SourceNode>& out) const;
 
   const Message& message_;
+  // False when no value can hold an escape: the escape character appears nowhere after MSH-2
+  // (which declares it), so values are read in place without looking for it.
+  bool escapes_ = true;
   // Per field of the message (in the parser's field order): bit 0 = a whole repetition was
   // read, bit c = component c was read (components past 63 share bit 63).
   mutable std::vector<std::uint64_t> read_;

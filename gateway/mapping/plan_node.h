@@ -34,20 +34,21 @@ enum class Check { kNone, kNorwegianPersonId };
 /// "$comparator": which part of a value with a leading comparator is kept (convert.h).
 enum class ComparatorPart { kNone, kComparator, kValue };
 
-/// What happens to a text value once read: conversion, lookup, checks.
+/// What happens to a text value once read: conversion, lookup, checks. What every value looks at
+/// comes first, together in one cache line.
 struct Modifiers {
   ValueType as = ValueType::kString;
   TimeSyntax time_syntax = TimeSyntax::kHl7;  // how the source writes the times "$as" reads
-  const TerminologyTable* table = nullptr;
   TableField table_field = TableField::kCode;
   Check check = Check::kNone;
-  std::string required;  // non-empty: absence is an error with this text
-  bool has_default = false;
-  std::string default_value;
-  std::string prefix;  // prepended to a string result, e.g. "urn:oid:"
-  std::shared_ptr<const boost::regex> match;  // "$match": keep only this part of the text …
-  int group = 0;                            // … the whole match (0) or one capture group
   ComparatorPart comparator = ComparatorPart::kNone;  // "$comparator": like "$match", without a regex
+  bool has_default = false;
+  int group = 0;                            // "$match": the whole match (0) or one capture group
+  const TerminologyTable* table = nullptr;
+  std::shared_ptr<const boost::regex> match;  // "$match": keep only this part of the text
+  std::string required;  // non-empty: absence is an error with this text
+  std::string prefix;  // prepended to a string result, e.g. "urn:oid:"
+  std::string default_value;
   std::string separator;                    // "$join": between the joined values
 };
 
@@ -57,23 +58,25 @@ struct TemplatePart {
   int var = -1;
 };
 
+// What the evaluator reads for every node comes first; the constant and the place in the file,
+// which it rarely reads, last.
 struct PlanNode {
   enum class Op { kConst, kTemplate, kObject, kArray, kPath, kVar, kEach, kFirst, kIf, kRef, kRefs, kJoin };
   Op op = Op::kConst;
-  JsonNode constant;                                                  // kConst
-  std::vector<TemplatePart> parts;                                    // kTemplate
-  std::vector<std::pair<std::string, std::unique_ptr<PlanNode>>> members;  // kObject
-  std::vector<std::unique_ptr<PlanNode>> items;                       // kArray
-  std::unique_ptr<SourcePath> path;                                   // kPath, kEach, kFirst
+  bool dynamic = true;  // reads the message; objects and arrays whose dynamic parts all come out
+                        // empty are left out, constants beside them notwithstanding
   int var = -1;                                                       // kVar
+  const PlanNode* use = nullptr;                                      // datatype template
+  std::unique_ptr<SourcePath> path;                                   // kPath, kEach, kFirst
   std::unique_ptr<Condition> where;                                   // kEach, kFirst, kIf
   std::unique_ptr<PlanNode> body;  // kEach/kFirst "$do"; kIf then; kJoin the values joined
   std::unique_ptr<PlanNode> otherwise;                                // kIf else
-  const PlanNode* use = nullptr;                                      // datatype template
-  std::string ref;                                                    // kRef, kRefs: resource name
+  std::vector<std::pair<std::string, std::unique_ptr<PlanNode>>> members;  // kObject
+  std::vector<std::unique_ptr<PlanNode>> items;                       // kArray
   Modifiers mods;
-  bool dynamic = true;  // reads the message; objects and arrays whose dynamic parts all come out
-                        // empty are left out, constants beside them notwithstanding
+  std::vector<TemplatePart> parts;                                    // kTemplate
+  std::string ref;                                                    // kRef, kRefs: resource name
+  JsonNode constant;                                                  // kConst
   std::string where_in_file;                                          // "file:line:column"
 };
 

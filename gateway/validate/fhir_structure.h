@@ -102,20 +102,31 @@ class SlotIndex {
 
   static std::uint64_t hash(std::string_view key) noexcept;
   /// a == b; keys of up to 16 bytes (nearly all) compared with two overlapping word loads each
-  /// instead of a call to memcmp.
+  /// (of 8 bytes, or 4 below 8 bytes) instead of a call to memcmp.
   static bool same(std::string_view a, std::string_view b) noexcept {
     const std::size_t n = a.size();
     if (n != b.size()) return false;
-    if (n < 8 || n > 16) return a == b;
-    std::uint64_t a1, a2, b1, b2;
-    std::memcpy(&a1, a.data(), 8);
-    std::memcpy(&b1, b.data(), 8);
-    std::memcpy(&a2, a.data() + n - 8, 8);
-    std::memcpy(&b2, b.data() + n - 8, 8);
-    return ((a1 ^ b1) | (a2 ^ b2)) == 0;
+    if (n > 16) return a == b;
+    if (n >= 8) return same_words<std::uint64_t>(a.data(), b.data(), n);
+    if (n >= 4) return same_words<std::uint32_t>(a.data(), b.data(), n);
+    for (std::size_t i = 0; i < n; ++i) {
+      if (a[i] != b[i]) return false;
+    }
+    return true;
   }
 
  private:
+  // The first and the last word of two n-byte texts are equal (sizeof(Word) <= n).
+  template <class Word>
+  static bool same_words(const char* a, const char* b, std::size_t n) noexcept {
+    Word a1, a2, b1, b2;
+    std::memcpy(&a1, a, sizeof(Word));
+    std::memcpy(&b1, b, sizeof(Word));
+    std::memcpy(&a2, a + n - sizeof(Word), sizeof(Word));
+    std::memcpy(&b2, b + n - sizeof(Word), sizeof(Word));
+    return ((a1 ^ b1) | (a2 ^ b2)) == 0;
+  }
+
   std::vector<std::string> keys_;
   std::vector<Slot> slots_;
   std::vector<std::uint16_t> buckets_;  // 1-based entry index; 0 is empty

@@ -43,6 +43,15 @@ bool is_json_number(std::string_view s) {
 using rapidjson::SizeType;
 using rapidjson::Value;
 
+// True for a text of only spaces, tabs and line ends, or none (a loop: find_first_not_of looks
+// each byte up in the set with a call).
+bool is_blank(std::string_view s) {
+  for (char c : s) {
+    if (c != ' ' && c != '\t' && c != '\r' && c != '\n') return false;
+  }
+  return true;
+}
+
 std::string_view text(const Value& v) {
   return {v.GetString(), v.GetStringLength()};
 }
@@ -278,7 +287,7 @@ class Walker {
     const std::string_view s = text(v);
     if (s.size() > p.max_bytes) return issue("longer than 1 MB");
     // FHIR JSON: a string has some non-whitespace content (an absent value is left out instead).
-    if (s.find_first_not_of(" \t\r\n") == std::string_view::npos) return issue("is empty or only whitespace");
+    if (is_blank(s)) return issue("is empty or only whitespace");
     if (p.regex && !p.regex->matches(s)) return issue("not a valid " + p.name);
     if (p.is_code && e.binding && !e.binding->all_codes.count(s)) {
       issue("code " + quoted(s) + " is not in required value set " + e.binding->url);

@@ -45,6 +45,25 @@ TEST(BundleWriter, EscapesEveryPositionOfALongString) {
   }
 }
 
+TEST(BundleWriter, EscapesEveryPositionOfShortStrings) {
+  // Short keys and values are looked at in whole and half words: every length around them, with
+  // each special byte at each position, and without one.
+  for (std::size_t length = 0; length <= 17; ++length) {
+    const std::string plain(length, 'k');
+    const rapidjson::Value whole(rapidjson::StringRef(plain.c_str(), plain.size()));
+    EXPECT_EQ(written(whole), with_rapidjson(whole)) << "length " << length;
+    for (const char special : {'"', '\\', '\t', '\x01', '\x1f'}) {
+      for (std::size_t at = 0; at < length; ++at) {
+        std::string text = plain;
+        text[at] = special;
+        if (at == 0 && special == '\x1f') continue;  // at the start it marks a raw number
+        const rapidjson::Value v(rapidjson::StringRef(text.c_str(), text.size()));
+        EXPECT_EQ(written(v), with_rapidjson(v)) << "length " << length << ", byte " << int(special) << " at " << at;
+      }
+    }
+  }
+}
+
 TEST(BundleWriter, WritesALongTextInPieces) {
   std::string text;
   for (int i = 0; i < 3000; ++i) text += "line \"" + std::to_string(i) + "\"\n";
