@@ -69,64 +69,52 @@ SourceNode SourceView::root() const {
   return SourceNode{kGroupNode, 0, static_cast<std::uint32_t>(message_.segment_count()), 0, 0, 0};
 }
 
-void SourceView::select_below_repetition(const SourceNode& rep, std::uint32_t component,
-                                         std::uint32_t subcomponent,
-                                         std::vector<SourceNode>& out) const {
-  if (component == 0) {
-    out.push_back(rep);
-    return;
-  }
+template <class Visit>
+bool SourceView::visit_below_repetition(const SourceNode& rep, std::uint32_t component,
+                                        std::uint32_t subcomponent, Visit&& visit) const {
+  if (component == 0) return visit(rep);
   const auto comp = message_.component_entry(rep.a, rep.b, rep.c, component);
-  if (!comp) return;
-  if (subcomponent == 0) {
-    out.push_back({kComponentNode, rep.a, rep.b, rep.c, component, 0});
-    return;
-  }
+  if (!comp) return false;
+  if (subcomponent == 0) return visit(SourceNode{kComponentNode, rep.a, rep.b, rep.c, component, 0});
   const std::uint32_t subs = comp->sub_count == 0 ? 1 : comp->sub_count;
-  if (subcomponent <= subs) out.push_back({kSubcomponentNode, rep.a, rep.b, rep.c, component, subcomponent});
+  if (subcomponent <= subs) return visit(SourceNode{kSubcomponentNode, rep.a, rep.b, rep.c, component, subcomponent});
+  return false;
 }
 
-void SourceView::select_in_segment(std::uint32_t seg, const Path& path,
-                                   std::vector<SourceNode>& out) const {
-  if (path.field == 0) {
-    out.push_back({kSegmentNode, seg, 0, 0, 0, 0});
-    return;
-  }
+template <class Visit>
+bool SourceView::visit_in_segment(std::uint32_t seg, const Path& path, Visit&& visit) const {
+  if (path.field == 0) return visit(SourceNode{kSegmentNode, seg, 0, 0, 0, 0});
   const FieldEntry* field = message_.field_entry(seg, path.field);
-  if (field == nullptr) return;
+  if (field == nullptr) return false;
   const std::uint32_t first = path.repetition == 0 ? 1 : path.repetition;
   const std::uint32_t last = path.repetition == 0 ? field->rep_count : path.repetition;
   for (std::uint32_t rep = first; rep <= last && rep <= field->rep_count; ++rep) {
-    select_below_repetition({kRepetitionNode, seg, path.field, rep, 0, 0}, path.component,
-                            path.subcomponent, out);
+    if (visit_below_repetition({kRepetitionNode, seg, path.field, rep, 0, 0}, path.component, path.subcomponent,
+                               visit)) {
+      return true;
+    }
   }
+  return false;
 }
 
-void SourceView::select(const SourceNode& context, const mapping::SourcePath& base,
-                        std::vector<SourceNode>& out) const {
-  select_nodes(context, base, out);
-}
-
-void SourceView::select_nodes(const SourceNode& context, const mapping::SourcePath& base,
-                              std::vector<SourceNode>& out) const {
-  const auto& path = static_cast<const Path&>(base);
+template <class Visit>
+bool SourceView::visit_selected(const SourceNode& context, const Path& path, Visit&& visit) const {
   if (path.relative) {
     if (path.from_segment) {
       // In a group, "@-4" reads the segment that leads it.
       const bool in_segment = context.kind >= kSegmentNode && context.kind <= kSubcomponentNode;
       const bool in_group = context.kind == kGroupNode && context.c == 1;
-      if (in_segment || in_group) select_in_segment(context.a, path, out);
-      return;
+      return (in_segment || in_group) && visit_in_segment(context.a, path, visit);
     }
-    if (path.component == 0) {
-      out.push_back(context);
-    } else if (context.kind == kRepetitionNode) {
-      select_below_repetition(context, path.component, path.subcomponent, out);
-    } else if (context.kind == kComponentNode && path.subcomponent == 0) {
-      SourceNode rep{kRepetitionNode, context.a, context.b, context.c, 0, 0};
-      select_below_repetition(rep, context.d, path.component, out);
+    if (path.component == 0) return visit(context);
+    if (context.kind == kRepetitionNode) {
+      return visit_below_repetition(context, path.component, path.subcomponent, visit);
     }
-    return;
+    if (context.kind == kComponentNode && path.subcomponent == 0) {
+      const SourceNode rep{kRepetitionNode, context.a, context.b, context.c, 0, 0};
+      return visit_below_repetition(rep, context.d, path.component, visit);
+    }
+    return false;
   }
   std::uint32_t from = 0;
   auto to = static_cast<std::uint32_t>(message_.segment_count());
@@ -144,18 +132,40 @@ void SourceView::select_nodes(const SourceNode& context, const mapping::SourcePa
         if (next >= 0 && next <= level) break;
         ++end;
       }
-      out.push_back({kGroupNode, seg, end, 1, 0, 0});  // c = 1: a group led by segment a
+      if (visit(SourceNode{kGroupNode, seg, end, 1, 0, 0})) return true;  // c = 1: a group led by segment a
     }
-    return;
+    return false;
   }
   std::uint32_t occurrence = 0;
   for (std::uint32_t seg = from; seg < to; ++seg) {
     if (std::memcmp(message_.segment_id(seg).data(), path.segment, 3) != 0) continue;
     ++occurrence;
     if (path.segment_index != 0 && occurrence != path.segment_index) continue;
-    select_in_segment(seg, path, out);
+    if (visit_in_segment(seg, path, visit)) return true;
     if (path.segment_index != 0) break;
   }
+  return false;
+}
+
+void SourceView::select(const SourceNode& context, const mapping::SourcePath& base,
+                        std::vector<SourceNode>& out) const {
+  visit_selected(context, static_cast<const Path&>(base), [&out](const SourceNode& node) {
+    out.push_back(node);
+    return false;
+  });
+}
+
+std::optional<mapping::SourceView::FirstText> SourceView::first_text(const SourceNode& context,
+                                                                     const mapping::SourcePath& path,
+                                                                     bool skip_null, std::string& scratch,
+                                                                     std::vector<SourceNode>&) const {
+  std::optional<FirstText> found;
+  visit_selected(context, static_cast<const Path&>(path), [&](const SourceNode& node) {
+    const std::optional<std::string_view> text = skip_null ? text_unless_null(node, scratch) : text_view(node, scratch);
+    if (text && !text->empty()) found = FirstText{node, *text};
+    return found.has_value();
+  });
+  return found;
 }
 
 std::string_view SourceView::raw(const SourceNode& node) const {

@@ -30,6 +30,10 @@ class SourceView final : public mapping::SourceView {
   bool is_null(const mapping::SourceNode& node) const override;
   std::optional<std::string_view> text_unless_null(const mapping::SourceNode& node,
                                                    std::string& scratch) const override;
+  /// Walks the path's nodes in place and stops at the first with text: no list of nodes.
+  std::optional<FirstText> first_text(const mapping::SourceNode& context, const mapping::SourcePath& path,
+                                      bool skip_null, std::string& scratch,
+                                      std::vector<mapping::SourceNode>& stack) const override;
   Location locate(const mapping::SourceNode& node) const override;
   bool contains(const mapping::SourceNode& outer, const mapping::SourceNode& inner) const override;
 
@@ -44,19 +48,20 @@ class SourceView final : public mapping::SourceView {
   std::size_t unread_count() const;
 
  private:
-  void select_in_segment(std::uint32_t seg, const Path& path,
-                         std::vector<mapping::SourceNode>& out) const;
-  void select_below_repetition(const mapping::SourceNode& rep, std::uint32_t component,
-                               std::uint32_t subcomponent,
-                               std::vector<mapping::SourceNode>& out) const;
+  // The nodes a path reaches, each given to `visit` in order until it returns true (stop).
+  template <class Visit>
+  bool visit_selected(const mapping::SourceNode& context, const Path& path, Visit&& visit) const;
+  template <class Visit>
+  bool visit_in_segment(std::uint32_t seg, const Path& path, Visit&& visit) const;
+  template <class Visit>
+  bool visit_below_repetition(const mapping::SourceNode& rep, std::uint32_t component,
+                              std::uint32_t subcomponent, Visit&& visit) const;
 
   void mark(const mapping::SourceNode& node) const;
   std::string_view decoded(const mapping::SourceNode& node, std::string_view value,
                            std::string& scratch) const;
   template <class Visit>
   void for_each_unread(Visit&& visit) const;
-  void select_nodes(const mapping::SourceNode& context, const mapping::SourcePath& path,
-                    std::vector<mapping::SourceNode>& out) const;
 
   const Message& message_;
   // False when no value can hold an escape: the escape character appears nowhere after MSH-2

@@ -343,6 +343,14 @@ bool Evaluator::value(const PlanNode& n, const SourceNode& context, rapidjson::V
       return !failed() && !out.Empty();
     case PlanNode::Op::kPath:
     case PlanNode::Op::kFirst: {
+      if (!n.where && !n.body && !n.use) {
+        // A plain value: the first non-empty occurrence.
+        if (const auto first = view_.first_text(context, *n.path, true, read_, selected_)) {
+          return text_value(n, first->text, &first->node, out);
+        }
+        if (n.mods.has_default) return text_value(n, {}, nullptr, out);
+        return missing(n, nullptr);
+      }
       const Selection nodes(*this, context, *n.path);
       for (std::size_t i = 0; i < nodes.size(); ++i) {
         const SourceNode node = nodes[i];
@@ -510,12 +518,8 @@ bool Evaluator::test(const Condition& c, const SourceNode& context) {
 }
 
 std::string_view Evaluator::first_text(const SourcePath& path, const SourceNode& context) {
-  const Selection nodes(*this, context, path);
-  for (std::size_t i = 0; i < nodes.size(); ++i) {
-    const std::string_view text = view_.text_view(nodes[i], read_);
-    if (!text.empty()) return text;
-  }
-  return {};
+  const auto first = view_.first_text(context, path, false, read_, selected_);
+  return first ? first->text : std::string_view{};
 }
 
 }  // namespace helsebro::mapping

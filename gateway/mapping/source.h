@@ -64,6 +64,31 @@ class SourceView {
     if (is_null(node)) return std::nullopt;
     return text_view(node, scratch);
   }
+  /// The first node `path` reaches from `context` whose text is not empty, and that text as
+  /// text_view() gives it; with `skip_null`, nodes holding the explicit null are passed over as
+  /// text_unless_null() does. nullopt when there is none. What conditions and plain values read;
+  /// a format may find it without listing the nodes. `stack` is scratch space for them (left as
+  /// it was found).
+  struct FirstText {
+    SourceNode node;
+    std::string_view text;
+  };
+  virtual std::optional<FirstText> first_text(const SourceNode& context, const SourcePath& path,
+                                              bool skip_null, std::string& scratch,
+                                              std::vector<SourceNode>& stack) const {
+    const std::size_t begin = stack.size();
+    select(context, path, stack);
+    std::optional<FirstText> found;
+    for (std::size_t i = begin; i < stack.size() && !found; ++i) {
+      const SourceNode node = stack[i];
+      std::optional<std::string_view> text;
+      if (skip_null) text = text_unless_null(node, scratch);
+      else text = text_view(node, scratch);
+      if (text && !text->empty()) found = FirstText{node, *text};
+    }
+    stack.resize(begin);
+    return found;
+  }
   /// Where a node is, for error messages and a NAK's ERR segment (e.g. PID-3[2].4).
   virtual Location locate(const SourceNode& node) const = 0;
   /// True when `inner` lies within `outer` (or is it): a group holds its segments and groups.

@@ -124,6 +124,42 @@ TEST_F(SourceViewTest, ExplicitNull) {
   EXPECT_EQ(view_->text(present[0]), "F");
 }
 
+TEST_F(SourceViewTest, FirstTextIsTheFirstNodeWithText) {
+  std::string scratch;
+  std::vector<SourceNode> stack{SourceNode{}};  // left as it was found
+  auto first = [&](std::string_view path, bool skip_null) {
+    auto compiled = compile_path(path);
+    EXPECT_TRUE(compiled) << path;
+    return view_->first_text(view_->root(), **compiled, skip_null, scratch, stack);
+  };
+  const auto id = first("PID-3.1", false);  // every repetition; the first has text
+  ASSERT_TRUE(id);
+  EXPECT_EQ(id->text, "111");
+  EXPECT_EQ(view_->locate(id->node).repetition, 1u);
+  const auto fnr = first("PID-3.5", true);
+  ASSERT_TRUE(fnr);
+  EXPECT_EQ(fnr->text, "MR");
+  const auto escaped = first("OBX[2]-5", true);  // decoded into the scratch space
+  ASSERT_TRUE(escaped);
+  EXPECT_EQ(escaped->text, "a&b");
+  EXPECT_FALSE(first("PID-7", false));  // the explicit null has no text, read or passed over
+  EXPECT_FALSE(first("PID-7", true));
+  EXPECT_FALSE(first("PID-9", true));
+  EXPECT_EQ(stack.size(), 1u);
+}
+
+TEST_F(SourceViewTest, FirstTextMarksWhatItReads) {
+  // As reading each node in turn up to the one with text: the OBX-5 after it stay unread.
+  std::string scratch;
+  std::vector<SourceNode> stack;
+  SourceView walked(message_);
+  ASSERT_TRUE(walked.first_text(walked.root(), **compile_path("OBX-5"), true, scratch, stack));
+  SourceView read_one(message_);
+  read_one.text_view(select("OBX-5").front(), scratch);
+  EXPECT_EQ(walked.unread(), read_one.unread());
+  EXPECT_NE(walked.unread(), SourceView(message_).unread());
+}
+
 TEST_F(SourceViewTest, MshHeaderFieldsAreNotDecoded) {
   EXPECT_EQ(texts("MSH-1"), (Texts{"|"}));
   EXPECT_EQ(texts("MSH-2"), (Texts{"^~\\&"}));
