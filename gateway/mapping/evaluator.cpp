@@ -411,7 +411,7 @@ bool Evaluator::value(const PlanNode& n, const SourceNode& context, rapidjson::V
     case PlanNode::Op::kRef: {
       const Ref* ref = resolve_ref(n.ref, context);
       if (ref == nullptr) return false;
-      out.SetString(ref->full_url.c_str(), static_cast<rapidjson::SizeType>(ref->full_url.size()), alloc_);
+      out.SetString(rapidjson::StringRef(ref->full_url.data(), static_cast<rapidjson::SizeType>(ref->full_url.size())));
       return true;
     }
     case PlanNode::Op::kRefs: {
@@ -423,9 +423,10 @@ bool Evaluator::value(const PlanNode& n, const SourceNode& context, rapidjson::V
           continue;
         }
         rapidjson::Value reference(rapidjson::kObjectType);
-        reference.AddMember("reference",
-                            rapidjson::Value(ref.full_url.c_str(), static_cast<rapidjson::SizeType>(ref.full_url.size()), alloc_),
-                            alloc_);
+        reference.AddMember(
+            "reference",
+            rapidjson::Value(rapidjson::StringRef(ref.full_url.data(), static_cast<rapidjson::SizeType>(ref.full_url.size()))),
+            alloc_);
         out.PushBack(reference, alloc_);
       }
       return !out.Empty();
@@ -436,7 +437,7 @@ bool Evaluator::value(const PlanNode& n, const SourceNode& context, rapidjson::V
 
 // The entry named `name` made for the innermost context holding `from` (the Specimen of this
 // order for an Observation of that order); otherwise the first one.
-const Evaluator::Ref* Evaluator::resolve_ref(const std::string& name, const SourceNode& from) const {
+const Evaluator::Ref* Evaluator::resolve_ref(std::string_view name, const SourceNode& from) const {
   const Ref* first = nullptr;
   const Ref* best = nullptr;
   for (const Ref& ref : refs_) {

@@ -25,11 +25,13 @@ class Evaluator {
 
   void set_var(int slot, std::optional<std::string> v) { vars_[static_cast<std::size_t>(slot)] = std::move(v); }
   /// An entry of the Bundle: resources reference it by name, from within its context or not.
-  void add_ref(const std::string& name, std::string full_url, const SourceNode& context) {
-    refs_.push_back({name, std::move(full_url), context});
+  /// Both texts are referenced: they must outlive the evaluator and the document (the plan's
+  /// resource name, the entry's URL).
+  void add_ref(std::string_view name, std::string_view full_url, const SourceNode& context) {
+    refs_.push_back({name, full_url, context});
   }
   /// The resource whose body is evaluated next: "$refs": "*" leaves its own entries out.
-  void set_building(const std::string& name) { building_ = name; }
+  void set_building(std::string_view name) { building_ = name; }
   /// Invalid person ids are kept (and noted in warnings()) instead of refusing the message.
   void accept_invalid_person_id(bool accept) { accept_invalid_person_id_ = accept; }
   std::vector<std::string>& warnings() { return warnings_; }
@@ -53,11 +55,11 @@ class Evaluator {
   rapidjson::Document::AllocatorType& alloc_;
   std::vector<std::optional<std::string>> vars_;
   struct Ref {
-    std::string name;
-    std::string full_url;
+    std::string_view name;
+    std::string_view full_url;
     SourceNode context;
   };
-  const Ref* resolve_ref(const std::string& name, const SourceNode& from) const;
+  const Ref* resolve_ref(std::string_view name, const SourceNode& from) const;
 
   std::vector<Ref> refs_;
   // Scratch space reused for every value of the message, so reading one allocates nothing:
@@ -65,7 +67,7 @@ class Evaluator {
   std::string read_;                  // a value's text where it had to be decoded
   std::string work_;                  // a value's text while it is converted
   boost::cmatch match_;               // "$match"
-  std::string building_;
+  std::string_view building_;
   std::optional<Error> error_;
   bool accept_invalid_person_id_ = false;
   std::vector<std::string> warnings_;

@@ -33,14 +33,16 @@ Result<std::string> read_mapping_file(const fs::path& file) {
 struct Entry {
   const ResourcePlan* plan;
   SourceNode context;
-  std::string id;
+  std::string full_url;    // "urn:uuid:" and the id; references and the document point into it
   std::size_t occurrence;  // 1-based, among the occurrences of its forEach
+
+  std::string_view id() const { return std::string_view(full_url).substr(9); }
 };
 
-void add_string(rapidjson::Value& object, const char* key, const std::string& value,
+void add_string(rapidjson::Value& object, const char* key, std::string_view value,
                 rapidjson::Document::AllocatorType& alloc) {
   object.AddMember(rapidjson::StringRef(key),
-                   rapidjson::Value(value.c_str(), static_cast<rapidjson::SizeType>(value.size()), alloc),
+                   rapidjson::Value(value.data(), static_cast<rapidjson::SizeType>(value.size()), alloc),
                    alloc);
 }
 
@@ -99,9 +101,11 @@ Result<Translation> Mapping::translate(const SourceView& view, const MessageFact
     if (eval.failed()) return *eval.error();
   }
 
-  // Ids first, so that every body can reference every entry.
+  // Ids first, so that every body can reference every entry. The ids are views into the entries'
+  // URLs, which are longer than a short string and so stay where they are when entries move.
   std::vector<Entry> entries;
-  std::unordered_set<std::string> ids;
+  std::unordered_set<std::string_view> ids;
+  std::string name;  // what an id is made from
   for (const ResourcePlan& plan : resources_) {
     if (plan.when && !eval.test(*plan.when, root)) continue;
     std::vector<SourceNode> contexts;
@@ -114,18 +118,19 @@ Result<Translation> Mapping::translate(const SourceView& view, const MessageFact
       std::optional<std::string> key;
       if (plan.key) key = eval.string(*plan.key, contexts[i]);
       if (eval.failed()) return *eval.error();
-      const std::string name = key ? plan.resource_type + "|" + *key
-                                   : facts.message_id + "|" + plan.name + "|" + std::to_string(i);
-      Entry e{&plan, contexts[i], uuid_v5(kResourceNamespace, name), i + 1};
+      if (key) name.assign(plan.resource_type).append("|").append(*key);
+      else name.assign(facts.message_id).append("|").append(plan.name).append("|").append(std::to_string(i));
+      Entry e{&plan, contexts[i], "urn:uuid:", i + 1};
+      e.full_url.append(uuid_v5(kResourceNamespace, name));
       // Two entries with one id would make the server refuse the whole transaction.
-      if (!ids.insert(e.id).second) {
+      if (!ids.insert(e.id()).second) {
         return Error{Errc::kMappingFailed,
                      "mapping '" + name_ + "', resource '" + plan.name + "': two occurrences have the same key, so "
                      "they would be one resource; the key must tell them apart",
                      view.locate(contexts[i])};
       }
-      eval.add_ref(plan.name, "urn:uuid:" + e.id, contexts[i]);
       entries.push_back(std::move(e));
+      eval.add_ref(plan.name, entries.back().full_url, contexts[i]);
     }
   }
 
@@ -144,22 +149,23 @@ Result<Translation> Mapping::translate(const SourceView& view, const MessageFact
     std::optional<std::string> url;
     if (plan.url) url = eval.string(*plan.url, e.context);
     if (eval.failed()) return *eval.error();
-    std::string method = plan.method;
+    std::string_view method = plan.method;
+    std::optional<std::string> chosen;
     if (plan.method_node) {
-      auto chosen = eval.string(*plan.method_node, e.context);
+      chosen = eval.string(*plan.method_node, e.context);
       if (eval.failed()) return *eval.error();
       if (!chosen || (*chosen != "POST" && *chosen != "PUT")) {
         return Error{Errc::kMappingFailed, "mapping '" + name_ + "', resource '" + plan.name +
                                                "': request.method came out '" + chosen.value_or("") +
                                                "', not POST or PUT"};
       }
-      method = std::move(*chosen);
+      method = *chosen;
     }
     const bool put_by_id = method == "PUT" && !url;
-    if (!url) url = put_by_id ? plan.resource_type + "/" + e.id : plan.resource_type;
+    if (!url) url = put_by_id ? std::string(plan.resource_type).append("/").append(e.id()) : plan.resource_type;
     rapidjson::Value resource(rapidjson::kObjectType);
     add_string(resource, "resourceType", plan.resource_type, alloc);
-    if (put_by_id) add_string(resource, "id", e.id, alloc);
+    if (put_by_id) add_string(resource, "id", e.id(), alloc);
     if (body.IsObject()) {
       for (auto& member : body.GetObject()) {
         if (member.name == "resourceType" || member.name == "id") continue;
@@ -174,7 +180,7 @@ Result<Translation> Mapping::translate(const SourceView& view, const MessageFact
     }
     if (eval.failed()) return *eval.error();
     rapidjson::Value entry(rapidjson::kObjectType);
-    add_string(entry, "fullUrl", "urn:uuid:" + e.id, alloc);
+    add_string(entry, "fullUrl", e.full_url, alloc);
     entry.AddMember("resource", resource, alloc);
     entry.AddMember("request", request, alloc);
     list.PushBack(entry, alloc);
