@@ -38,6 +38,15 @@ bool is_blank(std::string_view text) {
   return !text.empty();
 }
 
+// a == b for the short codes conditions compare, without a call to memcmp.
+bool same_text(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (a[i] != b[i]) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 void to_rapidjson(const JsonNode& j, rapidjson::Value& out, rapidjson::Document::AllocatorType& alloc) {
@@ -508,10 +517,10 @@ bool Evaluator::test(const Condition& c, const SourceNode& context) {
         error_ = Error{Errc::kMappingFailed, "matches: the text is too long or complex for the expression"};
         return false;
       }
-    case Condition::Kind::kEquals: return text == c.values.front();
+    case Condition::Kind::kEquals: return same_text(text, c.values.front());
     case Condition::Kind::kIn:
       for (const std::string& v : c.values) {
-        if (text == v) return true;
+        if (same_text(text, v)) return true;
       }
       return false;
     default: return false;

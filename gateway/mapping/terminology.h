@@ -35,7 +35,11 @@ class TerminologyTable {
   bool case_insensitive_ = false;
   struct TextHash {  // lets a string_view find a string key without a copy
     using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+    std::size_t operator()(std::string_view s) const noexcept {
+      std::size_t h = 1469598103934665603ull;  // FNV-1a, inline: codes are a few bytes
+      for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+      return h;
+    }
   };
   std::unordered_map<std::string, Coding, TextHash, std::equal_to<>> entries_;
   std::optional<Coding> default_;
