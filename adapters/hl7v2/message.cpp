@@ -20,17 +20,13 @@ const FieldEntry* Message::field_entry(std::size_t seg, std::size_t field) const
 
 std::optional<RepEntry> Message::rep_entry(std::size_t seg, std::size_t field, std::size_t rep) const {
   const FieldEntry* f = field_entry(seg, field);
-  if (f == nullptr || rep == 0 || rep > f->rep_count) return std::nullopt;
-  if (f->plain()) return RepEntry{f->span, FieldEntry::kPlain, 1};
-  return reps_[f->first_rep + rep - 1];
+  return f == nullptr ? std::nullopt : rep_entry(*f, rep);
 }
 
 std::optional<ComponentEntry> Message::component_entry(std::size_t seg, std::size_t field,
                                                        std::size_t rep, std::size_t comp) const {
   const auto r = rep_entry(seg, field, rep);
-  if (!r || comp == 0 || comp > r->comp_count) return std::nullopt;
-  if (r->first_comp == FieldEntry::kPlain) return ComponentEntry{r->span, 0, 0};
-  return comps_[r->first_comp + comp - 1];
+  return r ? component_entry(*r, comp) : std::nullopt;
 }
 
 Span Message::subcomponent_span(const ComponentEntry& comp, std::size_t sub) const {

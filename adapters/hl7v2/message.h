@@ -149,6 +149,17 @@ class Message {
   std::optional<RepEntry> rep_entry(std::size_t seg, std::size_t field, std::size_t rep) const;
   std::optional<ComponentEntry> component_entry(std::size_t seg, std::size_t field, std::size_t rep,
                                                 std::size_t comp) const;
+  /// The same one step down from an entry already found (for walks that go on from it).
+  std::optional<RepEntry> rep_entry(const FieldEntry& field, std::size_t rep) const {
+    if (rep == 0 || rep > field.rep_count) return std::nullopt;
+    if (field.plain()) return RepEntry{field.span, FieldEntry::kPlain, 1};
+    return reps_[field.first_rep + rep - 1];
+  }
+  std::optional<ComponentEntry> component_entry(const RepEntry& rep, std::size_t comp) const {
+    if (comp == 0 || comp > rep.comp_count) return std::nullopt;
+    if (rep.first_comp == FieldEntry::kPlain) return ComponentEntry{rep.span, 0, 0};
+    return comps_[rep.first_comp + comp - 1];
+  }
   Span subcomponent_span(const ComponentEntry& comp, std::size_t sub) const;
 
   static constexpr std::size_t npos = static_cast<std::size_t>(-1);

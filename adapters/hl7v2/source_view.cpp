@@ -70,27 +70,31 @@ SourceNode SourceView::root() const {
 }
 
 template <class Visit>
-bool SourceView::visit_below_repetition(const SourceNode& rep, std::uint32_t component,
+bool SourceView::visit_below_repetition(const SourceNode& rep, const RepEntry& entry, std::uint32_t component,
                                         std::uint32_t subcomponent, Visit&& visit) const {
-  if (component == 0) return visit(rep);
-  const auto comp = message_.component_entry(rep.a, rep.b, rep.c, component);
+  if (component == 0) return visit(rep, message_.view(entry.span));
+  const auto comp = message_.component_entry(entry, component);
   if (!comp) return false;
-  if (subcomponent == 0) return visit(SourceNode{kComponentNode, rep.a, rep.b, rep.c, component, 0});
+  if (subcomponent == 0) {
+    return visit(SourceNode{kComponentNode, rep.a, rep.b, rep.c, component, 0}, message_.view(comp->span));
+  }
   const std::uint32_t subs = comp->sub_count == 0 ? 1 : comp->sub_count;
-  if (subcomponent <= subs) return visit(SourceNode{kSubcomponentNode, rep.a, rep.b, rep.c, component, subcomponent});
-  return false;
+  if (subcomponent > subs) return false;
+  return visit(SourceNode{kSubcomponentNode, rep.a, rep.b, rep.c, component, subcomponent},
+               message_.view(message_.subcomponent_span(*comp, subcomponent)));
 }
 
 template <class Visit>
 bool SourceView::visit_in_segment(std::uint32_t seg, const Path& path, Visit&& visit) const {
-  if (path.field == 0) return visit(SourceNode{kSegmentNode, seg, 0, 0, 0, 0});
+  if (path.field == 0) return visit(SourceNode{kSegmentNode, seg, 0, 0, 0, 0}, message_.segment_text(seg));
   const FieldEntry* field = message_.field_entry(seg, path.field);
   if (field == nullptr) return false;
   const std::uint32_t first = path.repetition == 0 ? 1 : path.repetition;
   const std::uint32_t last = path.repetition == 0 ? field->rep_count : path.repetition;
   for (std::uint32_t rep = first; rep <= last && rep <= field->rep_count; ++rep) {
-    if (visit_below_repetition({kRepetitionNode, seg, path.field, rep, 0, 0}, path.component, path.subcomponent,
-                               visit)) {
+    const auto entry = message_.rep_entry(*field, rep);
+    if (visit_below_repetition({kRepetitionNode, seg, path.field, rep, 0, 0}, *entry, path.component,
+                               path.subcomponent, visit)) {
       return true;
     }
   }
@@ -106,15 +110,14 @@ bool SourceView::visit_selected(const SourceNode& context, const Path& path, Vis
       const bool in_group = context.kind == kGroupNode && context.c == 1;
       return (in_segment || in_group) && visit_in_segment(context.a, path, visit);
     }
-    if (path.component == 0) return visit(context);
-    if (context.kind == kRepetitionNode) {
-      return visit_below_repetition(context, path.component, path.subcomponent, visit);
-    }
-    if (context.kind == kComponentNode && path.subcomponent == 0) {
-      const SourceNode rep{kRepetitionNode, context.a, context.b, context.c, 0, 0};
-      return visit_below_repetition(rep, context.d, path.component, visit);
-    }
-    return false;
+    if (path.component == 0) return visit(context, raw(context));
+    const bool in_repetition = context.kind == kRepetitionNode;
+    if (!in_repetition && (context.kind != kComponentNode || path.subcomponent != 0)) return false;
+    const auto entry = message_.rep_entry(context.a, context.b, context.c);
+    if (!entry) return false;
+    if (in_repetition) return visit_below_repetition(context, *entry, path.component, path.subcomponent, visit);
+    const SourceNode rep{kRepetitionNode, context.a, context.b, context.c, 0, 0};
+    return visit_below_repetition(rep, *entry, context.d, path.component, visit);
   }
   std::uint32_t from = 0;
   auto to = static_cast<std::uint32_t>(message_.segment_count());
@@ -132,7 +135,8 @@ bool SourceView::visit_selected(const SourceNode& context, const Path& path, Vis
         if (next >= 0 && next <= level) break;
         ++end;
       }
-      if (visit(SourceNode{kGroupNode, seg, end, 1, 0, 0})) return true;  // c = 1: a group led by segment a
+      // c = 1: a group led by segment a
+      if (visit(SourceNode{kGroupNode, seg, end, 1, 0, 0}, message_.segment_text(seg))) return true;
     }
     return false;
   }
@@ -149,7 +153,7 @@ bool SourceView::visit_selected(const SourceNode& context, const Path& path, Vis
 
 void SourceView::select(const SourceNode& context, const mapping::SourcePath& base,
                         std::vector<SourceNode>& out) const {
-  visit_selected(context, static_cast<const Path&>(base), [&out](const SourceNode& node) {
+  visit_selected(context, static_cast<const Path&>(base), [&out](const SourceNode& node, std::string_view) {
     out.push_back(node);
     return false;
   });
@@ -160,8 +164,9 @@ std::optional<mapping::SourceView::FirstText> SourceView::first_text(const Sourc
                                                                      bool skip_null, std::string& scratch,
                                                                      std::vector<SourceNode>&) const {
   std::optional<FirstText> found;
-  visit_selected(context, static_cast<const Path&>(path), [&](const SourceNode& node) {
-    const std::optional<std::string_view> text = skip_null ? text_unless_null(node, scratch) : text_view(node, scratch);
+  visit_selected(context, static_cast<const Path&>(path), [&](const SourceNode& node, std::string_view raw) {
+    const std::optional<std::string_view> text =
+        skip_null ? read_unless_null(node, raw, scratch) : read_text(node, raw, scratch);
     if (text && !text->empty()) found = FirstText{node, *text};
     return found.has_value();
   });
@@ -186,15 +191,22 @@ std::string SourceView::text(const SourceNode& node) const {
 }
 
 std::string_view SourceView::text_view(const SourceNode& node, std::string& scratch) const {
-  mark(node);  // what a mapping reads is mapped; the rest is listed by unread()
-  const std::string_view value = raw(node);
-  if (value == "\"\"") return {};
-  return decoded(node, value, scratch);
+  return read_text(node, raw(node), scratch);
 }
 
 std::optional<std::string_view> SourceView::text_unless_null(const SourceNode& node,
                                                              std::string& scratch) const {
-  const std::string_view value = raw(node);
+  return read_unless_null(node, raw(node), scratch);
+}
+
+std::string_view SourceView::read_text(const SourceNode& node, std::string_view value, std::string& scratch) const {
+  mark(node);  // what a mapping reads is mapped; the rest is listed by unread()
+  if (value == "\"\"") return {};
+  return decoded(node, value, scratch);
+}
+
+std::optional<std::string_view> SourceView::read_unless_null(const SourceNode& node, std::string_view value,
+                                                             std::string& scratch) const {
   if (value == "\"\"") return std::nullopt;
   mark(node);
   return decoded(node, value, scratch);

@@ -48,14 +48,19 @@ class SourceView final : public mapping::SourceView {
   std::size_t unread_count() const;
 
  private:
-  // The nodes a path reaches, each given to `visit` in order until it returns true (stop).
+  // The nodes a path reaches, each given to `visit` with its raw value, in order, until it
+  // returns true (stop).
   template <class Visit>
   bool visit_selected(const mapping::SourceNode& context, const Path& path, Visit&& visit) const;
   template <class Visit>
   bool visit_in_segment(std::uint32_t seg, const Path& path, Visit&& visit) const;
   template <class Visit>
-  bool visit_below_repetition(const mapping::SourceNode& rep, std::uint32_t component,
+  bool visit_below_repetition(const mapping::SourceNode& rep, const RepEntry& entry, std::uint32_t component,
                               std::uint32_t subcomponent, Visit&& visit) const;
+  // text_view() and text_unless_null() of a node whose raw value is known.
+  std::string_view read_text(const mapping::SourceNode& node, std::string_view raw, std::string& scratch) const;
+  std::optional<std::string_view> read_unless_null(const mapping::SourceNode& node, std::string_view raw,
+                                                   std::string& scratch) const;
 
   void mark(const mapping::SourceNode& node) const;
   std::string_view decoded(const mapping::SourceNode& node, std::string_view value,
