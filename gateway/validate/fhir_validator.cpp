@@ -78,6 +78,45 @@ std::string max_text(std::uint32_t max) {
   return max == ElementDef::kMany ? "*" : std::to_string(max);
 }
 
+// The slot of a key, remembered per thread by type and by where the key's text is: the keys of a
+// translated Bundle are the mappings' own strings, the same ones message after message, and a
+// hit costs one line of this table instead of the type's hash table. A line also holds the key's
+// bytes (keys of up to 16 bytes; longer ones are looked up), so that a place now holding another
+// text never matches.
+const Slot* find_slot(const ComplexType& type, std::string_view key) {
+  struct Line {
+    const ComplexType* type = nullptr;
+    const char* data = nullptr;
+    std::uint64_t head = 0, tail = 0;
+    std::size_t size = 0;
+    const Slot* slot = nullptr;
+  };
+  constexpr std::size_t kLines = 1024;
+  thread_local std::array<Line, kLines> lines{};
+  const std::size_t n = key.size();
+  if (n == 0 || n > 16) return type.find(key);
+  std::uint64_t head = 0, tail = 0;
+  if (n >= 8) {
+    std::memcpy(&head, key.data(), 8);
+    std::memcpy(&tail, key.data() + n - 8, 8);
+  } else if (n >= 4) {
+    std::uint32_t a, b;
+    std::memcpy(&a, key.data(), 4);
+    std::memcpy(&b, key.data() + n - 4, 4);
+    head = a;
+    tail = b;
+  } else {
+    for (std::size_t i = 0; i < n; ++i) head |= static_cast<std::uint64_t>(static_cast<unsigned char>(key[i])) << (8 * i);
+  }
+  const auto where = reinterpret_cast<std::uintptr_t>(key.data()) ^ reinterpret_cast<std::uintptr_t>(&type) >> 3;
+  Line& line = lines[(where ^ where >> 11) % kLines];
+  if (line.type == &type && line.data == key.data() && line.size == n && line.head == head && line.tail == tail) {
+    return line.slot;
+  }
+  line = Line{&type, key.data(), head, tail, n, type.find(key)};
+  return line.slot;
+}
+
 // Walks one resource depth first. The path of the current value is kept as a stack of segments
 // and only spelled out when there is an issue to report.
 class Walker {
@@ -168,7 +207,7 @@ class Walker {
       const std::string_view key = text(m->name);
       if (is_resource && key == "resourceType") continue;
       auto step = push(key);
-      const Slot* slot = type.find(key);
+      const Slot* slot = find_slot(type, key);
       if (!slot) {
         issue("unknown element");
         continue;

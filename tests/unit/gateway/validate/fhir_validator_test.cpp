@@ -278,6 +278,29 @@ TEST(FhirValidator, BoundsDeeplyNestedInput) {
   EXPECT_FALSE(validator().validate_bundle(std::string("{\"resourceType\":\"Bundle\"}\0x", 27)));
 }
 
+TEST(FhirValidator, KeysAtAPlaceOnceHoldingAnotherKeyAreLookedUpAgain) {
+  // The validator remembers slots by where a key's text is (the mappings' keys stay put); a place
+  // reused for another text must not give the old key's slot.
+  char key[] = "gender";
+  auto check_key = [&] {
+    rapidjson::Document doc;
+    doc.SetObject();
+    doc.AddMember("resourceType", "Patient", doc.GetAllocator());
+    rapidjson::Value name(rapidjson::StringRef(key));
+    rapidjson::Value value("female");
+    doc.AddMember(name, value, doc.GetAllocator());
+    return validator().check(doc);
+  };
+  EXPECT_TRUE(check_key().empty());
+  key[3] = 'D';  // "genDer", same place and length
+  const auto issues = check_key();
+  ASSERT_EQ(issues.size(), 1u) << describe(issues);
+  EXPECT_EQ(issues[0].path, "Patient.genDer");
+  EXPECT_EQ(issues[0].reason, "unknown element");
+  key[3] = 'd';
+  EXPECT_TRUE(check_key().empty());
+}
+
 TEST(FhirValidator, KeepsMedplumAdditionsOut) {
   const auto issues = check(R"({"resourceType":"Patient","meta":{"project":"p1"}})");
   EXPECT_TRUE(has_issue(issues, "Patient.meta.project", "unknown element")) << describe(issues);
