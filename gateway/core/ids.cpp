@@ -1,5 +1,6 @@
 #include "gateway/core/ids.h"
 
+#include <initializer_list>
 #include <memory>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -67,17 +68,33 @@ std::string format_uuid(const Uuid& uuid) {
   return out;
 }
 
-std::string uuid_v5(const Uuid& name_space, std::string_view name) {
-  // Every Bundle entry needs one: fetch SHA-1 once and reuse one context per thread, since
-  // OpenSSL 3 looks the algorithm up again on every EVP_sha1() initialisation.
-  static EVP_MD* const sha1 = EVP_MD_fetch(nullptr, "SHA1", nullptr);
-  thread_local const std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-  unsigned char digest[EVP_MAX_MD_SIZE];
+namespace {
+
+// The digest of `parts` one after the other, in `out` (EVP_MAX_MD_SIZE bytes); its length. The
+// algorithm is fetched once by the caller and one context is kept per thread: OpenSSL 3 looks the
+// algorithm up again on every EVP_sha1()/EVP_sha256() initialisation. Throws `unavailable` when
+// OpenSSL fails.
+unsigned int digest_of(const EVP_MD* md, std::initializer_list<std::string_view> parts,
+                       unsigned char* out, const char* unavailable) {
+  thread_local const std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(),
+                                                                                  EVP_MD_CTX_free);
+  bool ok = md != nullptr && ctx != nullptr && EVP_DigestInit_ex(ctx.get(), md, nullptr) == 1;
+  for (std::string_view part : parts) {
+    ok = ok && EVP_DigestUpdate(ctx.get(), part.data(), part.size()) == 1;
+  }
   unsigned int length = 0;
-  if (sha1 == nullptr || ctx == nullptr || EVP_DigestInit_ex(ctx.get(), sha1, nullptr) != 1 ||
-      EVP_DigestUpdate(ctx.get(), name_space.data(), name_space.size()) != 1 ||
-      EVP_DigestUpdate(ctx.get(), name.data(), name.size()) != 1 ||
-      EVP_DigestFinal_ex(ctx.get(), digest, &length) != 1 || length < 16) {
+  if (!ok || EVP_DigestFinal_ex(ctx.get(), out, &length) != 1) throw std::runtime_error(unavailable);
+  return length;
+}
+
+}  // namespace
+
+std::string uuid_v5(const Uuid& name_space, std::string_view name) {
+  // Every Bundle entry needs one.
+  static EVP_MD* const sha1 = EVP_MD_fetch(nullptr, "SHA1", nullptr);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  const std::string_view space(reinterpret_cast<const char*>(name_space.data()), name_space.size());
+  if (digest_of(sha1, {space, name}, digest, "SHA-1 is not available for UUID v5") < 16) {
     throw std::runtime_error("SHA-1 is not available for UUID v5");
   }
   Uuid out{};
@@ -101,17 +118,10 @@ std::string uuid_v7(std::int64_t unix_ms) {
 }
 
 std::string sha256_hex(std::string_view bytes) {
-  // Once per stored message or file: fetched once, one context per thread, as in uuid_v5.
+  // Once per stored message or file.
   static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-  thread_local const std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(),
-                                                                                  EVP_MD_CTX_free);
   unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  if (sha256 == nullptr || ctx == nullptr || EVP_DigestInit_ex(ctx.get(), sha256, nullptr) != 1 ||
-      EVP_DigestUpdate(ctx.get(), bytes.data(), bytes.size()) != 1 ||
-      EVP_DigestFinal_ex(ctx.get(), digest, &length) != 1) {
-    throw std::runtime_error("SHA-256 is not available");
-  }
+  const unsigned int length = digest_of(sha256, {bytes}, digest, "SHA-256 is not available");
   return to_hex(digest, length);
 }
 
