@@ -1,7 +1,10 @@
 """What the benchmark reports share: reading a run's JSON lines, medians, spreads and tables (plain
-text or markdown). Imported by tools/bench/mllp/report.py and tools/bench/kith/report.py."""
+text or markdown), the fdatasync line and the command line. Imported by tools/bench/mllp/report.py
+and tools/bench/kith/report.py."""
+import argparse
 import json
 import statistics
+import sys
 
 
 def median(values):
@@ -39,3 +42,24 @@ def load(path):
                 else:
                     phases.append(r)
     return phases, machine
+
+
+def fsync_summary(machine):
+    """The 4 KiB fdatasync latencies `run` measured before each round, as one phrase."""
+    fsync = ", ".join(f"p50 {f['p50_us']} µs / p99 {f['p99_us']} µs" for f in machine.get("fsync", []))
+    return fsync or "not measured"
+
+
+def main(report):
+    """The report scripts' command line: RESULTS.jsonl [--markdown]; prints
+    report(phases, machine, markdown)."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("results")
+    ap.add_argument("--markdown", action="store_true")
+    args = ap.parse_args()
+    phases, machine = load(args.results)
+    if not phases:
+        print("no results", file=sys.stderr)
+        return 1
+    print(report(phases, machine, args.markdown))
+    return 0

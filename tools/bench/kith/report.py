@@ -6,12 +6,11 @@
 Each phase line is one load phase (closed or open loop) in one round; the last line describes the
 machine. With several rounds the tables show medians and the spread.
 """
-import argparse
 import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from report_common import load, median, spread, table  # noqa: E402
+from report_common import fsync_summary, main, median, spread, table  # noqa: E402
 
 TARGET_RATE, TARGET_P99_MS = 2000.0, 20.0
 
@@ -54,26 +53,12 @@ def report(phases, machine, markdown):
         out.append(f"Gateway RSS: peak VmRSS {bold(f'{peak:.1f} MB')} in the measured windows, VmHWM {hwm:.1f} MB. "
                    f"Messages: {median(p['avg_message_bytes'] for p in gw):,.0f} bytes on average.")
     if machine:
-        fsync = ", ".join(f"p50 {f['p50_us']} µs / p99 {f['p99_us']} µs" for f in machine.get("fsync", []))
         out.append(f"\nMachine: {machine['nproc']} cores ({machine['cpu']}), {machine['mem_gb']} GB, "
                    f"Linux {machine['kernel']}; FHIR target: {machine['fhir']}; load average "
                    f"{machine['load_before']} before, {machine['load_after']} after; {machine['date']}. "
-                   f"fdatasync of 4 KiB before each round: {fsync or 'not measured'}.")
+                   f"fdatasync of 4 KiB before each round: {fsync_summary(machine)}.")
     return "\n".join(out)
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("results")
-    ap.add_argument("--markdown", action="store_true")
-    args = ap.parse_args()
-    phases, machine = load(args.results)
-    if not phases:
-        print("no results", file=sys.stderr)
-        return 1
-    print(report(phases, machine, args.markdown))
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(report))

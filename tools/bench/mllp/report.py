@@ -8,13 +8,12 @@ line describes the machine. With several rounds the tables show medians, and the
 median of the rounds' own ratios (Helsebro ÷ Medplum within one round, so both saw the same
 machine at the same time).
 """
-import argparse
 import os
 import sys
 from collections import defaultdict
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from report_common import load, median, spread, table  # noqa: E402
+from report_common import fsync_summary, main, median, spread, table  # noqa: E402
 
 TARGET_RATIO, TARGET_P99_MS, TARGET_RSS_MB = 2.0, 5.0, 64.0
 # The gateways of a run, by label: one per translate mode (run --translate).
@@ -97,27 +96,12 @@ def report(phases, machine, markdown):
                    f"200 synthetic patients.")
 
     if machine:
-        fs = machine.get("fsync", [])
-        fsync = ", ".join(f"p50 {f['p50_us']} µs / p99 {f['p99_us']} µs" for f in fs)
         out.append(f"\nMachine: {machine['nproc']} cores ({machine['cpu']}), {machine['mem_gb']} GB, Linux {machine['kernel']}; "
                    f"Node {machine['node']}, @medplum/hl7 {machine['medplum_hl7']}; Helsebro {machine['helsebro']}; "
                    f"load average {machine['load_before']} before, {machine['load_after']} after. "
-                   f"fdatasync of 4 KiB before each round: {fsync or 'not measured'}.")
+                   f"fdatasync of 4 KiB before each round: {fsync_summary(machine)}.")
     return "\n".join(out)
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("results")
-    ap.add_argument("--markdown", action="store_true")
-    args = ap.parse_args()
-    phases, machine = load(args.results)
-    if not phases:
-        print("no results", file=sys.stderr)
-        return 1
-    print(report(phases, machine, args.markdown))
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(report))
