@@ -18,6 +18,7 @@
 #include "gateway/app/replay.h"
 #include "gateway/app/translator.h"
 #include "gateway/core/backlog.h"
+#include "gateway/core/thread_name.h"
 #include "gateway/forward/forwarder.h"
 #include "gateway/forward/patient_lookup.h"
 #include "gateway/intake/fhir_intake.h"
@@ -346,7 +347,12 @@ int serve(const config::Config& config) {
                                          {"data_dir", config.data_dir},
                                          {"mappings", (*mappings)->mappings().size()}});
   std::vector<std::thread> threads;
-  for (int i = 1; i < config.threads; ++i) threads.emplace_back([&io] { io.run(); });
+  for (int i = 1; i < config.threads; ++i) {
+    threads.emplace_back([&io, i] {
+      name_this_thread("hb-io-" + std::to_string(i));
+      io.run();
+    });
+  }
   io.run();
   for (auto& t : threads) t.join();
   journal.close();

@@ -6,6 +6,7 @@
 
 #include <chrono>
 
+#include "gateway/core/thread_name.h"
 #include "gateway/observe/log.h"
 #include "gateway/observe/metrics.h"
 
@@ -43,7 +44,10 @@ Translator::~Translator() { stop(); }
 
 void Translator::start() {
   if (thread_.joinable()) return;
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    name_this_thread("hb-translate");
+    run();
+  });
 }
 
 void Translator::notify() {

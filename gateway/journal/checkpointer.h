@@ -17,6 +17,8 @@
 #include <string>
 #include <thread>
 
+#include "gateway/core/thread_name.h"
+
 namespace helsebro::journal {
 
 class Checkpointer {
@@ -28,7 +30,10 @@ class Checkpointer {
   static constexpr int kWriterFrames = 16 * kStartFrames;
 
   /// `db` is a connection of the checkpointer's own (it closes it). Starts the thread.
-  explicit Checkpointer(sqlite3* db) : db_(db), thread_([this] { run(); }) {}
+  explicit Checkpointer(sqlite3* db) : db_(db), thread_([this] {
+    name_this_thread("hb-checkpoint");
+    run();
+  }) {}
   ~Checkpointer() {
     {
       std::lock_guard lock(mutex_);

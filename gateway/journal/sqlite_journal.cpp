@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "gateway/core/thread_name.h"
 #include "gateway/journal/checkpointer.h"
 #include "gateway/journal/writer_connection.h"
 #include "gateway/observe/log.h"
@@ -71,7 +72,10 @@ SqliteJournal::SqliteJournal(const std::string& data_dir, observe::JournalProbe*
   count_states();
   checkpointer_ = std::make_unique<Checkpointer>(open_small_cache(path_));
   checkpointer_->watch(writer_db_->db());
-  writer_ = std::thread([this] { writer_loop(); });
+  writer_ = std::thread([this] {
+    name_this_thread("hb-journal");
+    writer_loop();
+  });
 }
 
 SqliteJournal::~SqliteJournal() {
