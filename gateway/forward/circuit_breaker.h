@@ -56,6 +56,11 @@ class CircuitBreaker {
     if (open_until_ == 0) return State::kClosed;
     return now < open_until_ ? State::kOpen : State::kHalfOpen;
   }
+  /// Nothing may go now: the circuit is open, or half-open with its one trial still out.
+  bool blocks(EpochMillis now) const {
+    const State s = state(now);
+    return s == State::kOpen || (s == State::kHalfOpen && trial_in_flight_);
+  }
   /// When an open circuit lets its next trial through.
   EpochMillis open_until() const { return open_until_; }
 

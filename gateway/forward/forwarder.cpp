@@ -182,13 +182,13 @@ struct Forwarder::Impl : std::enable_shared_from_this<Forwarder::Impl> {
   asio::awaitable<void> run() {
     auto self = shared_from_this();
     while (!stopping.load()) {
-      // Nothing can be sent now (every lane busy, or the target's circuit open): wait, instead of
-      // reading the backlog, Bundles and all, on every wake-up. A finished lane, the cool-down's
-      // end or stop() wakes the loop.
+      // Nothing can be sent now (every lane busy, the target's circuit open, or its one trial
+      // still out): wait, instead of reading the backlog, Bundles and all, on every wake-up. A
+      // finished lane, the cool-down's end or stop() wakes the loop.
       const EpochMillis at = clock.now_ms();
       const bool lane_free = std::find(lane_busy.begin(), lane_busy.end(), false) != lane_busy.end();
       const bool open = breaker.state(at) == CircuitBreaker::State::kOpen;
-      if (!lane_free || open) {
+      if (!lane_free || breaker.blocks(at)) {
         const EpochMillis until =
             open ? breaker.open_until() : at + std::chrono::duration_cast<std::chrono::milliseconds>(kIdlePoll).count();
         co_await sleep(std::chrono::milliseconds(std::max<EpochMillis>(1, until - at)));

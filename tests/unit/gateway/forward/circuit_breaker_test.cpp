@@ -31,6 +31,18 @@ TEST(CircuitBreaker, LetsOneTrialThroughWhenHalfOpen) {
   EXPECT_FALSE(b.allow(1001)) << "one trial at a time";
 }
 
+TEST(CircuitBreaker, BlocksWhileOpenAndWhileItsTrialIsOut) {
+  CircuitBreaker b(1, 1000, 8000);
+  EXPECT_FALSE(b.blocks(0)) << "closed";
+  b.failure(0);
+  EXPECT_TRUE(b.blocks(999)) << "open";
+  EXPECT_FALSE(b.blocks(1000)) << "half-open, no trial yet";
+  ASSERT_TRUE(b.allow(1000));
+  EXPECT_TRUE(b.blocks(1001)) << "half-open, its trial out";
+  b.success();
+  EXPECT_FALSE(b.blocks(1002));
+}
+
 TEST(CircuitBreaker, ASuccessfulTrialClosesIt) {
   CircuitBreaker b(1, 1000, 8000);
   b.failure(0);
