@@ -51,6 +51,7 @@ class Translator {
  private:
   void run();
   void translate_all();
+  bool nothing_received();
 
   Journal& journal_;
   MappingsNow mappings_;

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <filesystem>
 #include <stdexcept>
+#include <unordered_map>
 
 #include "gateway/core/thread_name.h"
 #include "gateway/journal/checkpointer.h"
@@ -78,31 +79,55 @@ SqliteJournal::SqliteJournal(const std::string& data_dir, observe::JournalProbe*
   });
 }
 
-SqliteJournal::~SqliteJournal() {
-  close();
-  for (sqlite3* db : idle_readers_) sqlite3_close_v2(db);
-}
+// A reader's connection and the statements prepared on it (finalized before it is closed).
+struct SqliteJournal::Reader {
+  static constexpr std::size_t kMaxStatements = 32;  // find() builds a few shapes of query
 
-SqliteJournal::ReaderLease::ReaderLease(SqliteJournal& journal) : journal_(journal), db_(nullptr) {
+  explicit Reader(sqlite3* connection) : db(connection) {}
+  ~Reader() {
+    statements.clear();
+    sqlite3_close_v2(db);
+  }
+  Reader(const Reader&) = delete;
+  Reader& operator=(const Reader&) = delete;
+
+  sqlite3* db;
+  std::unordered_map<std::string, Statement> statements;
+};
+
+SqliteJournal::~SqliteJournal() { close(); }
+
+SqliteJournal::ReaderLease::ReaderLease(SqliteJournal& journal) : journal_(journal) {
   {
     std::lock_guard lock(journal_.readers_mutex_);
     if (!journal_.idle_readers_.empty()) {
-      db_ = journal_.idle_readers_.back();
+      reader_ = std::move(journal_.idle_readers_.back());
       journal_.idle_readers_.pop_back();
       return;
     }
   }
   try {
-    db_ = open_small_cache(journal_.path_);
+    reader_ = std::make_unique<Reader>(open_small_cache(journal_.path_));
   } catch (const std::exception& e) {
     error_ = e.what();  // db() stays null
   }
 }
 
 SqliteJournal::ReaderLease::~ReaderLease() {
-  if (db_ == nullptr) return;
+  if (!reader_) return;
   std::lock_guard lock(journal_.readers_mutex_);
-  journal_.idle_readers_.push_back(db_);
+  journal_.idle_readers_.push_back(std::move(reader_));
+}
+
+sqlite3* SqliteJournal::ReaderLease::db() const { return reader_ ? reader_->db : nullptr; }
+
+Statement* SqliteJournal::ReaderLease::statement(const std::string& sql) {
+  auto& statements = reader_->statements;
+  if (auto it = statements.find(sql); it != statements.end()) return &it->second;
+  Statement s(reader_->db, sql.c_str());
+  if (!s.ok()) return nullptr;
+  if (statements.size() >= Reader::kMaxStatements) statements.clear();
+  return &statements.emplace(sql, std::move(s)).first->second;
 }
 
 // The one GROUP BY: from here on the counts follow the commits.
@@ -310,8 +335,9 @@ void SqliteJournal::purge(EpochMillis delivered_before, EpochMillis rejected_bef
 }
 
 Result<std::vector<MessageRecord>> SqliteJournal::find(const MessageQuery& query) {
-  const ReaderLease reader(*this);
+  ReaderLease reader(*this);
   if (reader.db() == nullptr) return Error{Errc::kJournalWriteFailed, reader.error()};
+  // Values are bound, so that each shape of query is prepared once.
   std::string sql =
       std::string("SELECT ") + kSummaryColumns + ", payload, bundle, ack FROM messages WHERE 1";
   if (!query.ids.empty()) {
@@ -319,20 +345,25 @@ Result<std::vector<MessageRecord>> SqliteJournal::find(const MessageQuery& query
     for (std::size_t i = 0; i < query.ids.size(); ++i) sql += i ? ",?" : "?";
     sql += ")";
   }
+  // The state is written into the text: only then can SQLite use the partial index of received
+  // messages (the translator asks for state 0 after every commit).
   if (query.state) sql += " AND state = " + std::to_string(static_cast<int>(*query.state));
-  if (query.received_since > 0)
-    sql += " AND received_at >= " + std::to_string(query.received_since);
-  sql += " ORDER BY seq LIMIT " + std::to_string(query.limit);
-  Statement s(reader.db(), sql.c_str());
-  if (!s.ok()) return db_error(reader.db(), "prepare find");
-  for (std::size_t i = 0; i < query.ids.size(); ++i) s.bind(static_cast<int>(i + 1), query.ids[i]);
+  if (query.received_since > 0) sql += " AND received_at >= ?";
+  sql += " ORDER BY seq LIMIT ?";
+  Statement* prepared = reader.statement(sql);
+  if (prepared == nullptr) return db_error(reader.db(), "prepare find");
+  Use s(*prepared);
+  int i = 1;
+  for (const std::string& id : query.ids) s->bind(i++, id);
+  if (query.received_since > 0) s->bind(i++, query.received_since);
+  s->bind(i, static_cast<std::int64_t>(query.limit));
   std::vector<MessageRecord> out;
   int rc;
-  while ((rc = s.step()) == SQLITE_ROW) {
-    MessageRecord r = read_summary(s);
-    r.payload = s.text(18);
-    r.bundle = s.text(19);
-    r.ack = s.text(20);
+  while ((rc = s->step()) == SQLITE_ROW) {
+    MessageRecord r = read_summary(*s);
+    r.payload = s->text(18);
+    r.bundle = s->text(19);
+    r.ack = s->text(20);
     out.push_back(std::move(r));
   }
   if (rc != SQLITE_DONE) return db_error(reader.db(), "find messages");
@@ -340,42 +371,45 @@ Result<std::vector<MessageRecord>> SqliteJournal::find(const MessageQuery& query
 }
 
 Result<std::vector<MessageRecord>> SqliteJournal::pending(std::size_t limit) {
-  const ReaderLease reader(*this);
+  ReaderLease reader(*this);
   if (reader.db() == nullptr) return Error{Errc::kJournalWriteFailed, reader.error()};
   // Nothing after the oldest message still to be translated (state 0, a channel translating
   // after the ACK): its ordering key is not known yet, and it may be the same patient's.
-  const std::string sql = std::string("SELECT ") + kSummaryColumns +
-                          ", bundle FROM messages WHERE state IN (1, 4) AND seq < (SELECT "
-                          "COALESCE(MIN(seq), 9223372036854775807) FROM messages WHERE state = 0) "
-                          "ORDER BY seq LIMIT ?1";
-  Statement s(reader.db(), sql.c_str());
-  if (!s.ok()) return db_error(reader.db(), "prepare pending");
-  s.bind(1, static_cast<std::int64_t>(limit));
+  static const std::string sql =
+      std::string("SELECT ") + kSummaryColumns +
+      ", bundle FROM messages WHERE state IN (1, 4) AND seq < (SELECT "
+      "COALESCE(MIN(seq), 9223372036854775807) FROM messages WHERE state = 0) "
+      "ORDER BY seq LIMIT ?1";
+  Statement* prepared = reader.statement(sql);
+  if (prepared == nullptr) return db_error(reader.db(), "prepare pending");
+  Use s(*prepared);
+  s->bind(1, static_cast<std::int64_t>(limit));
   std::vector<MessageRecord> out;
   int rc;
-  while ((rc = s.step()) == SQLITE_ROW) {
-    out.push_back(read_summary(s));
-    out.back().bundle = s.text(18);
+  while ((rc = s->step()) == SQLITE_ROW) {
+    out.push_back(read_summary(*s));
+    out.back().bundle = s->text(18);
   }
   if (rc != SQLITE_DONE) return db_error(reader.db(), "read pending");
   return out;
 }
 
 Result<std::optional<MessageRecord>> SqliteJournal::get(const std::string& id) {
-  const ReaderLease reader(*this);
+  ReaderLease reader(*this);
   if (reader.db() == nullptr) return Error{Errc::kJournalWriteFailed, reader.error()};
-  const std::string sql = std::string("SELECT ") + kSummaryColumns +
-                          ", payload, bundle, ack FROM messages WHERE id = ?1";
-  Statement s(reader.db(), sql.c_str());
-  if (!s.ok()) return db_error(reader.db(), "prepare get");
-  s.bind(1, id);
-  const int rc = s.step();
+  static const std::string sql = std::string("SELECT ") + kSummaryColumns +
+                                 ", payload, bundle, ack FROM messages WHERE id = ?1";
+  Statement* prepared = reader.statement(sql);
+  if (prepared == nullptr) return db_error(reader.db(), "prepare get");
+  Use s(*prepared);
+  s->bind(1, id);
+  const int rc = s->step();
   if (rc == SQLITE_DONE) return std::optional<MessageRecord>();
   if (rc != SQLITE_ROW) return db_error(reader.db(), "read message");
-  MessageRecord r = read_summary(s);
-  r.payload = s.text(18);
-  r.bundle = s.text(19);
-  r.ack = s.text(20);
+  MessageRecord r = read_summary(*s);
+  r.payload = s->text(18);
+  r.bundle = s->text(19);
+  r.ack = s->text(20);
   return std::optional<MessageRecord>(std::move(r));
 }
 

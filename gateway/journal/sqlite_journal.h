@@ -29,6 +29,7 @@ namespace helsebro::journal {
 
 class WriterConnection;  // the writer thread's connection and prepared statements
 class Checkpointer;      // WAL checkpoints on a thread of their own
+class Statement;         // a prepared statement
 
 /// Where tests can make the journal fail on purpose.
 enum class FaultPoint { kWrite, kCommit };
@@ -89,6 +90,9 @@ class SqliteJournal final : public Journal {
   // A reading connection for one call: find, pending and get come from the translator, the
   // forwarder and the admin API on their own threads, and none waits for another's read (the
   // translator runs at the lowest priority, and must hold nothing a listener's thread needs).
+  // Each connection keeps the statements it has prepared, by their SQL: the forwarder reads the
+  // backlog after every commit, and parsing the query each time cost more than running it.
+  struct Reader;
   class ReaderLease {
    public:
     explicit ReaderLease(SqliteJournal& journal);
@@ -96,12 +100,14 @@ class SqliteJournal final : public Journal {
     ReaderLease(const ReaderLease&) = delete;
     ReaderLease& operator=(const ReaderLease&) = delete;
     /// Null when no connection could be opened; error() says why.
-    sqlite3* db() const { return db_; }
+    sqlite3* db() const;
     const std::string& error() const { return error_; }
+    /// The statement for `sql`, prepared on first use; null (with db_error) if it cannot be.
+    Statement* statement(const std::string& sql);
 
    private:
     SqliteJournal& journal_;
-    sqlite3* db_;
+    std::unique_ptr<Reader> reader_;
     std::string error_;
   };
 
@@ -109,8 +115,8 @@ class SqliteJournal final : public Journal {
   std::unique_ptr<WriterConnection> writer_db_;
   std::unique_ptr<Checkpointer> checkpointer_;
   std::mutex readers_mutex_;
-  std::vector<sqlite3*> idle_readers_;  // opened on demand, one per concurrent read; closed
-                                        // by the destructor
+  std::vector<std::unique_ptr<Reader>> idle_readers_;  // opened on demand, one per concurrent
+                                                       // read
   observe::JournalProbe* probe_;
   std::function<bool(FaultPoint)> fault_hook_;
   StateCounts counts_;

@@ -606,6 +606,40 @@ TEST_F(JournalTest, ReadsFromManyThreadsWhileWriting) {
   EXPECT_EQ(wrong.load(), 0);
 }
 
+// Each shape of query is prepared once per reading connection and reused with new values: the
+// second and later answers must be those of the values bound now, not of the first use.
+TEST_F(JournalTest, FindAnswersEachCallsOwnValuesWhenItsQueryIsReused) {
+  SqliteJournal j(dir_.str());
+  for (int i = 0; i < 6; ++i) {
+    MessageRecord r = record(numbered("m", i), i % 2 ? MessageState::kDead : MessageState::kTranslated);
+    r.received_at = 1000 + i;
+    append_ok(j, std::move(r));
+  }
+  const auto ids = [&j](const MessageQuery& q) {
+    Ids out;
+    auto found = j.find(q);
+    EXPECT_TRUE(found) << found.error().message();
+    if (found) {
+      for (const MessageRecord& r : *found) out.push_back(r.id);
+    }
+    return out;
+  };
+  for (int round = 0; round < 2; ++round) {
+    EXPECT_EQ(ids({{"m1", "m4"}, std::nullopt, 0, 10}), (Ids{"m1", "m4"}));
+    EXPECT_EQ(ids({{"m2", "m5"}, std::nullopt, 0, 10}), (Ids{"m2", "m5"}));
+    EXPECT_EQ(ids({{"m3"}, std::nullopt, 0, 10}), (Ids{"m3"}));
+    EXPECT_EQ(ids({{}, MessageState::kDead, 0, 10}), (Ids{"m1", "m3", "m5"}));
+    EXPECT_EQ(ids({{}, MessageState::kTranslated, 0, 10}), (Ids{"m0", "m2", "m4"}));
+    EXPECT_EQ(ids({{}, MessageState::kDead, 1003, 10}), (Ids{"m3", "m5"}));
+    EXPECT_EQ(ids({{}, std::nullopt, 1002, 2}), (Ids{"m2", "m3"}));
+    EXPECT_EQ(ids({{}, std::nullopt, 0, 1}), (Ids{"m0"}));
+    EXPECT_EQ(ids({{"m0", "m1", "m2"}, MessageState::kDead, 0, 10}), (Ids{"m1"}));
+  }
+  EXPECT_EQ(get(j, "m4")->id, "m4");
+  EXPECT_EQ(get(j, "m5")->id, "m5");
+  EXPECT_FALSE(get(j, "m9"));
+}
+
 TEST_F(JournalTest, PurgeRemovesOldDeliveredAndRejectedButKeepsDeadAndWaiting) {
   SqliteJournal journal_(dir_.str());
   MessageRecord delivered = record("old-delivered", MessageState::kDelivered);
