@@ -7,6 +7,7 @@
 #include <atomic>
 #include <future>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <sstream>
@@ -110,6 +111,18 @@ std::map<MessageState, std::int64_t> group_by_state(const std::filesystem::path&
   sqlite3_finalize(s);
   sqlite3_close(db);
   return out;
+}
+
+// Makes the journal's next write wait, inside its transaction, until the returned promise is set.
+std::promise<void> hold_first_write(SqliteJournal& j) {
+  std::promise<void> gate;
+  std::shared_future<void> open = gate.get_future().share();
+  auto first = std::make_shared<std::atomic<bool>>(true);
+  j.set_fault_hook([open, first](FaultPoint point) {
+    if (point == FaultPoint::kWrite && first->exchange(false)) open.wait();
+    return false;
+  });
+  return gate;
 }
 
 class JournalTest : public ::testing::Test {
@@ -462,13 +475,7 @@ TEST_F(JournalTest, ConcurrentAppendsAreAllStoredAndGroupCommitted) {
 
   // Hold the writer inside its first transaction until every append is queued, so the rest
   // must be committed together: the batching is then certain, not a matter of timing.
-  std::promise<void> gate;
-  std::shared_future<void> open = gate.get_future().share();
-  std::atomic<bool> first{true};
-  j.set_fault_hook([open, &first](FaultPoint point) {
-    if (point == FaultPoint::kWrite && first.exchange(false)) open.wait();
-    return false;
-  });
+  std::promise<void> gate = hold_first_write(j);
 
   constexpr int kThreads = 4;
   constexpr int kPerThread = 50;
@@ -533,13 +540,7 @@ TEST_F(JournalTest, AppendsGoAheadOfLargeTranslationsQueuedBeforeThem) {
   for (int i = 0; i < kTranslations; ++i) seqs.push_back(append_ok(j, record(numbered("r", i), MessageState::kReceived)));
 
   // Hold the writer inside a transaction until everything below is queued.
-  std::promise<void> gate;
-  std::shared_future<void> open = gate.get_future().share();
-  std::atomic<bool> first{true};
-  j.set_fault_hook([open, &first](FaultPoint point) {
-    if (point == FaultPoint::kWrite && first.exchange(false)) open.wait();
-    return false;
-  });
+  std::promise<void> gate = hold_first_write(j);
   std::mutex mutex;
   std::vector<std::string> finished;  // in the order the writer reported them
   std::promise<void> all_done;
