@@ -1,6 +1,5 @@
 #include "gateway/mapping/bundle_writer.h"
 
-#include <rapidjson/document.h>
 #include <rapidjson/internal/dtoa.h>
 #include <rapidjson/internal/itoa.h>
 
@@ -11,7 +10,6 @@
 #include <cstring>
 #include <string_view>
 
-#include "gateway/core/raw_number.h"
 
 namespace helsebro::mapping {
 namespace {
@@ -153,58 +151,42 @@ void write_string(std::string_view s, Output& out) {
   out.put('"');
 }
 
-void write_number(const rapidjson::Value& v, Output& out) {
-  char* to = out.room(32);
-  if (v.IsDouble()) to = rapidjson::internal::dtoa(v.GetDouble(), to);
-  else if (v.IsInt64()) to = rapidjson::internal::i64toa(v.GetInt64(), to);
-  else to = rapidjson::internal::u64toa(v.GetUint64(), to);
-  out.commit(to);
-}
-
-void write_value(const rapidjson::Value& v, Output& out) {
-  switch (v.GetType()) {
-    case rapidjson::kNullType: out.put("null"); return;
-    case rapidjson::kFalseType: out.put("false"); return;
-    case rapidjson::kTrueType: out.put("true"); return;
-    case rapidjson::kNumberType: write_number(v, out); return;
-    case rapidjson::kStringType: {
-      const std::string_view s(v.GetString(), v.GetStringLength());
-      if (const std::string_view number = raw_number_text(s); !number.empty()) out.put(number);
-      else write_string(s, out);
-      return;
-    }
-    case rapidjson::kObjectType: {
-      out.put('{');
-      bool first = true;
-      for (const auto& m : v.GetObject()) {
-        if (!first) out.put(',');
-        first = false;
-        write_string({m.name.GetString(), m.name.GetStringLength()}, out);
-        out.put(':');
-        write_value(m.value, out);
+// Writes the value at token `i` and returns the token after it.
+std::size_t write_value(const JsonTape& tape, std::size_t i, Output& out) {
+  const JsonToken& t = tape[i];
+  switch (t.kind) {
+    case JsonToken::Kind::kNull: out.put("null"); break;
+    case JsonToken::Kind::kFalse: out.put("false"); break;
+    case JsonToken::Kind::kTrue: out.put("true"); break;
+    case JsonToken::Kind::kInt: out.commit(rapidjson::internal::i64toa(t.integer, out.room(32))); break;
+    case JsonToken::Kind::kDouble: out.commit(rapidjson::internal::dtoa(t.real, out.room(32))); break;
+    case JsonToken::Kind::kNumber: out.put(t.text_view()); break;
+    case JsonToken::Kind::kString: write_string(t.text_view(), out); break;
+    case JsonToken::Kind::kObject:
+    case JsonToken::Kind::kArray: {
+      const bool object = t.kind == JsonToken::Kind::kObject;
+      out.put(object ? '{' : '[');
+      std::size_t at = i + 1;
+      for (std::uint32_t k = 0; k < t.size; ++k) {
+        if (k > 0) out.put(',');
+        if (object) {
+          write_string(tape[at].key_view(), out);
+          out.put(':');
+        }
+        at = write_value(tape, at, out);
       }
-      out.put('}');
-      return;
-    }
-    case rapidjson::kArrayType: {
-      out.put('[');
-      bool first = true;
-      for (const auto& item : v.GetArray()) {
-        if (!first) out.put(',');
-        first = false;
-        write_value(item, out);
-      }
-      out.put(']');
-      return;
+      out.put(object ? '}' : ']');
+      break;
     }
   }
+  return i + t.span;
 }
 
 }  // namespace
 
-void write_json(const rapidjson::Value& value, std::string& out) {
+void write_json(const JsonTape& tape, std::string& out) {
   Output output(out);
-  write_value(value, output);
+  if (!tape.empty()) write_value(tape, 0, output);
 }
 
 }  // namespace helsebro::mapping

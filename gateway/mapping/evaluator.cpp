@@ -1,6 +1,7 @@
 #include "gateway/mapping/evaluator.h"
 
 #include <charconv>
+#include <cstring>
 
 namespace helsebro::mapping {
 namespace {
@@ -49,33 +50,38 @@ bool same_text(std::string_view a, std::string_view b) {
 
 }  // namespace
 
-void to_rapidjson(const JsonNode& j, rapidjson::Value& out, rapidjson::Document::AllocatorType& alloc) {
+// Strings are referenced, not copied: the plan outlives the tape.
+void Evaluator::push_constant(const JsonNode& j) {
   switch (j.type) {
-    case JsonNode::Type::kNull: out.SetNull(); break;
-    case JsonNode::Type::kBool: out.SetBool(j.boolean); break;
-    case JsonNode::Type::kInt: out.SetInt64(j.integer); break;
-    case JsonNode::Type::kDouble: out.SetDouble(j.number); break;
-    case JsonNode::Type::kString:  // referenced, not copied: the plan outlives the document
-      out.SetString(rapidjson::StringRef(j.string.c_str(), static_cast<rapidjson::SizeType>(j.string.size())));
+    case JsonNode::Type::kNull: tape_.push_null(); break;
+    case JsonNode::Type::kBool: tape_.push_bool(j.boolean); break;
+    case JsonNode::Type::kInt: tape_.push_int(j.integer); break;
+    case JsonNode::Type::kDouble: tape_.push_double(j.number); break;
+    case JsonNode::Type::kString: tape_.push_string(j.string); break;
+    case JsonNode::Type::kArray: {
+      const std::size_t at = tape_.open(JsonToken::Kind::kArray);
+      for (const JsonNode& item : j.items) push_constant(item);
+      tape_.close(at);
       break;
-    case JsonNode::Type::kArray:
-      out.SetArray();
-      for (const JsonNode& item : j.items) {
-        rapidjson::Value v;
-        to_rapidjson(item, v, alloc);
-        out.PushBack(v, alloc);
-      }
-      break;
-    case JsonNode::Type::kObject:
-      out.SetObject();
+    }
+    case JsonNode::Type::kObject: {
+      const std::size_t at = tape_.open(JsonToken::Kind::kObject);
       for (const auto& [key, value] : j.members) {
-        rapidjson::Value k(rapidjson::StringRef(key.c_str(), static_cast<rapidjson::SizeType>(key.size())));
-        rapidjson::Value v;
-        to_rapidjson(value, v, alloc);
-        out.AddMember(k, v, alloc);
+        const std::size_t member = tape_.size();
+        push_constant(value);
+        tape_.set_key(member, key);
       }
+      tape_.close(at);
       break;
+    }
   }
+}
+
+std::string_view Evaluator::keep(std::string_view text) {
+  if (text.empty()) return {};
+  char* copy = static_cast<char*>(arena_.Malloc(text.size()));
+  std::memcpy(copy, text.data(), text.size());
+  return {copy, text.size()};
 }
 
 void Evaluator::fail(Errc code, std::string detail, const PlanNode& n, const SourceNode* node) {
@@ -113,12 +119,7 @@ class Evaluator::Selection {
   std::size_t end_;
 };
 
-void Evaluator::set_string(std::string_view text, rapidjson::Value& out) {
-  out.SetString(text.data(), static_cast<rapidjson::SizeType>(text.size()), alloc_);
-}
-
-bool Evaluator::text_value(const PlanNode& n, std::string_view text, const SourceNode* node,
-                           rapidjson::Value& out) {
+bool Evaluator::text_value(const PlanNode& n, std::string_view text, const SourceNode* node) {
   const Modifiers& m = n.mods;
   if (m.match && !text.empty()) {
     bool matched = false;
@@ -169,16 +170,15 @@ bool Evaluator::text_value(const PlanNode& n, std::string_view text, const Sourc
                                                   : coding->code;
     if (text.empty()) return false;
   }
-  return converted_value(n, text, node, out);
+  return converted_value(n, text, node);
 }
 
 // The text as the type "$as" asks for.
-bool Evaluator::converted_value(const PlanNode& n, std::string_view text, const SourceNode* node,
-                                rapidjson::Value& out) {
+bool Evaluator::converted_value(const PlanNode& n, std::string_view text, const SourceNode* node) {
   const Modifiers& m = n.mods;
   switch (m.as) {
     case ValueType::kBase64:
-      set_string(base64(text), out);
+      push_copy(base64(text));
       return true;
     case ValueType::kBase64Binary: {
       // Already base64 (an XML base64Binary, often wrapped in lines): FHIR wants it unbroken.
@@ -201,7 +201,7 @@ bool Evaluator::converted_value(const PlanNode& n, std::string_view text, const 
         fail(Errc::kInvalidValue, "not base64: its length or padding is wrong", n, node);
         return false;
       }
-      set_string(packed, out);
+      push_copy(packed);
       return true;
     }
     case ValueType::kString:
@@ -211,10 +211,10 @@ bool Evaluator::converted_value(const PlanNode& n, std::string_view text, const 
         while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
       }
       if (m.prefix.empty()) {
-        set_string(text, out);
+        push_copy(text);
       } else {
         work_.assign(m.prefix).append(text);
-        set_string(work_, out);
+        push_copy(work_);
       }
       return true;
     case ValueType::kInteger: {
@@ -224,7 +224,7 @@ bool Evaluator::converted_value(const PlanNode& n, std::string_view text, const 
         fail(Errc::kInvalidValue, "'" + std::string(text) + "' is not an integer", n, node);
         return false;
       }
-      out.SetInt64(v);
+      tape_.push_int(v);
       return true;
     }
     case ValueType::kDecimal: {
@@ -233,13 +233,12 @@ bool Evaluator::converted_value(const PlanNode& n, std::string_view text, const 
         fail(Errc::kInvalidValue, d.error().detail, n, node);
         return false;
       }
-      work_.assign(1, kRawNumberMark).append(*d);
-      set_string(work_, out);
+      tape_.push_number(keep(*d));
       return true;
     }
     case ValueType::kBoolean:
-      if (text == "Y" || text == "y" || text == "true" || text == "1") out.SetBool(true);
-      else if (text == "N" || text == "n" || text == "false" || text == "0") out.SetBool(false);
+      if (text == "Y" || text == "y" || text == "true" || text == "1") tape_.push_bool(true);
+      else if (text == "N" || text == "n" || text == "false" || text == "0") tape_.push_bool(false);
       else {
         fail(Errc::kInvalidValue, "'" + std::string(text) + "' is not a yes/no value (Y or N)", n, node);
         return false;
@@ -255,7 +254,7 @@ bool Evaluator::converted_value(const PlanNode& n, std::string_view text, const 
         fail(Errc::kInvalidValue, converted.error().detail, n, node);
         return false;
       }
-      set_string(*converted, out);
+      push_copy(*converted);
       return true;
     }
   }
@@ -263,101 +262,93 @@ bool Evaluator::converted_value(const PlanNode& n, std::string_view text, const 
 }
 
 // The value one source node yields: its $do body, its datatype map, or its text.
-bool Evaluator::from_node(const PlanNode& n, const SourceNode& node, rapidjson::Value& out) {
-  if (n.body) return value(*n.body, node, out);
-  if (n.use) return value(*n.use, node, out);
+bool Evaluator::from_node(const PlanNode& n, const SourceNode& node) {
+  if (n.body) return value(*n.body, node);
+  if (n.use) return value(*n.use, node);
   const auto text = view_.text_unless_null(node, read_);
-  return text && text_value(n, *text, &node, out);
+  return text && text_value(n, *text, &node);
 }
 
-void Evaluator::collect(const PlanNode& n, const SourceNode& context, rapidjson::Value& array) {
+void Evaluator::collect(const PlanNode& n, const SourceNode& context) {
   const Selection nodes(*this, context, *n.path);
   const bool must = !n.mods.required.empty();
   bool any = false;
   for (std::size_t i = 0; i < nodes.size(); ++i) {
     const SourceNode node = nodes[i];
     if (n.where && !test(*n.where, node)) continue;
-    rapidjson::Value v;
     if (!n.body && !n.use) {
       // A plain value: read the text once (it is decoded on every read).
       const auto text = view_.text_unless_null(node, read_);
       if (!text || text->empty()) continue;
-      if (text_value(n, *text, &node, v)) {
-        array.PushBack(v, alloc_);
-        any = true;
-      }
+      if (text_value(n, *text, &node)) any = true;
       if (failed()) return;
       continue;
     }
-    if (from_node(n, node, v)) {
-      array.PushBack(v, alloc_);
-      any = true;
-    }
+    if (from_node(n, node)) any = true;
     if (failed()) return;
   }
   if (!any && must) missing(n, nullptr);
 }
 
-bool Evaluator::value(const PlanNode& n, const SourceNode& context, rapidjson::Value& out) {
+bool Evaluator::value(const PlanNode& n, const SourceNode& context) {
   if (failed()) return false;
   switch (n.op) {
     case PlanNode::Op::kConst:
-      to_rapidjson(n.constant, out, alloc_);
+      push_constant(n.constant);
       return true;
     case PlanNode::Op::kTemplate: {
       auto s = string(n, context);
       if (!s) return false;
-      out.SetString(s->c_str(), static_cast<rapidjson::SizeType>(s->size()), alloc_);
+      push_copy(*s);
       return true;
     }
     case PlanNode::Op::kObject: {
-      out.SetObject();
-      bool data = !n.dynamic;
-      for (const auto& [key, child] : n.members) {
-        rapidjson::Value v;
-        if (value(*child, context, v)) {
-          data = data || child->dynamic;
-          // Keys are referenced, not copied: the plan outlives the document.
-          out.AddMember(rapidjson::Value(rapidjson::StringRef(key.c_str(), static_cast<rapidjson::SizeType>(key.size()))),
-                        v, alloc_);
-        }
-        if (failed()) return false;
+      const std::size_t at = tape_.open(JsonToken::Kind::kObject);
+      // An object whose members from the message all came out empty is left out, constants
+      // beside them notwithstanding.
+      if (!object_members(n, context) || tape_.size() == at + 1) {
+        tape_.truncate(at);
+        return false;
       }
-      return data && !out.ObjectEmpty();
+      tape_.close(at);
+      return true;
     }
     case PlanNode::Op::kArray: {
-      out.SetArray();
+      const std::size_t at = tape_.open(JsonToken::Kind::kArray);
       bool data = !n.dynamic;
       for (const auto& item : n.items) {
-        const rapidjson::SizeType before = out.Size();
-        if (item->op == PlanNode::Op::kEach) {
-          collect(*item, context, out);  // flattened into this array
-        } else if (item->op == PlanNode::Op::kRefs) {
-          rapidjson::Value refs;
-          if (value(*item, context, refs)) {
-            for (auto& r : refs.GetArray()) out.PushBack(r, alloc_);
-          }
-        } else {
-          rapidjson::Value v;
-          if (value(*item, context, v)) out.PushBack(v, alloc_);
-        }
+        const std::size_t before = tape_.size();
+        if (item->op == PlanNode::Op::kEach) collect(*item, context);  // flattened into this array
+        else if (item->op == PlanNode::Op::kRefs) push_refs(*item, context);
+        else value(*item, context);
         if (failed()) return false;
-        data = data || (item->dynamic && out.Size() > before);
+        data = data || (item->dynamic && tape_.size() > before);
       }
-      return data && !out.Empty();
+      if (!data || tape_.size() == at + 1) {
+        tape_.truncate(at);
+        return false;
+      }
+      tape_.close(at);
+      return true;
     }
-    case PlanNode::Op::kEach:
-      out.SetArray();
-      collect(n, context, out);
-      return !failed() && !out.Empty();
+    case PlanNode::Op::kEach: {
+      const std::size_t at = tape_.open(JsonToken::Kind::kArray);
+      collect(n, context);
+      if (failed() || tape_.size() == at + 1) {
+        tape_.truncate(at);
+        return false;
+      }
+      tape_.close(at);
+      return true;
+    }
     case PlanNode::Op::kPath:
     case PlanNode::Op::kFirst: {
       if (!n.where && !n.body && !n.use) {
         // A plain value: the first non-empty occurrence.
         if (const auto first = view_.first_text(context, *n.path, true, read_, selected_)) {
-          return text_value(n, first->text, &first->node, out);
+          return text_value(n, first->text, &first->node);
         }
-        if (n.mods.has_default) return text_value(n, {}, nullptr, out);
+        if (n.mods.has_default) return text_value(n, {}, nullptr);
         return missing(n, nullptr);
       }
       const Selection nodes(*this, context, *n.path);
@@ -368,80 +359,119 @@ bool Evaluator::value(const PlanNode& n, const SourceNode& context, rapidjson::V
           // A plain value: the first non-empty occurrence.
           const auto text = view_.text_unless_null(node, read_);
           if (!text || text->empty()) continue;
-          return text_value(n, *text, &node, out);
+          return text_value(n, *text, &node);
         }
-        if (from_node(n, node, out)) return true;
+        if (from_node(n, node)) return true;
         if (failed()) return false;
       }
-      if (n.mods.has_default) return text_value(n, {}, nullptr, out);
+      if (n.mods.has_default) return text_value(n, {}, nullptr);
       return missing(n, nullptr);
     }
     case PlanNode::Op::kVar: {
       const auto& v = vars_[static_cast<std::size_t>(n.var)];
-      if (!v) return n.mods.has_default ? text_value(n, {}, nullptr, out) : missing(n, nullptr);
-      return text_value(n, *v, nullptr, out);
+      if (!v) return n.mods.has_default ? text_value(n, {}, nullptr) : missing(n, nullptr);
+      return text_value(n, *v, nullptr);
     }
     case PlanNode::Op::kIf:
-      if (test(*n.where, context)) return value(*n.body, context, out);
-      return n.otherwise ? value(*n.otherwise, context, out) : false;
+      if (test(*n.where, context)) return value(*n.body, context);
+      return n.otherwise ? value(*n.otherwise, context) : false;
     case PlanNode::Op::kJoin: {
       // The text values the inner node yields, in order, with the separator between them.
-      rapidjson::Value inner;
-      if (!value(*n.body, context, inner)) {
+      const std::size_t at = tape_.size();
+      if (!value(*n.body, context)) {
         if (failed()) return false;
-        return text_value(n, {}, nullptr, out);
+        return text_value(n, {}, nullptr);
       }
       std::string joined;
       bool first = true;
-      auto add = [&](const rapidjson::Value& v) {
+      auto add = [&](const JsonToken& v) {
         std::string_view piece;
         std::string number;
-        if (v.IsString()) {
-          piece = std::string_view(v.GetString(), v.GetStringLength());
-          if (!piece.empty() && piece[0] == kRawNumberMark) piece.remove_prefix(1);
-        } else if (v.IsInt64()) {
-          number = std::to_string(v.GetInt64());
+        if (v.kind == JsonToken::Kind::kString || v.kind == JsonToken::Kind::kNumber) {
+          piece = v.text_view();
+        } else if (v.kind == JsonToken::Kind::kInt) {
+          number = std::to_string(v.integer);
           piece = number;
-        } else if (v.IsBool()) {
-          piece = v.GetBool() ? "true" : "false";
+        } else if (v.kind == JsonToken::Kind::kTrue || v.kind == JsonToken::Kind::kFalse) {
+          piece = v.kind == JsonToken::Kind::kTrue ? "true" : "false";
         }
         if (piece.empty()) return;
         if (!first) joined += n.mods.separator;
         joined += piece;
         first = false;
       };
-      if (inner.IsArray()) {
-        for (const auto& item : inner.GetArray()) add(item);
+      const JsonToken& inner = tape_[at];
+      if (inner.kind == JsonToken::Kind::kArray) {
+        for (std::size_t i = at + 1; i < at + inner.span; i += tape_[i].span) add(tape_[i]);
       } else {
         add(inner);
       }
-      return text_value(n, joined, nullptr, out);
+      tape_.truncate(at);
+      return text_value(n, joined, nullptr);
     }
     case PlanNode::Op::kRef: {
       const Ref* ref = resolve_ref(n.ref, context);
       if (ref == nullptr) return false;
-      out.SetString(rapidjson::StringRef(ref->full_url.data(), static_cast<rapidjson::SizeType>(ref->full_url.size())));
+      tape_.push_string(ref->full_url);
       return true;
     }
     case PlanNode::Op::kRefs: {
-      // Every entry of that resource made within the current context, as References; "*": every
-      // entry of the Bundle but those of the resource being built.
-      out.SetArray();
-      for (const Ref& ref : refs_) {
-        if (n.ref == "*" ? ref.name == building_ : (ref.name != n.ref || !view_.contains(context, ref.context))) {
-          continue;
-        }
-        rapidjson::Value reference(rapidjson::kObjectType);
-        reference.AddMember(
-            "reference",
-            rapidjson::Value(rapidjson::StringRef(ref.full_url.data(), static_cast<rapidjson::SizeType>(ref.full_url.size()))),
-            alloc_);
-        out.PushBack(reference, alloc_);
+      const std::size_t at = tape_.open(JsonToken::Kind::kArray);
+      push_refs(n, context);
+      if (tape_.size() == at + 1) {
+        tape_.truncate(at);
+        return false;
       }
-      return !out.Empty();
+      tape_.close(at);
+      return true;
     }
   }
   return false;
+}
+
+void Evaluator::members(const PlanNode& n, const SourceNode& context) {
+  if (n.op == PlanNode::Op::kObject) {
+    object_members(n, context);
+    return;
+  }
+  if (n.op == PlanNode::Op::kIf) {
+    if (test(*n.where, context)) members(*n.body, context);
+    else if (n.otherwise) members(*n.otherwise, context);
+    return;
+  }
+  // Another kind of node: its value, unwrapped when it is an object.
+  const std::size_t at = tape_.size();
+  if (!value(n, context)) return;
+  if (tape_[at].kind == JsonToken::Kind::kObject) tape_.erase_one(at);
+  else tape_.truncate(at);
+}
+
+bool Evaluator::object_members(const PlanNode& n, const SourceNode& context) {
+  bool data = !n.dynamic;
+  for (const auto& [key, child] : n.members) {
+    const std::size_t member = tape_.size();
+    if (value(*child, context)) {
+      data = data || child->dynamic;
+      // Keys are referenced, not copied: the plan outlives the tape.
+      tape_.set_key(member, key);
+    }
+    if (failed()) return false;
+  }
+  return data;
+}
+
+// Every entry of that resource made within the current context, as References; "*": every entry
+// of the Bundle but those of the resource being built.
+void Evaluator::push_refs(const PlanNode& n, const SourceNode& context) {
+  for (const Ref& ref : refs_) {
+    if (n.ref == "*" ? ref.name == building_ : (ref.name != n.ref || !view_.contains(context, ref.context))) {
+      continue;
+    }
+    const std::size_t at = tape_.open(JsonToken::Kind::kObject);
+    tape_.push_string(ref.full_url);
+    tape_.set_key(at + 1, "reference");
+    tape_.close(at);
+  }
 }
 
 // The entry named `name` made for the innermost context holding `from` (the Specimen of this
@@ -473,16 +503,18 @@ std::optional<std::string> Evaluator::string(const PlanNode& n, const SourceNode
     }
     return s;
   }
-  rapidjson::Value v;
-  if (!value(n, context, v)) return std::nullopt;
-  if (v.IsString()) {
-    std::string text(v.GetString(), v.GetStringLength());
-    if (!text.empty() && text[0] == kRawNumberMark) text.erase(0, 1);  // a decimal, as text
-    return text;
+  const std::size_t at = tape_.size();
+  if (!value(n, context)) return std::nullopt;
+  const JsonToken v = tape_[at];
+  tape_.truncate(at);
+  switch (v.kind) {
+    case JsonToken::Kind::kString:
+    case JsonToken::Kind::kNumber: return std::string(v.text_view());  // a decimal, as text
+    case JsonToken::Kind::kInt: return std::to_string(v.integer);
+    case JsonToken::Kind::kTrue: return "true";
+    case JsonToken::Kind::kFalse: return "false";
+    default: return std::nullopt;
   }
-  if (v.IsInt64()) return std::to_string(v.GetInt64());
-  if (v.IsBool()) return v.GetBool() ? "true" : "false";
-  return std::nullopt;
 }
 
 bool Evaluator::test(const Condition& c, const SourceNode& context) {

@@ -2,23 +2,34 @@
 // Runs a compiled plan against one source message. Internal to gateway/mapping.
 
 #include <optional>
-#include <rapidjson/document.h>
+#include <rapidjson/allocators.h>
 #include <string>
 #include <vector>
 
-#include "gateway/core/raw_number.h"
+#include "gateway/core/json_tape.h"
 #include "gateway/mapping/plan_node.h"
 
 namespace helsebro::mapping {
 
+/// Where the evaluator copies the texts it makes (decoded, converted, joined): freed all at once.
+using TextArena = rapidjson::MemoryPoolAllocator<>;
+
 /// One evaluation: not shared between threads; lives for one message.
 class Evaluator {
  public:
-  Evaluator(const SourceView& view, rapidjson::Document::AllocatorType& alloc, std::size_t var_count)
-      : view_(view), alloc_(alloc), vars_(var_count) {}
+  /// Values are appended to `tape`; texts they reference live in the plan, in the message and in
+  /// `arena`, all of which must outlive the tape's use.
+  Evaluator(const SourceView& view, JsonTape& tape, TextArena& arena, std::size_t var_count)
+      : view_(view), tape_(tape), arena_(arena), vars_(var_count) {}
 
-  /// Produces the node's value in `out`; false when it yields nothing (absent) or on error.
-  bool value(const PlanNode& n, const SourceNode& context, rapidjson::Value& out);
+  /// Appends the node's value to the tape; false when it yields nothing (absent: the tape is as it
+  /// was) or on error.
+  bool value(const PlanNode& n, const SourceNode& context);
+  /// Appends the members of an object node to the object being built (a resource around its
+  /// body), its constants even when nothing else came out.
+  void members(const PlanNode& n, const SourceNode& context);
+  /// A copy of `text` in the arena, for the tape.
+  std::string_view keep(std::string_view text);
   bool test(const Condition& c, const SourceNode& context);
   /// Evaluates to a plain string (templates, keys, URLs); nullopt when absent.
   std::optional<std::string> string(const PlanNode& n, const SourceNode& context);
@@ -41,18 +52,26 @@ class Evaluator {
  private:
   class Selection;
 
-  bool text_value(const PlanNode& n, std::string_view text, const SourceNode* node, rapidjson::Value& out);
-  bool converted_value(const PlanNode& n, std::string_view text, const SourceNode* node, rapidjson::Value& out);
-  void set_string(std::string_view text, rapidjson::Value& out);
+  bool text_value(const PlanNode& n, std::string_view text, const SourceNode* node);
+  bool converted_value(const PlanNode& n, std::string_view text, const SourceNode* node);
+  void push_copy(std::string_view text) { tape_.push_string(keep(text)); }
+  void push_constant(const JsonNode& j);
+  /// The "$refs" References, each an object appended to the array being built.
+  void push_refs(const PlanNode& n, const SourceNode& context);
   /// The first non-empty text `path` reaches from `context` (into read_ or the message).
   std::string_view first_text(const SourcePath& path, const SourceNode& context);
-  bool from_node(const PlanNode& n, const SourceNode& node, rapidjson::Value& out);
-  void collect(const PlanNode& n, const SourceNode& context, rapidjson::Value& array);
+  bool from_node(const PlanNode& n, const SourceNode& node);
+  /// Appends the members that come out; true when one of them read the message (or the node
+  /// is constant).
+  bool object_members(const PlanNode& n, const SourceNode& context);
+  /// Appends each value of a "$each" to the array being built.
+  void collect(const PlanNode& n, const SourceNode& context);
   bool missing(const PlanNode& n, const SourceNode* node);
   void fail(Errc code, std::string detail, const PlanNode& n, const SourceNode* node);
 
   const SourceView& view_;
-  rapidjson::Document::AllocatorType& alloc_;
+  JsonTape& tape_;
+  TextArena& arena_;
   std::vector<std::optional<std::string>> vars_;
   struct Ref {
     std::string_view name;
@@ -72,11 +91,5 @@ class Evaluator {
   bool accept_invalid_person_id_ = false;
   std::vector<std::string> warnings_;
 };
-
-using helsebro::kRawNumberMark;  // gateway/core/raw_number.h
-
-/// A constant from the mapping file as a document value. Strings are referenced, not copied: the
-/// document must not outlive the plan (translate() serializes it before it returns).
-void to_rapidjson(const JsonNode& j, rapidjson::Value& out, rapidjson::Document::AllocatorType& alloc);
 
 }  // namespace helsebro::mapping

@@ -1,7 +1,5 @@
 #include "gateway/mapping/mapping.h"
 
-#include <rapidjson/document.h>
-
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -19,9 +17,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The usual Bundle's document (values, members, copied strings) fits; bigger ones take more
-// memory from the heap as they grow.
-constexpr std::size_t kDocumentBufferBytes = 256 * 1024;
+// The texts the usual Bundle copies (decoded, converted) fit; bigger ones take more memory from
+// the heap as they grow.
+constexpr std::size_t kTextBufferBytes = 64 * 1024;
 
 Result<std::string> read_mapping_file(const fs::path& file) {
   auto text = helsebro::read_file(file);
@@ -39,11 +37,10 @@ struct Entry {
   std::string_view id() const { return std::string_view(full_url).substr(9); }
 };
 
-void add_string(rapidjson::Value& object, const char* key, std::string_view value,
-                rapidjson::Document::AllocatorType& alloc) {
-  object.AddMember(rapidjson::StringRef(key),
-                   rapidjson::Value(value.data(), static_cast<rapidjson::SizeType>(value.size()), alloc),
-                   alloc);
+// A string member of the object being built; `value` must outlive the tape.
+void add_string(JsonTape& tape, std::string_view key, std::string_view value) {
+  tape.push_string(value);
+  tape.set_key(tape.size() - 1, key);
 }
 
 // The resource's own variables and $occurrence, for one occurrence.
@@ -75,12 +72,12 @@ Result<Translation> Mapping::translate(const SourceView& view, const MessageFact
                                        const BundleCheck& check) const {
   // The document lives in a buffer of this thread, reused by every translation it makes, so that
   // building it costs no malloc (and no page faults) unless a Bundle outgrows the buffer.
-  thread_local const std::unique_ptr<char[]> document_buffer(new char[kDocumentBufferBytes]);
+  thread_local const std::unique_ptr<char[]> text_buffer(new char[kTextBufferBytes]);
   thread_local std::size_t bundle_size_hint = 0;
-  rapidjson::MemoryPoolAllocator<> pool(document_buffer.get(), kDocumentBufferBytes);
-  rapidjson::Document doc(&pool);
-  auto& alloc = doc.GetAllocator();
-  Evaluator eval(view, alloc, var_names_.size());
+  thread_local JsonTape tape;
+  tape.clear();
+  TextArena arena(text_buffer.get(), kTextBufferBytes);
+  Evaluator eval(view, tape, arena, var_names_.size());
   eval.accept_invalid_person_id(facts.accept_invalid_person_id);
   const SourceNode root = view.root();
   eval.set_var(0, facts.message_id);
@@ -134,17 +131,31 @@ Result<Translation> Mapping::translate(const SourceView& view, const MessageFact
     }
   }
 
-  doc.SetObject();
-  add_string(doc, "resourceType", "Bundle", alloc);
-  add_string(doc, "type", "transaction", alloc);
-  rapidjson::Value list(rapidjson::kArrayType);
+  const std::size_t bundle = tape.open(JsonToken::Kind::kObject);
+  add_string(tape, "resourceType", "Bundle");
+  add_string(tape, "type", "transaction");
+  const std::size_t list = tape.open(JsonToken::Kind::kArray);
+  tape.set_key(list, "entry");
   for (const Entry& e : entries) {
     const ResourcePlan& plan = *e.plan;
     set_occurrence_vars(eval, plan, e.context, e.occurrence);
     eval.set_building(plan.name);
-    rapidjson::Value body;
-    eval.value(*plan.body, e.context, body);
+    const std::size_t entry = tape.open(JsonToken::Kind::kObject);
+    add_string(tape, "fullUrl", e.full_url);
+    const std::size_t resource = tape.open(JsonToken::Kind::kObject);
+    tape.set_key(resource, "resource");
+    add_string(tape, "resourceType", plan.resource_type);
+    // The id of a PUT by id; taken out again below when the request is something else.
+    const std::size_t id = tape.size();
+    add_string(tape, "id", e.id());
+    const std::size_t body = tape.size();
+    eval.members(*plan.body, e.context);
     if (eval.failed()) return *eval.error();
+    for (std::size_t i = body; i < tape.size();) {  // the entry's own, not the body's
+      const std::string_view key = tape[i].key_view();
+      if (key == "resourceType" || key == "id") tape.erase_value(i);
+      else i += tape[i].span;
+    }
     // A PUT whose conditional URL cannot be formed (its key is missing) writes by id instead.
     std::optional<std::string> url;
     if (plan.url) url = eval.string(*plan.url, e.context);
@@ -159,46 +170,39 @@ Result<Translation> Mapping::translate(const SourceView& view, const MessageFact
                                                "': request.method came out '" + chosen.value_or("") +
                                                "', not POST or PUT"};
       }
-      method = *chosen;
+      method = *chosen == "PUT" ? "PUT" : "POST";
     }
     const bool put_by_id = method == "PUT" && !url;
-    if (!url) url = put_by_id ? std::string(plan.resource_type).append("/").append(e.id()) : plan.resource_type;
-    rapidjson::Value resource(rapidjson::kObjectType);
-    add_string(resource, "resourceType", plan.resource_type, alloc);
-    if (put_by_id) add_string(resource, "id", e.id(), alloc);
-    if (body.IsObject()) {
-      for (auto& member : body.GetObject()) {
-        if (member.name == "resourceType" || member.name == "id") continue;
-        resource.AddMember(member.name, member.value, alloc);
-      }
-    }
-    rapidjson::Value request(rapidjson::kObjectType);
-    add_string(request, "method", method, alloc);
-    add_string(request, "url", *url, alloc);
+    if (!put_by_id) tape.erase_one(id);
+    tape.close(resource);
+    const std::size_t request = tape.open(JsonToken::Kind::kObject);
+    tape.set_key(request, "request");
+    add_string(tape, "method", method);
+    if (url) add_string(tape, "url", eval.keep(*url));
+    else if (put_by_id) add_string(tape, "url", eval.keep(std::string(plan.resource_type).append("/").append(e.id())));
+    else add_string(tape, "url", plan.resource_type);
     if (plan.if_none_exist && method == "POST") {
-      if (auto cond = eval.string(*plan.if_none_exist, e.context)) add_string(request, "ifNoneExist", *cond, alloc);
+      if (auto cond = eval.string(*plan.if_none_exist, e.context)) add_string(tape, "ifNoneExist", eval.keep(*cond));
     }
     if (eval.failed()) return *eval.error();
-    rapidjson::Value entry(rapidjson::kObjectType);
-    add_string(entry, "fullUrl", e.full_url, alloc);
-    entry.AddMember("resource", resource, alloc);
-    entry.AddMember("request", request, alloc);
-    list.PushBack(entry, alloc);
+    tape.close(request);
+    tape.close(entry);
   }
-  if (list.Empty()) return Error{Errc::kMappingFailed, "mapping '" + name_ + "' produced no resources"};
+  tape.close(list);
+  if (tape[list].size == 0) return Error{Errc::kMappingFailed, "mapping '" + name_ + "' produced no resources"};
+  tape.close(bundle);
   Translation out;
   out.mapping = name_;
-  out.resources = list.Size();
+  out.resources = tape[list].size;
   out.warnings = std::move(eval.warnings());
-  doc.AddMember("entry", list, alloc);
   eval.set_var(kOccurrenceVar, std::nullopt);
   if (ordering_key_) out.ordering_key = eval.string(*ordering_key_, root).value_or("");
   if (eval.failed()) return *eval.error();
   if (check) {
-    if (auto checked = check(doc); !checked) return checked.error();
+    if (auto checked = check(tape); !checked) return checked.error();
   }
   out.bundle.reserve(bundle_size_hint);
-  write_json(doc, out.bundle);
+  write_json(tape, out.bundle);
   bundle_size_hint = out.bundle.size() + out.bundle.size() / 8;  // the next is likely alike
   return out;
 }

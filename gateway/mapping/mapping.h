@@ -2,8 +2,6 @@
 // A compiled mapping and the set of them that a running gateway serves from. A MappingSet is
 // immutable once loaded; reloading builds a new set and swaps it in whole.
 
-#include <rapidjson/fwd.h>
-
 #include <functional>
 #include <map>
 #include <memory>
@@ -11,6 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "gateway/core/json_tape.h"
 #include "gateway/core/message.h"
 #include "gateway/core/result.h"
 #include "gateway/mapping/source.h"
@@ -57,7 +56,7 @@ class Mapping {
   bool accepts_version(std::string_view version) const;
 
   /// Checks a Bundle before it is serialized (the FHIR validator); an error refuses the message.
-  using BundleCheck = std::function<Result<void>(const rapidjson::Value& bundle)>;
+  using BundleCheck = std::function<Result<void>(const JsonTape& bundle)>;
 
   /// Thread-safe: translation reads the plan and writes only to its own output.
   Result<Translation> translate(const SourceView& view, const MessageFacts& facts,

@@ -8,7 +8,7 @@
 #include <charconv>
 #include <cstdint>
 
-#include "gateway/core/raw_number.h"
+#include "gateway/core/json_tape.h"
 #include "gateway/validate/fhir_structure.h"
 
 namespace helsebro::validate {
@@ -40,8 +40,7 @@ bool is_json_number(std::string_view s) {
   return i == s.size();
 }
 
-using rapidjson::SizeType;
-using rapidjson::Value;
+using Kind = JsonToken::Kind;
 
 // True for a text of only spaces, tabs and line ends, or none (a loop: find_first_not_of looks
 // each byte up in the set with a call).
@@ -52,8 +51,40 @@ bool is_blank(std::string_view s) {
   return true;
 }
 
-std::string_view text(const Value& v) {
-  return {v.GetString(), v.GetStringLength()};
+// The members of an object or the items of an array, in order.
+class Children {
+ public:
+  explicit Children(const JsonToken& container) : first_(&container + 1), count_(container.size) {}
+  class Iterator {
+   public:
+    Iterator(const JsonToken* at, std::uint32_t left) : at_(at), left_(left) {}
+    const JsonToken& operator*() const { return *at_; }
+    const JsonToken* operator->() const { return at_; }
+    Iterator& operator++() {
+      at_ += at_->span;
+      --left_;
+      return *this;
+    }
+    bool operator!=(const Iterator& o) const { return left_ != o.left_; }
+
+   private:
+    const JsonToken* at_;
+    std::uint32_t left_;
+  };
+  Iterator begin() const { return {first_, count_}; }
+  Iterator end() const { return {nullptr, 0}; }
+
+ private:
+  const JsonToken* first_;
+  std::uint32_t count_;
+};
+
+// The member `key` of an object, or nullptr.
+const JsonToken* member_of(const JsonToken& object, std::string_view key) {
+  for (const JsonToken& m : Children(object)) {
+    if (m.key_view() == key) return &m;
+  }
+  return nullptr;
 }
 
 // A code or resource type quoted in a reason, cut short so a reason stays a line.
@@ -65,12 +96,18 @@ std::string quoted(std::string_view s) {
   return out;
 }
 
-const char* json_kind(const Value& v) {
-  if (v.IsString()) return "a string";
-  if (v.IsBool()) return "a boolean";
-  if (v.IsNumber()) return "a number";
-  if (v.IsObject()) return "an object";
-  if (v.IsArray()) return "an array";
+const char* json_kind(const JsonToken& v) {
+  switch (v.kind) {
+    case Kind::kString: return "a string";
+    case Kind::kFalse:
+    case Kind::kTrue: return "a boolean";
+    case Kind::kInt:
+    case Kind::kDouble:
+    case Kind::kNumber: return "a number";
+    case Kind::kObject: return "an object";
+    case Kind::kArray: return "an array";
+    case Kind::kNull: break;
+  }
   return "null";
 }
 
@@ -126,19 +163,19 @@ class Walker {
     path_.reserve(32);
   }
 
-  void root(const Value& v) {
+  void root(const JsonToken& v) {
     path_.push_back({"Resource", kNoIndex});  // until the resourceType names it
     resource(v, true);
   }
 
  private:
   using Bits = std::bitset<ComplexType::kMaxElements>;
-  static constexpr SizeType kNoIndex = ~SizeType{0};
+  static constexpr std::uint32_t kNoIndex = ~std::uint32_t{0};
   static constexpr std::size_t kMaxDepth = 256;  // path segments; bounds the recursion
 
   struct Segment {
     std::string_view key;  // a member name; empty for an array index
-    SizeType index;
+    std::uint32_t index;
   };
 
   // Pops the segment pushed for a member or an array item when the step ends.
@@ -157,7 +194,7 @@ class Walker {
     return Step(path_);
   }
 
-  Step push_index(SizeType i) {
+  Step push_index(std::uint32_t i) {
     path_.push_back({{}, i});
     return Step(path_);
   }
@@ -183,28 +220,28 @@ class Walker {
     if (!full()) issues_.push_back({spelled_path(), std::move(reason)});
   }
 
-  void resource(const Value& v, bool is_root) {
-    if (!v.IsObject()) return issue("expected a resource, found " + std::string(json_kind(v)));
-    auto rt = v.FindMember("resourceType");
-    if (rt == v.MemberEnd() || !rt->value.IsString()) {
+  void resource(const JsonToken& v, bool is_root) {
+    if (v.kind != Kind::kObject) return issue("expected a resource, found " + std::string(json_kind(v)));
+    const JsonToken* rt = member_of(v, "resourceType");
+    if (rt == nullptr || rt->kind != Kind::kString) {
       auto step = push("resourceType");
       return issue("missing: a resource needs its resourceType");
     }
-    const ComplexType* type = table_.resource(text(rt->value));
+    const ComplexType* type = table_.resource(rt->text_view());
     if (!type) {
       auto step = push("resourceType");
-      return issue("unknown resource type " + quoted(text(rt->value)));
+      return issue("unknown resource type " + quoted(rt->text_view()));
     }
     if (is_root) path_.front().key = type->name;
     object(*type, v, true);
   }
 
-  void object(const ComplexType& type, const Value& obj, bool is_resource) {
-    if (obj.ObjectEmpty()) return issue("empty object: leave the element out instead");
+  void object(const ComplexType& type, const JsonToken& obj, bool is_resource) {
+    if (obj.size == 0) return issue("empty object: leave the element out instead");
     if (path_.size() > kMaxDepth) return issue("nested too deeply");
     Bits values, extensions;
-    for (auto m = obj.MemberBegin(); m != obj.MemberEnd() && !full(); ++m) {
-      const std::string_view key = text(m->name);
+    for (auto m = Children(obj).begin(); m != Children(obj).end() && !full(); ++m) {
+      const std::string_view key = m->key_view();
       if (is_resource && key == "resourceType") continue;
       auto step = push(key);
       const Slot* slot = find_slot(type, key);
@@ -220,7 +257,7 @@ class Walker {
         continue;
       }
       seen.set(slot->element->index);
-      member(*slot, obj, key, m->value);
+      member(*slot, obj, key, *m);
     }
     for (const ElementDef* e : type.required) {
       if (values.test(e->index) || extensions.test(e->index)) continue;
@@ -229,59 +266,67 @@ class Walker {
     }
   }
 
-  void member(const Slot& slot, const Value& obj, std::string_view key, const Value& v) {
+  void member(const Slot& slot, const JsonToken& obj, std::string_view key, const JsonToken& v) {
     const ElementDef& e = *slot.element;
     if (e.max == 0) return issue("not allowed (max 0)");
     if (!e.is_array) {
-      if (v.IsArray()) return issue("expected a single value, found an array (max 1)");
+      if (v.kind == Kind::kArray) return issue("expected a single value, found an array (max 1)");
       return item(slot, v);
     }
-    if (!v.IsArray()) {
+    if (v.kind != Kind::kArray) {
       return issue("expected an array (max " + max_text(e.max) + "), found " + json_kind(v));
     }
-    if (v.Empty()) return issue("empty array: leave the element out instead");
-    if (v.Size() < e.min) issue("too few: " + std::to_string(e.min) + " required");
-    if (v.Size() > e.max) issue("too many: at most " + max_text(e.max));
-    // The "_name" twin of a primitive array is looked up only when it matters (it rarely exists).
-    const Value* twin = nullptr;
+    if (v.size == 0) return issue("empty array: leave the element out instead");
+    if (v.size < e.min) issue("too few: " + std::to_string(e.min) + " required");
+    if (v.size > e.max) issue("too many: at most " + max_text(e.max));
+    // The "_name" twin of a primitive array is looked up only when it matters (it rarely exists);
+    // its items by position, once.
+    std::vector<const JsonToken*> twin;
     bool twin_known = false;
-    auto find_twin = [&] {
-      if (!twin_known) twin = sibling(obj, key, slot.primitive_extension);
-      twin_known = true;
-      return twin && twin->IsArray() ? twin : nullptr;
+    bool has_twin = false;
+    auto find_twin = [&]() -> const std::vector<const JsonToken*>* {
+      if (!twin_known) {
+        twin_known = true;
+        const JsonToken* t = sibling(obj, key, slot.primitive_extension);
+        has_twin = t != nullptr && t->kind == Kind::kArray;
+        if (has_twin) {
+          for (const JsonToken& i : Children(*t)) twin.push_back(&i);
+        }
+      }
+      return has_twin ? &twin : nullptr;
     };
-    if (slot.primitive_extension && find_twin() && twin->Size() != v.Size()) {
+    if (slot.primitive_extension && find_twin() && twin.size() != v.size) {
       issue("array length differs from " + std::string(key.substr(1)));
     }
-    for (SizeType i = 0; i < v.Size() && !full(); ++i) {
+    std::uint32_t i = 0;
+    for (auto it = Children(v).begin(); it != Children(v).end() && !full(); ++it, ++i) {
       auto step = push_index(i);
       // A null keeps positions aligned with the twin array; it needs a partner there.
-      if (v[i].IsNull() && slot.type.primitive && find_twin() && i < twin->Size() &&
-          !(*twin)[i].IsNull()) {
+      if (it->kind == Kind::kNull && slot.type.primitive && find_twin() && i < twin.size() &&
+          twin[i]->kind != Kind::kNull) {
         continue;
       }
-      item(slot, v[i]);
+      item(slot, *it);
     }
   }
 
   // The other half of a primitive: "_given" for "given" and the reverse.
-  static const Value* sibling(const Value& obj, std::string_view key, bool is_extension) {
-    std::string other = is_extension ? std::string(key.substr(1)) : "_" + std::string(key);
-    auto it = obj.FindMember(other.c_str());
-    return it == obj.MemberEnd() ? nullptr : &it->value;
+  static const JsonToken* sibling(const JsonToken& obj, std::string_view key, bool is_extension) {
+    const std::string other = is_extension ? std::string(key.substr(1)) : "_" + std::string(key);
+    return member_of(obj, other);
   }
 
-  void item(const Slot& slot, const Value& v) {
-    if (v.IsNull()) return issue("null: leave the element out instead");
+  void item(const Slot& slot, const JsonToken& v) {
+    if (v.kind == Kind::kNull) return issue("null: leave the element out instead");
     if (slot.primitive_extension) {
-      if (!v.IsObject())
+      if (v.kind != Kind::kObject)
         return issue("expected an object (Element), found " + std::string(json_kind(v)));
       return object(table_.element_type(), v, false);
     }
     const TypeRef& type = slot.type;
     if (type.primitive) return primitive(*type.primitive, *slot.element, v);
     if (!type.complex) return resource(v, false);
-    if (!v.IsObject()) {
+    if (v.kind != Kind::kObject) {
       return issue("expected an object (" + type.complex->name + "), found " + json_kind(v));
     }
     object(*type.complex, v, false);
@@ -290,40 +335,39 @@ class Walker {
     }
   }
 
-  void primitive(const PrimitiveType& p, const ElementDef& e, const Value& v) {
+  void primitive(const PrimitiveType& p, const ElementDef& e, const JsonToken& v) {
     using Json = PrimitiveType::Json;
     using Number = PrimitiveType::Number;
     switch (p.json) {
       case Json::kBoolean:
-        if (!v.IsBool()) issue("expected a boolean, found " + std::string(json_kind(v)));
+        if (v.kind != Kind::kTrue && v.kind != Kind::kFalse) {
+          issue("expected a boolean, found " + std::string(json_kind(v)));
+        }
         return;
-      case Json::kNumber:
-        if (v.IsString()) {
-          // A decimal the mapping engine keeps as written, not yet serialized (raw_number.h).
-          const std::string_view digits = raw_number_text(text(v));
-          if (digits.empty()) return issue("expected a number, found a string");
+      case Json::kNumber: {
+        if (!v.is_number()) return issue("expected a number, found " + std::string(json_kind(v)));
+        long long n = 0;
+        if (v.kind == Kind::kNumber) {
+          // A decimal as the sender wrote it ("1.50"), not yet serialized.
+          const std::string_view digits = v.text_view();
           if (!is_json_number(digits)) return issue("not a valid JSON number");
           if (p.number == Number::kAny) return;
-          long long n = 0;
           auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
-          if (ec != std::errc{} || end != digits.data() + digits.size() || n < INT32_MIN || n > INT32_MAX) {
-            return issue("not a valid " + p.name + " (a 32-bit integer)");
-          }
-          if (p.number == Number::kPositive && n < 1) issue("not a valid positiveInt");
-          if (p.number == Number::kUnsigned && n < 0) issue("not a valid unsignedInt");
-          return;
+          if (ec != std::errc{} || end != digits.data() + digits.size()) n = INT64_MAX;
+        } else {
+          if (p.number == Number::kAny) return;
+          n = v.kind == Kind::kInt ? v.integer : INT64_MAX;
         }
-        if (!v.IsNumber()) return issue("expected a number, found " + std::string(json_kind(v)));
-        if (p.number == Number::kAny) return;
-        if (!v.IsInt()) return issue("not a valid " + p.name + " (a 32-bit integer)");
-        if (p.number == Number::kPositive && v.GetInt() < 1) issue("not a valid positiveInt");
-        if (p.number == Number::kUnsigned && v.GetInt() < 0) issue("not a valid unsignedInt");
+        if (n < INT32_MIN || n > INT32_MAX) return issue("not a valid " + p.name + " (a 32-bit integer)");
+        if (p.number == Number::kPositive && n < 1) issue("not a valid positiveInt");
+        if (p.number == Number::kUnsigned && n < 0) issue("not a valid unsignedInt");
         return;
+      }
       case Json::kString:
         break;
     }
-    if (!v.IsString()) return issue("expected a string, found " + std::string(json_kind(v)));
-    const std::string_view s = text(v);
+    if (v.kind != Kind::kString) return issue("expected a string, found " + std::string(json_kind(v)));
+    const std::string_view s = v.text_view();
     if (s.size() > p.max_bytes) return issue("longer than 1 MB");
     // FHIR JSON: a string has some non-whitespace content (an absent value is left out instead).
     if (is_blank(s)) return issue("is empty or only whitespace");
@@ -333,29 +377,30 @@ class Walker {
     }
   }
 
-  void coded(const ValueSet& vs, ComplexType::Coded kind, const Value& v) {
+  void coded(const ValueSet& vs, ComplexType::Coded kind, const JsonToken& v) {
     if (kind == ComplexType::Coded::kCoding) return coding(vs, v);
-    auto codings = v.FindMember("coding");
-    if (codings == v.MemberEnd() || !codings->value.IsArray()) return;
+    const JsonToken* codings = member_of(v, "coding");
+    if (codings == nullptr || codings->kind != Kind::kArray) return;
     auto step = push("coding");
-    for (SizeType i = 0; i < codings->value.Size(); ++i) {
-      auto item_step = push_index(i);
-      coding(vs, codings->value[i]);
+    std::uint32_t i = 0;
+    for (const JsonToken& c : Children(*codings)) {
+      auto item_step = push_index(i++);
+      coding(vs, c);
     }
   }
 
   // Only codings of a system the value set draws on are judged (what the bound element means
   // may also be said in other systems).
-  void coding(const ValueSet& vs, const Value& c) {
-    if (!c.IsObject()) return;
-    auto system = c.FindMember("system");
-    auto code = c.FindMember("code");
-    if (system == c.MemberEnd() || code == c.MemberEnd()) return;
-    if (!system->value.IsString() || !code->value.IsString()) return;
-    auto codes = vs.by_system.find(text(system->value));
-    if (codes == vs.by_system.end() || codes->second.count(text(code->value))) return;
+  void coding(const ValueSet& vs, const JsonToken& c) {
+    if (c.kind != Kind::kObject) return;
+    const JsonToken* system = member_of(c, "system");
+    const JsonToken* code = member_of(c, "code");
+    if (system == nullptr || code == nullptr) return;
+    if (system->kind != Kind::kString || code->kind != Kind::kString) return;
+    auto codes = vs.by_system.find(system->text_view());
+    if (codes == vs.by_system.end() || codes->second.count(code->text_view())) return;
     auto step = push("code");
-    issue("code " + quoted(text(code->value)) + " is not in required value set " + vs.url);
+    issue("code " + quoted(code->text_view()) + " is not in required value set " + vs.url);
   }
 
   const StructureTable& table_;
@@ -364,25 +409,35 @@ class Walker {
 };
 
 // What makes a Bundle a transaction the forwarder can send.
-void check_transaction(const Value& bundle, std::vector<ValidationIssue>& issues) {
-  if (!bundle.IsObject()) return issues.push_back({"Bundle", "expected a JSON object"});
-  auto rt = bundle.FindMember("resourceType");
-  if (rt != bundle.MemberEnd() && rt->value.IsString() && text(rt->value) != "Bundle") {
-    return issues.push_back(
-        {"Bundle.resourceType", "expected a Bundle, found " + quoted(text(rt->value))});
+void check_transaction(const JsonToken& bundle, std::vector<ValidationIssue>& issues) {
+  if (bundle.kind != Kind::kObject) return issues.push_back({"Bundle", "expected a JSON object"});
+  const JsonToken* rt = member_of(bundle, "resourceType");
+  if (rt != nullptr && rt->kind == Kind::kString && rt->text_view() != "Bundle") {
+    return issues.push_back({"Bundle.resourceType", "expected a Bundle, found " + quoted(rt->text_view())});
   }
-  auto type = bundle.FindMember("type");
-  if (type != bundle.MemberEnd() && type->value.IsString() && text(type->value) != "transaction") {
-    issues.push_back({"Bundle.type", "must be 'transaction', found " + quoted(text(type->value))});
+  const JsonToken* type = member_of(bundle, "type");
+  if (type != nullptr && type->kind == Kind::kString && type->text_view() != "transaction") {
+    issues.push_back({"Bundle.type", "must be 'transaction', found " + quoted(type->text_view())});
   }
-  auto entries = bundle.FindMember("entry");
-  if (entries == bundle.MemberEnd() || !entries->value.IsArray()) return;
-  for (SizeType i = 0; i < entries->value.Size(); ++i) {
-    const Value& entry = entries->value[i];
-    if (entry.IsObject() && entry.HasMember("request")) continue;
-    issues.push_back({"Bundle.entry[" + std::to_string(i) + "].request",
-                      "missing: a transaction entry needs request.method and request.url"});
+  const JsonToken* entries = member_of(bundle, "entry");
+  if (entries == nullptr || entries->kind != Kind::kArray) return;
+  std::size_t i = 0;
+  for (const JsonToken& entry : Children(*entries)) {
+    if (entry.kind != Kind::kObject || member_of(entry, "request") == nullptr) {
+      issues.push_back({"Bundle.entry[" + std::to_string(i) + "].request",
+                        "missing: a transaction entry needs request.method and request.url"});
+    }
+    ++i;
   }
+}
+
+// The issues of a Bundle, transaction rules first.
+std::vector<ValidationIssue> bundle_issues(const StructureTable& table, const JsonTape& tape) {
+  std::vector<ValidationIssue> issues;
+  if (tape.empty()) return {{"Bundle", "expected a JSON object"}};
+  check_transaction(tape[0], issues);
+  Walker(table, issues).root(tape[0]);
+  return issues;
 }
 
 }  // namespace
@@ -402,16 +457,15 @@ const FhirValidator& FhirValidator::r4() {
 }
 
 std::vector<ValidationIssue> FhirValidator::check(const rapidjson::Value& resource) const {
+  JsonTape tape;
+  append_rapidjson(resource, tape);
   std::vector<ValidationIssue> issues;
-  Walker(*table_, issues).root(resource);
+  Walker(*table_, issues).root(tape[0]);
   return issues;
 }
 
-Result<void> FhirValidator::validate_bundle(const rapidjson::Value& bundle) const {
-  std::vector<ValidationIssue> issues;
-  check_transaction(bundle, issues);
-  Walker(*table_, issues).root(bundle);
-  return to_result(issues);
+Result<void> FhirValidator::validate_bundle(const JsonTape& bundle) const {
+  return to_result(bundle_issues(*table_, bundle));
 }
 
 Result<void> FhirValidator::validate_bundle(std::string_view bundle_json) const {
@@ -420,18 +474,14 @@ Result<void> FhirValidator::validate_bundle(std::string_view bundle_json) const 
   const bool has_nul = text.find('\0') != std::string::npos;  // in-situ parsing would stop there
   rapidjson::Document doc;
   doc.ParseInsitu<rapidjson::kParseIterativeFlag>(text.data());  // no recursion on deep input
-  std::vector<ValidationIssue> issues;
-  if (has_nul) {
-    issues.push_back({"Bundle", "not JSON: contains a NUL byte"});
-  } else if (doc.HasParseError()) {
-    issues.push_back({"Bundle", std::string("not JSON: ") +
-                                    rapidjson::GetParseError_En(doc.GetParseError()) + " at byte " +
-                                    std::to_string(doc.GetErrorOffset())});
-  } else {
-    check_transaction(doc, issues);
-    Walker(*table_, issues).root(doc);
+  if (has_nul) return to_result({{"Bundle", "not JSON: contains a NUL byte"}});
+  if (doc.HasParseError()) {
+    return to_result({{"Bundle", std::string("not JSON: ") + rapidjson::GetParseError_En(doc.GetParseError()) +
+                                     " at byte " + std::to_string(doc.GetErrorOffset())}});
   }
-  return to_result(issues);
+  JsonTape tape;
+  append_rapidjson(doc, tape);
+  return to_result(bundle_issues(*table_, tape));
 }
 
 Result<void> FhirValidator::to_result(const std::vector<ValidationIssue>& issues) {

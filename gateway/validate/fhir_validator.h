@@ -26,6 +26,10 @@
 
 #include "gateway/core/result.h"
 
+namespace helsebro {
+class JsonTape;
+}
+
 namespace helsebro::validate {
 
 class StructureTable;
@@ -54,11 +58,11 @@ class FhirValidator {
   /// Parses `bundle_json` and checks it as a transaction Bundle. On failure:
   /// Errc::kMappingFailed, "FHIR validation: <path>: <reason>; ..." (the first five issues).
   Result<void> validate_bundle(std::string_view bundle_json) const;
-  /// The same for a Bundle already in memory, as the mapping engine builds it (decimals may be
-  /// marked strings, gateway/core/raw_number.h), so it need not be serialized and parsed again.
-  Result<void> validate_bundle(const rapidjson::Value& bundle) const;
+  /// The same for a Bundle already in memory, as the mapping engine builds it, so that it need
+  /// not be serialized and parsed again.
+  Result<void> validate_bundle(const JsonTape& bundle) const;
   /// r4().validate_bundle(bundle): the check every translation runs (a Mapping::BundleCheck).
-  static Result<void> check_r4_bundle(const rapidjson::Value& bundle) { return r4().validate_bundle(bundle); }
+  static Result<void> check_r4_bundle(const JsonTape& bundle) { return r4().validate_bundle(bundle); }
 
   /// Every issue of one resource (any type, a Bundle included), at most kMaxIssues.
   std::vector<ValidationIssue> check(const rapidjson::Value& resource) const;

@@ -1,0 +1,110 @@
+#pragma once
+// JsonTape: a JSON document as one array of tokens in document order. A container's token comes
+// first and knows how many tokens it spans, so a reader steps over a whole subtree at once; the
+// members of an object carry their keys. The mapping engine builds each Bundle this way (appending,
+// and taking back what came out empty by truncating), the validator and the writer read it front
+// to back. Strings are not owned: their bytes live in the mapping plan, the source message or the
+// builder's own arena, which must outlive the tape.
+
+#include <rapidjson/fwd.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+namespace helsebro {
+
+struct JsonToken {
+  enum class Kind : std::uint8_t { kNull, kFalse, kTrue, kInt, kDouble, kNumber, kString, kObject, kArray };
+
+  Kind kind = Kind::kNull;
+  std::uint32_t key_size = 0;
+  const char* key = nullptr;  // the member's name; nullptr for array items and the root
+  union {
+    const char* text = nullptr;  // kString; kNumber: a JSON number as the sender wrote it ("1.50")
+    std::int64_t integer;        // kInt
+    double real;                 // kDouble
+  };
+  std::uint32_t size = 0;  // kString, kNumber: bytes of text; kObject, kArray: members or items
+  std::uint32_t span = 1;  // tokens this value takes: itself and, for a container, all inside it
+
+  std::string_view key_view() const { return {key, key_size}; }
+  std::string_view text_view() const { return {text, size}; }
+  bool is_container() const { return kind == Kind::kObject || kind == Kind::kArray; }
+  bool is_number() const { return kind == Kind::kInt || kind == Kind::kDouble || kind == Kind::kNumber; }
+};
+
+class JsonTape {
+ public:
+  using Kind = JsonToken::Kind;
+
+  std::size_t size() const { return tokens_.size(); }
+  bool empty() const { return tokens_.empty(); }
+  const JsonToken& operator[](std::size_t i) const { return tokens_[i]; }
+  JsonToken& operator[](std::size_t i) { return tokens_[i]; }
+  void clear() { tokens_.clear(); }
+  /// Takes back everything from token `n` on (a value that came out empty).
+  void truncate(std::size_t n) { tokens_.resize(n); }
+  void reserve(std::size_t n) { tokens_.reserve(n); }
+
+  void push_null() { tokens_.emplace_back(); }
+  void push_bool(bool b) { tokens_.emplace_back().kind = b ? Kind::kTrue : Kind::kFalse; }
+  void push_int(std::int64_t v) {
+    JsonToken& t = tokens_.emplace_back();
+    t.kind = Kind::kInt;
+    t.integer = v;
+  }
+  void push_double(double v) {
+    JsonToken& t = tokens_.emplace_back();
+    t.kind = Kind::kDouble;
+    t.real = v;
+  }
+  /// `text` must be a JSON number; it is written as it is.
+  void push_number(std::string_view text) { push_text(Kind::kNumber, text); }
+  void push_string(std::string_view text) { push_text(Kind::kString, text); }
+  void push(const JsonToken& t) { tokens_.push_back(t); }
+
+  /// Opens an object or array and returns its place; close() it after its members or items.
+  std::size_t open(Kind kind) {
+    tokens_.emplace_back().kind = kind;
+    return tokens_.size() - 1;
+  }
+  /// Closes the container opened at `at`: counts the values directly inside and sets its span.
+  void close(std::size_t at);
+
+  /// Names the value that starts at token `at` (a member of the object it is in).
+  void set_key(std::size_t at, std::string_view key) {
+    tokens_[at].key = key.data();
+    tokens_[at].key_size = static_cast<std::uint32_t>(key.size());
+  }
+
+  /// The member `key` of the object at `object`, or npos.
+  static constexpr std::size_t npos = ~std::size_t{0};
+  std::size_t find(std::size_t object, std::string_view key) const;
+
+  /// Removes the token at `at`, which must be a scalar or a container whose inside stays: an
+  /// object's members become members of the object around it.
+  void erase_one(std::size_t at) { tokens_.erase(tokens_.begin() + static_cast<std::ptrdiff_t>(at)); }
+  /// Removes the value at `at` with everything inside it.
+  void erase_value(std::size_t at) {
+    const auto from = tokens_.begin() + static_cast<std::ptrdiff_t>(at);
+    tokens_.erase(from, from + tokens_[at].span);
+  }
+
+ private:
+  void push_text(Kind kind, std::string_view text) {
+    JsonToken& t = tokens_.emplace_back();
+    t.kind = kind;
+    t.text = text.data();
+    t.size = static_cast<std::uint32_t>(text.size());
+  }
+
+  std::vector<JsonToken> tokens_;
+};
+
+/// Appends a rapidjson value to `tape` (its keys and strings referenced, not copied), without
+/// recursion, so that deeply nested input cannot exhaust the stack.
+void append_rapidjson(const rapidjson::Value& value, JsonTape& tape);
+
+}  // namespace helsebro
