@@ -11,6 +11,7 @@ std::uint64_t component_bit(std::uint32_t component) { return 1ULL << std::min<s
 }  // namespace
 
 SourceView::SourceView(const Message& message) : message_(message) {
+  set_bytes(message.buffer());
   if (message.segment_count() > 0 && message.segment_id(0) == "MSH") {
     if (const FieldEntry* msh2 = message.field_entry(0, 2)) {
       escapes_ = message.buffer().find(message.delimiters().escape, msh2->span.end) != std::string::npos;

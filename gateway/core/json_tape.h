@@ -18,7 +18,12 @@ namespace helsebro {
 struct JsonToken {
   enum class Kind : std::uint8_t { kNull, kFalse, kTrue, kInt, kDouble, kNumber, kString, kObject, kArray };
 
+  /// Known when the token was made, so the writer need not look for bytes to escape.
+  static constexpr std::uint8_t kPlainKey = 1;   // the key has none
+  static constexpr std::uint8_t kPlainText = 2;  // the text has none
+
   Kind kind = Kind::kNull;
+  std::uint8_t flags = 0;
   std::uint32_t key_size = 0;
   const char* key = nullptr;  // the member's name; nullptr for array items and the root
   union {
@@ -61,8 +66,11 @@ class JsonTape {
     t.real = v;
   }
   /// `text` must be a JSON number; it is written as it is.
-  void push_number(std::string_view text) { push_text(Kind::kNumber, text); }
-  void push_string(std::string_view text) { push_text(Kind::kString, text); }
+  void push_number(std::string_view text) { push_text(Kind::kNumber, text, JsonToken::kPlainText); }
+  /// `plain`: the caller knows that no byte of `text` needs a JSON escape.
+  void push_string(std::string_view text, bool plain = false) {
+    push_text(Kind::kString, text, plain ? JsonToken::kPlainText : 0);
+  }
   void push(const JsonToken& t) { tokens_.push_back(t); }
 
   /// Opens an object or array and returns its place; close() it after its members or items.
@@ -73,10 +81,13 @@ class JsonTape {
   /// Closes the container opened at `at`: counts the values directly inside and sets its span.
   void close(std::size_t at);
 
-  /// Names the value that starts at token `at` (a member of the object it is in).
-  void set_key(std::size_t at, std::string_view key) {
-    tokens_[at].key = key.data();
-    tokens_[at].key_size = static_cast<std::uint32_t>(key.size());
+  /// Names the value that starts at token `at` (a member of the object it is in); `plain`: no
+  /// byte of `key` needs a JSON escape.
+  void set_key(std::size_t at, std::string_view key, bool plain = false) {
+    JsonToken& t = tokens_[at];
+    t.key = key.data();
+    t.key_size = static_cast<std::uint32_t>(key.size());
+    t.flags = static_cast<std::uint8_t>(plain ? t.flags | JsonToken::kPlainKey : t.flags & ~JsonToken::kPlainKey);
   }
 
   /// The member `key` of the object at `object`, or npos.
@@ -93,9 +104,10 @@ class JsonTape {
   }
 
  private:
-  void push_text(Kind kind, std::string_view text) {
+  void push_text(Kind kind, std::string_view text, std::uint8_t flags) {
     JsonToken& t = tokens_.emplace_back();
     t.kind = kind;
+    t.flags = flags;
     t.text = text.data();
     t.size = static_cast<std::uint32_t>(text.size());
   }

@@ -130,18 +130,20 @@ bool needs_no_escape(std::string_view s) {
   return true;
 }
 
+// A string known to need no escape.
+void write_plain(std::string_view s, Output& out) {
+  char* to = out.room(s.size() + 2);
+  *to++ = '"';
+  std::memcpy(to, s.data(), s.size());
+  to += s.size();
+  *to++ = '"';
+  out.commit(to);
+}
+
 void write_string(std::string_view s, Output& out) {
   // In pieces, so that a long text (an attachment) needs room for six times a piece, not itself.
   constexpr std::size_t kPiece = 4096;
-  if (s.size() <= kPiece && needs_no_escape(s)) {
-    char* to = out.room(s.size() + 2);
-    *to++ = '"';
-    std::memcpy(to, s.data(), s.size());
-    to += s.size();
-    *to++ = '"';
-    out.commit(to);
-    return;
-  }
+  if (s.size() <= kPiece && needs_no_escape(s)) return write_plain(s, out);
   out.put('"');
   while (!s.empty()) {
     const std::string_view piece = s.substr(0, kPiece);
@@ -161,7 +163,10 @@ std::size_t write_value(const JsonTape& tape, std::size_t i, Output& out) {
     case JsonToken::Kind::kInt: out.commit(rapidjson::internal::i64toa(t.integer, out.room(32))); break;
     case JsonToken::Kind::kDouble: out.commit(rapidjson::internal::dtoa(t.real, out.room(32))); break;
     case JsonToken::Kind::kNumber: out.put(t.text_view()); break;
-    case JsonToken::Kind::kString: write_string(t.text_view(), out); break;
+    case JsonToken::Kind::kString:
+      if (t.flags & JsonToken::kPlainText) write_plain(t.text_view(), out);
+      else write_string(t.text_view(), out);
+      break;
     case JsonToken::Kind::kObject:
     case JsonToken::Kind::kArray: {
       const bool object = t.kind == JsonToken::Kind::kObject;
@@ -170,7 +175,8 @@ std::size_t write_value(const JsonTape& tape, std::size_t i, Output& out) {
       for (std::uint32_t k = 0; k < t.size; ++k) {
         if (k > 0) out.put(',');
         if (object) {
-          write_string(tape[at].key_view(), out);
+          if (tape[at].flags & JsonToken::kPlainKey) write_plain(tape[at].key_view(), out);
+          else write_string(tape[at].key_view(), out);
           out.put(':');
         }
         at = write_value(tape, at, out);
@@ -183,6 +189,8 @@ std::size_t write_value(const JsonTape& tape, std::size_t i, Output& out) {
 }
 
 }  // namespace
+
+bool plain_json_text(std::string_view s) { return needs_no_escape(s); }
 
 void write_json(const JsonTape& tape, std::string& out) {
   Output output(out);

@@ -2,6 +2,7 @@
 // Writes the document the mapping engine built as compact JSON. Internal to gateway/mapping.
 
 #include <string>
+#include <string_view>
 
 #include "gateway/core/json_tape.h"
 
@@ -12,5 +13,8 @@ namespace helsebro::mapping {
 /// One pass over the document with a bulk copy of every run of characters that needs no escape:
 /// rapidjson's Writer looks at each byte on its own and grows its buffer in small steps.
 void write_json(const JsonTape& tape, std::string& out);
+
+/// True when no byte of `s` needs an escape in a JSON string (what JsonToken's plain flags say).
+bool plain_json_text(std::string_view s);
 
 }  // namespace helsebro::mapping

@@ -1,5 +1,7 @@
 #include "gateway/mapping/compiler.h"
 
+#include "gateway/mapping/bundle_writer.h"
+
 #include <algorithm>
 #include <set>
 
@@ -334,7 +336,11 @@ Result<std::unique_ptr<PlanNode>> Compiler::node(const JsonNode& j) {
       n->members.emplace_back(key, std::move(*child));
     }
     n->dynamic = false;
-    for (const auto& member : n->members) n->dynamic = n->dynamic || member.second->dynamic;
+    n->plain_keys = true;
+    for (const auto& member : n->members) {
+      n->dynamic = n->dynamic || member.second->dynamic;
+      n->plain_keys = n->plain_keys && plain_json_text(member.first);
+    }
     return n;
   }
   if (j.is_array()) {

@@ -211,7 +211,8 @@ bool Evaluator::converted_value(const PlanNode& n, std::string_view text, const 
         while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
       }
       if (m.prefix.empty()) {
-        push_copy(text);
+        if (view_.holds(text)) tape_.push_string(text);  // the message outlives the tape
+        else push_copy(text);
       } else {
         work_.assign(m.prefix).append(text);
         push_copy(work_);
@@ -412,7 +413,7 @@ bool Evaluator::value(const PlanNode& n, const SourceNode& context) {
     case PlanNode::Op::kRef: {
       const Ref* ref = resolve_ref(n.ref, context);
       if (ref == nullptr) return false;
-      tape_.push_string(ref->full_url);
+      tape_.push_string(ref->full_url, true);  // "urn:uuid:" and the id
       return true;
     }
     case PlanNode::Op::kRefs: {
@@ -453,7 +454,7 @@ bool Evaluator::object_members(const PlanNode& n, const SourceNode& context) {
     if (value(*child, context)) {
       data = data || child->dynamic;
       // Keys are referenced, not copied: the plan outlives the tape.
-      tape_.set_key(member, key);
+      tape_.set_key(member, key, n.plain_keys);
     }
     if (failed()) return false;
   }
@@ -468,8 +469,8 @@ void Evaluator::push_refs(const PlanNode& n, const SourceNode& context) {
       continue;
     }
     const std::size_t at = tape_.open(JsonToken::Kind::kObject);
-    tape_.push_string(ref.full_url);
-    tape_.set_key(at + 1, "reference");
+    tape_.push_string(ref.full_url, true);
+    tape_.set_key(at + 1, "reference", true);
     tape_.close(at);
   }
 }

@@ -37,10 +37,11 @@ struct Entry {
   std::string_view id() const { return std::string_view(full_url).substr(9); }
 };
 
-// A string member of the object being built; `value` must outlive the tape.
-void add_string(JsonTape& tape, std::string_view key, std::string_view value) {
-  tape.push_string(value);
-  tape.set_key(tape.size() - 1, key);
+// A string member of the object being built; `value` must outlive the tape. The keys are the
+// engine's own; `plain`: so is the value, or it is known to need no escape.
+void add_string(JsonTape& tape, std::string_view key, std::string_view value, bool plain = false) {
+  tape.push_string(value, plain);
+  tape.set_key(tape.size() - 1, key, true);
 }
 
 // The resource's own variables and $occurrence, for one occurrence.
@@ -132,22 +133,22 @@ Result<Translation> Mapping::translate(const SourceView& view, const MessageFact
   }
 
   const std::size_t bundle = tape.open(JsonToken::Kind::kObject);
-  add_string(tape, "resourceType", "Bundle");
-  add_string(tape, "type", "transaction");
+  add_string(tape, "resourceType", "Bundle", true);
+  add_string(tape, "type", "transaction", true);
   const std::size_t list = tape.open(JsonToken::Kind::kArray);
-  tape.set_key(list, "entry");
+  tape.set_key(list, "entry", true);
   for (const Entry& e : entries) {
     const ResourcePlan& plan = *e.plan;
     set_occurrence_vars(eval, plan, e.context, e.occurrence);
     eval.set_building(plan.name);
     const std::size_t entry = tape.open(JsonToken::Kind::kObject);
-    add_string(tape, "fullUrl", e.full_url);
+    add_string(tape, "fullUrl", e.full_url, true);  // "urn:uuid:" and the id
     const std::size_t resource = tape.open(JsonToken::Kind::kObject);
-    tape.set_key(resource, "resource");
+    tape.set_key(resource, "resource", true);
     add_string(tape, "resourceType", plan.resource_type);
     // The id of a PUT by id; taken out again below when the request is something else.
     const std::size_t id = tape.size();
-    add_string(tape, "id", e.id());
+    add_string(tape, "id", e.id(), true);
     const std::size_t body = tape.size();
     eval.members(*plan.body, e.context);
     if (eval.failed()) return *eval.error();
@@ -176,8 +177,8 @@ Result<Translation> Mapping::translate(const SourceView& view, const MessageFact
     if (!put_by_id) tape.erase_one(id);
     tape.close(resource);
     const std::size_t request = tape.open(JsonToken::Kind::kObject);
-    tape.set_key(request, "request");
-    add_string(tape, "method", method);
+    tape.set_key(request, "request", true);
+    add_string(tape, "method", method, true);
     if (url) add_string(tape, "url", eval.keep(*url));
     else if (put_by_id) add_string(tape, "url", eval.keep(std::string(plan.resource_type).append("/").append(e.id())));
     else add_string(tape, "url", plan.resource_type);

@@ -65,6 +65,7 @@ struct PlanNode {
   Op op = Op::kConst;
   bool dynamic = true;  // reads the message; objects and arrays whose dynamic parts all come out
                         // empty are left out, constants beside them notwithstanding
+  bool plain_keys = false;  // kObject: no member key needs a JSON escape
   int var = -1;                                                       // kVar
   const PlanNode* use = nullptr;                                      // datatype template
   std::unique_ptr<SourcePath> path;                                   // kPath, kEach, kFirst

@@ -93,6 +93,21 @@ class SourceView {
   virtual Location locate(const SourceNode& node) const = 0;
   /// True when `inner` lies within `outer` (or is it): a group holds its segments and groups.
   virtual bool contains(const SourceNode& outer, const SourceNode& inner) const = 0;
+
+  /// True when `text` lies within the message's own bytes, which stay as they are while the view
+  /// lives: a value read there is referenced, not copied.
+  bool holds(std::string_view text) const {
+    const auto from = reinterpret_cast<std::uintptr_t>(text.data());
+    const auto begin = reinterpret_cast<std::uintptr_t>(bytes_.data());
+    return from >= begin && from + text.size() <= begin + bytes_.size();
+  }
+
+ protected:
+  /// A format that keeps the message as one text says which, for holds().
+  void set_bytes(std::string_view bytes) { bytes_ = bytes; }
+
+ private:
+  std::string_view bytes_;
 };
 
 }  // namespace helsebro::mapping

@@ -85,6 +85,24 @@ TEST(BundleWriter, WritesNumbersKeptAsTextAsTheyAre) {
   EXPECT_EQ(out, R"({"value":1.50,"text":"1.50"})");
 }
 
+TEST(BundleWriter, WritesPlainKeysAndTextsAsTheyAre) {
+  // The flags say that no byte needs an escape; the writer then copies without looking.
+  JsonTape tape;
+  const std::size_t object = tape.open(JsonToken::Kind::kObject);
+  tape.push_string("urn:uuid:1", true);
+  tape.set_key(1, "fullUrl", true);
+  tape.push_string("a\"b");
+  tape.set_key(2, "k\"ey");
+  tape.close(object);
+  EXPECT_EQ(tape[1].flags, JsonToken::kPlainKey | JsonToken::kPlainText);
+  EXPECT_EQ(tape[2].flags, 0);
+  std::string out;
+  write_json(tape, out);
+  EXPECT_EQ(out, R"({"fullUrl":"urn:uuid:1","k\"ey":"a\"b"})");
+  EXPECT_TRUE(plain_json_text("Patient.identifier"));
+  EXPECT_FALSE(plain_json_text("tab\there"));
+}
+
 TEST(BundleWriter, AppendsToWhatIsThere) {
   JsonTape tape;
   tape.push_bool(true);

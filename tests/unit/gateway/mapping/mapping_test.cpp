@@ -437,6 +437,19 @@ TEST_F(MappingTest, ExplicitNullAndEmptyValuesAreLeftOut) {
   EXPECT_EQ(str(r["kept"]), "19800101");
 }
 
+TEST_F(MappingTest, KeysAndValuesThatNeedEscapesAreEscaped) {
+  // Keys and values are written without a look for escapes only where they are known to need
+  // none; a key with a quote (refused by FHIR validation, which this translation skips) and a
+  // value with a backslash from the message must still come out as valid JSON.
+  // PID-5.3 holds no HL7 escape: its value is referenced where the message holds it.
+  write_simple(R"({"plain": {"$path": "PID-5.1"}, "with \"quote\"": {"$path": "PID-5.2"},
+                   "given": {"$path": "PID-5.3"}})");
+  const auto r = simple_resource(msh("ADT^A04") + "PID|1||123||Doe\\E\\x^Back\\E\\slash^Say \"hei\"\r");
+  EXPECT_EQ(str(r["plain"]), "Doe\\x");
+  EXPECT_EQ(str(r["with \"quote\""]), "Back\\slash");
+  EXPECT_EQ(str(r["given"]), "Say \"hei\"");
+}
+
 TEST_F(MappingTest, TableLooksUpCodes) {
   write_simple(R"({"code": {"$path": "PID-8", "$table": "hl7-0001"},
                    "system": {"$path": "PID-8", "$table": "hl7-0001", "$tableField": "system"},
