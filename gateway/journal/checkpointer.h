@@ -6,6 +6,13 @@
 // writer), and the writer only finishes the few frames committed meanwhile, between two batches,
 // so that the WAL file can start over from its beginning. Used by sqlite_journal.cpp alone.
 //
+// Checkpoints are small and frequent: one for each MiB the WAL grows. A checkpoint ends with an
+// fsync of the database file, which writes back every page it copied; on one disk, the commits'
+// own fsyncs wait behind it. With 16 MiB per checkpoint that wait reached 5-15 ms, the p99 of an
+// ACK at 5,000 messages/s; with 1 MiB it stays near 1 ms (docs/BENCHMARKS.md). The writer lets
+// the WAL start over only past 4 MiB, because finishing a checkpoint costs the writer an fsync
+// of its own between two batches.
+//
 // Durability is SQLite's: a checkpoint copies only committed frames, fsyncs the WAL before and
 // the database after (synchronous=FULL), and never touches what a commit has promised.
 
@@ -23,11 +30,15 @@ namespace helsebro::journal {
 
 class Checkpointer {
  public:
-  /// WAL frames (pages) after which the background checkpoint starts: 4096 × 4 KiB = 16 MiB.
-  static constexpr int kStartFrames = 4096;
+  /// WAL frames (pages) written since the last background checkpoint began after which the next
+  /// one starts: 256 × 4 KiB = 1 MiB.
+  static constexpr int kStartFrames = 256;
+  /// WAL frames after which the writer finishes a checkpoint the thread has made, so that the
+  /// WAL starts over from its beginning: 4 MiB.
+  static constexpr int kRestartFrames = 1024;
   /// WAL frames after which the writer stops and checkpoints itself: the background thread has
-  /// fallen far behind (a slow disk), and the WAL must not grow without bound.
-  static constexpr int kWriterFrames = 16 * kStartFrames;
+  /// fallen far behind (a slow disk), and the WAL must not grow without bound (256 MiB).
+  static constexpr int kWriterFrames = 65536;
 
   /// `db` is a connection of the checkpointer's own (it closes it). Starts the thread.
   explicit Checkpointer(sqlite3* db) : db_(db), thread_([this] {
@@ -49,10 +60,11 @@ class Checkpointer {
   /// Installs the hook on the writer's connection, which replaces SQLite's automatic checkpoint.
   void watch(sqlite3* writer) { sqlite3_wal_hook(writer, &Checkpointer::after_commit, this); }
 
-  /// The writer, between batches: finishes a checkpoint the thread has done most of, or does all
-  /// of it when the WAL is over kWriterFrames. Cheap when there is nothing to do.
+  /// The writer, between batches: past kRestartFrames, finishes a checkpoint the thread has done
+  /// most of; past kWriterFrames, does all of it. Cheap when there is nothing to do.
   void between_batches(sqlite3* writer) {
     const int frames = wal_frames_.load(std::memory_order_relaxed);
+    if (frames < kRestartFrames) return;
     if (!caught_up_.exchange(false) && frames < kWriterFrames) return;
     int log = 0, done = 0;
     sqlite3_wal_checkpoint_v2(writer, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
@@ -63,7 +75,9 @@ class Checkpointer {
   static int after_commit(void* self, sqlite3*, const char*, int frames) {
     auto* c = static_cast<Checkpointer*>(self);
     c->wal_frames_.store(frames, std::memory_order_relaxed);
-    if (frames >= kStartFrames && !c->busy_.exchange(true)) {
+    if (frames < c->started_at_) c->started_at_ = 0;  // the WAL started over
+    if (frames - c->started_at_ >= kStartFrames && !c->busy_.exchange(true)) {
+      c->started_at_ = frames;
       {
         std::lock_guard lock(c->mutex_);
         c->requested_ = true;
@@ -92,6 +106,8 @@ class Checkpointer {
 
   sqlite3* db_;
   std::atomic<int> wal_frames_{0};
+  int started_at_ = 0;                  // the WAL's length when the last checkpoint was asked for
+                                        // (the writer's thread alone reads and writes it)
   std::atomic<bool> busy_{false};       // a background checkpoint is asked for or running
   std::atomic<bool> caught_up_{false};  // one finished: the writer may complete it
   std::mutex mutex_;

@@ -448,6 +448,23 @@ TEST_F(JournalTest, LargeMessagesAreStoredWholeAcrossWritesAndCheckpoints) {
   EXPECT_EQ(reopened.counts()->at(MessageState::kTranslated), 24);
 }
 
+TEST_F(JournalTest, TheWalStartsOverAfterAFewMegabytes) {
+  // 24 MB in 120 commits of 200 KB: checkpoints run every MiB of WAL, and the WAL starts over
+  // from its beginning past 4 MiB, so its file stays far below what was written (it stops
+  // growing where it started over; 16 MiB checkpoints let it pass 16 MB).
+  const std::string payload(200'000, 'x');
+  SqliteJournal j(dir_.str());
+  for (int i = 0; i < 120; ++i) {
+    MessageRecord r = record(std::string("m").append(std::to_string(i)));
+    r.payload = payload;
+    append_ok(j, std::move(r));
+  }
+  const auto wal = dir_.path() / "journal.db-wal";
+  ASSERT_TRUE(std::filesystem::exists(wal));
+  EXPECT_LT(std::filesystem::file_size(wal), 12'000'000u);
+  EXPECT_EQ(get(j, "m119")->payload, payload);
+}
+
 TEST_F(JournalTest, CloseFinishesQueuedWritesAndRefusesNewOnes) {
   SqliteJournal j(dir_.str());
   std::promise<Result<std::int64_t>> queued;
