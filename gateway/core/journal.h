@@ -69,10 +69,16 @@ class Journal {
   virtual void purge(EpochMillis delivered_before, EpochMillis rejected_before,
                      std::function<void(Result<std::int64_t>)> done) = 0;
 
-  /// Messages waiting for delivery (translated or failed), in arrival order, without payloads;
-  /// only those older than every message still waiting to be translated (received), so no
-  /// patient's later message overtakes an earlier one whose ordering key is not yet known.
+  /// Messages waiting for delivery (translated or failed), in arrival order: seq, id,
+  /// ordering_key and next_attempt_at only, what choosing the next to send needs, read from an
+  /// index without touching the messages themselves (a row holds its payload and Bundle, and a
+  /// scan of the backlog would read them all); waiting() reads the one about to be sent. Only
+  /// those older than every message still waiting to be translated (received), so no patient's
+  /// later message overtakes an earlier one whose ordering key is not yet known.
   virtual Result<std::vector<MessageRecord>> pending(std::size_t limit) = 0;
+  /// The message at `seq` with its Bundle (not its payload) while it waits for delivery;
+  /// nullopt when it waits no more (delivered, dead, back to received for a replay, or purged).
+  virtual Result<std::optional<MessageRecord>> waiting(std::int64_t seq) = 0;
   /// Messages matching the query, oldest first, with payloads.
   virtual Result<std::vector<MessageRecord>> find(const MessageQuery& query) = 0;
   /// One message by id, with payload and bundle.

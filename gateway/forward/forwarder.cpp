@@ -203,6 +203,7 @@ struct Forwarder::Impl : std::enable_shared_from_this<Forwarder::Impl> {
       const EpochMillis now = clock.now_ms();
       EpochMillis next_retry = now + std::chrono::duration_cast<std::chrono::milliseconds>(kIdlePoll).count();
       std::set<std::string> passed;  // keys whose oldest pending message has been looked at
+      bool read_failed = false;
       for (MessageRecord& m : *pending) {
         std::string key = m.ordering_key.empty() ? "#" + std::to_string(m.seq) : m.ordering_key;
         if (!passed.insert(key).second) continue;  // an older message of this key goes first
@@ -217,11 +218,26 @@ struct Forwarder::Impl : std::enable_shared_from_this<Forwarder::Impl> {
           next_retry = std::min(next_retry, std::max(now + 1, breaker.open_until()));
           break;
         }
+        // The scan read the index; the message itself is read once it is about to be sent.
+        auto full = journal.waiting(m.seq);
+        if (!full) {
+          observe::log_error("forward.journal_read_failed", {{"error", full.error().detail}});
+          read_failed = true;
+          break;
+        }
+        // It waits no more (delivered, dead or replayed meanwhile), or a replay gave it another
+        // ordering key: the next scan sees it as it is now.
+        if (!*full || (*full)->ordering_key != m.ordering_key) continue;
+        m = std::move(**full);
         const auto lane = static_cast<std::size_t>(free - lane_busy.begin());
         lane_busy[lane] = true;
         keys_in_flight.insert(key);
         seqs_in_flight.insert(m.seq);
         asio::co_spawn(strand, lane_turn(lane, std::move(m), std::move(key)), asio::detached);
+      }
+      if (read_failed) {
+        co_await sleep(std::chrono::seconds(1));
+        continue;
       }
       co_await sleep(std::chrono::milliseconds(std::max<EpochMillis>(1, next_retry - now)));
     }

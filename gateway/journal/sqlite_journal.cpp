@@ -376,8 +376,7 @@ Result<std::vector<MessageRecord>> SqliteJournal::pending(std::size_t limit) {
   // Nothing after the oldest message still to be translated (state 0, a channel translating
   // after the ACK): its ordering key is not known yet, and it may be the same patient's.
   static const std::string sql =
-      std::string("SELECT ") + kSummaryColumns +
-      ", bundle FROM messages WHERE state IN (1, 4) AND seq < (SELECT "
+      "SELECT seq, id, ordering_key, next_attempt_at FROM messages WHERE state IN (1, 4) AND seq < (SELECT "
       "COALESCE(MIN(seq), 9223372036854775807) FROM messages WHERE state = 0) "
       "ORDER BY seq LIMIT ?1";
   Statement* prepared = reader.statement(sql);
@@ -387,11 +386,31 @@ Result<std::vector<MessageRecord>> SqliteJournal::pending(std::size_t limit) {
   std::vector<MessageRecord> out;
   int rc;
   while ((rc = s->step()) == SQLITE_ROW) {
-    out.push_back(read_summary(*s));
-    out.back().bundle = s->text(18);
+    MessageRecord& r = out.emplace_back();
+    r.seq = s->int64(0);
+    r.id = s->text(1);
+    r.ordering_key = s->text(2);
+    r.next_attempt_at = s->int64(3);
   }
   if (rc != SQLITE_DONE) return db_error(reader.db(), "read pending");
   return out;
+}
+
+Result<std::optional<MessageRecord>> SqliteJournal::waiting(std::int64_t seq) {
+  ReaderLease reader(*this);
+  if (reader.db() == nullptr) return Error{Errc::kJournalWriteFailed, reader.error()};
+  static const std::string sql = std::string("SELECT ") + kSummaryColumns +
+                                 ", bundle FROM messages WHERE seq = ?1 AND state IN (1, 4)";
+  Statement* prepared = reader.statement(sql);
+  if (prepared == nullptr) return db_error(reader.db(), "prepare waiting");
+  Use s(*prepared);
+  s->bind(1, seq);
+  const int rc = s->step();
+  if (rc == SQLITE_DONE) return std::optional<MessageRecord>();
+  if (rc != SQLITE_ROW) return db_error(reader.db(), "read waiting message");
+  MessageRecord r = read_summary(*s);
+  r.bundle = s->text(18);
+  return std::optional<MessageRecord>(std::move(r));
 }
 
 Result<std::optional<MessageRecord>> SqliteJournal::get(const std::string& id) {

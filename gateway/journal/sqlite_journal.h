@@ -57,6 +57,7 @@ class SqliteJournal final : public Journal {
              std::function<void(Result<std::int64_t>)> done) override;
 
   Result<std::vector<MessageRecord>> pending(std::size_t limit) override;
+  Result<std::optional<MessageRecord>> waiting(std::int64_t seq) override;
   Result<std::optional<MessageRecord>> get(const std::string& id) override;
   /// From memory: counted once at open, then changed by every committed operation. Never blocks
   /// on the database, so /metrics can ask on every scrape.

@@ -211,8 +211,25 @@ TEST_F(JournalTest, PendingListsTranslatedAndFailedInArrivalOrder) {
   auto pending = j.pending(10);
   ASSERT_TRUE(pending);
   const MessageRecord& first = pending->front();
-  EXPECT_EQ(first.bundle, record("t1").bundle);  // the forwarder needs the bundle …
-  EXPECT_EQ(first.payload, "");                  // … but not the payload
+  EXPECT_EQ(first.bundle, "");   // what choosing needs: the forwarder reads the Bundle it sends …
+  EXPECT_EQ(first.payload, "");  // … and never the payload
+  EXPECT_EQ(first.attempts, 0);
+  auto full = j.waiting(first.seq);
+  ASSERT_TRUE(full);
+  ASSERT_TRUE(full->has_value());
+  EXPECT_EQ((*full)->bundle, record("t1").bundle);
+  EXPECT_EQ((*full)->id, "t1");
+  EXPECT_EQ((*full)->received_at, record("t1").received_at);
+  EXPECT_EQ((*full)->payload, "");
+  // A message that waits no more is not to be sent.
+  const auto delivered = get(j, "d1");
+  ASSERT_TRUE(delivered);
+  auto none = j.waiting(delivered->seq);
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(none->has_value());
+  auto unknown = j.waiting(1'000'000);
+  ASSERT_TRUE(unknown);
+  EXPECT_FALSE(unknown->has_value());
   EXPECT_EQ(first.ordering_key, "patient/t1");
   EXPECT_LT(pending->at(0).seq, pending->at(1).seq);
   EXPECT_LT(pending->at(1).seq, pending->at(2).seq);
@@ -265,7 +282,10 @@ TEST_F(JournalTest, MarkFailedCountsAttemptsAndSchedulesTheRetry) {
   ASSERT_TRUE(pending);
   ASSERT_EQ(pending->size(), 1u);
   EXPECT_EQ(pending->front().next_attempt_at, 7000);
-  EXPECT_EQ(pending->front().attempts, 2);
+  auto full = j.waiting(a);
+  ASSERT_TRUE(full);
+  ASSERT_TRUE(full->has_value());
+  EXPECT_EQ((*full)->attempts, 2);  // the retry budget counts them
 }
 
 TEST_F(JournalTest, MarkDeadEndsDelivery) {
@@ -446,6 +466,42 @@ TEST_F(JournalTest, LargeMessagesAreStoredWholeAcrossWritesAndCheckpoints) {
     EXPECT_EQ(r->payload, payloads[static_cast<std::size_t>(i)]) << i;
   }
   EXPECT_EQ(reopened.counts()->at(MessageState::kTranslated), 24);
+}
+
+TEST_F(JournalTest, AJournalWithTheOldIndexOfPendingMessagesGetsTheNewOne) {
+  {
+    SqliteJournal j(dir_.str());
+    append_ok(j, record("t1"));
+  }
+  const std::string path = (dir_.path() / "journal.db").string();
+  auto indexes = [&path] {
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    std::set<std::string> names;
+    sqlite3_exec(
+        db, "SELECT name FROM sqlite_master WHERE type = 'index'",
+        [](void* out, int, char** values, char**) {
+          static_cast<std::set<std::string>*>(out)->insert(values[0]);
+          return 0;
+        },
+        &names, nullptr);
+    return std::pair(db, names);
+  };
+  // As a journal of an earlier version has it.
+  auto [db, before] = indexes();
+  ASSERT_TRUE(before.count("messages_waiting"));
+  ASSERT_EQ(sqlite3_exec(db, "DROP INDEX messages_waiting; CREATE INDEX messages_pending ON messages(seq) WHERE state IN (1, 4);",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  {
+    SqliteJournal j(dir_.str());
+    EXPECT_EQ(pending_ids(j), (Ids{"t1"}));
+  }
+  auto [db2, after] = indexes();
+  sqlite3_close(db2);
+  EXPECT_TRUE(after.count("messages_waiting"));
+  EXPECT_FALSE(after.count("messages_pending"));
 }
 
 TEST_F(JournalTest, TheWalStartsOverAfterAFewMegabytes) {

@@ -50,6 +50,13 @@ class MemoryJournal final : public Journal {
   Result<std::vector<MessageRecord>> pending(std::size_t) override {
     return std::vector<MessageRecord>{};
   }
+  Result<std::optional<MessageRecord>> waiting(std::int64_t seq) override {
+    std::lock_guard lock(mutex_);
+    for (const auto& r : records_) {
+      if (r.seq == seq) return std::optional<MessageRecord>(r);
+    }
+    return std::optional<MessageRecord>();
+  }
   Result<std::vector<MessageRecord>> find(const MessageQuery&) override { return records(); }
 
   Result<std::optional<MessageRecord>> get(const std::string& id) override {
