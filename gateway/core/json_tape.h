@@ -80,6 +80,16 @@ class JsonTape {
   }
   /// Closes the container opened at `at`: counts the values directly inside and sets its span.
   void close(std::size_t at);
+  /// Closes the container opened at `at` and returns true; or, when `keep` is false or nothing
+  /// went into it, takes it back and returns false (a value that came out empty).
+  bool close_unless_empty(std::size_t at, bool keep = true) {
+    if (!keep || tokens_.size() == at + 1) {
+      truncate(at);
+      return false;
+    }
+    close(at);
+    return true;
+  }
 
   /// Names the value that starts at token `at` (a member of the object it is in); `plain`: no
   /// byte of `key` needs a JSON escape.

@@ -396,6 +396,22 @@ Result<std::vector<MessageRecord>> SqliteJournal::pending(std::size_t limit) {
   return out;
 }
 
+namespace {
+
+// The one message a query with the summary columns first finds, or none; `rest` reads the
+// columns after them. The caller binds the query's value.
+template <class Rest>
+Result<std::optional<MessageRecord>> one_message(sqlite3* db, Use& s, Rest rest) {
+  const int rc = s->step();
+  if (rc == SQLITE_DONE) return std::optional<MessageRecord>();
+  if (rc != SQLITE_ROW) return db_error(db, "read message");
+  MessageRecord r = read_summary(*s);
+  rest(*s, r);
+  return std::optional<MessageRecord>(std::move(r));
+}
+
+}  // namespace
+
 Result<std::optional<MessageRecord>> SqliteJournal::waiting(std::int64_t seq) {
   ReaderLease reader(*this);
   if (reader.db() == nullptr) return Error{Errc::kJournalWriteFailed, reader.error()};
@@ -405,12 +421,7 @@ Result<std::optional<MessageRecord>> SqliteJournal::waiting(std::int64_t seq) {
   if (prepared == nullptr) return db_error(reader.db(), "prepare waiting");
   Use s(*prepared);
   s->bind(1, seq);
-  const int rc = s->step();
-  if (rc == SQLITE_DONE) return std::optional<MessageRecord>();
-  if (rc != SQLITE_ROW) return db_error(reader.db(), "read waiting message");
-  MessageRecord r = read_summary(*s);
-  r.bundle = s->text(18);
-  return std::optional<MessageRecord>(std::move(r));
+  return one_message(reader.db(), s, [](const Statement& row, MessageRecord& r) { r.bundle = row.text(18); });
 }
 
 Result<std::optional<MessageRecord>> SqliteJournal::get(const std::string& id) {
@@ -422,14 +433,11 @@ Result<std::optional<MessageRecord>> SqliteJournal::get(const std::string& id) {
   if (prepared == nullptr) return db_error(reader.db(), "prepare get");
   Use s(*prepared);
   s->bind(1, id);
-  const int rc = s->step();
-  if (rc == SQLITE_DONE) return std::optional<MessageRecord>();
-  if (rc != SQLITE_ROW) return db_error(reader.db(), "read message");
-  MessageRecord r = read_summary(*s);
-  r.payload = s->text(18);
-  r.bundle = s->text(19);
-  r.ack = s->text(20);
-  return std::optional<MessageRecord>(std::move(r));
+  return one_message(reader.db(), s, [](const Statement& row, MessageRecord& r) {
+    r.payload = row.text(18);
+    r.bundle = row.text(19);
+    r.ack = row.text(20);
+  });
 }
 
 Result<std::map<MessageState, std::int64_t>> SqliteJournal::counts() {

@@ -78,7 +78,7 @@ void Evaluator::push_constant(const JsonNode& j) {
 }
 
 std::string_view Evaluator::keep(std::string_view text) {
-  if (text.empty()) return {};
+  if (text.empty()) return "";  // not a null pointer: the writer copies from it
   char* copy = static_cast<char*>(arena_.Malloc(text.size()));
   std::memcpy(copy, text.data(), text.size());
   return {copy, text.size()};
@@ -222,7 +222,7 @@ bool Evaluator::converted_value(const PlanNode& n, std::string_view text, const 
       std::int64_t v = 0;
       auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
       if (ec != std::errc{} || ptr != text.data() + text.size()) {
-        fail(Errc::kInvalidValue, "'" + std::string(text) + "' is not an integer", n, node);
+        fail(Errc::kInvalidValue, std::string("'").append(text).append("' is not an integer"), n, node);
         return false;
       }
       tape_.push_int(v);
@@ -241,7 +241,7 @@ bool Evaluator::converted_value(const PlanNode& n, std::string_view text, const 
       if (text == "Y" || text == "y" || text == "true" || text == "1") tape_.push_bool(true);
       else if (text == "N" || text == "n" || text == "false" || text == "0") tape_.push_bool(false);
       else {
-        fail(Errc::kInvalidValue, "'" + std::string(text) + "' is not a yes/no value (Y or N)", n, node);
+        fail(Errc::kInvalidValue, std::string("'").append(text).append("' is not a yes/no value (Y or N)"), n, node);
         return false;
       }
       return true;
@@ -307,12 +307,8 @@ bool Evaluator::value(const PlanNode& n, const SourceNode& context) {
       const std::size_t at = tape_.open(JsonToken::Kind::kObject);
       // An object whose members from the message all came out empty is left out, constants
       // beside them notwithstanding.
-      if (!object_members(n, context) || tape_.size() == at + 1) {
-        tape_.truncate(at);
-        return false;
-      }
-      tape_.close(at);
-      return true;
+      const bool data = object_members(n, context);
+      return tape_.close_unless_empty(at, data);
     }
     case PlanNode::Op::kArray: {
       const std::size_t at = tape_.open(JsonToken::Kind::kArray);
@@ -325,22 +321,12 @@ bool Evaluator::value(const PlanNode& n, const SourceNode& context) {
         if (failed()) return false;
         data = data || (item->dynamic && tape_.size() > before);
       }
-      if (!data || tape_.size() == at + 1) {
-        tape_.truncate(at);
-        return false;
-      }
-      tape_.close(at);
-      return true;
+      return tape_.close_unless_empty(at, data);
     }
     case PlanNode::Op::kEach: {
       const std::size_t at = tape_.open(JsonToken::Kind::kArray);
       collect(n, context);
-      if (failed() || tape_.size() == at + 1) {
-        tape_.truncate(at);
-        return false;
-      }
-      tape_.close(at);
-      return true;
+      return tape_.close_unless_empty(at, !failed());
     }
     case PlanNode::Op::kPath:
     case PlanNode::Op::kFirst: {
@@ -419,12 +405,7 @@ bool Evaluator::value(const PlanNode& n, const SourceNode& context) {
     case PlanNode::Op::kRefs: {
       const std::size_t at = tape_.open(JsonToken::Kind::kArray);
       push_refs(n, context);
-      if (tape_.size() == at + 1) {
-        tape_.truncate(at);
-        return false;
-      }
-      tape_.close(at);
-      return true;
+      return tape_.close_unless_empty(at);
     }
   }
   return false;
