@@ -28,7 +28,9 @@ struct AttemptContext {
 };
 
 /// Delivered on 2xx; retried on no reply, 408, 429, 5xx, and on 401 when a bearer token was sent
-/// (it was already renewed once); dead on any other status.
+/// (it was already renewed once); dead on any other status. A 2xx whose transaction-response
+/// lists an entry with a failing status is not delivered: the worst entry decides, as its status
+/// would (label "entry_http_422", reason naming the entry and its OperationOutcome).
 Decision classify(const Result<HttpReply>& reply, const AttemptContext& context = {});
 
 /// Exponential backoff with full jitter: uniform in [0, min(max, initial·2^attempts)], never

@@ -18,6 +18,33 @@ TEST(Classify, TwoHundredsAreDelivered) {
   EXPECT_EQ(classify(reply(201)).outcome, Outcome::kDelivered);
 }
 
+TEST(Classify, ATransactionResponseIsReadEntryByEntry) {
+  auto response = [](const std::string& entries) {
+    return R"({"resourceType":"Bundle","type":"transaction-response","entry":[)" + entries + "]}";
+  };
+  const std::string created = R"({"response":{"status":"201 Created"}})";
+  const std::string kept = R"({"response":{"status":"200 OK"}})";
+  EXPECT_EQ(classify(reply(200, response(created + "," + kept))).outcome, Outcome::kDelivered);
+  EXPECT_EQ(classify(reply(200, "not JSON")).outcome, Outcome::kDelivered);  // the status says it
+
+  const std::string refused =
+      R"({"response":{"status":"422 Unprocessable Entity","outcome":{"resourceType":"OperationOutcome",)"
+      R"("issue":[{"severity":"error","diagnostics":"bad code","expression":["Observation.status"]}]}}})";
+  const Decision dead = classify(reply(200, response(created + "," + refused)));
+  EXPECT_EQ(dead.outcome, Outcome::kDead);
+  EXPECT_EQ(dead.label, "entry_http_422");
+  EXPECT_EQ(dead.reason, "HTTP 200, but entry 1 failed: 422 Unprocessable Entity: error: bad code at Observation.status");
+
+  const std::string busy = R"({"response":{"status":"503 Service Unavailable"}})";
+  const Decision retry = classify(reply(200, response(busy + "," + created)));
+  EXPECT_EQ(retry.outcome, Outcome::kRetry);
+  EXPECT_EQ(retry.label, "entry_http_503");
+  EXPECT_EQ(retry.reason, "HTTP 200, but entry 0 failed: 503 Service Unavailable");
+  // Refused for good outweighs a failure that may pass later, whichever comes first.
+  EXPECT_EQ(classify(reply(200, response(busy + "," + refused))).outcome, Outcome::kDead);
+  EXPECT_EQ(classify(reply(200, response(refused + "," + busy))).outcome, Outcome::kDead);
+}
+
 TEST(Classify, TransportFailuresAreRetried) {
   const Decision d = classify(Error{Errc::kUpstreamUnreachable, "connect refused"});
   EXPECT_EQ(d.outcome, Outcome::kRetry);
