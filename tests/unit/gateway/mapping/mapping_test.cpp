@@ -450,6 +450,29 @@ TEST_F(MappingTest, KeysAndValuesThatNeedEscapesAreEscaped) {
   EXPECT_EQ(str(r["given"]), "Say \"hei\"");
 }
 
+TEST_F(MappingTest, AResourceBodyMayBeAnyNodeThatYieldsAnObject) {
+  // The body's members become the resource's, after its resourceType (and id for a PUT by id),
+  // whatever node the body is; its own resourceType and id are the entry's, not the body's.
+  write_simple(R"({"$if": {"path": "PID-5.1", "exists": true},
+                   "$then": {"id": "mine", "resourceType": "Other", "family": {"$path": "PID-5.1"}, "kind": "person"},
+                   "$else": {"kind": "nobody"}})");
+  const auto r = simple_resource(msh("ADT^A04") + "PID|1||123||Doe^John\r");
+  EXPECT_EQ(str(r["resourceType"]), "Basic");
+  EXPECT_FALSE(r.HasMember("id"));  // a POST
+  EXPECT_EQ(str(r["family"]), "Doe");
+  EXPECT_EQ(str(r["kind"]), "person");
+  EXPECT_EQ(r.MemberCount(), 3u);
+  // Constants alone are kept in a body (a resource is never left out for lack of data).
+  const auto other = simple_resource(msh("ADT^A04") + "PID|1||123\r");
+  EXPECT_EQ(str(other["kind"]), "nobody");
+  EXPECT_EQ(other.MemberCount(), 2u);
+
+  write_simple(R"({"$first": "PID", "$do": {"family": {"$path": "PID-5.1"}}})");
+  const auto first = simple_resource(msh("ADT^A04") + "PID|1||123||Nordmann\r");
+  EXPECT_EQ(str(first["family"]), "Nordmann");
+  EXPECT_EQ(first.MemberCount(), 2u);
+}
+
 TEST_F(MappingTest, TableLooksUpCodes) {
   write_simple(R"({"code": {"$path": "PID-8", "$table": "hl7-0001"},
                    "system": {"$path": "PID-8", "$table": "hl7-0001", "$tableField": "system"},
