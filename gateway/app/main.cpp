@@ -25,10 +25,12 @@ constexpr const char* kUsage = R"(usage: helsebro <command> [options]
 
 commands:
   serve [--config FILE]        run the gateway (MLLP, HTTP, journal, forwarder)
-  map FILE [--expect EXPECTED.json] [--unmapped] [--config FILE]
+  map FILE [--expect EXPECTED.json] [--unmapped] [--no-validate] [--config FILE]
                                translate one HL7 v2 message and print the FHIR Bundle, or
                                compare it with an expected one; --unmapped lists the non-empty
-                               fields no rule read; --repeat N times parse + map +
+                               fields no rule read; --no-validate leaves out the FHIR
+                               validation the gateway runs (the Bundle is shown even if it
+                               would be refused); --repeat N times parse + map +
                                validate + serialize and prints the rate
   lint [DIR]                   check every mapping, datatype and terminology file (default: the
                                mappings directory) against its schema and compile the set
@@ -55,6 +57,7 @@ struct Arguments {
   bool quiet = false;
   std::optional<std::string> expect_file;
   bool unmapped = false;
+  bool validate = true;
   std::vector<std::string> ids;
   std::optional<std::string> state;
   std::optional<std::string> since;
@@ -90,6 +93,8 @@ bool parse_arguments(int argc, char** argv, Arguments& out, std::string& error) 
       else out.since = value;
     } else if (arg == "--unmapped") {
       out.unmapped = true;
+    } else if (arg == "--no-validate") {
+      out.validate = false;
     } else if (arg == "--expect") {
       if (i + 1 >= argc) {
         error = "--expect needs a file";
@@ -209,7 +214,7 @@ int main(int argc, char** argv) {
       std::cerr << "helsebro map: expected exactly one FILE\n";
       return 2;
     }
-    return helsebro::app::map_file(config, {args.positional.front(), args.expect_file, args.unmapped, args.repeat},
+    return helsebro::app::map_file(config, {args.positional.front(), args.expect_file, args.unmapped, args.repeat, args.validate},
                                    std::cout, std::cerr);
   }
   std::cerr << "helsebro: unknown command '" << args.command << "'\n" << kUsage;

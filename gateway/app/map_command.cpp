@@ -24,7 +24,7 @@
 
 namespace helsebro::app {
 Result<mapping::Translation> map_message(const mapping::MappingSet& set, std::string_view bytes,
-                                         std::vector<std::string>* unread) {
+                                         std::vector<std::string>* unread, bool check_fhir) {
   auto message = hl7v2::parse(bytes);
   if (!message) return message.error();
   const std::size_t msh = message->find_segment("MSH");
@@ -36,7 +36,7 @@ Result<mapping::Translation> map_message(const mapping::MappingSet& set, std::st
   hl7v2::SourceView view(*message);
   const std::string control_id = message->decode(message->field(msh, 10));
   auto translated = mapping->translate(view, {"map:" + control_id, message_type, 0},
-                                       validate::FhirValidator::check_r4_bundle);
+                                       check_fhir ? validate::FhirValidator::check_r4_bundle : nullptr);
   if (unread != nullptr) *unread = view.unread();
   return translated;
 }
@@ -60,7 +60,8 @@ Error refusal(const kith::Rejection& r) {
 
 Result<mapping::Translation> map_e_message(const mapping::MappingSet& set,
                                            const std::shared_ptr<const kith::SchemaSet>& schemas,
-                                           std::string_view bytes, std::vector<std::string>* unread) {
+                                           std::string_view bytes, std::vector<std::string>* unread,
+                                           bool check_fhir) {
   const kith::Classifier classifier(schemas, kith::ClassifierOptions{});
   const kith::Classification classified = classifier.classify(bytes);
   if (classified.rejection) return refusal(*classified.rejection);
@@ -75,7 +76,7 @@ Result<mapping::Translation> map_e_message(const mapping::MappingSet& set,
   }
   kith::SourceView view(message.document());
   auto translated = mapping->translate(view, {"map:" + message.header().msg_id, key.type, 0},
-                                       validate::FhirValidator::check_r4_bundle);
+                                       check_fhir ? validate::FhirValidator::check_r4_bundle : nullptr);
   if (unread != nullptr) *unread = view.unread();
   return translated;
 }
@@ -185,7 +186,8 @@ int map_file(const config::Config& config, const MapOptions& options, std::ostre
   }
   // One translation, as the gateway would make it.
   auto translate = [&](const mapping::MappingSet& set, std::vector<std::string>* unread) {
-    return xml ? map_e_message(set, schemas, *input, unread) : map_message(set, *input, unread);
+    return xml ? map_e_message(set, schemas, *input, unread, options.validate)
+               : map_message(set, *input, unread, options.validate);
   };
   const auto load_started = std::chrono::steady_clock::now();
   auto set = load_mappings(config.mappings_dir, kith_schemas);
@@ -211,6 +213,7 @@ int map_file(const config::Config& config, const MapOptions& options, std::ostre
     out << "{\"messages\":" << options.repeat << ",\"seconds\":" << seconds
         << ",\"messages_per_second\":" << options.repeat / seconds
         << ",\"bundle_bytes\":" << size / static_cast<std::size_t>(options.repeat)
+        << ",\"validated\":" << (options.validate ? "true" : "false")
         << ",\"mapping_set_load_ms\":" << load_ms << "}\n";
     return 0;
   }

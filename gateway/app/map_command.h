@@ -22,8 +22,9 @@ namespace helsebro::app {
 /// Translates one HL7 v2 message offline, as `helsebro map` and the golden tests do. The
 /// message id is derived from the control id, so the output is the same on every run. When
 /// `unread` is given, it receives the input's non-empty components that the mapping did not read.
+/// Without `check_fhir`, the Bundle is not checked against FHIR R4 (what the gateway refuses shows).
 Result<mapping::Translation> map_message(const mapping::MappingSet& set, std::string_view bytes,
-                                         std::vector<std::string>* unread = nullptr);
+                                         std::vector<std::string>* unread = nullptr, bool check_fhir = true);
 
 /// Translates one KITH e-message offline: classified against `schemas` (any receiver), refused
 /// as the AppRec would refuse it (code and Norwegian text, never libxml2's detail), then mapped
@@ -32,7 +33,8 @@ Result<mapping::Translation> map_message(const mapping::MappingSet& set, std::st
 /// that no rule read (kith::SourceView::unread()).
 Result<mapping::Translation> map_e_message(const mapping::MappingSet& set,
                                            const std::shared_ptr<const kith::SchemaSet>& schemas,
-                                           std::string_view bytes, std::vector<std::string>* unread = nullptr);
+                                           std::string_view bytes, std::vector<std::string>* unread = nullptr,
+                                           bool check_fhir = true);
 
 /// True when `bytes` look like XML (after a UTF-8 byte order mark and white space: '<').
 bool looks_like_xml(std::string_view bytes);
@@ -45,6 +47,7 @@ struct MapOptions {
   std::optional<std::string> expect_file;
   bool unmapped = false;
   long repeat = 1;  // > 1: translate that many times and print the rate instead of the Bundle
+  bool validate = true;  // false: no FHIR validation (--no-validate)
 };
 
 /// Returns the exit code: 0 translated (and as expected), 1 refused or different, 2 the tool
