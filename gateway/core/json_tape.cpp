@@ -11,13 +11,12 @@ void JsonTape::close(std::size_t at) {
   tokens_[at].span = static_cast<std::uint32_t>(tokens_.size() - at);
 }
 
-std::size_t JsonTape::find(std::size_t object, std::string_view key) const {
-  const JsonToken& o = tokens_[object];
-  std::size_t i = object + 1;
-  for (std::uint32_t k = 0; k < o.size; ++k, i += tokens_[i].span) {
-    if (tokens_[i].key_view() == key) return i;
+const JsonToken* find_member(const JsonToken& object, std::string_view key) {
+  const JsonToken* member = &object + 1;
+  for (std::uint32_t k = 0; k < object.size; ++k, member += member->span) {
+    if (member->key_view() == key) return member;
   }
-  return npos;
+  return nullptr;
 }
 
 void append_rapidjson(const rapidjson::Value& root, JsonTape& tape) {

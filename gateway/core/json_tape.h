@@ -100,10 +100,6 @@ class JsonTape {
     t.flags = static_cast<std::uint8_t>(plain ? t.flags | JsonToken::kPlainKey : t.flags & ~JsonToken::kPlainKey);
   }
 
-  /// The member `key` of the object at `object`, or npos.
-  static constexpr std::size_t npos = ~std::size_t{0};
-  std::size_t find(std::size_t object, std::string_view key) const;
-
   /// Removes the token at `at`, which must be a scalar or a container whose inside stays: an
   /// object's members become members of the object around it.
   void erase_one(std::size_t at) { tokens_.erase(tokens_.begin() + static_cast<std::ptrdiff_t>(at)); }
@@ -124,6 +120,9 @@ class JsonTape {
 
   std::vector<JsonToken> tokens_;
 };
+
+/// The member `key` of the object token `object` (the first, if it repeats), or nullptr.
+const JsonToken* find_member(const JsonToken& object, std::string_view key);
 
 /// Appends a rapidjson value to `tape` (its keys and strings referenced, not copied), without
 /// recursion, so that deeply nested input cannot exhaust the stack.

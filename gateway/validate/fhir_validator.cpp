@@ -79,13 +79,6 @@ class Children {
   std::uint32_t count_;
 };
 
-// The member `key` of an object, or nullptr.
-const JsonToken* member_of(const JsonToken& object, std::string_view key) {
-  for (const JsonToken& m : Children(object)) {
-    if (m.key_view() == key) return &m;
-  }
-  return nullptr;
-}
 
 // A code or resource type quoted in a reason, cut short so a reason stays a line.
 std::string quoted(std::string_view s) {
@@ -222,7 +215,7 @@ class Walker {
 
   void resource(const JsonToken& v, bool is_root) {
     if (v.kind != Kind::kObject) return issue("expected a resource, found " + std::string(json_kind(v)));
-    const JsonToken* rt = member_of(v, "resourceType");
+    const JsonToken* rt = find_member(v, "resourceType");
     if (rt == nullptr || rt->kind != Kind::kString) {
       auto step = push("resourceType");
       return issue("missing: a resource needs its resourceType");
@@ -313,7 +306,7 @@ class Walker {
   // The other half of a primitive: "_given" for "given" and the reverse.
   static const JsonToken* sibling(const JsonToken& obj, std::string_view key, bool is_extension) {
     const std::string other = is_extension ? std::string(key.substr(1)) : "_" + std::string(key);
-    return member_of(obj, other);
+    return find_member(obj, other);
   }
 
   void item(const Slot& slot, const JsonToken& v) {
@@ -379,7 +372,7 @@ class Walker {
 
   void coded(const ValueSet& vs, ComplexType::Coded kind, const JsonToken& v) {
     if (kind == ComplexType::Coded::kCoding) return coding(vs, v);
-    const JsonToken* codings = member_of(v, "coding");
+    const JsonToken* codings = find_member(v, "coding");
     if (codings == nullptr || codings->kind != Kind::kArray) return;
     auto step = push("coding");
     std::uint32_t i = 0;
@@ -393,8 +386,8 @@ class Walker {
   // may also be said in other systems).
   void coding(const ValueSet& vs, const JsonToken& c) {
     if (c.kind != Kind::kObject) return;
-    const JsonToken* system = member_of(c, "system");
-    const JsonToken* code = member_of(c, "code");
+    const JsonToken* system = find_member(c, "system");
+    const JsonToken* code = find_member(c, "code");
     if (system == nullptr || code == nullptr) return;
     if (system->kind != Kind::kString || code->kind != Kind::kString) return;
     auto codes = vs.by_system.find(system->text_view());
@@ -411,19 +404,19 @@ class Walker {
 // What makes a Bundle a transaction the forwarder can send.
 void check_transaction(const JsonToken& bundle, std::vector<ValidationIssue>& issues) {
   if (bundle.kind != Kind::kObject) return issues.push_back({"Bundle", "expected a JSON object"});
-  const JsonToken* rt = member_of(bundle, "resourceType");
+  const JsonToken* rt = find_member(bundle, "resourceType");
   if (rt != nullptr && rt->kind == Kind::kString && rt->text_view() != "Bundle") {
     return issues.push_back({"Bundle.resourceType", "expected a Bundle, found " + quoted(rt->text_view())});
   }
-  const JsonToken* type = member_of(bundle, "type");
+  const JsonToken* type = find_member(bundle, "type");
   if (type != nullptr && type->kind == Kind::kString && type->text_view() != "transaction") {
     issues.push_back({"Bundle.type", "must be 'transaction', found " + quoted(type->text_view())});
   }
-  const JsonToken* entries = member_of(bundle, "entry");
+  const JsonToken* entries = find_member(bundle, "entry");
   if (entries == nullptr || entries->kind != Kind::kArray) return;
   std::size_t i = 0;
   for (const JsonToken& entry : Children(*entries)) {
-    if (entry.kind != Kind::kObject || member_of(entry, "request") == nullptr) {
+    if (entry.kind != Kind::kObject || find_member(entry, "request") == nullptr) {
       issues.push_back({"Bundle.entry[" + std::to_string(i) + "].request",
                         "missing: a transaction entry needs request.method and request.url"});
     }

@@ -31,10 +31,10 @@ TEST(JsonTape, ContainersCountWhatIsDirectlyInsideAndSpanEverything) {
   EXPECT_EQ(tape[a].size, 2u);
   EXPECT_EQ(tape[a].span, 4u);
   EXPECT_EQ(tape[inner].size, 1u);
-  EXPECT_EQ(tape.find(root, "c"), 5u);
-  EXPECT_EQ(tape[tape.find(root, "c")].text_view(), "x");
-  EXPECT_EQ(tape.find(root, "b"), JsonTape::npos);  // members of the object only, not below
-  EXPECT_EQ(tape.find(inner, "b"), inner + 1);
+  EXPECT_EQ(find_member(tape[root], "c"), &tape[5]);
+  EXPECT_EQ(find_member(tape[root], "c")->text_view(), "x");
+  EXPECT_EQ(find_member(tape[root], "b"), nullptr);  // members of the object only, not below
+  EXPECT_EQ(find_member(tape[inner], "b"), &tape[inner + 1]);
 }
 
 TEST(JsonTape, TakesBackAndRemovesValues) {
@@ -81,15 +81,15 @@ TEST(JsonTape, TakesARapidjsonDocumentAsItIs) {
   ASSERT_EQ(tape[0].kind, Kind::kObject);
   EXPECT_EQ(tape[0].size, 6u);
   EXPECT_EQ(tape[0].span, tape.size());
-  EXPECT_EQ(tape[tape.find(0, "s")].text_view(), "t");
-  EXPECT_EQ(tape[tape.find(0, "i")].integer, -7);
-  EXPECT_EQ(tape[tape.find(0, "d")].real, 2.5);
-  EXPECT_EQ(tape[tape.find(0, "big")].kind, Kind::kDouble);  // beyond int64
-  const std::size_t b = tape.find(0, "b");
+  EXPECT_EQ(find_member(tape[0], "s")->text_view(), "t");
+  EXPECT_EQ(find_member(tape[0], "i")->integer, -7);
+  EXPECT_EQ(find_member(tape[0], "d")->real, 2.5);
+  EXPECT_EQ(find_member(tape[0], "big")->kind, Kind::kDouble);  // beyond int64
+  const std::size_t b = static_cast<std::size_t>(find_member(tape[0], "b") - &tape[0]);
   EXPECT_EQ(tape[b].size, 3u);
   EXPECT_EQ(tape[b + 1].kind, Kind::kTrue);
   EXPECT_EQ(tape[b + 3].kind, Kind::kNull);
-  EXPECT_EQ(tape[tape.find(0, "o")].size, 0u);
+  EXPECT_EQ(find_member(tape[0], "o")->size, 0u);
 }
 
 TEST(JsonTape, TakesDeeplyNestedInputWithoutRecursion) {
