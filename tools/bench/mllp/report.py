@@ -18,7 +18,9 @@ from report_common import fsync_summary, main, median, spread, table  # noqa: E4
 TARGET_RATIO, TARGET_P99_MS, TARGET_RSS_MB = 2.0, 5.0, 64.0
 # The gateways of a run, by label: one per translate mode (run --translate).
 GATEWAYS = (("helsebro", "Helsebro, translated before the ACK"), ("helsebro-after", "Helsebro, translated after the ACK"))
-SERVERS = GATEWAYS + (("medplum", "Medplum Hl7Server (nothing stored)"),)
+# run --floor: mllp_floor, the least a durable ACK costs here (store, commit, ACK; floor.cpp).
+FLOORS = (("floor-sqlite", "Floor: SQLite WAL commit, then ACK"), ("floor-file", "Floor: file write + fdatasync, then ACK"))
+SERVERS = GATEWAYS + FLOORS + (("medplum", "Medplum Hl7Server (nothing stored)"),)
 
 
 def report(phases, machine, markdown):
@@ -50,7 +52,7 @@ def report(phases, machine, markdown):
                f"when the phase ended.\n")
     out.append(table(["server", "msgs/s", "spread", "p50 ms", "p99 ms", "server CPU cores", "failures", "untranslated"],
                      rows, markdown))
-    for label, name in GATEWAYS:
+    for label, name in GATEWAYS + FLOORS:
         ratios = []
         for h in by[(label, "closed")]:
             m = next((p for p in by[("medplum", "closed")] if p["round"] == h["round"]), None)

@@ -1,0 +1,254 @@
+// mllp_floor: the least a durable MLLP acknowledgement costs on this machine, as a reference for
+// the MLLP benchmark (tools/bench/mllp/run --floor). One thread and epoll: the frames of one
+// wake-up are stored in one commit, and their ACKs are written once that commit is durable.
+// Nothing else: no parsing beyond MSH-10, no message ids, no indexes, no duplicate check, no
+// translation, no metrics, no second thread. Not a server: it trusts its peers.
+//
+//   mllp_floor --store sqlite|file --dir DIR
+//
+//   sqlite  what the gateway's journal is made of at its cheapest: WAL, synchronous=FULL, the
+//           journal's WalBatchingVfs (one write per commit), locking_mode=EXCLUSIVE (no shared
+//           memory; the gateway cannot use it, its readers and checkpointer are other
+//           connections), one table of payloads, SQLite's own checkpoints.
+//   file    no database: one log file written full of zeros first (so that appends rewrite
+//           blocks the file system already has), each batch one pwrite and one fdatasync; it
+//           wraps at the end.
+//
+// Prints {"port": P} once listening on 127.0.0.1 and serves until killed.
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sqlite3.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "gateway/journal/wal_batching_vfs.h"
+
+namespace {
+
+constexpr char kStart = '\x0b';
+constexpr std::string_view kEnd = "\x1c\r";
+
+// Where a batch of frames is made durable.
+class Store {
+ public:
+  virtual ~Store() = default;
+  virtual void add(std::string_view control_id, std::string_view payload) = 0;
+  /// Returns once everything added since the last commit is on disk.
+  virtual void commit() = 0;
+};
+
+class SqliteStore final : public Store {
+ public:
+  explicit SqliteStore(const std::string& dir) {
+    const std::string path = dir + "/floor.db";
+    if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                        helsebro::journal::WalBatchingVfs::name()) != SQLITE_OK) {
+      throw std::runtime_error("cannot open " + path);
+    }
+    exec("PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;");
+    exec("CREATE TABLE IF NOT EXISTS messages (seq INTEGER PRIMARY KEY, control_id TEXT, payload BLOB)");
+    if (sqlite3_prepare_v2(db_, "INSERT INTO messages (control_id, payload) VALUES (?1, ?2)", -1, &insert_,
+                           nullptr) != SQLITE_OK) {
+      throw std::runtime_error(sqlite3_errmsg(db_));
+    }
+  }
+  ~SqliteStore() override {
+    sqlite3_finalize(insert_);
+    sqlite3_close_v2(db_);
+  }
+
+  void add(std::string_view control_id, std::string_view payload) override {
+    if (!open_) exec("BEGIN");
+    open_ = true;
+    sqlite3_bind_text(insert_, 1, control_id.data(), static_cast<int>(control_id.size()), SQLITE_STATIC);
+    sqlite3_bind_blob(insert_, 2, payload.data(), static_cast<int>(payload.size()), SQLITE_STATIC);
+    if (sqlite3_step(insert_) != SQLITE_DONE) throw std::runtime_error(sqlite3_errmsg(db_));
+    sqlite3_reset(insert_);
+  }
+  void commit() override {
+    if (open_) exec("COMMIT");
+    open_ = false;
+  }
+
+ private:
+  void exec(const char* sql) {
+    if (sqlite3_exec(db_, sql, nullptr, nullptr, nullptr) != SQLITE_OK) throw std::runtime_error(sqlite3_errmsg(db_));
+  }
+
+  sqlite3* db_ = nullptr;
+  sqlite3_stmt* insert_ = nullptr;
+  bool open_ = false;
+};
+
+class FileStore final : public Store {
+ public:
+  static constexpr off_t kSize = 256 << 20;
+
+  explicit FileStore(const std::string& dir) {
+    const std::string path = dir + "/floor.log";
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0644);
+    if (fd_ < 0) throw std::runtime_error("cannot open " + path);
+    const std::vector<char> zeros(1 << 20, 0);
+    for (off_t at = 0; at < kSize; at += static_cast<off_t>(zeros.size())) {
+      if (::write(fd_, zeros.data(), zeros.size()) != static_cast<ssize_t>(zeros.size())) {
+        throw std::runtime_error("cannot fill " + path);
+      }
+    }
+    if (::fsync(fd_) != 0) throw std::runtime_error("cannot fsync " + path);
+  }
+  ~FileStore() override { ::close(fd_); }
+
+  void add(std::string_view, std::string_view payload) override { batch_.append(payload); }
+  void commit() override {
+    if (batch_.empty()) return;
+    if (at_ + static_cast<off_t>(batch_.size()) > kSize) at_ = 0;
+    if (::pwrite(fd_, batch_.data(), batch_.size(), at_) != static_cast<ssize_t>(batch_.size()) ||
+        ::fdatasync(fd_) != 0) {
+      throw std::runtime_error("log write failed");
+    }
+    at_ += static_cast<off_t>(batch_.size());
+    batch_.clear();
+  }
+
+ private:
+  int fd_ = -1;
+  off_t at_ = 0;
+  std::string batch_;
+};
+
+// MSH-10 of a message; empty when the MSH has fewer fields.
+std::string_view control_id(std::string_view message) {
+  const std::size_t end = std::min(message.find('\r'), message.size());
+  std::size_t field_start = 0;
+  int field = 0;
+  for (std::size_t i = 0; i < end; ++i) {
+    if (message[i] != '|') continue;
+    ++field;  // the separator after "MSH" opens MSH-2; the ninth opens MSH-10
+    if (field == 9) field_start = i + 1;
+    if (field == 10) return message.substr(field_start, i - field_start);
+  }
+  return field >= 9 ? message.substr(field_start, end - field_start) : std::string_view{};
+}
+
+void append_ack(std::string& out, std::string_view id) {
+  out.push_back(kStart);
+  out.append("MSH|^~\\&|FLOOR|FLOOR|LOAD|LOAD|20260101000000||ACK|").append(id).append("|P|2.5\rMSA|CA|");
+  out.append(id).append("\r").append(kEnd);
+}
+
+struct Connection {
+  std::string in;   // bytes read, not yet a whole frame
+  std::string out;  // ACKs waiting for the commit
+};
+
+int listen_on_loopback() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  const int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 || ::listen(fd, 128) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    throw std::runtime_error("cannot listen on 127.0.0.1");
+  }
+  std::printf("{\"port\": %d}\n", ntohs(address.sin_port));
+  std::fflush(stdout);
+  return fd;
+}
+
+void serve(Store& store) {
+  const int listener = listen_on_loopback();
+  const int poll = ::epoll_create1(0);
+  epoll_event event{};
+  event.events = EPOLLIN;
+  event.data.fd = listener;
+  ::epoll_ctl(poll, EPOLL_CTL_ADD, listener, &event);
+  std::unordered_map<int, Connection> connections;
+  std::array<epoll_event, 64> ready{};
+  std::vector<char> chunk(64 * 1024);
+  for (;;) {
+    const int n = ::epoll_wait(poll, ready.data(), static_cast<int>(ready.size()), -1);
+    for (int i = 0; i < n; ++i) {
+      const int fd = ready[i].data.fd;
+      if (fd == listener) {
+        const int peer = ::accept(listener, nullptr, nullptr);
+        const int one = 1;
+        ::setsockopt(peer, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        event.data.fd = peer;
+        ::epoll_ctl(poll, EPOLL_CTL_ADD, peer, &event);
+        connections[peer];
+        continue;
+      }
+      const ssize_t got = ::read(fd, chunk.data(), chunk.size());
+      if (got <= 0) {
+        ::close(fd);
+        connections.erase(fd);
+        continue;
+      }
+      Connection& c = connections[fd];
+      c.in.append(chunk.data(), static_cast<std::size_t>(got));
+      std::size_t used = 0;
+      for (;;) {
+        const std::size_t start = c.in.find(kStart, used);
+        const std::size_t end = start == std::string::npos ? start : c.in.find(kEnd, start);
+        if (end == std::string::npos) break;
+        const std::string_view message(c.in.data() + start + 1, end - start - 1);
+        store.add(control_id(message), message);
+        append_ack(c.out, control_id(message));
+        used = end + kEnd.size();
+      }
+      c.in.erase(0, used);
+    }
+    store.commit();  // durable before any ACK of this wake-up leaves
+    for (auto& [fd, c] : connections) {
+      if (c.out.empty()) continue;
+      if (::write(fd, c.out.data(), c.out.size()) != static_cast<ssize_t>(c.out.size())) {
+        std::fprintf(stderr, "mllp_floor: a short write; the peer will count missing ACKs\n");
+      }
+      c.out.clear();
+    }
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string store_kind;
+  std::string dir;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string_view option = argv[i];
+    if (option == "--store") store_kind = argv[i + 1];
+    else if (option == "--dir") dir = argv[i + 1];
+  }
+  if ((store_kind != "sqlite" && store_kind != "file") || dir.empty()) {
+    std::fprintf(stderr, "usage: mllp_floor --store sqlite|file --dir DIR\n");
+    return 2;
+  }
+  try {
+    if (store_kind == "sqlite") {
+      SqliteStore store(dir);
+      serve(store);
+    } else {
+      FileStore store(dir);
+      serve(store);
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "mllp_floor: %s\n", e.what());
+    return 1;
+  }
+}
