@@ -1,10 +1,10 @@
 // mllp_floor: the least a durable MLLP acknowledgement costs on this machine, as a reference for
-// the MLLP benchmark (tools/bench/mllp/run --floor). One thread and epoll: the frames of one
-// wake-up are stored in one commit, and their ACKs are written once that commit is durable.
+// the MLLP benchmark (tools/bench/mllp/run --floor). One thread and epoll: the frames that
+// have arrived are stored in one commit, and their ACKs are written once that commit is durable.
 // Nothing else: no parsing beyond MSH-10, no message ids, no indexes, no duplicate check, no
 // translation, no metrics, no second thread. Not a server: it trusts its peers.
 //
-//   mllp_floor --store sqlite|file --dir DIR
+//   mllp_floor --store sqlite|file --dir DIR [--gather MICROS]
 //
 //   sqlite  what the gateway's journal is made of at its cheapest: WAL, synchronous=FULL, the
 //           journal's WalBatchingVfs (one write per commit), locking_mode=EXCLUSIVE (no shared
@@ -13,6 +13,11 @@
 //   file    no database: one log file written full of zeros first (so that appends rewrite
 //           blocks the file system already has), each batch one pwrite and one fdatasync; it
 //           wraps at the end.
+//
+//   --gather  before a commit, wait up to MICROS for every open connection to have a frame in it.
+//             A sender that waits for its ACK sends again a moment after the commit that released
+//             it; without waiting the senders fall into groups that take turns, each commit holding
+//             one group. The floor knows every peer is such a sender, which a gateway cannot know.
 //
 // Prints {"port": P} once listening on 127.0.0.1 and serves until killed.
 
@@ -26,7 +31,9 @@
 #include <unistd.h>
 
 #include <array>
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -171,7 +178,27 @@ int listen_on_loopback() {
   return fd;
 }
 
-void serve(Store& store) {
+// Frames read from one connection's socket: stored, their ACKs kept for after the commit.
+// False when the peer closed.
+bool read_frames(int fd, Connection& c, std::vector<char>& chunk, Store& store) {
+  const ssize_t got = ::read(fd, chunk.data(), chunk.size());
+  if (got <= 0) return false;
+  c.in.append(chunk.data(), static_cast<std::size_t>(got));
+  std::size_t used = 0;
+  for (;;) {
+    const std::size_t start = c.in.find(kStart, used);
+    const std::size_t end = start == std::string::npos ? start : c.in.find(kEnd, start);
+    if (end == std::string::npos) break;
+    const std::string_view message(c.in.data() + start + 1, end - start - 1);
+    store.add(control_id(message), message);
+    append_ack(c.out, control_id(message));
+    used = end + kEnd.size();
+  }
+  c.in.erase(0, used);
+  return true;
+}
+
+void serve(Store& store, std::chrono::microseconds gather) {
   const int listener = listen_on_loopback();
   const int poll = ::epoll_create1(0);
   epoll_event event{};
@@ -182,37 +209,30 @@ void serve(Store& store) {
   std::array<epoll_event, 64> ready{};
   std::vector<char> chunk(64 * 1024);
   for (;;) {
-    const int n = ::epoll_wait(poll, ready.data(), static_cast<int>(ready.size()), -1);
-    for (int i = 0; i < n; ++i) {
-      const int fd = ready[i].data.fd;
-      if (fd == listener) {
-        const int peer = ::accept(listener, nullptr, nullptr);
-        const int one = 1;
-        ::setsockopt(peer, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        event.data.fd = peer;
-        ::epoll_ctl(poll, EPOLL_CTL_ADD, peer, &event);
-        connections[peer];
-        continue;
+    int n = ::epoll_wait(poll, ready.data(), static_cast<int>(ready.size()), -1);
+    const auto deadline = std::chrono::steady_clock::now() + gather;
+    for (;;) {
+      for (int i = 0; i < n; ++i) {
+        const int fd = ready[i].data.fd;
+        if (fd == listener) {
+          const int peer = ::accept(listener, nullptr, nullptr);
+          const int one = 1;
+          ::setsockopt(peer, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+          event.data.fd = peer;
+          ::epoll_ctl(poll, EPOLL_CTL_ADD, peer, &event);
+          connections[peer];
+        } else if (!read_frames(fd, connections[fd], chunk, store)) {
+          ::close(fd);
+          connections.erase(fd);
+        }
       }
-      const ssize_t got = ::read(fd, chunk.data(), chunk.size());
-      if (got <= 0) {
-        ::close(fd);
-        connections.erase(fd);
-        continue;
-      }
-      Connection& c = connections[fd];
-      c.in.append(chunk.data(), static_cast<std::size_t>(got));
-      std::size_t used = 0;
-      for (;;) {
-        const std::size_t start = c.in.find(kStart, used);
-        const std::size_t end = start == std::string::npos ? start : c.in.find(kEnd, start);
-        if (end == std::string::npos) break;
-        const std::string_view message(c.in.data() + start + 1, end - start - 1);
-        store.add(control_id(message), message);
-        append_ack(c.out, control_id(message));
-        used = end + kEnd.size();
-      }
-      c.in.erase(0, used);
+      std::size_t waiting = 0;  // connections whose frames are in this commit
+      for (const auto& [fd, c] : connections) waiting += !c.out.empty();
+      const auto left = deadline - std::chrono::steady_clock::now();
+      if (waiting == connections.size() || left <= std::chrono::nanoseconds{0}) break;
+      const timespec timeout{0, std::chrono::duration_cast<std::chrono::nanoseconds>(left).count()};
+      n = ::epoll_pwait2(poll, ready.data(), static_cast<int>(ready.size()), &timeout, nullptr);
+      if (n <= 0) break;
     }
     store.commit();  // durable before any ACK of this wake-up leaves
     for (auto& [fd, c] : connections) {
@@ -230,22 +250,25 @@ void serve(Store& store) {
 int main(int argc, char** argv) {
   std::string store_kind;
   std::string dir;
+  long gather_micros = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string_view option = argv[i];
     if (option == "--store") store_kind = argv[i + 1];
     else if (option == "--dir") dir = argv[i + 1];
+    else if (option == "--gather") gather_micros = std::atol(argv[i + 1]);
   }
-  if ((store_kind != "sqlite" && store_kind != "file") || dir.empty()) {
-    std::fprintf(stderr, "usage: mllp_floor --store sqlite|file --dir DIR\n");
+  if ((store_kind != "sqlite" && store_kind != "file") || dir.empty() || gather_micros < 0 ||
+      gather_micros >= 1000000) {
+    std::fprintf(stderr, "usage: mllp_floor --store sqlite|file --dir DIR [--gather MICROS below 1000000]\n");
     return 2;
   }
   try {
     if (store_kind == "sqlite") {
       SqliteStore store(dir);
-      serve(store);
+      serve(store, std::chrono::microseconds(gather_micros));
     } else {
       FileStore store(dir);
-      serve(store);
+      serve(store, std::chrono::microseconds(gather_micros));
     }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "mllp_floor: %s\n", e.what());

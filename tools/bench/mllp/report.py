@@ -19,7 +19,9 @@ TARGET_RATIO, TARGET_P99_MS, TARGET_RSS_MB = 2.0, 5.0, 64.0
 # The gateways of a run, by label: one per translate mode (run --translate).
 GATEWAYS = (("helsebro", "Helsebro, translated before the ACK"), ("helsebro-after", "Helsebro, translated after the ACK"))
 # run --floor: mllp_floor, the least a durable ACK costs here (store, commit, ACK; floor.cpp).
-FLOORS = (("floor-sqlite", "Floor: SQLite WAL commit, then ACK"), ("floor-file", "Floor: file write + fdatasync, then ACK"))
+FLOORS = (("floor-sqlite", "Floor: SQLite WAL commit, then ACK"),
+          ("floor-sqlite-gathered", "Floor: SQLite, commits wait for every sender"),
+          ("floor-file", "Floor: file write + fdatasync, then ACK"))
 SERVERS = GATEWAYS + FLOORS + (("medplum", "Medplum Hl7Server (nothing stored)"),)
 
 
