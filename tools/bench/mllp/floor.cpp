@@ -42,11 +42,11 @@
 #include <vector>
 
 #include "gateway/journal/wal_batching_vfs.h"
+#include "gateway/listen/mllp_framer.h"
 
 namespace {
 
-constexpr char kStart = '\x0b';
-constexpr std::string_view kEnd = "\x1c\r";
+constexpr std::size_t kMaxFrameBytes = 1 << 20;
 
 // Where a batch of frames is made durable.
 class Store {
@@ -151,13 +151,15 @@ std::string_view control_id(std::string_view message) {
 }
 
 void append_ack(std::string& out, std::string_view id) {
-  out.push_back(kStart);
+  out.push_back(helsebro::listen::MllpFramer::kStartBlock);
   out.append("MSH|^~\\&|FLOOR|FLOOR|LOAD|LOAD|20260101000000||ACK|").append(id).append("|P|2.5\rMSA|CA|");
-  out.append(id).append("\r").append(kEnd);
+  out.append(id).append("\r");
+  out.push_back(helsebro::listen::MllpFramer::kEndBlock);
+  out.push_back(helsebro::listen::MllpFramer::kCarriageReturn);
 }
 
 struct Connection {
-  std::string in;   // bytes read, not yet a whole frame
+  helsebro::listen::MllpFramer framer{kMaxFrameBytes};  // the gateway's own
   std::string out;  // ACKs waiting for the commit
 };
 
@@ -179,22 +181,16 @@ int listen_on_loopback() {
 }
 
 // Frames read from one connection's socket: stored, their ACKs kept for after the commit.
-// False when the peer closed.
+// False when the peer closed (or sent a frame past the limit, which a floor does not answer).
 bool read_frames(int fd, Connection& c, std::vector<char>& chunk, Store& store) {
   const ssize_t got = ::read(fd, chunk.data(), chunk.size());
   if (got <= 0) return false;
-  c.in.append(chunk.data(), static_cast<std::size_t>(got));
-  std::size_t used = 0;
-  for (;;) {
-    const std::size_t start = c.in.find(kStart, used);
-    const std::size_t end = start == std::string::npos ? start : c.in.find(kEnd, start);
-    if (end == std::string::npos) break;
-    const std::string_view message(c.in.data() + start + 1, end - start - 1);
-    store.add(control_id(message), message);
-    append_ack(c.out, control_id(message));
-    used = end + kEnd.size();
+  c.framer.feed({chunk.data(), static_cast<std::size_t>(got)});
+  while (auto frame = c.framer.next()) {
+    if (frame->kind != helsebro::listen::FrameEvent::Kind::kFrame) return false;  // trusts its peers
+    store.add(control_id(frame->payload), frame->payload);
+    append_ack(c.out, control_id(frame->payload));
   }
-  c.in.erase(0, used);
   return true;
 }
 
