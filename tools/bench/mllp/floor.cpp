@@ -4,7 +4,7 @@
 // Nothing else: no parsing beyond MSH-10, no message ids, no indexes, no duplicate check, no
 // translation, no metrics, no second thread. Not a server: it trusts its peers.
 //
-//   mllp_floor --store sqlite|file --dir DIR [--gather MICROS]
+//   mllp_floor --store sqlite|file --dir DIR [--gather MICROS | --writer-thread]
 //
 //   sqlite  what the gateway's journal is made of at its cheapest: WAL, synchronous=FULL, the
 //           journal's WalBatchingVfs (one write per commit), locking_mode=EXCLUSIVE (no shared
@@ -18,6 +18,9 @@
 //             A sender that waits for its ACK sends again a moment after the commit that released
 //             it; without waiting the senders fall into groups that take turns, each commit holding
 //             one group. The floor knows every peer is such a sender, which a gateway cannot know.
+//   --writer-thread  the gateway's arrangement instead of one thread: the reading thread hands
+//             frames to a writer thread, which commits whatever has queued and hands the ACKs
+//             back through an eventfd. While a commit runs, the reading thread goes on reading.
 //
 // Prints {"port": P} once listening on 127.0.0.1 and serves until killed.
 
@@ -27,17 +30,21 @@
 #include <netinet/tcp.h>
 #include <sqlite3.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <array>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -180,18 +187,130 @@ int listen_on_loopback() {
   return fd;
 }
 
-// Frames read from one connection's socket: stored, their ACKs kept for after the commit.
-// False when the peer closed (or sent a frame past the limit, which a floor does not answer).
-bool read_frames(int fd, Connection& c, std::vector<char>& chunk, Store& store) {
+// Reads what one connection's socket has and gives each whole frame to `take`. False when the
+// peer closed (or sent a frame past the limit, which a floor does not answer).
+template <class Take>
+bool read_frames(int fd, Connection& c, std::vector<char>& chunk, Take&& take) {
   const ssize_t got = ::read(fd, chunk.data(), chunk.size());
   if (got <= 0) return false;
   c.framer.feed({chunk.data(), static_cast<std::size_t>(got)});
   while (auto frame = c.framer.next()) {
     if (frame->kind != helsebro::listen::FrameEvent::Kind::kFrame) return false;  // trusts its peers
-    store.add(control_id(frame->payload), frame->payload);
-    append_ack(c.out, control_id(frame->payload));
+    take(std::move(frame->payload));
   }
   return true;
+}
+
+int accept_peer(int listener, int poll) {
+  const int peer = ::accept(listener, nullptr, nullptr);
+  const int one = 1;
+  ::setsockopt(peer, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  epoll_event event{};
+  event.events = EPOLLIN;
+  event.data.fd = peer;
+  ::epoll_ctl(poll, EPOLL_CTL_ADD, peer, &event);
+  return peer;
+}
+
+void write_acks(std::unordered_map<int, Connection>& connections) {
+  for (auto& [fd, c] : connections) {
+    if (c.out.empty()) continue;
+    if (::write(fd, c.out.data(), c.out.size()) != static_cast<ssize_t>(c.out.size())) {
+      std::fprintf(stderr, "mllp_floor: a short write; the peer will count missing ACKs\n");
+    }
+    c.out.clear();
+  }
+}
+
+// --writer-thread: commits on a thread of its own, as the gateway's journal does.
+class Writer {
+ public:
+  struct Frame {
+    int fd;
+    std::string payload;
+  };
+
+  Writer(Store& store, int done_fd) : store_(store), done_fd_(done_fd) {
+    std::thread([this] { run(); }).detach();  // a floor serves until it is killed
+  }
+
+  void add(Frame frame) {
+    std::lock_guard lock(mutex_);
+    queued_.push_back(std::move(frame));
+    if (queued_.size() == 1) wake_.notify_one();
+  }
+  /// The frames whose commit is durable, for their ACKs.
+  std::vector<Frame> take_done() {
+    std::lock_guard lock(mutex_);
+    return std::exchange(done_, {});
+  }
+
+ private:
+  void run() {
+    std::vector<Frame> batch;
+    for (;;) {
+      {
+        std::unique_lock lock(mutex_);
+        wake_.wait(lock, [this] { return !queued_.empty(); });
+        batch.swap(queued_);
+      }
+      for (const Frame& f : batch) store_.add(control_id(f.payload), f.payload);
+      store_.commit();
+      {
+        std::lock_guard lock(mutex_);
+        for (Frame& f : batch) done_.push_back(std::move(f));
+      }
+      batch.clear();
+      const std::uint64_t one = 1;
+      if (::write(done_fd_, &one, sizeof one) != sizeof one) std::fprintf(stderr, "mllp_floor: eventfd\n");
+    }
+  }
+
+  Store& store_;
+  int done_fd_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::vector<Frame> queued_;
+  std::vector<Frame> done_;
+};
+
+void serve_with_writer(Store& store) {
+  const int listener = listen_on_loopback();
+  const int poll = ::epoll_create1(0);
+  const int done_fd = ::eventfd(0, EFD_NONBLOCK);
+  for (const int fd : {listener, done_fd}) {
+    epoll_event event{};
+    event.events = EPOLLIN;
+    event.data.fd = fd;
+    ::epoll_ctl(poll, EPOLL_CTL_ADD, fd, &event);
+  }
+  Writer writer(store, done_fd);
+  std::unordered_map<int, Connection> connections;
+  std::array<epoll_event, 64> ready{};
+  std::vector<char> chunk(64 * 1024);
+  for (;;) {
+    const int n = ::epoll_wait(poll, ready.data(), static_cast<int>(ready.size()), -1);
+    for (int i = 0; i < n; ++i) {
+      const int fd = ready[i].data.fd;
+      if (fd == listener) {
+        connections[accept_peer(listener, poll)];
+      } else if (fd == done_fd) {
+        std::uint64_t count = 0;
+        if (::read(done_fd, &count, sizeof count) != sizeof count) continue;
+        for (const Writer::Frame& f : writer.take_done()) {
+          if (auto c = connections.find(f.fd); c != connections.end()) append_ack(c->second.out, control_id(f.payload));
+        }
+        write_acks(connections);
+      } else {
+        const bool open = read_frames(fd, connections[fd], chunk,
+                                      [&](std::string payload) { writer.add({fd, std::move(payload)}); });
+        if (!open) {
+          ::close(fd);
+          connections.erase(fd);
+        }
+      }
+    }
+  }
 }
 
 void serve(Store& store, std::chrono::microseconds gather) {
@@ -211,15 +330,17 @@ void serve(Store& store, std::chrono::microseconds gather) {
       for (int i = 0; i < n; ++i) {
         const int fd = ready[i].data.fd;
         if (fd == listener) {
-          const int peer = ::accept(listener, nullptr, nullptr);
-          const int one = 1;
-          ::setsockopt(peer, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-          event.data.fd = peer;
-          ::epoll_ctl(poll, EPOLL_CTL_ADD, peer, &event);
-          connections[peer];
-        } else if (!read_frames(fd, connections[fd], chunk, store)) {
-          ::close(fd);
-          connections.erase(fd);
+          connections[accept_peer(listener, poll)];
+        } else {
+          Connection& c = connections[fd];
+          const bool open = read_frames(fd, c, chunk, [&](std::string payload) {
+            store.add(control_id(payload), payload);
+            append_ack(c.out, control_id(payload));
+          });
+          if (!open) {
+            ::close(fd);
+            connections.erase(fd);
+          }
         }
       }
       std::size_t waiting = 0;  // connections whose frames are in this commit
@@ -231,13 +352,7 @@ void serve(Store& store, std::chrono::microseconds gather) {
       if (n <= 0) break;
     }
     store.commit();  // durable before any ACK of this wake-up leaves
-    for (auto& [fd, c] : connections) {
-      if (c.out.empty()) continue;
-      if (::write(fd, c.out.data(), c.out.size()) != static_cast<ssize_t>(c.out.size())) {
-        std::fprintf(stderr, "mllp_floor: a short write; the peer will count missing ACKs\n");
-      }
-      c.out.clear();
-    }
+    write_acks(connections);
   }
 }
 
@@ -247,24 +362,34 @@ int main(int argc, char** argv) {
   std::string store_kind;
   std::string dir;
   long gather_micros = 0;
-  for (int i = 1; i + 1 < argc; i += 2) {
+  bool writer_thread = false;
+  bool usage = false;
+  for (int i = 1; i < argc; ++i) {
     const std::string_view option = argv[i];
-    if (option == "--store") store_kind = argv[i + 1];
-    else if (option == "--dir") dir = argv[i + 1];
-    else if (option == "--gather") gather_micros = std::atol(argv[i + 1]);
+    const bool has_value = i + 1 < argc;
+    if (option == "--writer-thread") writer_thread = true;
+    else if (option == "--store" && has_value) store_kind = argv[++i];
+    else if (option == "--dir" && has_value) dir = argv[++i];
+    else if (option == "--gather" && has_value) gather_micros = std::atol(argv[++i]);
+    else usage = true;
   }
-  if ((store_kind != "sqlite" && store_kind != "file") || dir.empty() || gather_micros < 0 ||
-      gather_micros >= 1000000) {
-    std::fprintf(stderr, "usage: mllp_floor --store sqlite|file --dir DIR [--gather MICROS below 1000000]\n");
+  if (usage || (store_kind != "sqlite" && store_kind != "file") || dir.empty() || gather_micros < 0 ||
+      gather_micros >= 1000000 || (writer_thread && gather_micros > 0)) {
+    std::fprintf(stderr,
+                 "usage: mllp_floor --store sqlite|file --dir DIR [--gather MICROS below 1000000 | --writer-thread]\n");
     return 2;
   }
+  auto serve_with = [&](Store& store) {
+    if (writer_thread) serve_with_writer(store);
+    else serve(store, std::chrono::microseconds(gather_micros));
+  };
   try {
     if (store_kind == "sqlite") {
       SqliteStore store(dir);
-      serve(store, std::chrono::microseconds(gather_micros));
+      serve_with(store);
     } else {
       FileStore store(dir);
-      serve(store, std::chrono::microseconds(gather_micros));
+      serve_with(store);
     }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "mllp_floor: %s\n", e.what());

@@ -21,6 +21,7 @@ GATEWAYS = (("helsebro", "Helsebro, translated before the ACK"), ("helsebro-afte
 # run --floor: mllp_floor, the least a durable ACK costs here (store, commit, ACK; floor.cpp).
 FLOORS = (("floor-sqlite", "Floor: SQLite WAL commit, then ACK"),
           ("floor-sqlite-gathered", "Floor: SQLite, commits wait for every sender"),
+          ("floor-sqlite-writer", "Floor: SQLite, commits on a writer thread"),
           ("floor-file", "Floor: file write + fdatasync, then ACK"))
 SERVERS = GATEWAYS + FLOORS + (("medplum", "Medplum Hl7Server (nothing stored)"),)
 
