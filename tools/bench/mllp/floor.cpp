@@ -1,8 +1,8 @@
 // mllp_floor: the least a durable MLLP acknowledgement costs on this machine, as a reference for
-// the MLLP benchmark (tools/bench/mllp/run --floor). One thread and epoll: the frames that
-// have arrived are stored in one commit, and their ACKs are written once that commit is durable.
-// Nothing else: no parsing beyond MSH-10, no message ids, no indexes, no duplicate check, no
-// translation, no metrics, no second thread. Not a server: it trusts its peers.
+// the MLLP benchmark (tools/bench/mllp/run --floor). One thread and epoll (two threads with
+// --writer-thread): the frames that have arrived are stored in one commit, and their ACKs are
+// written once that commit is durable. Nothing else: no parsing beyond MSH-10, no message ids, no
+// indexes, no duplicate check, no translation, no metrics. Not a server: it trusts its peers.
 //
 //   mllp_floor --store sqlite|file --dir DIR [--gather MICROS | --writer-thread]
 //
