@@ -201,14 +201,19 @@ bool read_frames(int fd, Connection& c, std::vector<char>& chunk, Take&& take) {
   return true;
 }
 
+// Has `poll` report when `fd` can be read.
+void watch(int poll, int fd) {
+  epoll_event event{};
+  event.events = EPOLLIN;
+  event.data.fd = fd;
+  ::epoll_ctl(poll, EPOLL_CTL_ADD, fd, &event);
+}
+
 int accept_peer(int listener, int poll) {
   const int peer = ::accept(listener, nullptr, nullptr);
   const int one = 1;
   ::setsockopt(peer, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  epoll_event event{};
-  event.events = EPOLLIN;
-  event.data.fd = peer;
-  ::epoll_ctl(poll, EPOLL_CTL_ADD, peer, &event);
+  watch(poll, peer);
   return peer;
 }
 
@@ -247,6 +252,15 @@ class Writer {
 
  private:
   void run() {
+    try {
+      commit_forever();
+    } catch (const std::exception& e) {  // not main's: this thread's own
+      std::fprintf(stderr, "mllp_floor: %s\n", e.what());
+      std::exit(1);
+    }
+  }
+
+  void commit_forever() {
     std::vector<Frame> batch;
     for (;;) {
       {
@@ -278,12 +292,8 @@ void serve_with_writer(Store& store) {
   const int listener = listen_on_loopback();
   const int poll = ::epoll_create1(0);
   const int done_fd = ::eventfd(0, EFD_NONBLOCK);
-  for (const int fd : {listener, done_fd}) {
-    epoll_event event{};
-    event.events = EPOLLIN;
-    event.data.fd = fd;
-    ::epoll_ctl(poll, EPOLL_CTL_ADD, fd, &event);
-  }
+  watch(poll, listener);
+  watch(poll, done_fd);
   Writer writer(store, done_fd);
   std::unordered_map<int, Connection> connections;
   std::array<epoll_event, 64> ready{};
@@ -316,10 +326,7 @@ void serve_with_writer(Store& store) {
 void serve(Store& store, std::chrono::microseconds gather) {
   const int listener = listen_on_loopback();
   const int poll = ::epoll_create1(0);
-  epoll_event event{};
-  event.events = EPOLLIN;
-  event.data.fd = listener;
-  ::epoll_ctl(poll, EPOLL_CTL_ADD, listener, &event);
+  watch(poll, listener);
   std::unordered_map<int, Connection> connections;
   std::array<epoll_event, 64> ready{};
   std::vector<char> chunk(64 * 1024);
@@ -334,8 +341,9 @@ void serve(Store& store, std::chrono::microseconds gather) {
         } else {
           Connection& c = connections[fd];
           const bool open = read_frames(fd, c, chunk, [&](std::string payload) {
-            store.add(control_id(payload), payload);
-            append_ack(c.out, control_id(payload));
+            const std::string_view id = control_id(payload);
+            store.add(id, payload);
+            append_ack(c.out, id);
           });
           if (!open) {
             ::close(fd);
