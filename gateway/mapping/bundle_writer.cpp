@@ -28,32 +28,63 @@ constexpr auto kEscapes = [] {
   return table;
 }();
 
-// Writes into a string through a pointer, with room made beforehand for the worst case, instead
-// of checking the capacity for every character.
+// Writes into a buffer of this thread through a pointer, with room made beforehand for the worst
+// case, instead of checking the capacity for every character. The buffer keeps its size from one
+// document to the next, so growing a string (which zero-fills what it adds) happens a few times
+// per thread, not a few times per document.
 class Output {
  public:
-  explicit Output(std::string& s) : s_(s), at_(s.size()) {}
-  ~Output() { s_.resize(at_); }
+  Output() : buffer_(buffer()), at_(buffer_.data()), end_(at_ + buffer_.size()) {}
   Output(const Output&) = delete;
   Output& operator=(const Output&) = delete;
 
   /// Makes room for `n` more bytes and returns where to write them; commit() what was written.
   char* room(std::size_t n) {
-    if (s_.size() - at_ < n) s_.resize(std::max(s_.size() * 2, at_ + n + 1024));
-    return s_.data() + at_;
+    if (static_cast<std::size_t>(end_ - at_) < n) grow(n);
+    return at_;
   }
-  void commit(const char* end) { at_ = static_cast<std::size_t>(end - s_.data()); }
-  void put(char c) { *room(1) = c, ++at_; }
-  void put(std::string_view text) {
-    char* to = room(text.size());
-    std::memcpy(to, text.data(), text.size());
-    at_ += text.size();
-  }
+  void commit(char* end) { at_ = end; }
+  std::string_view written() const { return {buffer_.data(), static_cast<std::size_t>(at_ - buffer_.data())}; }
 
  private:
-  std::string& s_;
-  std::size_t at_;  // bytes written; the string's size beyond it is room
+  static std::string& buffer() {
+    thread_local std::string kept(16 * 1024, '\0');
+    return kept;
+  }
+  void grow(std::size_t n) {
+    const auto used = static_cast<std::size_t>(at_ - buffer_.data());
+    buffer_.resize(std::max(buffer_.size() * 2, used + n + 1024));
+    at_ = buffer_.data() + used;
+    end_ = buffer_.data() + buffer_.size();
+  }
+
+  std::string& buffer_;
+  char* at_;
+  char* end_;
 };
+
+// Copies `n` bytes and returns the end: short texts (keys, codes, most values) with two
+// overlapping word moves instead of a call to memcpy.
+inline char* copy(char* to, const char* from, std::size_t n) {
+  if (n >= 8 && n <= 16) {
+    std::uint64_t a, b;
+    std::memcpy(&a, from, 8);
+    std::memcpy(&b, from + n - 8, 8);
+    std::memcpy(to, &a, 8);
+    std::memcpy(to + n - 8, &b, 8);
+  } else if (n >= 4 && n < 8) {
+    std::uint32_t a, b;
+    std::memcpy(&a, from, 4);
+    std::memcpy(&b, from + n - 4, 4);
+    std::memcpy(to, &a, 4);
+    std::memcpy(to + n - 4, &b, 4);
+  } else if (n < 4) {
+    for (std::size_t i = 0; i < n; ++i) to[i] = from[i];
+  } else {
+    std::memcpy(to, from, n);
+  }
+  return to + n;
+}
 
 // Bit 7 of each byte of the word that rapidjson escapes: below 0x20, '"' or '\\'. Exact for the
 // lowest such byte (borrows may mark higher bytes falsely, which only costs a byte-wise look).
@@ -130,61 +161,91 @@ bool needs_no_escape(std::string_view s) {
   return true;
 }
 
-// A string known to need no escape.
-void write_plain(std::string_view s, Output& out) {
-  char* to = out.room(s.size() + 2);
-  *to++ = '"';
-  std::memcpy(to, s.data(), s.size());
-  to += s.size();
-  *to++ = '"';
-  out.commit(to);
-}
-
-void write_string(std::string_view s, Output& out) {
-  // In pieces, so that a long text (an attachment) needs room for six times a piece, not itself.
+// Writes `s` quoted and escaped (it needs escapes, or it is too long to tell at once), piece by
+// piece: a long text needs room for six times a piece (all as \u00XX), not six times itself.
+char* write_escaped_string(std::string_view s, char* to, Output& out) {
   constexpr std::size_t kPiece = 4096;
-  if (s.size() <= kPiece && needs_no_escape(s)) return write_plain(s, out);
-  out.put('"');
+  *to++ = '"';
   while (!s.empty()) {
     const std::string_view piece = s.substr(0, kPiece);
     s.remove_prefix(piece.size());
-    out.commit(write_escaped(piece, out.room(piece.size() * 6 + 8)));  // all as \u00XX; a word
+    out.commit(to);
+    to = write_escaped(piece, out.room(piece.size() * 6 + 8));  // a word may be stored whole
   }
-  out.put('"');
+  out.commit(to);
+  to = out.room(2);
+  *to++ = '"';
+  return to;
 }
 
-// Writes the value at token `i` and returns the token after it.
-std::size_t write_value(const JsonTape& tape, std::size_t i, Output& out) {
+// True when a string with these flags and text is written as it is, quoted.
+bool as_it_is(std::string_view s, bool plain) {
+  return plain || (s.size() <= 4096 && needs_no_escape(s));
+}
+
+char* write_quoted(std::string_view s, char* to) {
+  *to++ = '"';
+  to = copy(to, s.data(), s.size());
+  *to++ = '"';
+  return to;
+}
+
+// What writing a value needs at first: numbers take at most 32 bytes, a string its text quoted
+// unless it needs escapes (more room is made then), a container its bracket.
+std::size_t room_for(const JsonToken& v) {
+  return v.kind == JsonToken::Kind::kString || v.kind == JsonToken::Kind::kNumber ? v.size + 2 : 32;
+}
+
+// Writes the value at token `i` where `to` points, with room_for() it made, and returns the token
+// after it. Containers are written member by member, each member's comma, key and scalar value
+// in one step with one check for room, as most of a Bundle is short strings.
+std::size_t write_value(const JsonTape& tape, std::size_t i, char* to, Output& out) {
   const JsonToken& t = tape[i];
   switch (t.kind) {
-    case JsonToken::Kind::kNull: out.put("null"); break;
-    case JsonToken::Kind::kFalse: out.put("false"); break;
-    case JsonToken::Kind::kTrue: out.put("true"); break;
-    case JsonToken::Kind::kInt: out.commit(rapidjson::internal::i64toa(t.integer, out.room(32))); break;
-    case JsonToken::Kind::kDouble: out.commit(rapidjson::internal::dtoa(t.real, out.room(32))); break;
-    case JsonToken::Kind::kNumber: out.put(t.text_view()); break;
+    case JsonToken::Kind::kNull: to = copy(to, "null", 4); break;
+    case JsonToken::Kind::kFalse: to = copy(to, "false", 5); break;
+    case JsonToken::Kind::kTrue: to = copy(to, "true", 4); break;
+    case JsonToken::Kind::kInt: to = rapidjson::internal::i64toa(t.integer, to); break;
+    case JsonToken::Kind::kDouble: to = rapidjson::internal::dtoa(t.real, to); break;
+    case JsonToken::Kind::kNumber: to = copy(to, t.text, t.size); break;
     case JsonToken::Kind::kString:
-      if (t.flags & JsonToken::kPlainText) write_plain(t.text_view(), out);
-      else write_string(t.text_view(), out);
+      if (as_it_is(t.text_view(), t.flags & JsonToken::kPlainText)) to = write_quoted(t.text_view(), to);
+      else to = write_escaped_string(t.text_view(), to, out);
       break;
     case JsonToken::Kind::kObject:
     case JsonToken::Kind::kArray: {
       const bool object = t.kind == JsonToken::Kind::kObject;
-      out.put(object ? '{' : '[');
+      *to++ = object ? '{' : '[';
       std::size_t at = i + 1;
       for (std::uint32_t k = 0; k < t.size; ++k) {
-        if (k > 0) out.put(',');
+        const JsonToken& v = tape[at];
+        out.commit(to);
+        to = out.room(1 + (object ? v.key_size + 3 : 0) + room_for(v));
+        if (k > 0) *to++ = ',';
         if (object) {
-          if (tape[at].flags & JsonToken::kPlainKey) write_plain(tape[at].key_view(), out);
-          else write_string(tape[at].key_view(), out);
-          out.put(':');
+          if (as_it_is(v.key_view(), v.flags & JsonToken::kPlainKey)) {
+            to = write_quoted(v.key_view(), to);
+          } else {  // the room made was for the key as it is
+            to = write_escaped_string(v.key_view(), to, out);
+            out.commit(to);
+            to = out.room(1 + room_for(v));
+          }
+          *to++ = ':';
         }
-        at = write_value(tape, at, out);
+        if (v.kind == JsonToken::Kind::kString && as_it_is(v.text_view(), v.flags & JsonToken::kPlainText)) {
+          to = write_quoted(v.text_view(), to);
+          ++at;
+          continue;
+        }
+        at = write_value(tape, at, to, out);
+        to = out.room(1);
       }
-      out.put(object ? '}' : ']');
-      break;
+      *to++ = object ? '}' : ']';
+      out.commit(to);
+      return at;
     }
   }
+  out.commit(to);
   return i + t.span;
 }
 
@@ -193,8 +254,10 @@ std::size_t write_value(const JsonTape& tape, std::size_t i, Output& out) {
 bool plain_json_text(std::string_view s) { return needs_no_escape(s); }
 
 void write_json(const JsonTape& tape, std::string& out) {
-  Output output(out);
-  if (!tape.empty()) write_value(tape, 0, output);
+  if (tape.empty()) return;
+  Output output;
+  write_value(tape, 0, output.room(room_for(tape[0])), output);
+  out.append(output.written());
 }
 
 }  // namespace helsebro::mapping
