@@ -391,6 +391,9 @@ void RegexDfa::lay_out(const std::vector<std::vector<std::uint32_t>>& moves) {
     if (count < kMinStayBytes) continue;
     stay_index_[d] = static_cast<std::int16_t>(stays_.size());
     stays_.push_back(stay);
+    bool above_space = true;
+    for (unsigned b = '!'; b < 256; ++b) above_space = above_space && stay[b];
+    stays_above_space_.push_back(above_space ? 1 : 0);
   }
   auto row_of = [&](std::uint32_t state) {
     return (state << shift_) | (state != 0 && stay_index_[state] >= 0 ? kStayFlag : 0u);

@@ -14,6 +14,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <string_view>
 #include <vector>
 
@@ -32,7 +33,14 @@ class RegexDfa {
     std::uint32_t row = start_;
     while (p != end) {
       if (row & kStayFlag) {  // a run of bytes that keep the state: no table steps needed
-        const std::uint8_t* stay = stays_[stay_index_[row >> shift_]].data();
+        const auto k = static_cast<std::size_t>(stay_index_[row >> shift_]);
+        const std::uint8_t* stay = stays_[k].data();
+        if (stays_above_space_[k]) {  // \S and the like: eight bytes at a time while none is below '!'
+          constexpr std::uint64_t kOnes = 0x0101010101010101ull;
+          constexpr std::uint64_t kHigh = 0x8080808080808080ull;
+          std::uint64_t w;
+          while (end - p >= 8 && (std::memcpy(&w, p, 8), ((w - kOnes * 0x21) & ~w & kHigh) == 0)) p += 8;
+        }
         while (end - p >= 4 && (stay[p[0]] & stay[p[1]] & stay[p[2]] & stay[p[3]])) p += 4;
         while (p != end && stay[*p]) ++p;
         if (p == end) break;
@@ -59,6 +67,7 @@ class RegexDfa {
   std::vector<std::uint8_t> accepting_;               // per state
   std::vector<std::int16_t> stay_index_;              // per state: index into stays_, or -1
   std::vector<std::array<std::uint8_t, 256>> stays_;  // bytes that keep the state
+  std::vector<std::uint8_t> stays_above_space_;       // per stay: every byte from '!' up keeps it
 };
 
 }  // namespace helsebro::validate

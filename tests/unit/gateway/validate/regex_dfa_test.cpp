@@ -142,5 +142,24 @@ TEST(RegexDfa, AgreesWithStdRegexOnTheSpecRegexes) {
   EXPECT_GE(regexes, 15);
 }
 
+TEST(RegexDfa, RunsOfNonSpaceAgreeWithStdRegexAtEveryBreak) {
+  // Runs of non-whitespace are scanned eight bytes at a time: a space, a control character, a
+  // vertical tab or a UTF-8 byte at each place of texts around those words' sizes.
+  for (const char* pattern : {"\\S*", "[ \\r\\n\\t\\S]+", "[^\\s]+(\\s[^\\s]+)*"}) {
+    const RegexDfa dfa(pattern);
+    const std::regex reference(pattern);
+    for (std::size_t length = 1; length <= 26; ++length) {
+      for (const char odd : {' ', '\t', '\v', '\x01', '\x7f', '\xc3'}) {
+        for (std::size_t at = 0; at < length; ++at) {
+          std::string text(length, 'a');
+          text[at] = odd;
+          EXPECT_EQ(dfa.matches(text), std::regex_match(text, reference))
+              << pattern << " on length " << length << ", byte " << int(odd) << " at " << at;
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace helsebro::validate
