@@ -54,8 +54,12 @@ std::vector<std::string> SourceView::unread() const {
     const std::string_view id = message_.segment_id(seg);
     std::uint32_t occurrence = 0;
     for (std::uint32_t s = 0; s <= seg; ++s) occurrence += message_.segment_id(s) == id;
-    out.push_back(std::string(id) + (occurrence > 1 ? "[" + std::to_string(occurrence) + "]" : "") + "-" +
-                  std::to_string(f) + (r > 1 ? "[" + std::to_string(r) + "]" : "") + "." + std::to_string(c));
+    // Appended piece by piece: g++ 12 warns falsely (-Wrestrict) on a chain of operator+.
+    std::string& where = out.emplace_back(id);
+    if (occurrence > 1) where.append("[").append(std::to_string(occurrence)).append("]");
+    where.append("-").append(std::to_string(f));
+    if (r > 1) where.append("[").append(std::to_string(r)).append("]");
+    where.append(".").append(std::to_string(c));
   });
   return out;
 }
