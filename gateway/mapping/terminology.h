@@ -6,7 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
+#include <vector>
 
 #include "gateway/core/result.h"
 
@@ -30,18 +30,19 @@ class TerminologyTable {
   static Result<TerminologyTable> load(const std::string& file_name, std::string_view text);
 
  private:
+  /// The entry listed for `code` (folded to upper case when the table is case-insensitive), or
+  /// nullptr: open addressing over a power-of-two table, the code folded as it is hashed and
+  /// compared rather than copied, as every coded value of a message is looked up here.
+  const Coding* find(std::string_view code) const;
+  /// Lists `code` (folded already); false when it is there already.
+  bool add(std::string code, Coding coding);
+  std::uint64_t hash(std::string_view code) const;
+
   std::string name_;
   std::string system_;  // default target system
   bool case_insensitive_ = false;
-  struct TextHash {  // lets a string_view find a string key without a copy
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept {
-      std::size_t h = 1469598103934665603ull;  // FNV-1a, inline: codes are a few bytes
-      for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
-      return h;
-    }
-  };
-  std::unordered_map<std::string, Coding, TextHash, std::equal_to<>> entries_;
+  std::vector<std::pair<std::string, Coding>> entries_;  // folded source code and its coding
+  std::vector<std::uint32_t> buckets_;                   // 1-based index into entries_; 0: empty
   std::optional<Coding> default_;
 };
 

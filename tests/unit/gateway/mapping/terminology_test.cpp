@@ -73,6 +73,41 @@ TEST(Terminology, CaseInsensitiveTables) {
   EXPECT_EQ(table->lookup("ab")->code, "x");
 }
 
+TEST(Terminology, ManyCodesAreEachFoundAndOthersMissed) {
+  // Enough entries for the index to grow several times, codes alike but for one byte or case.
+  for (const bool folded : {false, true}) {
+    std::string text = R"({"table": "t", "caseInsensitive": )";
+    text.append(folded ? "true" : "false").append(R"(, "entries": [)");
+    for (int i = 0; i < 300; ++i) {
+      const std::string n = std::to_string(i);
+      text.append(i ? "," : "").append(R"({"from": "c)").append(n).append(R"(", "code": "x)").append(n).append(R"("})");
+    }
+    text.append("]}");
+    auto table = TerminologyTable::load("t.json", text);
+    ASSERT_TRUE(table) << table.error().detail;
+    for (int i = 0; i < 300; ++i) {
+      const std::string n = std::to_string(i);
+      const Coding* c = table->lookup("c" + n);
+      ASSERT_NE(c, nullptr) << i;
+      EXPECT_EQ(c->code, "x" + n);
+      const Coding* upper = table->lookup("C" + n);
+      if (folded) EXPECT_EQ(upper, c) << i;
+      else EXPECT_EQ(upper, nullptr) << i;
+      EXPECT_EQ(table->lookup("d" + n), nullptr) << i;
+      EXPECT_EQ(table->lookup(n), nullptr) << i;
+    }
+    EXPECT_EQ(table->lookup(""), nullptr);
+    EXPECT_EQ(table->lookup("c"), nullptr);
+  }
+}
+
+TEST(Terminology, CaseInsensitiveTablesRefuseCodesListedTwiceInAnotherCase) {
+  auto table = TerminologyTable::load(
+      "t.json", R"({"table": "t", "caseInsensitive": true, "entries": [{"from": "ab", "code": "x"}, {"from": "AB", "code": "y"}]})");
+  ASSERT_FALSE(table);
+  EXPECT_NE(table.error().detail.find("\"AB\" is listed twice"), std::string::npos) << table.error().detail;
+}
+
 void expect_error(const char* text, const std::string& at, const std::string& why) {
   auto table = TerminologyTable::load("terminology/t.json", text);
   ASSERT_FALSE(table) << text;
