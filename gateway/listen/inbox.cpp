@@ -44,7 +44,8 @@ std::error_code fsync_dir(const fs::path& dir) {
 // Writes `bytes` to `target` so that readers see the old state or the whole new file: a
 // temporary file beside it, fsync, rename, fsync of the folder.
 std::error_code write_atomically(const fs::path& target, std::string_view bytes) {
-  const fs::path tmp = target.parent_path() / ("." + target.filename().string() + ".tmp");
+  // Appended piece by piece: g++ 12 warns falsely (-Wrestrict) on a chain of operator+.
+  const fs::path tmp = target.parent_path() / std::string(".").append(target.filename().string()).append(".tmp");
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return last_error();
   std::error_code ec;
@@ -82,7 +83,7 @@ std::string numbered(const std::string& name, int n) {
     stem = name.substr(0, dot);
     extension = name.substr(dot);
   }
-  const std::string counter = n > 1 ? "-" + std::to_string(n) : "";
+  const std::string counter = n > 1 ? std::string("-").append(std::to_string(n)) : std::string();
   const std::size_t room =
       kMaxBaseBytes - std::min(kMaxBaseBytes, counter.size() + extension.size());
   if (stem.size() > room) {
