@@ -55,16 +55,20 @@ bool parse_uuid(std::string_view text, Uuid& out) {
   return byte == 16;
 }
 
-std::string format_uuid(const Uuid& uuid) {
-  // 8-4-4-4-12 hex digits, written in place (one allocation; every Bundle entry makes one).
+void format_uuid(const Uuid& uuid, char* out) {
+  // 8-4-4-4-12 hex digits.
   static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out(36, '-');
   std::size_t at = 0;
   for (std::size_t i = 0; i < uuid.size(); ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) ++at;  // the dashes
+    if (i == 4 || i == 6 || i == 8 || i == 10) out[at++] = '-';
     out[at++] = kDigits[uuid[i] >> 4];
     out[at++] = kDigits[uuid[i] & 0x0f];
   }
+}
+
+std::string format_uuid(const Uuid& uuid) {
+  std::string out(36, '-');
+  format_uuid(uuid, out.data());
   return out;
 }
 
@@ -89,7 +93,7 @@ unsigned int digest_of(const EVP_MD* md, std::initializer_list<std::string_view>
 
 }  // namespace
 
-std::string uuid_v5(const Uuid& name_space, std::string_view name) {
+Uuid uuid_v5_bytes(const Uuid& name_space, std::string_view name) {
   // Every Bundle entry needs one.
   static EVP_MD* const sha1 = EVP_MD_fetch(nullptr, "SHA1", nullptr);
   unsigned char digest[EVP_MAX_MD_SIZE];
@@ -101,7 +105,11 @@ std::string uuid_v5(const Uuid& name_space, std::string_view name) {
   for (std::size_t i = 0; i < out.size(); ++i) out[i] = digest[i];
   out[6] = static_cast<std::uint8_t>((out[6] & 0x0f) | 0x50);
   out[8] = static_cast<std::uint8_t>((out[8] & 0x3f) | 0x80);
-  return format_uuid(out);
+  return out;
+}
+
+std::string uuid_v5(const Uuid& name_space, std::string_view name) {
+  return format_uuid(uuid_v5_bytes(name_space, name));
 }
 
 std::string uuid_v7(std::int64_t unix_ms) {

@@ -14,8 +14,11 @@ using Uuid = std::array<std::uint8_t, 16>;
 /// Parses "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"; returns false on malformed input.
 bool parse_uuid(std::string_view text, Uuid& out);
 std::string format_uuid(const Uuid& uuid);
+/// The same 36 characters written at `out`, for callers that keep them elsewhere.
+void format_uuid(const Uuid& uuid, char* out);
 
 /// RFC 9562 UUID v5 (SHA-1 of namespace and name). Deterministic: same inputs, same id.
+Uuid uuid_v5_bytes(const Uuid& name_space, std::string_view name);
 std::string uuid_v5(const Uuid& name_space, std::string_view name);
 
 /// RFC 9562 UUID v7: 48-bit Unix milliseconds then random bits. Thread-safe.

@@ -4,7 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <unordered_set>
+#include <cstring>
 
 #include "gateway/core/files.h"
 #include "gateway/core/ids.h"
@@ -31,11 +31,20 @@ Result<std::string> read_mapping_file(const fs::path& file) {
 struct Entry {
   const ResourcePlan* plan;
   SourceNode context;
-  std::string full_url;    // "urn:uuid:" and the id; references and the document point into it
-  std::size_t occurrence;  // 1-based, among the occurrences of its forEach
+  std::string_view full_url;  // "urn:uuid:" and the id, in the evaluator's arena
+  std::size_t occurrence;     // 1-based, among the occurrences of its forEach
 
-  std::string_view id() const { return std::string_view(full_url).substr(9); }
+  std::string_view id() const { return full_url.substr(9); }
 };
+
+// "urn:uuid:" and the UUID v5 of `name`, in the arena (it lives as long as the document).
+std::string_view full_url_of(std::string_view name, TextArena& arena) {
+  constexpr std::string_view kScheme = "urn:uuid:";
+  char* url = static_cast<char*>(arena.Malloc(kScheme.size() + 36));
+  std::memcpy(url, kScheme.data(), kScheme.size());
+  format_uuid(uuid_v5_bytes(kResourceNamespace, name), url + kScheme.size());
+  return {url, kScheme.size() + 36};
+}
 
 // A string member of the object being built; `value` must outlive the tape. The keys are the
 // engine's own; `plain`: so is the value, or it is known to need no escape.
@@ -99,14 +108,15 @@ Result<Translation> Mapping::translate(const SourceView& view, const MessageFact
     if (eval.failed()) return *eval.error();
   }
 
-  // Ids first, so that every body can reference every entry. The ids are views into the entries'
-  // URLs, which are longer than a short string and so stay where they are when entries move.
-  std::vector<Entry> entries;
-  std::unordered_set<std::string_view> ids;
+  // Ids first, so that every body can reference every entry. Kept by the thread from one Bundle
+  // to the next, as the Bundle's own texts are.
+  thread_local std::vector<Entry> entries;
+  thread_local std::vector<SourceNode> contexts;
+  entries.clear();
   std::string name;  // what an id is made from
   for (const ResourcePlan& plan : resources_) {
     if (plan.when && !eval.test(*plan.when, root)) continue;
-    std::vector<SourceNode> contexts;
+    contexts.clear();
     if (plan.for_each) view.select(root, *plan.for_each, contexts);
     else contexts.push_back(root);
     for (std::size_t i = 0; i < contexts.size(); ++i) {
@@ -118,18 +128,23 @@ Result<Translation> Mapping::translate(const SourceView& view, const MessageFact
       if (eval.failed()) return *eval.error();
       if (key) name.assign(plan.resource_type).append("|").append(*key);
       else name.assign(facts.message_id).append("|").append(plan.name).append("|").append(std::to_string(i));
-      Entry e{&plan, contexts[i], "urn:uuid:", i + 1};
-      e.full_url.append(uuid_v5(kResourceNamespace, name));
-      // Two entries with one id would make the server refuse the whole transaction.
-      if (!ids.insert(e.id()).second) {
-        return Error{Errc::kMappingFailed,
-                     "mapping '" + name_ + "', resource '" + plan.name + "': two occurrences have the same key, so "
-                     "they would be one resource; the key must tell them apart",
-                     view.locate(contexts[i])};
-      }
-      entries.push_back(std::move(e));
+      entries.push_back(Entry{&plan, contexts[i], full_url_of(name, arena), i + 1});
       eval.add_ref(plan.name, entries.back().full_url, contexts[i]);
     }
+  }
+  // Two entries with one id would make the server refuse the whole transaction: the later one
+  // is named.
+  thread_local std::vector<std::pair<std::string_view, std::size_t>> ids;
+  ids.clear();
+  for (std::size_t i = 0; i < entries.size(); ++i) ids.emplace_back(entries[i].id(), i);
+  std::sort(ids.begin(), ids.end());
+  for (std::size_t i = 1; i < ids.size(); ++i) {
+    if (ids[i].first != ids[i - 1].first) continue;
+    const Entry& twin = entries[ids[i].second];
+    return Error{Errc::kMappingFailed,
+                 "mapping '" + name_ + "', resource '" + twin.plan->name + "': two occurrences have the same key, so "
+                 "they would be one resource; the key must tell them apart",
+                 view.locate(twin.context)};
   }
 
   const std::size_t bundle = tape.open(JsonToken::Kind::kObject);
