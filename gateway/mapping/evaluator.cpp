@@ -471,9 +471,10 @@ const Evaluator::Ref* Evaluator::resolve_ref(std::string_view name, const Source
   return best ? best : first;
 }
 
-std::optional<std::string> Evaluator::string(const PlanNode& n, const SourceNode& context) {
+std::optional<std::string_view> Evaluator::string(const PlanNode& n, const SourceNode& context) {
   if (n.op == PlanNode::Op::kTemplate) {
-    std::string s;
+    std::string& s = joined_;
+    s.clear();
     for (const TemplatePart& part : n.parts) {
       if (part.var < 0) {
         s += part.literal;
@@ -483,7 +484,7 @@ std::optional<std::string> Evaluator::string(const PlanNode& n, const SourceNode
       if (!v || v->empty()) return std::nullopt;
       s += *v;
     }
-    return s;
+    return keep(s);
   }
   const std::size_t at = tape_.size();
   if (!value(n, context)) return std::nullopt;
@@ -491,8 +492,8 @@ std::optional<std::string> Evaluator::string(const PlanNode& n, const SourceNode
   tape_.truncate(at);
   switch (v.kind) {
     case JsonToken::Kind::kString:
-    case JsonToken::Kind::kNumber: return std::string(v.text_view());  // a decimal, as text
-    case JsonToken::Kind::kInt: return std::to_string(v.integer);
+    case JsonToken::Kind::kNumber: return v.text_view();  // a decimal, as text
+    case JsonToken::Kind::kInt: return keep(std::to_string(v.integer));
     case JsonToken::Kind::kTrue: return "true";
     case JsonToken::Kind::kFalse: return "false";
     default: return std::nullopt;

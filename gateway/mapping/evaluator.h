@@ -31,10 +31,12 @@ class Evaluator {
   /// A copy of `text` in the arena, for the tape.
   std::string_view keep(std::string_view text);
   bool test(const Condition& c, const SourceNode& context);
-  /// Evaluates to a plain string (templates, keys, URLs); nullopt when absent.
-  std::optional<std::string> string(const PlanNode& n, const SourceNode& context);
+  /// Evaluates to a plain string (templates, keys, URLs); nullopt when absent. The text lives as
+  /// long as the tape's texts: in the plan, the message or the arena.
+  std::optional<std::string_view> string(const PlanNode& n, const SourceNode& context);
 
-  void set_var(int slot, std::optional<std::string> v) { vars_[static_cast<std::size_t>(slot)] = std::move(v); }
+  /// `v` must live as long as the evaluator (keep() it when it would not).
+  void set_var(int slot, std::optional<std::string_view> v) { vars_[static_cast<std::size_t>(slot)] = v; }
   /// An entry of the Bundle: resources reference it by name, from within its context or not.
   /// Both texts are referenced: they must outlive the evaluator and the document (the plan's
   /// resource name, the entry's URL).
@@ -72,7 +74,7 @@ class Evaluator {
   const SourceView& view_;
   JsonTape& tape_;
   TextArena& arena_;
-  std::vector<std::optional<std::string>> vars_;
+  std::vector<std::optional<std::string_view>> vars_;
   struct Ref {
     std::string_view name;
     std::string_view full_url;
@@ -85,6 +87,7 @@ class Evaluator {
   std::vector<SourceNode> selected_;  // the nodes of every selection still in use (Selection)
   std::string read_;                  // a value's text where it had to be decoded
   std::string work_;                  // a value's text while it is converted
+  std::string joined_;                // a template's text while it is joined
   boost::cmatch match_;               // "$match"
   std::string_view building_;
   std::optional<Error> error_;

@@ -56,7 +56,7 @@ void add_string(JsonTape& tape, std::string_view key, std::string_view value, bo
 // The resource's own variables and $occurrence, for one occurrence.
 void set_occurrence_vars(Evaluator& eval, const ResourcePlan& plan, const SourceNode& context,
                          std::size_t occurrence) {
-  eval.set_var(kOccurrenceVar, std::to_string(occurrence));
+  eval.set_var(kOccurrenceVar, eval.keep(std::to_string(occurrence)));
   for (const auto& [slot, let] : plan.lets) {
     eval.set_var(slot, eval.string(*let, context));
     if (eval.failed()) return;
@@ -101,7 +101,7 @@ Result<Translation> Mapping::translate(const SourceView& view, const MessageFact
     std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
                   tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                   static_cast<int>(facts.received_at % 1000));
-    eval.set_var(2, std::string(buf));
+    eval.set_var(2, eval.keep(buf));
   }
   for (std::size_t slot = kBuiltinVarCount; slot < lets_.size(); ++slot) {
     eval.set_var(static_cast<int>(slot), eval.string(*lets_[slot], root));
@@ -123,7 +123,7 @@ Result<Translation> Mapping::translate(const SourceView& view, const MessageFact
       set_occurrence_vars(eval, plan, contexts[i], i + 1);
       if (eval.failed()) return *eval.error();
       if (plan.where && !eval.test(*plan.where, contexts[i])) continue;
-      std::optional<std::string> key;
+      std::optional<std::string_view> key;
       if (plan.key) key = eval.string(*plan.key, contexts[i]);
       if (eval.failed()) return *eval.error();
       if (key) name.assign(plan.resource_type).append("|").append(*key);
@@ -173,17 +173,17 @@ Result<Translation> Mapping::translate(const SourceView& view, const MessageFact
       else i += tape[i].span;
     }
     // A PUT whose conditional URL cannot be formed (its key is missing) writes by id instead.
-    std::optional<std::string> url;
+    std::optional<std::string_view> url;
     if (plan.url) url = eval.string(*plan.url, e.context);
     if (eval.failed()) return *eval.error();
     std::string_view method = plan.method;
-    std::optional<std::string> chosen;
+    std::optional<std::string_view> chosen;
     if (plan.method_node) {
       chosen = eval.string(*plan.method_node, e.context);
       if (eval.failed()) return *eval.error();
       if (!chosen || (*chosen != "POST" && *chosen != "PUT")) {
         return Error{Errc::kMappingFailed, "mapping '" + name_ + "', resource '" + plan.name +
-                                               "': request.method came out '" + chosen.value_or("") +
+                                               "': request.method came out '" + std::string(chosen.value_or("")) +
                                                "', not POST or PUT"};
       }
       method = *chosen == "PUT" ? "PUT" : "POST";
@@ -194,11 +194,16 @@ Result<Translation> Mapping::translate(const SourceView& view, const MessageFact
     const std::size_t request = tape.open(JsonToken::Kind::kObject);
     tape.set_key(request, "request", true);
     add_string(tape, "method", method, true);
-    if (url) add_string(tape, "url", eval.keep(*url));
-    else if (put_by_id) add_string(tape, "url", eval.keep(std::string(plan.resource_type).append("/").append(e.id())));
-    else add_string(tape, "url", plan.resource_type);
+    if (url) {
+      add_string(tape, "url", *url);
+    } else if (put_by_id) {
+      name.assign(plan.resource_type).append("/").append(e.id());
+      add_string(tape, "url", eval.keep(name));
+    } else {
+      add_string(tape, "url", plan.resource_type);
+    }
     if (plan.if_none_exist && method == "POST") {
-      if (auto cond = eval.string(*plan.if_none_exist, e.context)) add_string(tape, "ifNoneExist", eval.keep(*cond));
+      if (auto cond = eval.string(*plan.if_none_exist, e.context)) add_string(tape, "ifNoneExist", *cond);
     }
     if (eval.failed()) return *eval.error();
     tape.close(request);
