@@ -61,7 +61,7 @@ PrimitiveType::Number number_rule(std::string_view name) {
 
 }  // namespace
 
-std::uint64_t SlotIndex::hash(std::string_view key) noexcept {
+std::uint64_t KeyIndexBase::hash(std::string_view key) noexcept {
   // Fixed-size loads only (a variable-length memcpy is a library call): overlapping 8- or
   // 4-byte words from both ends, or three single bytes for the shortest keys.
   auto load = [](const char* p, auto word) {
@@ -86,22 +86,23 @@ std::uint64_t SlotIndex::hash(std::string_view key) noexcept {
   return h ^ (h >> 29);
 }
 
-void SlotIndex::build(std::vector<std::pair<std::string, Slot>> entries) {
-  if (entries.size() >= 0xFFFF) throw std::invalid_argument("too many keys");
-  std::size_t size = 16;
-  while (size < entries.size() * 2) size *= 2;
-  buckets_.assign(size, 0);
-  mask_ = size - 1;
-  keys_.reserve(entries.size());
-  slots_.reserve(entries.size());
-  for (auto& [key, slot] : entries) {
-    if (find(key)) throw std::invalid_argument("key " + key + " twice");
-    keys_.push_back(std::move(key));
-    slots_.push_back(slot);
-    std::size_t b = hash(keys_.back()) & mask_;
-    while (buckets_[b] != 0) b = (b + 1) & mask_;
-    buckets_[b] = static_cast<std::uint16_t>(keys_.size());
+bool KeyIndexBase::add_key(std::string key) {
+  if (position(key) >= 0) return false;
+  keys_.push_back(std::move(key));
+  if (keys_.size() * 2 <= buckets_.size()) {
+    place(keys_.size() - 1);
+    return true;
   }
+  buckets_.assign(std::max<std::size_t>(16, buckets_.size() * 2), 0);
+  mask_ = buckets_.size() - 1;
+  for (std::size_t i = 0; i < keys_.size(); ++i) place(i);
+  return true;
+}
+
+void KeyIndexBase::place(std::size_t i) {
+  std::size_t b = hash(keys_[i]) & mask_;
+  while (buckets_[b] != 0) b = (b + 1) & mask_;
+  buckets_[b] = static_cast<std::uint32_t>(i + 1);
 }
 
 StructureTable::StructureTable(std::string_view table_json) {
@@ -145,10 +146,12 @@ void StructureTable::load_value_sets(const Value& json, const Value& unchecked) 
     if (!m->value.IsObject()) bad("value set " + vs.url + ": expected an object");
     for (auto s = m->value.MemberBegin(); s != m->value.MemberEnd(); ++s) {
       if (!s->value.IsArray()) bad("value set " + vs.url + ": expected arrays of codes");
-      StringSet& codes = vs.by_system[std::string(text(s->name))];
+      const std::string_view system = text(s->name);
+      if (vs.codes_of(system) != nullptr) bad("value set " + vs.url + ": system " + std::string(system) + " twice");
+      KeySet& codes = vs.by_system.emplace_back(std::string(system), KeySet{}).second;
       for (const Value& code : s->value.GetArray()) {
-        codes.emplace(text(code));
-        vs.all_codes.emplace(text(code));
+        codes.insert(std::string(text(code)));
+        vs.all_codes.insert(std::string(text(code)));
       }
     }
     std::string url = vs.url;
@@ -172,6 +175,7 @@ void StructureTable::load_types(const Value& json) {
     if (t.name == "Coding") t.coded = ComplexType::Coded::kCoding;
     if (t.name == "CodeableConcept") t.coded = ComplexType::Coded::kCodeableConcept;
     if (!by_name_.emplace(t.name, &t).second) bad("type " + t.name + " twice");
+    if (t.kind == ComplexType::Kind::kResource) resources_.insert(t.name, &t);
   }
   std::size_t i = 0;
   for (auto m = json.MemberBegin(); m != json.MemberEnd(); ++m, ++i) {
@@ -192,10 +196,7 @@ void StructureTable::load_types(const Value& json) {
   element.elements[1].max = ElementDef::kMany;
   element.elements[1].is_array = true;
   element.elements[1].types = {resolve("Extension")};
-  std::vector<std::pair<std::string, Slot>> slots;
-  for (const ElementDef& e : element.elements)
-    slots.emplace_back(e.name, Slot{&e, e.types.front(), false});
-  element.slots.build(std::move(slots));
+  for (const ElementDef& e : element.elements) element.slots.insert(e.name, Slot{&e, e.types.front(), false});
   element_ = &element;
 }
 
@@ -226,10 +227,8 @@ void StructureTable::load_elements(ComplexType& type, const Value& json) {
     if (e.min > 0) type.required.push_back(&e);
     add_slots(slots, e, codes);
   }
-  try {
-    type.slots.build(std::move(slots));
-  } catch (const std::invalid_argument& err) {
-    bad(type.name + ": " + err.what());
+  for (auto& [key, slot] : slots) {
+    if (!type.slots.insert(key, slot)) bad(type.name + ": key " + key + " twice");
   }
 }
 
@@ -259,9 +258,8 @@ TypeRef StructureTable::resolve(std::string_view code) const {
 }
 
 const ComplexType* StructureTable::resource(std::string_view name) const {
-  auto it = by_name_.find(name);
-  if (it == by_name_.end() || it->second->kind != ComplexType::Kind::kResource) return nullptr;
-  return it->second;
+  const ComplexType* const* type = resources_.find(name);
+  return type == nullptr ? nullptr : *type;
 }
 
 }  // namespace helsebro::validate

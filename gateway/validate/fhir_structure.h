@@ -17,7 +17,6 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
-#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -33,7 +32,6 @@ struct StringHash {
     return static_cast<std::size_t>(h);
   }
 };
-using StringSet = std::unordered_set<std::string, StringHash, std::equal_to<>>;
 template <class V>
 using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
 
@@ -48,14 +46,9 @@ struct PrimitiveType {
   std::optional<RegexDfa> regex;  // the spec's regex, for string-valued primitives
 };
 
-/// Codes of a required value set, by code system and all together.
-struct ValueSet {
-  std::string url;
-  StringMap<StringSet> by_system;
-  StringSet all_codes;
-};
 
 struct ComplexType;
+struct ValueSet;
 
 /// One type an element may take: a primitive, a complex type (datatype or backbone element), or
 /// any resource (both null; dispatched on resourceType).
@@ -83,23 +76,12 @@ struct Slot {
   bool primitive_extension = false;  // the "_name" sibling of a primitive
 };
 
-/// The JSON keys of one type and what each means: open addressing over a power-of-two table with
-/// a hash of the key's length and first and last eight bytes, cheaper than std::unordered_map's
-/// byte-wise hash and prime modulo on the validator's hottest path.
-class SlotIndex {
+/// Texts and what each means, for the validator's hot lookups (the JSON keys of a type, resource
+/// types, the codes of a value set): open addressing over a power-of-two table with a hash of the
+/// key's length and first and last eight bytes, cheaper than std::unordered_map's byte-wise hash
+/// and prime modulo.
+class KeyIndexBase {
  public:
-  /// Throws std::invalid_argument when a key repeats.
-  void build(std::vector<std::pair<std::string, Slot>> entries);
-
-  const Slot* find(std::string_view key) const {
-    if (buckets_.empty()) return nullptr;
-    for (std::size_t b = hash(key) & mask_;; b = (b + 1) & mask_) {
-      const std::uint16_t i = buckets_[b];
-      if (i == 0) return nullptr;
-      if (same(keys_[i - 1], key)) return &slots_[i - 1];
-    }
-  }
-
   static std::uint64_t hash(std::string_view key) noexcept;
   /// a == b; keys of up to 16 bytes (nearly all) compared with two overlapping word loads each
   /// (of 8 bytes, or 4 below 8 bytes) instead of a call to memcmp.
@@ -115,6 +97,21 @@ class SlotIndex {
     return true;
   }
 
+ protected:
+  /// The index of `key` in keys_, or -1.
+  std::ptrdiff_t position(std::string_view key) const {
+    if (buckets_.empty()) return -1;
+    for (std::size_t b = hash(key) & mask_;; b = (b + 1) & mask_) {
+      const std::uint32_t i = buckets_[b];
+      if (i == 0) return -1;
+      if (same(keys_[i - 1], key)) return static_cast<std::ptrdiff_t>(i - 1);
+    }
+  }
+  /// Adds `key` as keys_.back() + 1; false (and nothing added) when it is there already.
+  bool add_key(std::string key);
+
+  std::vector<std::string> keys_;
+
  private:
   // The first and the last word of two n-byte texts are equal (sizeof(Word) <= n).
   template <class Word>
@@ -126,11 +123,53 @@ class SlotIndex {
     std::memcpy(&b2, b + n - sizeof(Word), sizeof(Word));
     return ((a1 ^ b1) | (a2 ^ b2)) == 0;
   }
+  void place(std::size_t i);
 
-  std::vector<std::string> keys_;
-  std::vector<Slot> slots_;
-  std::vector<std::uint16_t> buckets_;  // 1-based entry index; 0 is empty
+  std::vector<std::uint32_t> buckets_;  // 1-based index into keys_; 0 is empty; at most half full
   std::size_t mask_ = 0;
+};
+
+/// Keys and a value for each.
+template <class V>
+class KeyIndex : public KeyIndexBase {
+ public:
+  /// False (and nothing added) when the key is there already.
+  bool insert(std::string key, V value) {
+    if (!add_key(std::move(key))) return false;
+    values_.push_back(std::move(value));
+    return true;
+  }
+  const V* find(std::string_view key) const {
+    const std::ptrdiff_t i = position(key);
+    return i < 0 ? nullptr : &values_[static_cast<std::size_t>(i)];
+  }
+  std::size_t size() const { return keys_.size(); }
+
+ private:
+  std::vector<V> values_;
+};
+
+/// Keys alone.
+class KeySet : public KeyIndexBase {
+ public:
+  bool insert(std::string key) { return add_key(std::move(key)); }
+  bool contains(std::string_view key) const { return position(key) >= 0; }
+  std::size_t size() const { return keys_.size(); }
+};
+
+/// Codes of a required value set, by code system and all together.
+struct ValueSet {
+  std::string url;
+  std::vector<std::pair<std::string, KeySet>> by_system;  // a value set draws on a few systems
+  KeySet all_codes;
+
+  /// The codes drawn from `system`, or null.
+  const KeySet* codes_of(std::string_view system) const {
+    for (const auto& [url, codes] : by_system) {
+      if (url == system) return &codes;
+    }
+    return nullptr;
+  }
 };
 
 struct ComplexType {
@@ -142,7 +181,7 @@ struct ComplexType {
   Coded coded = Coded::kNo;
   std::vector<ElementDef> elements;
   std::vector<const ElementDef*> required;
-  SlotIndex slots;
+  KeyIndex<Slot> slots;
 
   const Slot* find(std::string_view key) const { return slots.find(key); }
 };
@@ -178,6 +217,7 @@ class StructureTable {
   StringMap<std::string> unchecked_;
   std::deque<ComplexType> types_;  // stable addresses: TypeRefs point here
   StringMap<const ComplexType*> by_name_;
+  KeyIndex<const ComplexType*> resources_;  // the concrete resource types, for resource()
   const ComplexType* element_ = nullptr;
 };
 

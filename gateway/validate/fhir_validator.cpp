@@ -365,7 +365,7 @@ class Walker {
     // FHIR JSON: a string has some non-whitespace content (an absent value is left out instead).
     if (is_blank(s)) return issue("is empty or only whitespace");
     if (p.regex && !p.regex->matches(s)) return issue("not a valid " + p.name);
-    if (p.is_code && e.binding && !e.binding->all_codes.count(s)) {
+    if (p.is_code && e.binding && !e.binding->all_codes.contains(s)) {
       issue("code " + quoted(s) + " is not in required value set " + e.binding->url);
     }
   }
@@ -390,8 +390,8 @@ class Walker {
     const JsonToken* code = find_member(c, "code");
     if (system == nullptr || code == nullptr) return;
     if (system->kind != Kind::kString || code->kind != Kind::kString) return;
-    auto codes = vs.by_system.find(system->text_view());
-    if (codes == vs.by_system.end() || codes->second.count(code->text_view())) return;
+    const KeySet* codes = vs.codes_of(system->text_view());
+    if (codes == nullptr || codes->contains(code->text_view())) return;
     auto step = push("code");
     issue("code " + quoted(code->text_view()) + " is not in required value set " + vs.url);
   }
