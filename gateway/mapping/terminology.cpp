@@ -5,12 +5,12 @@
 namespace helsebro::mapping {
 namespace {
 
+char upper(char c) { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c; }
+
 std::string fold(std::string_view s, bool case_insensitive) {
   std::string out(s);
   if (case_insensitive) {
-    for (char& c : out) {
-      if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-    }
+    for (char& c : out) c = upper(c);
   }
   return out;
 }
@@ -34,54 +34,21 @@ Result<Coding> read_coding(const std::string& file, const JsonNode& node, const 
   return c;  // no code: a known source code with no target; the value is left out
 }
 
-char upper(char c) { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c; }
-
 }  // namespace
 
-std::uint64_t TerminologyTable::hash(std::string_view code) const {
-  std::uint64_t h = 1469598103934665603ull;  // FNV-1a: codes are a few bytes
-  for (char c : code) h = (h ^ static_cast<unsigned char>(case_insensitive_ ? upper(c) : c)) * 1099511628211ull;
-  return h ^ h >> 29;
-}
-
-const Coding* TerminologyTable::find(std::string_view code) const {
-  if (buckets_.empty()) return nullptr;
-  const std::size_t mask = buckets_.size() - 1;
-  for (std::size_t b = hash(code) & mask;; b = (b + 1) & mask) {
-    const std::uint32_t i = buckets_[b];
-    if (i == 0) return nullptr;
-    const std::string& key = entries_[i - 1].first;
-    if (key.size() != code.size()) continue;
-    bool same = true;
-    for (std::size_t k = 0; k < code.size() && same; ++k) {
-      same = key[k] == (case_insensitive_ ? upper(code[k]) : code[k]);
-    }
-    if (same) return &entries_[i - 1].second;
-  }
-}
-
-bool TerminologyTable::add(std::string code, Coding coding) {
-  if (find(code) != nullptr) return false;
-  entries_.emplace_back(std::move(code), std::move(coding));
-  // At most half full, so that a miss (a code the table does not list) ends soon.
-  if (entries_.size() * 2 > buckets_.size()) {
-    buckets_.assign(std::max<std::size_t>(16, buckets_.size() * 2), 0);
-    for (std::size_t i = 0; i < entries_.size(); ++i) {
-      std::size_t b = hash(entries_[i].first) & (buckets_.size() - 1);
-      while (buckets_[b] != 0) b = (b + 1) & (buckets_.size() - 1);
-      buckets_[b] = static_cast<std::uint32_t>(i + 1);
-    }
-    return true;
-  }
-  const std::size_t mask = buckets_.size() - 1;
-  std::size_t b = hash(entries_.back().first) & mask;
-  while (buckets_[b] != 0) b = (b + 1) & mask;
-  buckets_[b] = static_cast<std::uint32_t>(entries_.size());
-  return true;
-}
-
 const Coding* TerminologyTable::lookup(std::string_view source_code) const {
-  if (const Coding* listed = find(source_code)) return listed;
+  const Coding* listed = nullptr;
+  if (!case_insensitive_) {
+    listed = entries_.find(source_code);
+  } else if (source_code.size() <= 64) {
+    // Codes are short: folded on the stack rather than into a string.
+    char folded[64];
+    for (std::size_t i = 0; i < source_code.size(); ++i) folded[i] = upper(source_code[i]);
+    listed = entries_.find({folded, source_code.size()});
+  } else {
+    listed = entries_.find(fold(source_code, true));
+  }
+  if (listed != nullptr) return listed;
   return default_ ? &*default_ : nullptr;
 }
 
@@ -110,7 +77,7 @@ Result<TerminologyTable> TerminologyTable::load(const std::string& file, std::st
     auto coding = read_coding(file, entry, t.system_);
     if (!coding) return coding.error();
     const std::string k = fold(from->string, t.case_insensitive_);
-    if (!t.add(k, std::move(*coding))) {
+    if (!t.entries_.insert(k, std::move(*coding))) {
       return at(file, *from, "\"" + from->string + "\" is listed twice");
     }
   }

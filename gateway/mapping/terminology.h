@@ -6,7 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <vector>
+#include "gateway/core/key_index.h"
 
 #include "gateway/core/result.h"
 
@@ -30,19 +30,10 @@ class TerminologyTable {
   static Result<TerminologyTable> load(const std::string& file_name, std::string_view text);
 
  private:
-  /// The entry listed for `code` (folded to upper case when the table is case-insensitive), or
-  /// nullptr: open addressing over a power-of-two table, the code folded as it is hashed and
-  /// compared rather than copied, as every coded value of a message is looked up here.
-  const Coding* find(std::string_view code) const;
-  /// Lists `code` (folded already); false when it is there already.
-  bool add(std::string code, Coding coding);
-  std::uint64_t hash(std::string_view code) const;
-
   std::string name_;
   std::string system_;  // default target system
   bool case_insensitive_ = false;
-  std::vector<std::pair<std::string, Coding>> entries_;  // folded source code and its coding
-  std::vector<std::uint32_t> buckets_;                   // 1-based index into entries_; 0: empty
+  KeyIndex<Coding> entries_;  // by source code, in upper case when the table is case-insensitive
   std::optional<Coding> default_;
 };
 
