@@ -8,6 +8,7 @@
 #include <bit>
 #include <cstdint>
 #include <cstring>
+#include <stdexcept>
 #include <string_view>
 
 
@@ -43,7 +44,11 @@ class Output {
     if (static_cast<std::size_t>(end_ - at_) < n) grow(n);
     return at_;
   }
-  void commit(char* end) { at_ = end; }
+  void commit(char* end) {
+    // Writing past the room made would corrupt the heap: refused loudly instead (a bug here).
+    if (end > end_) throw std::logic_error("bundle writer: wrote past the room it made");
+    at_ = end;
+  }
   std::string_view written() const { return {buffer_.data(), static_cast<std::size_t>(at_ - buffer_.data())}; }
 
  private:
@@ -219,8 +224,10 @@ std::size_t write_value(const JsonTape& tape, std::size_t i, char* to, Output& o
       std::size_t at = i + 1;
       for (std::uint32_t k = 0; k < t.size; ++k) {
         const JsonToken& v = tape[at];
+        // The comma, the key, the value's start, and the container's closing bracket should
+        // this be its last value.
         out.commit(to);
-        to = out.room(1 + (object ? v.key_size + 3 : 0) + room_for(v));
+        to = out.room(1 + (object ? v.key_size + 3 : 0) + room_for(v) + 1);
         if (k > 0) *to++ = ',';
         if (object) {
           if (as_it_is(v.key_view(), v.flags & JsonToken::kPlainKey)) {
@@ -228,7 +235,7 @@ std::size_t write_value(const JsonTape& tape, std::size_t i, char* to, Output& o
           } else {  // the room made was for the key as it is
             to = write_escaped_string(v.key_view(), to, out);
             out.commit(to);
-            to = out.room(1 + room_for(v));
+            to = out.room(1 + room_for(v) + 1);
           }
           *to++ = ':';
         }
@@ -238,7 +245,7 @@ std::size_t write_value(const JsonTape& tape, std::size_t i, char* to, Output& o
           continue;
         }
         at = write_value(tape, at, to, out);
-        to = out.room(1);
+        to = out.room(1);  // the closing bracket
       }
       *to++ = object ? '}' : ']';
       out.commit(to);

@@ -1,6 +1,8 @@
 #include "gateway/mapping/bundle_writer.h"
 
 #include <gtest/gtest.h>
+#include <thread>
+#include <vector>
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -109,6 +111,55 @@ TEST(BundleWriter, AppendsToWhatIsThere) {
   std::string out = "x";
   write_json(tape, out);
   EXPECT_EQ(out, "xtrue");
+}
+
+TEST(BundleWriter, ClosesContainersAtTheEndOfItsBuffer) {
+  // The writer makes room once per member; the closing brackets after a container's last member
+  // must fit too (before the fix they went past the buffer's end). Documents of every size around
+  // the 16 KiB a thread's buffer starts with, each ending in short members, so that the room left
+  // shrinks a few bytes at a time and, for some size, runs out exactly at the last one; each in a
+  // new thread, so that the buffer is as it starts and not grown by the document before.
+  for (const bool escaped_keys : {false, true}) {
+  for (std::size_t size = 16 * 1024 - 600; size <= 16 * 1024 + 16; ++size) {
+    rapidjson::Document doc;
+    auto& alloc = doc.GetAllocator();
+    rapidjson::Value items(rapidjson::kArrayType);
+    // Texts of up to 1,000 bytes, which the writer takes in one step each (it cuts longer ones
+    // into pieces, making more room than they need).
+    std::vector<std::string> fillers(size / 1000, std::string(1000, 'x'));
+    fillers.emplace_back(size % 1000, 'x');
+    for (const std::string& filler : fillers) {
+      items.PushBack(rapidjson::Value(filler.c_str(), static_cast<rapidjson::SizeType>(filler.size()), alloc), alloc);
+    }
+    rapidjson::Value object(rapidjson::kObjectType);
+    object.AddMember("k", items, alloc);
+    // The last members: items of an array, or members whose keys need an escape (the writer
+    // makes room for those keys in a second step).
+    for (int i = 0; i < 40; ++i) {
+      if (escaped_keys) {
+        const std::string key = "q\"" + std::to_string(i);
+        rapidjson::Value name(key.c_str(), static_cast<rapidjson::SizeType>(key.size()), alloc);
+        rapidjson::Value value("y", alloc);
+        object.AddMember(name, value, alloc);
+      } else {
+        object["k"].PushBack("y", alloc);
+      }
+    }
+    doc.SetArray();
+    doc.PushBack(object, alloc);
+    std::string out;
+    std::string failure;
+    std::thread([&] {
+      try {
+        out = written(doc);
+      } catch (const std::exception& e) {
+        failure = e.what();
+      }
+    }).join();
+    EXPECT_EQ(failure, "") << "size " << size << (escaped_keys ? ", escaped keys" : "");
+    EXPECT_EQ(out, with_rapidjson(doc)) << "size " << size << (escaped_keys ? ", escaped keys" : "");
+  }
+  }
 }
 
 }  // namespace
