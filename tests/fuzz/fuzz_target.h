@@ -26,11 +26,12 @@ inline void check(bool holds, const char* what) {
 void exercise_hl7v2_parser(std::string_view input);
 void exercise_mllp_framer(std::string_view input);
 void exercise_hl7v2_path(std::string_view input);
+void exercise_bundle_writer(std::string_view input);
 
 }  // namespace helsebro::fuzz
 
 // libFuzzer's entry point, defined only in the clang fuzz build (tests/fuzz/CMakeLists.txt), so
-// the unit test binary can hold all three exercise functions.
+// the unit test binary can hold every exercise function.
 #ifdef HELSEBRO_LIBFUZZER
 #define HELSEBRO_FUZZ_ENTRY(exercise)                                                 \
   extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) { \

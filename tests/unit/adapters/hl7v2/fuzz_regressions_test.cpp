@@ -65,5 +65,11 @@ TEST(FuzzRegressions, Hl7v2PathInputsKeepEveryOracle) {
   RecordProperty("inputs", static_cast<int>(n));
 }
 
+TEST(FuzzRegressions, BundleWriterInputsKeepEveryOracle) {
+  const std::size_t n = run_inputs("bundle_writer_fuzz", &exercise_bundle_writer);
+  EXPECT_GT(n, 0u);
+  RecordProperty("inputs", static_cast<int>(n));
+}
+
 }  // namespace
 }  // namespace helsebro::fuzz
