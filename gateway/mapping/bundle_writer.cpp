@@ -32,10 +32,17 @@ constexpr auto kEscapes = [] {
 // Writes into a buffer of this thread through a pointer, with room made beforehand for the worst
 // case, instead of checking the capacity for every character. The buffer keeps its size from one
 // document to the next, so growing a string (which zero-fills what it adds) happens a few times
-// per thread, not a few times per document.
+// per thread, not a few times per document; one grown past kKeptBytes by a big document (an
+// attachment) is given back when that document is written.
 class Output {
  public:
+  static constexpr std::size_t kFirstBytes = 16 * 1024;
+  static constexpr std::size_t kKeptBytes = 256 * 1024;
+
   Output() : buffer_(buffer()), at_(buffer_.data()), end_(at_ + buffer_.size()) {}
+  ~Output() {
+    if (buffer_.size() > kKeptBytes) std::string(kFirstBytes, '\0').swap(buffer_);
+  }
   Output(const Output&) = delete;
   Output& operator=(const Output&) = delete;
 
@@ -53,7 +60,7 @@ class Output {
 
  private:
   static std::string& buffer() {
-    thread_local std::string kept(16 * 1024, '\0');
+    thread_local std::string kept(kFirstBytes, '\0');
     return kept;
   }
   void grow(std::size_t n) {
