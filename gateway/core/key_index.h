@@ -13,9 +13,9 @@
 namespace helsebro {
 
 /// Texts and what each means, for lookups made for every value of every message (the JSON keys
-/// of a FHIR type, resource types, codes of value sets and terminology tables): open addressing over a power-of-two table with a hash of the
-/// key's length and first and last eight bytes, cheaper than std::unordered_map's byte-wise hash
-/// and prime modulo.
+/// of a FHIR type, resource types, codes of value sets and terminology tables): open addressing
+/// over a power-of-two table with a hash of the key's length and first and last eight bytes,
+/// cheaper than std::unordered_map's byte-wise hash and prime modulo.
 class KeyIndexBase {
  public:
   static std::uint64_t hash(std::string_view key) noexcept;

@@ -1,10 +1,10 @@
 #include "gateway/mapping/mapping.h"
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <cstring>
 
 #include "gateway/core/files.h"
 #include "gateway/core/ids.h"
@@ -113,7 +113,7 @@ Result<Translation> Mapping::translate(const SourceView& view, const MessageFact
   thread_local std::vector<Entry> entries;
   thread_local std::vector<SourceNode> contexts;
   entries.clear();
-  std::string name;  // what an id is made from
+  std::string name;  // what an id is made from; below, a URL by id
   for (const ResourcePlan& plan : resources_) {
     if (plan.when && !eval.test(*plan.when, root)) continue;
     contexts.clear();
