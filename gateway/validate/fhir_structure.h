@@ -47,7 +47,6 @@ struct PrimitiveType {
   std::optional<RegexDfa> regex;  // the spec's regex, for string-valued primitives
 };
 
-
 struct ComplexType;
 struct ValueSet;
 
