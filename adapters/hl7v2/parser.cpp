@@ -66,7 +66,7 @@ Result<Delimiters> read_delimiters(std::string_view text) {
   d.escape = enc[2];
   d.subcomponent = enc[3];
   d.truncation = enc.size() == 5 ? enc[4] : '\0';
-  const std::string all = std::string(1, d.field) + std::string(enc);
+  const std::string all = std::string(1, d.field).append(enc);  // not operator+: g++ 12 warns falsely (-Wrestrict)
   for (std::size_t i = 0; i < all.size(); ++i) {
     const char c = all[i];
     const auto byte = static_cast<unsigned char>(c);
