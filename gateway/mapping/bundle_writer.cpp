@@ -33,13 +33,15 @@ constexpr auto kEscapes = [] {
 // case, instead of checking the capacity for every character. The buffer keeps its size from one
 // document to the next, so growing a string (which zero-fills what it adds) happens a few times
 // per thread, not a few times per document; one grown past kKeptBytes by a big document (an
-// attachment) is given back when that document is written.
+// attachment) is given back when that document is written. Its last kSlackBytes are never given
+// out as room: a write a few bytes past the room (a bug) lands there, and commit() refuses it.
 class Output {
  public:
   static constexpr std::size_t kFirstBytes = 16 * 1024;
   static constexpr std::size_t kKeptBytes = 256 * 1024;
+  static constexpr std::size_t kSlackBytes = 64;
 
-  Output() : buffer_(buffer()), at_(buffer_.data()), end_(at_ + buffer_.size()) {}
+  Output() : buffer_(buffer()), at_(buffer_.data()), end_(at_ + buffer_.size() - kSlackBytes) {}
   ~Output() {
     if (buffer_.size() > kKeptBytes) std::string(kFirstBytes, '\0').swap(buffer_);
   }
@@ -52,7 +54,6 @@ class Output {
     return at_;
   }
   void commit(char* end) {
-    // Writing past the room made would corrupt the heap: refused loudly instead (a bug here).
     if (end > end_) throw std::logic_error("bundle writer: wrote past the room it made");
     at_ = end;
   }
@@ -65,9 +66,9 @@ class Output {
   }
   void grow(std::size_t n) {
     const auto used = static_cast<std::size_t>(at_ - buffer_.data());
-    buffer_.resize(std::max(buffer_.size() * 2, used + n + 1024));
+    buffer_.resize(std::max(buffer_.size() * 2, used + n + 1024 + kSlackBytes));
     at_ = buffer_.data() + used;
-    end_ = buffer_.data() + buffer_.size();
+    end_ = buffer_.data() + buffer_.size() - kSlackBytes;
   }
 
   std::string& buffer_;

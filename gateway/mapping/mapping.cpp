@@ -80,6 +80,15 @@ bool Mapping::accepts_version(std::string_view version) const {
 
 Result<Translation> Mapping::translate(const SourceView& view, const MessageFacts& facts,
                                        const BundleCheck& check) const {
+  try {
+    return translate_unguarded(view, facts, check);
+  } catch (const std::exception& e) {
+    return Error{Errc::kMappingFailed, "mapping '" + name_ + "': translation stopped: " + e.what()};
+  }
+}
+
+Result<Translation> Mapping::translate_unguarded(const SourceView& view, const MessageFacts& facts,
+                                                 const BundleCheck& check) const {
   // The document lives in a buffer of this thread, reused by every translation it makes, so that
   // building it costs no malloc (and no page faults) unless a Bundle outgrows the buffer.
   thread_local const std::unique_ptr<char[]> text_buffer(new char[kTextBufferBytes]);

@@ -58,12 +58,17 @@ class Mapping {
   /// Checks a Bundle before it is serialized (the FHIR validator); an error refuses the message.
   using BundleCheck = std::function<Result<void>(const JsonTape& bundle)>;
 
-  /// Thread-safe: translation reads the plan and writes only to its own output.
+  /// Thread-safe: translation reads the plan and writes only to its own output. An exception
+  /// on the way (memory, an engine bug) is a mapping error naming it, not the caller's to catch:
+  /// the message is refused with that reason and kept, and the sender gets its NAK.
   Result<Translation> translate(const SourceView& view, const MessageFacts& facts,
                                 const BundleCheck& check = {}) const;
 
  private:
   friend class Compiler;
+
+  Result<Translation> translate_unguarded(const SourceView& view, const MessageFacts& facts,
+                                          const BundleCheck& check) const;
 
   std::string name_;
   std::string file_;

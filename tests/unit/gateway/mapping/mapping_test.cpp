@@ -304,6 +304,26 @@ TEST_F(MappingTest, TranslatesAnAdtMessageIntoATransactionBundle) {
   EXPECT_EQ(str(encounter["location"][0]["location"]["display"]), "MED");
 }
 
+TEST_F(MappingTest, AnExceptionWhileTranslatingIsAMappingError) {
+  // Memory running out, or a bug in the engine, refuses the message with a reason (so that the
+  // sender gets a NAK and the message is kept) instead of escaping to the listener.
+  dir_.write("hl7v2/adt.json", kAdt);
+  auto set = load_ok();
+  ASSERT_TRUE(set);
+  auto message = hl7v2::parse(adt());
+  ASSERT_TRUE(message);
+  hl7v2::SourceView view(*message);
+  const Mapping* mapping = set->find("hl7v2", "ADT^A04");
+  ASSERT_NE(mapping, nullptr);
+  auto t = mapping->translate(view, MessageFacts{"m1", "ADT^A04", 0},
+                              [](const JsonTape&) -> Result<void> { throw std::runtime_error("no memory left"); });
+  ASSERT_FALSE(t);
+  EXPECT_EQ(t.error().code, Errc::kMappingFailed);
+  EXPECT_EQ(t.error().detail, "mapping 'adt-patient': translation stopped: no memory left");
+  // The next message on this thread translates as before.
+  EXPECT_TRUE(translate(*set, "ADT^A04", adt()));
+}
+
 TEST_F(MappingTest, RefProducesTheReferencedEntrysFullUrl) {
   dir_.write("hl7v2/adt.json", kAdt);
   auto set = load_ok();
