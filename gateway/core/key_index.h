@@ -18,6 +18,7 @@ namespace helsebro {
 /// cheaper than std::unordered_map's byte-wise hash and prime modulo.
 class KeyIndexBase {
  public:
+  std::size_t size() const { return keys_.size(); }
   static std::uint64_t hash(std::string_view key) noexcept;
   /// a == b; keys of up to 16 bytes (nearly all) compared with two overlapping word loads each
   /// (of 8 bytes, or 4 below 8 bytes) instead of a call to memcmp.
@@ -79,7 +80,6 @@ class KeyIndex : public KeyIndexBase {
     const std::ptrdiff_t i = position(key);
     return i < 0 ? nullptr : &values_[static_cast<std::size_t>(i)];
   }
-  std::size_t size() const { return keys_.size(); }
 
  private:
   std::vector<V> values_;
@@ -90,7 +90,6 @@ class KeySet : public KeyIndexBase {
  public:
   bool insert(std::string key) { return add_key(std::move(key)); }
   bool contains(std::string_view key) const { return position(key) >= 0; }
-  std::size_t size() const { return keys_.size(); }
 };
 
 }  // namespace helsebro
