@@ -11,18 +11,6 @@ std::size_t Message::find_segment(std::string_view id, std::size_t occurrence) c
   return npos;
 }
 
-const FieldEntry* Message::field_entry(std::size_t seg, std::size_t field) const {
-  if (seg >= segments_.size() || field == 0) return nullptr;
-  const SegmentEntry& s = segments_[seg];
-  if (field > s.field_count) return nullptr;
-  return &fields_[s.first_field + field - 1];
-}
-
-std::optional<RepEntry> Message::rep_entry(std::size_t seg, std::size_t field, std::size_t rep) const {
-  const FieldEntry* f = field_entry(seg, field);
-  return f == nullptr ? std::nullopt : rep_entry(*f, rep);
-}
-
 std::optional<ComponentEntry> Message::component_entry(std::size_t seg, std::size_t field,
                                                        std::size_t rep, std::size_t comp) const {
   const auto r = rep_entry(seg, field, rep);

@@ -145,8 +145,16 @@ class Message {
 
   // Entry access, for the path evaluator and inspectors.
   const SegmentEntry& segment_entry(std::size_t seg) const { return segments_[seg]; }
-  const FieldEntry* field_entry(std::size_t seg, std::size_t field) const;
-  std::optional<RepEntry> rep_entry(std::size_t seg, std::size_t field, std::size_t rep) const;
+  const FieldEntry* field_entry(std::size_t seg, std::size_t field) const {
+    if (seg >= segments_.size() || field == 0) return nullptr;
+    const SegmentEntry& s = segments_[seg];
+    if (field > s.field_count) return nullptr;
+    return &fields_[s.first_field + field - 1];
+  }
+  std::optional<RepEntry> rep_entry(std::size_t seg, std::size_t field, std::size_t rep) const {
+    const FieldEntry* f = field_entry(seg, field);
+    return f == nullptr ? std::nullopt : rep_entry(*f, rep);
+  }
   std::optional<ComponentEntry> component_entry(std::size_t seg, std::size_t field, std::size_t rep,
                                                 std::size_t comp) const;
   /// The same one step down from an entry already found (for walks that go on from it).

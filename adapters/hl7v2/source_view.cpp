@@ -164,7 +164,7 @@ void SourceView::select(const SourceNode& context, const mapping::SourcePath& ba
   });
 }
 
-std::optional<mapping::SourceView::FirstText> SourceView::first_text(const SourceNode& context,
+[[gnu::flatten]] std::optional<mapping::SourceView::FirstText> SourceView::first_text(const SourceNode& context,
                                                                      const mapping::SourcePath& path,
                                                                      bool skip_null, std::string& scratch,
                                                                      std::vector<SourceNode>&) const {
