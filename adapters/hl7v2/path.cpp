@@ -1,6 +1,7 @@
 #include "adapters/hl7v2/path.h"
 
 #include <charconv>
+#include <cstdint>
 
 namespace helsebro::hl7v2 {
 namespace {
@@ -70,12 +71,28 @@ Location Path::location() const {
   return where;
 }
 
+// A segment id as one number, compared at once (a group's end is looked for at every segment
+// of every group a mapping walks).
+constexpr std::uint32_t segment_key(char a, char b, char c) {
+  return static_cast<std::uint8_t>(a) | static_cast<std::uint32_t>(static_cast<std::uint8_t>(b)) << 8 |
+         static_cast<std::uint32_t>(static_cast<std::uint8_t>(c)) << 16;
+}
+
 int group_level(std::string_view id) {
-  static constexpr std::pair<std::string_view, int> kLevels[] = {
-      {"MSH", 0}, {"BHS", 0}, {"FHS", 0}, {"PID", 1}, {"PV1", 2}, {"ORC", 3}, {"SCH", 3}, {"TXA", 3},
-      {"OBR", 4}, {"RXA", 4}, {"RXO", 4}, {"RXE", 4}, {"OBX", 5}, {"SPM", 5}};
-  for (const auto& [segment, level] : kLevels) {
-    if (segment == id) return level;
+  struct Level {
+    std::uint32_t key;
+    int level;
+  };
+  static constexpr Level kLevels[] = {
+      {segment_key('M', 'S', 'H'), 0}, {segment_key('B', 'H', 'S'), 0}, {segment_key('F', 'H', 'S'), 0},
+      {segment_key('P', 'I', 'D'), 1}, {segment_key('P', 'V', '1'), 2}, {segment_key('O', 'R', 'C'), 3},
+      {segment_key('S', 'C', 'H'), 3}, {segment_key('T', 'X', 'A'), 3}, {segment_key('O', 'B', 'R'), 4},
+      {segment_key('R', 'X', 'A'), 4}, {segment_key('R', 'X', 'O'), 4}, {segment_key('R', 'X', 'E'), 4},
+      {segment_key('O', 'B', 'X'), 5}, {segment_key('S', 'P', 'M'), 5}};
+  if (id.size() != 3) return -1;
+  const std::uint32_t key = segment_key(id[0], id[1], id[2]);
+  for (const Level& l : kLevels) {
+    if (l.key == key) return l.level;
   }
   return -1;
 }

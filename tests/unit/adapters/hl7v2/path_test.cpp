@@ -110,6 +110,22 @@ TEST(Path, LocationForErrorMessages) {
   EXPECT_EQ(compiled("@.1").location().segment, "");
 }
 
+TEST(Path, GroupLevelsFollowTheMessageStructures) {
+  EXPECT_EQ(group_level("MSH"), 0);
+  EXPECT_EQ(group_level("FHS"), 0);
+  EXPECT_EQ(group_level("PID"), 1);
+  EXPECT_EQ(group_level("PV1"), 2);
+  EXPECT_EQ(group_level("SCH"), 3);
+  EXPECT_EQ(group_level("RXE"), 4);
+  EXPECT_EQ(group_level("SPM"), 5);
+  // Segments that only belong to the group before them, near misses and other lengths.
+  for (std::string_view id : {"NTE", "PV2", "OBY", "XBX", "ZBX", "PI", "PIDX", "", "pid"}) {
+    EXPECT_EQ(group_level(id), -1) << id;
+  }
+  EXPECT_TRUE(compile_path("group(OBR)"));
+  EXPECT_FALSE(compile_path("group(NTE)"));
+}
+
 TEST(Path, DialectCompilesForTheMappingEngine) {
   const PathDialect dialect;
   EXPECT_EQ(dialect.format(), "hl7v2");
