@@ -164,10 +164,11 @@ void SourceView::select(const SourceNode& context, const mapping::SourcePath& ba
   });
 }
 
-[[gnu::flatten]] std::optional<mapping::SourceView::FirstText> SourceView::first_text(const SourceNode& context,
-                                                                     const mapping::SourcePath& path,
-                                                                     bool skip_null, std::string& scratch,
-                                                                     std::vector<SourceNode>&) const {
+// Every plain value and every condition of a mapping comes here (hundreds per message): flattened,
+// the walk, the lookups and the decoding are one function instead of seven calls.
+[[gnu::flatten]] std::optional<mapping::SourceView::FirstText> SourceView::first_text(
+    const SourceNode& context, const mapping::SourcePath& path, bool skip_null, std::string& scratch,
+    std::vector<SourceNode>&) const {
   std::optional<FirstText> found;
   visit_selected(context, static_cast<const Path&>(path), [&](const SourceNode& node, std::string_view raw) {
     const std::optional<std::string_view> text =

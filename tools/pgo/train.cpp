@@ -1,7 +1,7 @@
-// The training run of the profile-guided build (tools/pgo/CMakeLists.txt): translates every
-// HL7 v2 example of the mapping set, validated as the server does, with the instrumented copies of
-// the hot libraries, so that GCC learns which branches and calls the engine takes. Not a test and
-// not a benchmark: a mapping's error is as welcome here as its Bundle (both paths are trained).
+// The training run of the profile-guided build (tools/pgo/CMakeLists.txt): built in the second,
+// instrumented build, it translates every HL7 v2 example of the mapping set, validated as the
+// server does, so that GCC learns which branches and calls the engine takes. Not a test and not a
+// benchmark: a mapping's error is as welcome here as its Bundle (both paths are trained).
 //
 // usage: helsebro_pgo_train MAPPINGS_DIR [ROUNDS]
 
