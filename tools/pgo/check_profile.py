@@ -26,7 +26,6 @@ NOT_TRAINED = {
     "adapters/hl7v2/ack.cpp",  # ACKs are built by the listener, not by the translation
 }
 
-
 # The source GCC compiles again: small, and on the path of every message.
 GCC_CHECKED = "adapters/hl7v2/path.cpp"
 
@@ -59,8 +58,7 @@ def main():
     commands_file = sys.argv[1]
     with open(commands_file, encoding="utf-8") as f:
         commands = json.load(f)
-    source_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # tools/
-    source_root = os.path.dirname(source_root)
+    source_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     checked, missing, gcc_checked = 0, [], None
     for entry in commands:
         args = shlex.split(entry["command"])
@@ -89,7 +87,7 @@ def main():
         missing.append(f"{GCC_CHECKED}: GCC finds no profile for it (above)")
     for line in missing:
         print("check_profile: " + line, file=sys.stderr)
-    print(f"check_profile: {checked} sources compiled with a profile, {len(missing)} without one")
+    print(f"check_profile: {checked} sources compiled with -fprofile-use, {len(missing)} problems")
     return 1 if missing else 0
 
 
