@@ -6,8 +6,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include "gateway/core/key_index.h"
 
+#include "gateway/core/key_index.h"
 #include "gateway/core/result.h"
 
 namespace helsebro::mapping {
