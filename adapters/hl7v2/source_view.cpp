@@ -2,12 +2,30 @@
 
 #include <cstring>
 
+#include "gateway/core/json_tape.h"
+
 namespace helsebro::hl7v2 {
 
 using mapping::SourceNode;
 
 namespace {
 std::uint64_t component_bit(std::uint32_t component) { return 1ULL << std::min<std::uint32_t>(component, 63); }
+
+// The message's bytes from `from` (after MSH-2, whose encoding characters hold a backslash) to its
+// end when no segment there holds a byte a JSON string escapes; else none. A value lies within one
+// segment, so the terminators between them do not count.
+std::string_view plain_bytes(const Message& message, std::size_t from) {
+  const std::string_view buffer = message.buffer();
+  if (from > buffer.size()) return {};
+  for (std::uint32_t seg = 0; seg < message.segment_count(); ++seg) {
+    std::string_view text = message.segment_text(seg);
+    const auto offset = static_cast<std::size_t>(text.data() - buffer.data());
+    if (offset + text.size() <= from) continue;
+    if (offset < from) text.remove_prefix(from - offset);
+    if (!json_plain(text)) return {};
+  }
+  return buffer.substr(from);
+}
 }  // namespace
 
 SourceView::SourceView(const Message& message) : message_(message) {
@@ -15,6 +33,7 @@ SourceView::SourceView(const Message& message) : message_(message) {
   if (message.segment_count() > 0 && message.segment_id(0) == "MSH") {
     if (const FieldEntry* msh2 = message.field_entry(0, 2)) {
       escapes_ = message.buffer().find(message.delimiters().escape, msh2->span.end) != std::string::npos;
+      set_plain_bytes(plain_bytes(message, msh2->span.end));
     }
   }
   std::size_t fields = 0;

@@ -8,8 +8,10 @@
 
 #include <rapidjson/fwd.h>
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string_view>
 #include <vector>
 
@@ -120,6 +122,44 @@ class JsonTape {
 
   std::vector<JsonToken> tokens_;
 };
+
+/// Bit 7 of each byte of `w` that a JSON string must escape: below 0x20, '"' or '\\'. Exact for
+/// the lowest such byte (borrows may mark higher bytes falsely, which only costs a closer look).
+inline std::uint64_t json_special_bytes(std::uint64_t w) {
+  static_assert(std::endian::native == std::endian::little);
+  constexpr std::uint64_t kOnes = 0x0101010101010101ull;
+  constexpr std::uint64_t kHigh = 0x8080808080808080ull;
+  auto zero_bytes = [](std::uint64_t x) { return (x - kOnes) & ~x & kHigh; };
+  return ((w - kOnes * 0x20) & ~w & kHigh) | zero_bytes(w ^ (kOnes * '"')) | zero_bytes(w ^ (kOnes * '\\'));
+}
+
+/// True when no byte of `s` needs an escape in a JSON string (what the plain flags say), looked
+/// at a word at a time (the last word overlapping the one before; two half words below eight
+/// bytes): most keys and values are short.
+inline bool json_plain(std::string_view s) {
+  const char* p = s.data();
+  const std::size_t n = s.size();
+  if (n >= 8) {
+    std::uint64_t word;
+    for (std::size_t i = 0; i + 8 <= n; i += 8) {
+      std::memcpy(&word, p + i, 8);
+      if (json_special_bytes(word) != 0) return false;
+    }
+    std::memcpy(&word, p + n - 8, 8);
+    return json_special_bytes(word) == 0;
+  }
+  if (n >= 4) {
+    std::uint32_t head, tail;
+    std::memcpy(&head, p, 4);
+    std::memcpy(&tail, p + n - 4, 4);
+    return json_special_bytes(head | static_cast<std::uint64_t>(tail) << 32) == 0;
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto c = static_cast<unsigned char>(p[i]);
+    if (c < 0x20 || c == '"' || c == '\\') return false;
+  }
+  return true;
+}
 
 /// The member `key` of the object token `object` (the first, if it repeats), or nullptr.
 const JsonToken* find_member(const JsonToken& object, std::string_view key);

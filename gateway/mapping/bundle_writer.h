@@ -14,7 +14,4 @@ namespace helsebro::mapping {
 /// rapidjson's Writer looks at each byte on its own and grows its buffer in small steps.
 void write_json(const JsonTape& tape, std::string& out);
 
-/// True when no byte of `s` needs an escape in a JSON string (what JsonToken's plain flags say).
-bool plain_json_text(std::string_view s);
-
 }  // namespace helsebro::mapping

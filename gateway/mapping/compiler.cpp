@@ -1,6 +1,6 @@
 #include "gateway/mapping/compiler.h"
 
-#include "gateway/mapping/bundle_writer.h"
+#include "gateway/core/json_tape.h"
 
 #include <algorithm>
 #include <set>
@@ -200,6 +200,7 @@ Result<Modifiers> Compiler::modifiers(const JsonNode& j, PlanNode& target) {
       if (!value.is_string()) return error(value, "\"$default\" takes a string");
       m.has_default = true;
       m.default_value = value.string;
+      m.default_plain = value.plain;
     } else if (key == "$prefix") {
       if (!value.is_string()) return error(value, "\"$prefix\" takes a string");
       m.prefix = value.string;
@@ -339,7 +340,7 @@ Result<std::unique_ptr<PlanNode>> Compiler::node(const JsonNode& j) {
     n->plain_keys = true;
     for (const auto& member : n->members) {
       n->dynamic = n->dynamic || member.second->dynamic;
-      n->plain_keys = n->plain_keys && plain_json_text(member.first);
+      n->plain_keys = n->plain_keys && json_plain(member.first);
     }
     return n;
   }
@@ -422,7 +423,13 @@ Result<ResourcePlan> Compiler::resource(const JsonNode& j) {
     if (key == "name" && value.is_string()) {
       r.name = value.string;
     } else if (key == "resourceType" && value.is_string()) {
-      r.resource_type = value.string;
+      // A name of letters, so the Bundle writer copies it as it is.
+      const std::string& type = value.string;
+      const auto letter = [](char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); };
+      if (type.empty() || type.front() < 'A' || type.front() > 'Z' || !std::all_of(type.begin(), type.end(), letter)) {
+        return error(value, "\"resourceType\" is the name of a FHIR resource type, such as \"Patient\"");
+      }
+      r.resource_type = type;
     } else if (key == "when") {
       auto c = condition(value);
       if (!c) return c.error();

@@ -57,7 +57,7 @@ void Evaluator::push_constant(const JsonNode& j) {
     case JsonNode::Type::kBool: tape_.push_bool(j.boolean); break;
     case JsonNode::Type::kInt: tape_.push_int(j.integer); break;
     case JsonNode::Type::kDouble: tape_.push_double(j.number); break;
-    case JsonNode::Type::kString: tape_.push_string(j.string); break;
+    case JsonNode::Type::kString: tape_.push_string(j.string, j.plain); break;
     case JsonNode::Type::kArray: {
       const std::size_t at = tape_.open(JsonToken::Kind::kArray);
       for (const JsonNode& item : j.items) push_constant(item);
@@ -137,9 +137,11 @@ bool Evaluator::text_value(const PlanNode& n, std::string_view text, const Sourc
   }
   // FHIR has no whitespace-only strings: such a value counts as absent.
   if (is_blank(text)) text = {};
+  TextHome home = TextHome::kElsewhere;
   if (text.empty()) {
     if (!m.has_default) return missing(n, node);
     text = m.default_value;
+    home = m.default_plain ? TextHome::kPlanPlain : TextHome::kPlan;
   }
   if (m.check == Check::kNorwegianPersonId) {
     const std::string why = check_norwegian_person_id(text);
@@ -169,16 +171,18 @@ bool Evaluator::text_value(const PlanNode& n, std::string_view text, const Sourc
          : m.table_field == TableField::kDisplay ? coding->display
                                                   : coding->code;
     if (text.empty()) return false;
+    home = coding->plain ? TextHome::kPlanPlain : TextHome::kPlan;
   }
-  return converted_value(n, text, node);
+  return converted_value(n, text, node, home);
 }
 
 // The text as the type "$as" asks for.
-bool Evaluator::converted_value(const PlanNode& n, std::string_view text, const SourceNode* node) {
+bool Evaluator::converted_value(const PlanNode& n, std::string_view text, const SourceNode* node,
+                                TextHome home) {
   const Modifiers& m = n.mods;
   switch (m.as) {
     case ValueType::kBase64:
-      push_copy(base64(text));
+      push_copy(base64(text), true);
       return true;
     case ValueType::kBase64Binary: {
       // Already base64 (an XML base64Binary, often wrapped in lines): FHIR wants it unbroken.
@@ -201,7 +205,7 @@ bool Evaluator::converted_value(const PlanNode& n, std::string_view text, const 
         fail(Errc::kInvalidValue, "not base64: its length or padding is wrong", n, node);
         return false;
       }
-      push_copy(packed);
+      push_copy(packed, true);
       return true;
     }
     case ValueType::kString:
@@ -211,7 +215,9 @@ bool Evaluator::converted_value(const PlanNode& n, std::string_view text, const 
         while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
       }
       if (m.prefix.empty()) {
-        if (view_.holds(text)) tape_.push_string(text);  // the message outlives the tape
+        // The message and the plan outlive the tape.
+        if (view_.holds(text)) tape_.push_string(text, view_.holds_plain(text));
+        else if (home != TextHome::kElsewhere) tape_.push_string(text, home == TextHome::kPlanPlain);
         else push_copy(text);
       } else {
         work_.assign(m.prefix).append(text);
@@ -255,7 +261,7 @@ bool Evaluator::converted_value(const PlanNode& n, std::string_view text, const 
         fail(Errc::kInvalidValue, converted.error().detail, n, node);
         return false;
       }
-      push_copy(*converted);
+      push_copy(*converted, true);  // digits, '-', ':', '.', 'T', '+' and 'Z'
       return true;
     }
   }

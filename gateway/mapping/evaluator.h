@@ -54,9 +54,14 @@ class Evaluator {
  private:
   class Selection;
 
+  /// Where a text lies, for the tape: the mapping plan (a table's coding, a default) outlives it.
+  enum class TextHome : std::uint8_t { kElsewhere, kPlan, kPlanPlain };
+
   bool text_value(const PlanNode& n, std::string_view text, const SourceNode* node);
-  bool converted_value(const PlanNode& n, std::string_view text, const SourceNode* node);
-  void push_copy(std::string_view text) { tape_.push_string(keep(text)); }
+  bool converted_value(const PlanNode& n, std::string_view text, const SourceNode* node,
+                       TextHome home = TextHome::kElsewhere);
+  /// `plain`: no byte of `text` needs a JSON escape.
+  void push_copy(std::string_view text, bool plain = false) { tape_.push_string(keep(text), plain); }
   void push_constant(const JsonNode& j);
   /// The "$refs" References, each an object appended to the array being built.
   void push_refs(const PlanNode& n, const SourceNode& context);

@@ -1,5 +1,7 @@
 #include "gateway/mapping/json_tree.h"
 
+#include "gateway/core/json_tape.h"
+
 #include <rapidjson/error/en.h>
 #include <rapidjson/reader.h>
 
@@ -61,6 +63,7 @@ class Builder {
     JsonNode n;
     n.type = JsonNode::Type::kString;
     n.string.assign(s, length);
+    n.plain = json_plain(n.string);
     return scalar(std::move(n));
   }
   bool StartObject() { return open(JsonNode::Type::kObject); }

@@ -19,6 +19,7 @@ struct JsonNode {
   std::int64_t integer = 0;
   double number = 0;
   std::string string;
+  bool plain = false;  // a string of which no byte needs a JSON escape
   std::vector<JsonNode> items;                             // arrays
   std::vector<std::pair<std::string, JsonNode>> members;   // objects, in file order
   std::uint32_t line = 0;

@@ -169,7 +169,7 @@ Result<Translation> Mapping::translate_unguarded(const SourceView& view, const M
     add_string(tape, "fullUrl", e.full_url, true);  // "urn:uuid:" and the id
     const std::size_t resource = tape.open(JsonToken::Kind::kObject);
     tape.set_key(resource, "resource", true);
-    add_string(tape, "resourceType", plan.resource_type);
+    add_string(tape, "resourceType", plan.resource_type, true);  // letters (the compiler checks)
     // The id of a PUT by id; taken out again below when the request is something else.
     const std::size_t id = tape.size();
     add_string(tape, "id", e.id(), true);
@@ -209,7 +209,7 @@ Result<Translation> Mapping::translate_unguarded(const SourceView& view, const M
       name.assign(plan.resource_type).append("/").append(e.id());
       add_string(tape, "url", eval.keep(name));
     } else {
-      add_string(tape, "url", plan.resource_type);
+      add_string(tape, "url", plan.resource_type, true);
     }
     if (plan.if_none_exist && method == "POST") {
       if (auto cond = eval.string(*plan.if_none_exist, e.context)) add_string(tape, "ifNoneExist", *cond);

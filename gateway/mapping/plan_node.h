@@ -49,6 +49,7 @@ struct Modifiers {
   std::string required;  // non-empty: absence is an error with this text
   std::string prefix;  // prepended to a string result, e.g. "urn:oid:"
   std::string default_value;
+  bool default_plain = false;  // no byte of default_value needs a JSON escape
   std::string separator;                    // "$join": between the joined values
 };
 

@@ -101,13 +101,23 @@ class SourceView {
     const auto begin = reinterpret_cast<std::uintptr_t>(bytes_.data());
     return from >= begin && from + text.size() <= begin + bytes_.size();
   }
+  /// True when `text` lies within the part of the message's bytes that its format has found free
+  /// of anything a JSON string escapes: the Bundle writer copies such a value as it is.
+  bool holds_plain(std::string_view text) const {
+    const auto from = reinterpret_cast<std::uintptr_t>(text.data());
+    const auto begin = reinterpret_cast<std::uintptr_t>(plain_.data());
+    return from >= begin && from + text.size() <= begin + plain_.size();
+  }
 
  protected:
   /// A format that keeps the message as one text says which, for holds().
   void set_bytes(std::string_view bytes) { bytes_ = bytes; }
+  /// A part of those bytes in which no value's text needs a JSON escape, for holds_plain().
+  void set_plain_bytes(std::string_view bytes) { plain_ = bytes; }
 
  private:
   std::string_view bytes_;
+  std::string_view plain_;
 };
 
 }  // namespace helsebro::mapping

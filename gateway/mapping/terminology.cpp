@@ -1,5 +1,6 @@
 #include "gateway/mapping/terminology.h"
 
+#include "gateway/core/json_tape.h"
 #include "gateway/mapping/json_tree.h"
 
 namespace helsebro::mapping {
@@ -31,6 +32,7 @@ Result<Coding> read_coding(const std::string& file, const JsonNode& node, const 
     else if (key == "display") c.display = value.string;
     else if (key != "from" && key != "comment") return at(file, value, "unknown key \"" + key + "\"");
   }
+  c.plain = json_plain(c.system) && json_plain(c.code) && json_plain(c.display);
   return c;  // no code: a known source code with no target; the value is left out
 }
 

@@ -16,6 +16,7 @@ struct Coding {
   std::string system;
   std::string code;
   std::string display;
+  bool plain = false;  // no byte of system, code or display needs a JSON escape
 };
 
 /// Immutable once loaded; safe to share between threads.

@@ -167,6 +167,45 @@ TEST_F(SourceViewTest, MshHeaderFieldsAreNotDecoded) {
   EXPECT_EQ(texts("MSH-9.2"), (Texts{"R01"}));
 }
 
+// What the Bundle writer may copy without looking for bytes to escape.
+TEST(SourceViewPlain, ValuesAfterMsh2AreKnownPlainWhenNoSegmentHoldsAnEscapedByte) {
+  auto parsed = parse("MSH|^~\\&|LAB|AHUS|HELSEBRO|NHN|20240115103000||ORU^R01|MSG1|P|2.5\rPID|1||111||Ås^Kåre\r");
+  ASSERT_TRUE(parsed) << parsed.error().message();
+  const SourceView view(*parsed);
+  std::string scratch;
+  auto text_of = [&](std::string_view path) {
+    auto compiled = compile_path(path);
+    EXPECT_TRUE(compiled) << path;
+    std::vector<SourceNode> nodes;
+    view.select(view.root(), **compiled, nodes);
+    EXPECT_EQ(nodes.size(), 1U) << path;
+    return view.text_view(nodes.at(0), scratch);
+  };
+  EXPECT_TRUE(view.holds_plain(text_of("PID-5.2")));
+  EXPECT_TRUE(view.holds_plain(text_of("MSH-3")));
+  EXPECT_FALSE(view.holds_plain(text_of("MSH-2")));  // the encoding characters hold a backslash
+  EXPECT_FALSE(view.holds_plain(text_of("MSH-1")));
+  EXPECT_FALSE(view.holds_plain("Kåre"));            // not the message's bytes
+}
+
+TEST(SourceViewPlain, NoValueIsKnownPlainWhenASegmentHoldsAQuoteOrAControlByte) {
+  for (const std::string_view odd : {"a\"b", "a\tb", "a\x01b", "a\x1f"}) {
+    const std::string text = "MSH|^~\\&|LAB|AHUS|HELSEBRO|NHN|20240115103000||ORU^R01|MSG1|P|2.5\r"
+                             "PID|1||111||Ås^Kåre\rNTE|1||" + std::string(odd) + "\r";
+    auto parsed = parse(text);
+    ASSERT_TRUE(parsed) << parsed.error().message();
+    const SourceView view(*parsed);
+    auto compiled = compile_path("PID-5.2");
+    ASSERT_TRUE(compiled);
+    std::vector<SourceNode> nodes;
+    view.select(view.root(), **compiled, nodes);
+    ASSERT_EQ(nodes.size(), 1U);
+    std::string scratch;
+    EXPECT_FALSE(view.holds_plain(view.text_view(nodes[0], scratch))) << odd;
+    EXPECT_TRUE(view.holds(view.text_view(nodes[0], scratch))) << odd;
+  }
+}
+
 TEST_F(SourceViewTest, LocatesNodes) {
   const auto sub = select("PID-3[2].5.2");
   ASSERT_EQ(sub.size(), 1u);

@@ -101,8 +101,8 @@ TEST(BundleWriter, WritesPlainKeysAndTextsAsTheyAre) {
   std::string out;
   write_json(tape, out);
   EXPECT_EQ(out, R"({"fullUrl":"urn:uuid:1","k\"ey":"a\"b"})");
-  EXPECT_TRUE(plain_json_text("Patient.identifier"));
-  EXPECT_FALSE(plain_json_text("tab\there"));
+  EXPECT_TRUE(json_plain("Patient.identifier"));
+  EXPECT_FALSE(json_plain("tab\there"));
 }
 
 TEST(BundleWriter, AppendsToWhatIsThere) {

@@ -22,6 +22,7 @@ const char* kGenderTable = R"json({
     {"from": "M", "code": "male", "display": "Male"},
     {"from": "O", "code": "other", "display": "Other"},
     {"from": "U", "code": "unknown", "display": "Unknown"},
+    {"from": "Q", "code": "other", "display": "Other \"annet\"\tx\\y"},
     {"from": "X", "comment": "no equivalent in administrative-gender"}
   ]
 })json";
@@ -468,6 +469,16 @@ TEST_F(MappingTest, KeysAndValuesThatNeedEscapesAreEscaped) {
   EXPECT_EQ(str(r["plain"]), "Doe\\x");
   EXPECT_EQ(str(r["with \"quote\""]), "Back\\slash");
   EXPECT_EQ(str(r["given"]), "Say \"hei\"");
+
+  // So must constants, defaults and table entries of the mapping set that need escapes.
+  write_simple(R"({"constant": "a \"b\"\tc", "plain": "abc",
+                   "fallback": {"$path": "PID-9", "$default": "x\\y"},
+                   "display": {"$path": "PID-8", "$table": "hl7-0001", "$tableField": "display"}})");
+  const auto t = simple_resource(adt("123", "Q"));
+  EXPECT_EQ(str(t["constant"]), "a \"b\"\tc");
+  EXPECT_EQ(str(t["plain"]), "abc");
+  EXPECT_EQ(str(t["fallback"]), "x\\y");
+  EXPECT_EQ(str(t["display"]), "Other \"annet\"\tx\\y");
 }
 
 TEST_F(MappingTest, AResourceBodyMayBeAnyNodeThatYieldsAnObject) {
@@ -787,6 +798,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadMapping{"FILE:{\"mapping\": \"m\", \"accepts\": {\"format\": \"hl7v2\", \"messages\": [\"ADT^A04\"]},"
                    " \"resources\": [{\"name\": \"r\", \"resource\": {}}]}",
                    "", "needs a \"resourceType\""},
+        BadMapping{"FILE:{\"mapping\": \"m\", \"accepts\": {\"format\": \"hl7v2\", \"messages\": [\"ADT^A04\"]},"
+                   " \"resources\": [{\"name\": \"r\", \"resourceType\": \"Basic \\\"x\\\"\", \"resource\": {}}]}",
+                   "", "\"resourceType\" is the name of a FHIR resource type"},
         BadMapping{"FILE:{\"mapping\": \"m\", \"accepts\": {\"format\": \"hl7v2\", \"messages\": [\"ADT^A04\"]},"
                    " \"resources\": [{\"name\": \"r\", \"resourceType\": \"Basic\", \"resource\": {}},"
                    " {\"name\": \"r\", \"resourceType\": \"Basic\", \"resource\": {}}]}",
