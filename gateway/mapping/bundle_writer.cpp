@@ -10,6 +10,7 @@
 #include <cstring>
 #include <stdexcept>
 #include <string_view>
+#include <vector>
 
 
 namespace helsebro::mapping {
@@ -99,16 +100,6 @@ inline char* copy(char* to, const char* from, std::size_t n) {
   return to + n;
 }
 
-// Bit 7 of each byte of the word that rapidjson escapes: below 0x20, '"' or '\\'. Exact for the
-// lowest such byte (borrows may mark higher bytes falsely, which only costs a byte-wise look).
-static_assert(std::endian::native == std::endian::little);
-std::uint64_t special_bytes(std::uint64_t w) {
-  constexpr std::uint64_t kOnes = 0x0101010101010101ull;
-  constexpr std::uint64_t kHigh = 0x8080808080808080ull;
-  auto zero_bytes = [](std::uint64_t x) { return (x - kOnes) & ~x & kHigh; };
-  return ((w - kOnes * 0x20) & ~w & kHigh) | zero_bytes(w ^ (kOnes * '"')) | zero_bytes(w ^ (kOnes * '\\'));
-}
-
 // Writes one piece of a string's text, escaped; `room` has space for its worst case.
 char* write_escaped(std::string_view s, char* to) {
   static constexpr char kHex[] = "0123456789ABCDEF";
@@ -119,7 +110,7 @@ char* write_escaped(std::string_view s, char* to) {
       std::uint64_t word;
       std::memcpy(&word, from, 8);
       std::memcpy(to, from, 8);
-      const std::uint64_t special = special_bytes(word);
+      const std::uint64_t special = json_special_bytes(word);
       if (special == 0) {
         from += 8;
         to += 8;
@@ -147,131 +138,92 @@ char* write_escaped(std::string_view s, char* to) {
   return to;
 }
 
-// True when no byte of `s` needs an escape, looked at a word at a time (the last word overlapping
-// the one before; two half words below eight bytes), so that most keys and values, which are
-// short, are copied at once instead of byte by byte.
-bool needs_no_escape(std::string_view s) {
-  const char* p = s.data();
-  const std::size_t n = s.size();
-  if (n >= 8) {
-    std::uint64_t word;
-    for (std::size_t i = 0; i + 8 <= n; i += 8) {
-      std::memcpy(&word, p + i, 8);
-      if (special_bytes(word) != 0) return false;
-    }
-    std::memcpy(&word, p + n - 8, 8);
-    return special_bytes(word) == 0;
-  }
-  if (n >= 4) {
-    std::uint32_t head, tail;
-    std::memcpy(&head, p, 4);
-    std::memcpy(&tail, p + n - 4, 4);
-    return special_bytes(head | static_cast<std::uint64_t>(tail) << 32) == 0;
-  }
-  for (std::size_t i = 0; i < n; ++i) {
-    if (kEscapes[static_cast<unsigned char>(p[i])] != 0) return false;
-  }
-  return true;
-}
-
-// Writes `s` quoted and escaped (it needs escapes, or it is too long to tell at once), piece by
-// piece: a long text needs room for six times a piece (all as \u00XX), not six times itself.
-char* write_escaped_string(std::string_view s, char* to, Output& out) {
-  constexpr std::size_t kPiece = 4096;
+// A string quoted, as it is when `plain` or when no byte needs an escape, else escaped.
+char* write_string(std::string_view s, bool plain, char* to) {
   *to++ = '"';
-  while (!s.empty()) {
-    const std::string_view piece = s.substr(0, kPiece);
-    s.remove_prefix(piece.size());
-    out.commit(to);
-    to = write_escaped(piece, out.room(piece.size() * 6 + 8));  // a word may be stored whole
-  }
-  out.commit(to);
-  to = out.room(2);
+  to = plain || json_plain(s) ? copy(to, s.data(), s.size()) : write_escaped(s, to);
   *to++ = '"';
   return to;
 }
 
-// True when a string with these flags and text is written as it is, quoted.
-bool as_it_is(std::string_view s, bool plain) {
-  return plain || (s.size() <= 4096 && needs_no_escape(s));
-}
-
-char* write_quoted(std::string_view s, char* to) {
-  *to++ = '"';
-  to = copy(to, s.data(), s.size());
-  *to++ = '"';
-  return to;
-}
-
-// What writing a value needs at first: numbers take at most 32 bytes, a string its text quoted
-// unless it needs escapes (more room is made then), a container its bracket.
-std::size_t room_for(const JsonToken& v) {
-  return v.kind == JsonToken::Kind::kString || v.kind == JsonToken::Kind::kNumber ? v.size + 2 : 32;
-}
-
-// Writes the value at token `i` where `to` points, with room_for() it made, and returns the token
-// after it. Containers are written member by member, each member's comma, key and scalar value
-// in one step with one check for room, as most of a Bundle is short strings.
-std::size_t write_value(const JsonTape& tape, std::size_t i, char* to, Output& out) {
-  const JsonToken& t = tape[i];
+// The most bytes a token can take written, with the comma before it and its key: a string six
+// for each byte (all as \u00XX) unless it is known to need no escape, a number the digits the
+// sender wrote or 32, a container its two brackets. What the document needs in all is made room
+// for at once, so that writing it never checks.
+std::size_t most_bytes(const JsonToken& t) {
+  using Kind = JsonToken::Kind;
+  std::size_t n = 1;
+  if (t.key != nullptr) {
+    n += (t.flags & JsonToken::kPlainKey ? t.key_size : 6 * std::size_t{t.key_size}) + 3;
+  }
   switch (t.kind) {
-    case JsonToken::Kind::kNull: to = copy(to, "null", 4); break;
-    case JsonToken::Kind::kFalse: to = copy(to, "false", 5); break;
-    case JsonToken::Kind::kTrue: to = copy(to, "true", 4); break;
-    case JsonToken::Kind::kInt: to = rapidjson::internal::i64toa(t.integer, to); break;
-    case JsonToken::Kind::kDouble: to = rapidjson::internal::dtoa(t.real, to); break;
-    case JsonToken::Kind::kNumber: to = copy(to, t.text, t.size); break;
-    case JsonToken::Kind::kString:
-      if (as_it_is(t.text_view(), t.flags & JsonToken::kPlainText)) to = write_quoted(t.text_view(), to);
-      else to = write_escaped_string(t.text_view(), to, out);
-      break;
-    case JsonToken::Kind::kObject:
-    case JsonToken::Kind::kArray: {
-      const bool object = t.kind == JsonToken::Kind::kObject;
-      *to++ = object ? '{' : '[';
-      std::size_t at = i + 1;
-      for (std::uint32_t k = 0; k < t.size; ++k) {
-        const JsonToken& v = tape[at];
-        // The comma, the key, the value's start, and the container's closing bracket should
-        // this be its last value.
-        out.commit(to);
-        to = out.room(1 + (object ? v.key_size + 3 : 0) + room_for(v) + 1);
-        if (k > 0) *to++ = ',';
-        if (object) {
-          if (as_it_is(v.key_view(), v.flags & JsonToken::kPlainKey)) {
-            to = write_quoted(v.key_view(), to);
-          } else {  // the room made was for the key as it is
-            to = write_escaped_string(v.key_view(), to, out);
-            out.commit(to);
-            to = out.room(1 + room_for(v) + 1);
-          }
-          *to++ = ':';
-        }
-        if (v.kind == JsonToken::Kind::kString && as_it_is(v.text_view(), v.flags & JsonToken::kPlainText)) {
-          to = write_quoted(v.text_view(), to);
-          ++at;
-          continue;
-        }
-        at = write_value(tape, at, to, out);
-        to = out.room(1);  // the closing bracket
-      }
-      *to++ = object ? '}' : ']';
-      out.commit(to);
-      return at;
-    }
+    case Kind::kString:
+      return n + (t.flags & JsonToken::kPlainText ? t.size : 6 * std::size_t{t.size}) + 2;
+    case Kind::kNumber: return n + t.size;
+    case Kind::kObject:
+    case Kind::kArray: return n + 2;
+    default: return n + 32;
   }
-  out.commit(to);
-  return i + t.span;
 }
+
+// A container being written: its values so far, of how many.
+struct Open {
+  std::uint32_t written;
+  std::uint32_t size;
+  bool object;
+};
 
 }  // namespace
 
-bool plain_json_text(std::string_view s) { return needs_no_escape(s); }
-
 void write_json(const JsonTape& tape, std::string& out) {
+  using Kind = JsonToken::Kind;
   if (tape.empty()) return;
+  const std::size_t end = tape[0].span;
+  std::size_t most = 8;  // write_escaped() may store a last word whole
+  for (std::size_t i = 0; i < end; ++i) most += most_bytes(tape[i]);
   Output output;
-  write_value(tape, 0, output.room(room_for(tape[0])), output);
+  char* to = output.room(most);
+  // One pass over the tokens in document order, without recursion: the containers open at the
+  // current token are on a stack of this thread.
+  thread_local std::vector<Open> open;
+  open.clear();
+  for (std::size_t i = 0; i < end; ++i) {
+    const JsonToken& t = tape[i];
+    if (!open.empty()) {
+      Open& in = open.back();
+      if (in.written++ > 0) *to++ = ',';
+      if (in.object) {
+        to = write_string(t.key_view(), t.flags & JsonToken::kPlainKey, to);
+        *to++ = ':';
+      }
+    }
+    switch (t.kind) {
+      case Kind::kNull: to = copy(to, "null", 4); break;
+      case Kind::kFalse: to = copy(to, "false", 5); break;
+      case Kind::kTrue: to = copy(to, "true", 4); break;
+      case Kind::kInt: to = rapidjson::internal::i64toa(t.integer, to); break;
+      case Kind::kDouble: to = rapidjson::internal::dtoa(t.real, to); break;
+      case Kind::kNumber: to = copy(to, t.text, t.size); break;
+      case Kind::kString: to = write_string(t.text_view(), t.flags & JsonToken::kPlainText, to); break;
+      case Kind::kObject:
+      case Kind::kArray: {
+        const bool object = t.kind == Kind::kObject;
+        *to++ = object ? '{' : '[';
+        if (t.size > 0) {
+          open.push_back({0, t.size, object});
+          continue;  // its values come next
+        }
+        *to++ = object ? '}' : ']';
+        break;
+      }
+    }
+    // A value is complete, and so is every container whose last value it was.
+    while (!open.empty() && open.back().written == open.back().size) {
+      *to++ = open.back().object ? '}' : ']';
+      open.pop_back();
+    }
+  }
+  output.commit(to);
   out.append(output.written());
 }
 
