@@ -80,9 +80,13 @@ int lint_mappings(const std::string& dir, std::ostream& out, std::ostream& err) 
     check_all(entry.path() / "datatypes", datatype_schema());
     check_all(entry.path() / "shared", mapping_schema());
   }
-  // The compiler checks what no schema can: names that must exist, paths, tables, variables.
+  // The compiler checks what no schema can: names that must exist, paths, tables, variables,
+  // and the names of the FHIR elements the plans write (plan_check.h).
   auto set = load_mappings(dir);
-  if (!set) problems.push_back(set.error().detail);
+  if (!set) {  // one problem per line
+    std::istringstream lines(set.error().detail);
+    for (std::string line; std::getline(lines, line);) problems.push_back(line);
+  }
   for (const auto& p : problems) out << p << "\n";
   if (!problems.empty()) {
     out << problems.size() << " problem(s) in " << dir << "\n";

@@ -6,8 +6,10 @@
 #include "adapters/hl7v2/path.h"
 #include "adapters/kith/schema_index.h"
 #include "adapters/kith/xpath.h"
+#include "gateway/app/plan_check.h"
 #include "gateway/config/config.h"
 #include "gateway/observe/log.h"
+#include "gateway/validate/fhir_validator.h"
 
 namespace helsebro::app {
 
@@ -42,7 +44,14 @@ Result<std::shared_ptr<const mapping::MappingSet>> load_mappings(const std::stri
                                     ": KITH mappings need the schema index in " + kith_schema_dir +
                                     ": " + index.error().detail};
   }
-  return mapping::MappingSet::load(dir, dialects);
+  auto set = mapping::MappingSet::load(dir, dialects);
+  if (!set) return set;
+  // What the compiler cannot know: the names FHIR gives its elements. One problem per line.
+  const auto problems = misnamed_elements(**set, validate::FhirValidator::r4().table());
+  if (problems.empty()) return set;
+  std::string detail;
+  for (const std::string& p : problems) detail.append(detail.empty() ? "" : "\n").append(p);
+  return Error{Errc::kInvalidValue, std::move(detail)};
 }
 
 Result<std::shared_ptr<const mapping::MappingSet>> load_mappings(const std::string& dir) {

@@ -53,6 +53,8 @@ class Mapping {
   const std::string& file() const { return file_; }
   const std::string& format() const { return format_; }
   const std::vector<std::string>& message_types() const { return message_types_; }
+  /// The compiled resources (plan_node.h), for checks of the whole plan when the set loads.
+  const std::vector<ResourcePlan>& resources() const { return resources_; }
   bool accepts_version(std::string_view version) const;
 
   /// Checks a Bundle before it is serialized (the FHIR validator); an error refuses the message.

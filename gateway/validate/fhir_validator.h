@@ -70,6 +70,8 @@ class FhirValidator {
   /// Required value sets whose codes are not checked (they need a terminology server).
   std::vector<std::string> unchecked_value_sets() const;
 
+  const StructureTable& table() const { return *table_; }
+
  private:
   static Result<void> to_result(const std::vector<ValidationIssue>& issues);
 

@@ -424,6 +424,12 @@ const std::vector<Case>& refused_by_both() {
        datatype(R"({"a": {"$if": {"var": "x", "exists": true}, "$then": "y"}})")},
       {"datatype with a bad modifier", Kind::kDatatype, datatype(R"({"a": {"$path": "@.1", "$as": "number"}})")},
       {"datatype with a bad path", Kind::kDatatype, datatype(R"({"a": {"$path": "@1"}})")},
+      {"lower-case resource type", Kind::kMapping,
+       R"({"mapping": "t", "accepts": {"format": "hl7v2", "messages": ["ADT^A04"]},
+           "resources": [{"name": "r", "resourceType": "patient", "resource": {}}]})"},
+      {"resource type with a quote", Kind::kMapping,
+       R"({"mapping": "t", "accepts": {"format": "hl7v2", "messages": ["ADT^A04"]},
+           "resources": [{"name": "r", "resourceType": "Pa\"tient", "resource": {}}]})"},
       // Terminology tables.
       {"table without name", Kind::kTerminology, R"({"entries": []})"},
       {"table with empty name", Kind::kTerminology, R"({"table": "", "entries": []})"},
@@ -470,9 +476,6 @@ TEST(MappingSchemas, RefusesWhatTheEngineWouldIgnore) {
       {"three-part message type (never matches)", Kind::kMapping,
        R"({"mapping": "t", "accepts": {"format": "hl7v2", "messages": ["ADT^A04^ADT_A01"]},
            "resources": [{"name": "r", "resourceType": "Basic", "resource": {}}]})"},
-      {"lower-case resource type", Kind::kMapping,
-       R"({"mapping": "t", "accepts": {"format": "hl7v2", "messages": ["ADT^A04"]},
-           "resources": [{"name": "r", "resourceType": "patient", "resource": {}}]})"},
       {"unknown datatype key (ignored by the loader)", Kind::kDatatype,
        R"({"datatype": "T", "template": {"a": "b"}, "templates": {}})"},
   };

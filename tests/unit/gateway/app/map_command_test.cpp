@@ -11,15 +11,16 @@
 namespace helsebro::app {
 namespace {
 
-// A mapping whose Bundle FHIR validation refuses (Basic has no element "family"): `map` names
-// the refusal, and with --no-validate shows the Bundle the mapping made.
+// A mapping whose Bundle FHIR validation refuses (a family name is no code of the required value
+// set of Patient.gender): `map` names the refusal, and with --no-validate shows the Bundle the
+// mapping made.
 class MapCommandTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_.write("mappings/hl7v2/wrong.json", R"({"mapping": "wrong",
       "accepts": {"format": "hl7v2", "messages": ["ADT^A04"]},
-      "resources": [{"name": "r", "resourceType": "Basic",
-                     "resource": {"family": {"$path": "PID-5.1"}}}]})");
+      "resources": [{"name": "r", "resourceType": "Patient",
+                     "resource": {"gender": {"$path": "PID-5.1"}}}]})");
     message_ = dir_.write("adt.hl7",
                           "MSH|^~\\&|A|B|C|D|20240115103000||ADT^A04|M1|P|2.5\rPID|1||123||Nordmann^Kari\r")
                    .string();
@@ -42,13 +43,15 @@ class MapCommandTest : public ::testing::Test {
 
 TEST_F(MapCommandTest, NamesWhatFhirValidationRefuses) {
   EXPECT_EQ(map(true), 1);
-  EXPECT_NE(err_.str().find("Bundle.entry[0].resource.family: unknown element"), std::string::npos) << err_.str();
+  EXPECT_NE(err_.str().find("Bundle.entry[0].resource.gender: code 'Nordmann' is not in required value set"),
+            std::string::npos)
+      << err_.str();
   EXPECT_EQ(out_.str(), "");
 }
 
 TEST_F(MapCommandTest, NoValidateShowsTheBundleTheMappingMade) {
   EXPECT_EQ(map(false), 0) << err_.str();
-  EXPECT_NE(out_.str().find("\"family\": \"Nordmann\""), std::string::npos) << out_.str();
+  EXPECT_NE(out_.str().find("\"gender\": \"Nordmann\""), std::string::npos) << out_.str();
 }
 
 TEST_F(MapCommandTest, TheRateSaysWhetherTheBundlesWereValidated) {

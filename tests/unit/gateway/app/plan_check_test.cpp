@@ -1,0 +1,101 @@
+#include "gateway/app/plan_check.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <sstream>
+
+#include "adapters/hl7v2/path.h"
+#include "gateway/app/lint_command.h"
+#include "gateway/app/mappings.h"
+#include "gateway/validate/fhir_validator.h"
+#include "unit/temp_dir.h"
+
+namespace helsebro::app {
+namespace {
+
+// Every construct that writes members, with one misspelt element in each, beside correct ones
+// that only look unusual: a choice type's key, a primitive's "_status" twin, the body's own
+// resourceType (which the engine replaces).
+constexpr const char* kMapping = R"({"mapping": "m",
+  "accepts": {"format": "hl7v2", "messages": ["ORU^R01"]},
+  "resources": [
+    {"name": "obs", "resourceType": "Observation", "forEach": "OBX",
+     "resource": {
+       "resourceType": "ignored",
+       "status": "final",
+       "_status": {"extension": [{"url": "http://example.org/x", "valueString": "y"}]},
+       "code": {"codng": [{"system": "http://loinc.org", "code": "1-8"}]},
+       "valueQuantity": {"value": {"$path": "@-5", "$as": "decimal"}, "unitt": {"$path": "@-6.1"}},
+       "interpretation": [{"$each": "@-8", "$do": {"txt": {"$path": "@.2"}}}],
+       "effectiveDateTime": {"$if": {"path": "@-14", "exists": true},
+                             "$then": {"$path": "@-14", "$as": "dateTime"}},
+       "referenceRange": [{"$if": {"path": "@-7", "exists": true},
+                           "$then": {"text": {"$path": "@-7"}},
+                           "$else": {"txet": "none"}}],
+       "performer": [{"$each": "@-16", "$use": "XCN"}],
+       "note": [{"$each": "@-17", "$use": "XCN"}]
+     }},
+    {"name": "other", "resourceType": "Observasjon", "resource": {"status": "final"}}
+  ]})";
+
+// Used as a Reference (Observation.performer) and as an Annotation (Observation.note): Reference
+// has "display", Annotation has not.
+constexpr const char* kXcn = R"({"datatype": "XCN", "template": {"display": {"$path": "@.2"}}})";
+
+class PlanCheckTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_.write("mappings/hl7v2/m.json", kMapping);
+    dir_.write("mappings/hl7v2/datatypes/XCN.json", kXcn);
+  }
+  std::string mappings() const { return (dir_.path() / "mappings").string(); }
+
+  test::TempDir dir_;
+};
+
+TEST_F(PlanCheckTest, NamesEveryMemberFhirHasNoElementFor) {
+  const hl7v2::PathDialect hl7v2;
+  auto set = mapping::MappingSet::load(mappings(), {{"hl7v2", &hl7v2}});
+  ASSERT_TRUE(set) << set.error().message();
+  const auto problems = misnamed_elements(**set, validate::FhirValidator::r4().table());
+  std::ostringstream all;
+  for (const auto& p : problems) all << p << "\n";
+  ASSERT_EQ(problems.size(), 6U) << all.str();
+  // Each with its place in the file (the line and column of the member's value) and its path.
+  auto has = [&](const std::string& where, const std::string& what) {
+    return std::any_of(problems.begin(), problems.end(), [&](const std::string& p) {
+      return p.find(where) != std::string::npos && p.find(what) != std::string::npos;
+    });
+  };
+  EXPECT_TRUE(has("m.json:9:", "CodeableConcept has no element 'codng' (Observation.code.codng)")) << all.str();
+  EXPECT_TRUE(has("m.json:10:", "Quantity has no element 'unitt' (Observation.valueQuantity.unitt)")) << all.str();
+  EXPECT_TRUE(has("m.json:11:", "CodeableConcept has no element 'txt' (Observation.interpretation.txt)"))
+      << all.str();
+  EXPECT_TRUE(has("m.json:16:", "Observation.referenceRange has no element 'txet' (Observation.referenceRange.txet)"))
+      << all.str();
+  EXPECT_TRUE(has("XCN.json:1:", "Annotation has no element 'display' (Observation.note.display)")) << all.str();
+  EXPECT_TRUE(has("m.json", "resource 'other': Observasjon is not a resource type of FHIR R4")) << all.str();
+  EXPECT_FALSE(has("", "_status")) << all.str();
+  EXPECT_FALSE(has("", "resourceType")) << all.str();
+  EXPECT_FALSE(has("", "performer")) << all.str();
+}
+
+TEST_F(PlanCheckTest, TheSetIsRefusedAndLintListsEachProblemOnItsLine) {
+  auto set = load_mappings(mappings());
+  ASSERT_FALSE(set);
+  EXPECT_NE(set.error().detail.find("Quantity has no element 'unitt'"), std::string::npos) << set.error().detail;
+
+  std::ostringstream out, err;
+  EXPECT_EQ(lint_mappings(mappings(), out, err), 1) << out.str() << err.str();
+  EXPECT_NE(out.str().find("\n6 problem(s) in "), std::string::npos) << out.str();
+}
+
+TEST(PlanCheck, TheRepositorysMappingsWriteOnlyElementsFhirHas) {
+  auto set = load_mappings((std::filesystem::path(HELSEBRO_SOURCE_DIR) / "mappings").string());
+  ASSERT_TRUE(set) << set.error().detail;
+}
+
+}  // namespace
+}  // namespace helsebro::app
