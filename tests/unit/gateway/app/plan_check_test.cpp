@@ -15,9 +15,9 @@
 namespace helsebro::app {
 namespace {
 
-// Every construct that writes members, with one misspelt element in each, beside correct ones
-// that only look unusual: a choice type's key, a primitive's "_status" twin, the body's own
-// resourceType (which the engine replaces).
+// Every construct that writes members, with one misspelt element in each, and lists where FHIR
+// takes one value and the reverse, beside correct ones that only look unusual: a choice type's
+// key, a primitive's "_status" twin, the body's own resourceType (which the engine replaces).
 constexpr const char* kMapping = R"({"mapping": "m",
   "accepts": {"format": "hl7v2", "messages": ["ORU^R01"]},
   "resources": [
@@ -35,7 +35,11 @@ constexpr const char* kMapping = R"({"mapping": "m",
                            "$then": {"text": {"$path": "@-7"}},
                            "$else": {"txet": "none"}}],
        "performer": [{"$each": "@-16", "$use": "XCN"}],
-       "note": [{"$each": "@-17", "$use": "XCN"}]
+       "note": [{"$each": "@-17", "$use": "XCN"}],
+       "category": {"coding": [{"system": "http://example.org", "code": "lab"}]},
+       "subject": [{"reference": "Patient/1"}],
+       "basedOn": {"$first": "@-21", "$do": {"display": {"$path": "@.1"}}},
+       "identifier": [{"$each": "@-21", "$do": {"value": {"$path": "@.1"}}}]
      }},
     {"name": "other", "resourceType": "Observasjon", "resource": {"status": "final"}}
   ]})";
@@ -62,7 +66,7 @@ TEST_F(PlanCheckTest, NamesEveryMemberFhirHasNoElementFor) {
   const auto problems = misnamed_elements(**set, validate::FhirValidator::r4().table());
   std::ostringstream all;
   for (const auto& p : problems) all << p << "\n";
-  ASSERT_EQ(problems.size(), 6U) << all.str();
+  ASSERT_EQ(problems.size(), 9U) << all.str();
   // Each with its place in the file (the line and column of the member's value) and its path.
   auto has = [&](const std::string& where, const std::string& what) {
     return std::any_of(problems.begin(), problems.end(), [&](const std::string& p) {
@@ -77,9 +81,15 @@ TEST_F(PlanCheckTest, NamesEveryMemberFhirHasNoElementFor) {
       << all.str();
   EXPECT_TRUE(has("XCN.json:1:", "Annotation has no element 'display' (Observation.note.display)")) << all.str();
   EXPECT_TRUE(has("m.json", "resource 'other': Observasjon is not a resource type of FHIR R4")) << all.str();
+  EXPECT_TRUE(has("m.json:19:", "one value where FHIR takes a list: write it inside [ ] (Observation.category)"))
+      << all.str();
+  EXPECT_TRUE(has("m.json:20:", "a list where FHIR takes one value (Observation.subject)")) << all.str();
+  EXPECT_TRUE(has("m.json:21:", "one value where FHIR takes a list: write it inside [ ] (Observation.basedOn)"))
+      << all.str();
   EXPECT_FALSE(has("", "_status")) << all.str();
   EXPECT_FALSE(has("", "resourceType")) << all.str();
   EXPECT_FALSE(has("", "performer")) << all.str();
+  EXPECT_FALSE(has("", "identifier")) << all.str();
 }
 
 TEST_F(PlanCheckTest, TheSetIsRefusedAndLintListsEachProblemOnItsLine) {
@@ -89,7 +99,7 @@ TEST_F(PlanCheckTest, TheSetIsRefusedAndLintListsEachProblemOnItsLine) {
 
   std::ostringstream out, err;
   EXPECT_EQ(lint_mappings(mappings(), out, err), 1) << out.str() << err.str();
-  EXPECT_NE(out.str().find("\n6 problem(s) in "), std::string::npos) << out.str();
+  EXPECT_NE(out.str().find("\n9 problem(s) in "), std::string::npos) << out.str();
 }
 
 TEST(PlanCheck, TheRepositorysMappingsWriteOnlyElementsFhirHas) {
