@@ -28,6 +28,14 @@ std::string_view file_of(std::string_view where) {
 // one item of a list being written.
 enum class Shape { kOne, kList, kItem };
 
+// Where a node's value goes: the element's type and definition (null for a resource's body),
+// and how many values it takes there.
+struct Place {
+  TypeRef type;
+  const validate::ElementDef* element = nullptr;
+  Shape shape = Shape::kOne;
+};
+
 // Walks the plans with the FHIR type and shape each node's value takes.
 class Checker {
  public:
@@ -43,88 +51,130 @@ class Checker {
     }
     if (!plan.body) return;
     path_.assign(1, plan.resource_type);
-    node(*plan.body, TypeRef{nullptr, type}, Shape::kOne, true);
+    node(*plan.body, Place{TypeRef{nullptr, type}, nullptr, Shape::kOne}, true);
   }
 
  private:
   // `resource_body`: the node is a resource's body, whose "resourceType" the engine replaces.
-  void node(const PlanNode& n, const TypeRef& type, Shape shape, bool resource_body = false) {
+  void node(const PlanNode& n, const Place& at, bool resource_body = false) {
     using Op = PlanNode::Op;
     const bool list = n.op == Op::kArray || n.op == Op::kEach || n.op == Op::kRefs ||
                       (n.op == Op::kConst && n.constant.is_array());
-    if (list && shape == Shape::kOne) return problem(n.where_in_file, "a list where FHIR takes one value");
-    if (!list && shape == Shape::kList && n.op != Op::kIf) {
+    if (list && at.shape == Shape::kOne) return problem(n.where_in_file, "a list where FHIR takes one value");
+    if (!list && at.shape == Shape::kList && n.op != Op::kIf) {
       return problem(n.where_in_file, "one value where FHIR takes a list: write it inside [ ]");
     }
+    const TypeRef& type = at.type;
     if (type.primitive == nullptr && type.complex == nullptr) return;  // any resource: not known here
+    const Place item{type, at.element, Shape::kItem};
     switch (n.op) {
       case Op::kObject:
         if (type.complex == nullptr) return problem(n.where_in_file, "an object where FHIR has a " + type.primitive->name);
         for (const auto& [key, child] : n.members) {
           if (resource_body && (key == "resourceType" || key == "id")) continue;
-          member(key, type, child->where_in_file,
-                 [&](const TypeRef& t, Shape s) { node(*child, t, s); });
+          member(key, type, child->where_in_file, [&](const Place& p) { node(*child, p); });
         }
         return;
       case Op::kArray:
-        for (const auto& item : n.items) node(*item, type, Shape::kItem);
+        for (const auto& i : n.items) node(*i, item);
         return;
       case Op::kIf:
-        if (n.body) node(*n.body, type, shape, resource_body);
-        if (n.otherwise) node(*n.otherwise, type, shape, resource_body);
+        if (n.body) node(*n.body, at, resource_body);
+        if (n.otherwise) node(*n.otherwise, at, resource_body);
         return;
       case Op::kPath:
       case Op::kFirst:
       case Op::kEach:
+      case Op::kVar:
         // One value per occurrence: an item of the list $each makes.
-        if (n.use != nullptr) use(*n.use, type);
-        if (n.body) node(*n.body, type, n.op == Op::kEach ? Shape::kItem : shape, resource_body);
+        if (n.use != nullptr) use(*n.use, item);
+        if (n.body) node(*n.body, n.op == Op::kEach ? item : at, resource_body);
+        if (n.use == nullptr && !n.body) texts(n, at);
         return;
       case Op::kConst:
-        return constant(n.constant, type, n.where_in_file, resource_body);
-      default:  // texts, variables, references, joined values: no members
+        return constant(n.constant, at, n.where_in_file, resource_body);
+      default:  // templates, references, joined values: no members, texts made per message
         return;
     }
   }
 
   // A datatype map, once for each type it is used as; it makes one value.
-  void use(const PlanNode& map, const TypeRef& type) {
-    if (!used_.insert({&map, type.complex != nullptr ? static_cast<const void*>(type.complex)
-                                                     : static_cast<const void*>(type.primitive)})
+  void use(const PlanNode& map, const Place& at) {
+    if (!used_.insert({&map, at.type.complex != nullptr ? static_cast<const void*>(at.type.complex)
+                                                        : static_cast<const void*>(at.type.primitive)})
              .second) {
       return;
     }
-    node(map, type, Shape::kItem);
+    node(map, at);
   }
 
-  void constant(const JsonNode& j, const TypeRef& type, const std::string& where, bool resource_body) {
+  // The texts a value node can give that the plan holds: the codes of its table, its default.
+  void texts(const PlanNode& n, const Place& at) {
+    const mapping::Modifiers& m = n.mods;
+    if (at.type.primitive == nullptr) return;
+    if (m.table != nullptr) {
+      if (m.table_field != mapping::TableField::kCode) return;
+      m.table->for_each_coding([&](std::string_view from, const mapping::Coding& coding) {
+        if (coding.code.empty()) return;  // no equivalent: left out
+        // Appended piece by piece: g++ 12 warns falsely (-Wrestrict) on a chain of operator+.
+        std::string whence = "table ";
+        whence.append(m.table->name()).append(" gives it for ");
+        if (from.empty()) whence.append("codes it does not list");
+        else whence.append("'").append(from).append("'");
+        text(coding.code, at, n.where_in_file, whence);
+      });
+    } else if (m.has_default && (m.as == mapping::ValueType::kString || m.as == mapping::ValueType::kCode)) {
+      text(m.default_value, at, n.where_in_file, "the default");
+    }
+  }
+
+  void constant(const JsonNode& j, const Place& at, const std::string& where, bool resource_body) {
+    const TypeRef& type = at.type;
     if (type.primitive == nullptr && type.complex == nullptr) return;
     if (j.is_array()) {
-      for (const JsonNode& item : j.items) constant(item, type, where, false);
+      for (const JsonNode& item : j.items) constant(item, Place{type, at.element, Shape::kItem}, where, false);
       return;
     }
+    if (j.is_string() && type.primitive != nullptr) return text(j.string, at, place(where, j), "");
     if (!j.is_object()) return;
     if (type.complex == nullptr) return problem(place(where, j), "an object where FHIR has a " + type.primitive->name);
     for (const auto& [key, value] : j.members) {
       if (resource_body && (key == "resourceType" || key == "id")) continue;
-      member(key, type, place(where, value), [&](const TypeRef& t, Shape s) {
-        if (value.is_array() && s == Shape::kOne) return problem(place(where, value), "a list where FHIR takes one value");
-        if (!value.is_array() && s == Shape::kList) {
+      member(key, type, place(where, value), [&](const Place& p) {
+        if (value.is_array() && p.shape == Shape::kOne) {
+          return problem(place(where, value), "a list where FHIR takes one value");
+        }
+        if (!value.is_array() && p.shape == Shape::kList) {
           return problem(place(where, value), "one value where FHIR takes a list: write it inside [ ]");
         }
-        constant(value, t, where, false);
+        constant(value, p, where, false);
       });
     }
   }
 
-  // The member `key` of an object of `type`: its element's type and shape go to `inside`, or a
+  // A text the plan holds, as the validator would judge it where it goes: the primitive's format,
+  // and for a code the required value set. `whence` says where the text comes from, if not the
+  // place itself.
+  void text(const std::string& value, const Place& at, const std::string& where, const std::string& whence) {
+    const validate::PrimitiveType& p = *at.type.primitive;
+    if (p.json != validate::PrimitiveType::Json::kString) return;  // numbers and booleans: JSON's own types
+    const std::string from = whence.empty() ? "" : " (" + whence + ")";
+    if (p.regex && !p.regex->matches(value)) return problem(where, "'" + value + "' is not a valid " + p.name + from);
+    const validate::ValueSet* required = at.element != nullptr ? at.element->binding : nullptr;
+    if (p.is_code && required != nullptr && !required->all_codes.contains(value)) {
+      problem(where, "code '" + value + "' is not in required value set " + required->url + from);
+    }
+  }
+
+  // The member `key` of an object of `type`: where its value goes is given to `inside`, or a
   // problem.
   template <class Inside>
   void member(const std::string& key, const TypeRef& type, const std::string& where, Inside&& inside) {
     path_.push_back(key);
     if (const validate::Slot* slot = type.complex->find(key)) {
-      inside(slot->primitive_extension ? TypeRef{nullptr, &table_.element_type()} : slot->type,
-             slot->element->is_array ? Shape::kList : Shape::kOne);
+      const TypeRef t = slot->primitive_extension ? TypeRef{nullptr, &table_.element_type()} : slot->type;
+      inside(Place{t, slot->primitive_extension ? nullptr : slot->element,
+                   slot->element->is_array ? Shape::kList : Shape::kOne});
     } else {
       problem(where, type.complex->name + " has no element '" + key + "'");
     }

@@ -80,6 +80,11 @@ class KeyIndex : public KeyIndexBase {
     const std::ptrdiff_t i = position(key);
     return i < 0 ? nullptr : &values_[static_cast<std::size_t>(i)];
   }
+  /// visit(key, value) for every key, in the order they were inserted.
+  template <class Visit>
+  void for_each(Visit&& visit) const {
+    for (std::size_t i = 0; i < values_.size(); ++i) visit(std::string_view(keys_[i]), values_[i]);
+  }
 
  private:
   std::vector<V> values_;

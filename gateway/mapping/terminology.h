@@ -26,6 +26,13 @@ class TerminologyTable {
   /// The coding for a source code; the default (if any) for codes the table does not list.
   /// A listed code with an empty target code has no equivalent: mappings leave it out.
   const Coding* lookup(std::string_view source_code) const;
+  /// visit(source code, coding) for every entry in file order, then visit("", default) when the
+  /// table has a default: every coding a lookup can give.
+  template <class Visit>
+  void for_each_coding(Visit&& visit) const {
+    entries_.for_each(visit);
+    if (default_) visit(std::string_view(), *default_);
+  }
 
   /// Parses a table file; errors carry file:line:column.
   static Result<TerminologyTable> load(const std::string& file_name, std::string_view text);

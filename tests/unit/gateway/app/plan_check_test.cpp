@@ -92,6 +92,40 @@ TEST_F(PlanCheckTest, NamesEveryMemberFhirHasNoElementFor) {
   EXPECT_FALSE(has("", "identifier")) << all.str();
 }
 
+// Texts the plan holds are judged as the validator would judge them where they go: constants,
+// the codes a table gives, a default.
+TEST(PlanCheck, NamesTheTextsOfThePlanFhirWouldRefuse) {
+  test::TempDir dir;
+  dir.write("terminology/t-status.json", R"({"table": "t-status", "entries": [
+    {"from": "F", "code": "final"}, {"from": "D", "code": "done"}, {"from": "X", "code": ""}]})");
+  dir.write("hl7v2/m.json", R"({"mapping": "m",
+  "accepts": {"format": "hl7v2", "messages": ["ORU^R01"]},
+  "resources": [
+    {"name": "a", "resourceType": "Observation", "forEach": "OBX",
+     "resource": {"status": "finall", "issued": "yesterday", "code": {"text": "x"}}},
+    {"name": "b", "resourceType": "Observation", "forEach": "OBX",
+     "resource": {"status": {"$path": "@-11", "$table": "t-status"}, "code": {"text": "x"}}},
+    {"name": "c", "resourceType": "Observation", "forEach": "OBX",
+     "resource": {"status": {"$path": "@-11", "$default": "unknwn"}, "code": {"text": "x"}}},
+    {"name": "d", "resourceType": "Observation", "forEach": "OBX",
+     "resource": {"status": {"$path": "@-11", "$default": "unknown"},
+                  "code": {"coding": [{"system": "http://loinc.org", "code": "any code"}]}}}
+  ]})");
+  const hl7v2::PathDialect hl7v2;
+  auto set = mapping::MappingSet::load(dir.str(), {{"hl7v2", &hl7v2}});
+  ASSERT_TRUE(set) << set.error().message();
+  const auto problems = misnamed_elements(**set, validate::FhirValidator::r4().table());
+  std::ostringstream all;
+  for (const auto& p : problems) all << p << "\n";
+  const std::string required = " is not in required value set http://hl7.org/fhir/ValueSet/observation-status";
+  const std::string file = (dir.path() / "hl7v2" / "m.json").string();
+  EXPECT_EQ(all.str(),
+            file + ":5:29: code 'finall'" + required + " (Observation.status)\n" +
+            file + ":5:49: 'yesterday' is not a valid instant (Observation.issued)\n" +
+            file + ":7:29: code 'done'" + required + " (table t-status gives it for 'D') (Observation.status)\n" +
+            file + ":9:29: code 'unknwn'" + required + " (the default) (Observation.status)\n");
+}
+
 TEST_F(PlanCheckTest, TheSetIsRefusedAndLintListsEachProblemOnItsLine) {
   auto set = load_mappings(mappings());
   ASSERT_FALSE(set);
