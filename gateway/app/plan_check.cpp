@@ -34,6 +34,8 @@ struct Place {
   TypeRef type;
   const validate::ElementDef* element = nullptr;
   Shape shape = Shape::kOne;
+  // A Coding or CodeableConcept of an element with a required value set: that value set.
+  const validate::ValueSet* binding = nullptr;
 };
 
 // Walks the plans with the FHIR type and shape each node's value takes.
@@ -66,14 +68,15 @@ class Checker {
     }
     const TypeRef& type = at.type;
     if (type.primitive == nullptr && type.complex == nullptr) return;  // any resource: not known here
-    const Place item{type, at.element, Shape::kItem};
+    const Place item{type, at.element, Shape::kItem, at.binding};
     switch (n.op) {
       case Op::kObject:
         if (type.complex == nullptr) return problem(n.where_in_file, "an object where FHIR has a " + type.primitive->name);
         for (const auto& [key, child] : n.members) {
           if (resource_body && (key == "resourceType" || key == "id")) continue;
-          member(key, type, child->where_in_file, [&](const Place& p) { node(*child, p); });
+          member(key, at, child->where_in_file, [&](const Place& p) { node(*child, p); });
         }
+        if (at.binding != nullptr && type.complex->coded == ComplexType::Coded::kCoding) coding(n, *at.binding);
         return;
       case Op::kArray:
         for (const auto& i : n.items) node(*i, item);
@@ -132,15 +135,22 @@ class Checker {
     const TypeRef& type = at.type;
     if (type.primitive == nullptr && type.complex == nullptr) return;
     if (j.is_array()) {
-      for (const JsonNode& item : j.items) constant(item, Place{type, at.element, Shape::kItem}, where, false);
+      for (const JsonNode& item : j.items) constant(item, Place{type, at.element, Shape::kItem, at.binding}, where, false);
       return;
     }
     if (j.is_string() && type.primitive != nullptr) return text(j.string, at, place(where, j), "");
     if (!j.is_object()) return;
     if (type.complex == nullptr) return problem(place(where, j), "an object where FHIR has a " + type.primitive->name);
+    if (at.binding != nullptr && type.complex->coded == ComplexType::Coded::kCoding) {
+      const JsonNode* system = j.find("system");
+      const JsonNode* code = j.find("code");
+      if (system != nullptr && code != nullptr && system->is_string() && code->is_string()) {
+        check_coding(system->string, code->string, *at.binding, place(where, *code), "");
+      }
+    }
     for (const auto& [key, value] : j.members) {
       if (resource_body && (key == "resourceType" || key == "id")) continue;
-      member(key, type, place(where, value), [&](const Place& p) {
+      member(key, at, place(where, value), [&](const Place& p) {
         if (value.is_array() && p.shape == Shape::kOne) {
           return problem(place(where, value), "a list where FHIR takes one value");
         }
@@ -166,17 +176,65 @@ class Checker {
     }
   }
 
-  // The member `key` of an object of `type`: where its value goes is given to `inside`, or a
+  // A Coding of a required value set made by a plan object: the pairs of system and code its
+  // "system" and "code" members can make from constants and tables, where the plan holds them.
+  void coding(const PlanNode& n, const validate::ValueSet& binding) {
+    const PlanNode* system = nullptr;
+    const PlanNode* code = nullptr;
+    for (const auto& [key, child] : n.members) {
+      if (key == "system") system = child.get();
+      if (key == "code") code = child.get();
+    }
+    if (system == nullptr || code == nullptr) return;
+    const auto constant_text = [](const PlanNode& v) { return v.op == PlanNode::Op::kConst && v.constant.is_string(); };
+    const auto from_table = [](const PlanNode& v, mapping::TableField field) {
+      return v.use == nullptr && !v.body && v.mods.table != nullptr && v.mods.table_field == field;
+    };
+    if (constant_text(*system) && constant_text(*code)) {
+      return check_coding(system->constant.string, code->constant.string, binding, code->where_in_file, "");
+    }
+    if (!from_table(*code, mapping::TableField::kCode)) return;
+    const mapping::TerminologyTable& table = *code->mods.table;
+    const bool same_table = from_table(*system, mapping::TableField::kSystem) && system->mods.table == &table;
+    if (!same_table && !constant_text(*system)) return;
+    table.for_each_coding([&](std::string_view from, const mapping::Coding& c) {
+      if (c.code.empty()) return;
+      std::string whence = "table ";
+      whence.append(table.name()).append(" gives it for ");
+      if (from.empty()) whence.append("codes it does not list");
+      else whence.append("'").append(from).append("'");
+      check_coding(same_table ? c.system : system->constant.string, c.code, binding, code->where_in_file, whence);
+    });
+  }
+
+  // As the validator judges a Coding: only a system the value set draws on is judged.
+  void check_coding(const std::string& system, const std::string& code, const validate::ValueSet& binding,
+                    const std::string& where, const std::string& whence) {
+    const KeySet* codes = binding.codes_of(system);
+    if (codes == nullptr || codes->contains(code)) return;
+    std::string reason = "code '";
+    reason.append(code).append("' of ").append(system).append(" is not in required value set ").append(binding.url);
+    if (!whence.empty()) reason.append(" (").append(whence).append(")");
+    problem(where, reason);
+  }
+
+  // The member `key` of an object placed `at`: where its value goes is given to `inside`, or a
   // problem.
   template <class Inside>
-  void member(const std::string& key, const TypeRef& type, const std::string& where, Inside&& inside) {
+  void member(const std::string& key, const Place& at, const std::string& where, Inside&& inside) {
+    const ComplexType& type = *at.type.complex;
     path_.push_back(key);
-    if (const validate::Slot* slot = type.complex->find(key)) {
+    if (const validate::Slot* slot = type.find(key)) {
       const TypeRef t = slot->primitive_extension ? TypeRef{nullptr, &table_.element_type()} : slot->type;
+      // The value set a Coding must draw from: its element's, or that of the CodeableConcept
+      // whose "coding" it is in.
+      const validate::ValueSet* binding = nullptr;
+      if (type.coded == ComplexType::Coded::kCodeableConcept && key == "coding") binding = at.binding;
+      else if (t.complex != nullptr && t.complex->coded != ComplexType::Coded::kNo) binding = slot->element->binding;
       inside(Place{t, slot->primitive_extension ? nullptr : slot->element,
-                   slot->element->is_array ? Shape::kList : Shape::kOne});
+                   slot->element->is_array ? Shape::kList : Shape::kOne, binding});
     } else {
-      problem(where, type.complex->name + " has no element '" + key + "'");
+      problem(where, type.name + " has no element '" + key + "'");
     }
     path_.pop_back();
   }

@@ -93,11 +93,14 @@ TEST_F(PlanCheckTest, NamesEveryMemberFhirHasNoElementFor) {
 }
 
 // Texts the plan holds are judged as the validator would judge them where they go: constants,
-// the codes a table gives, a default.
+// the codes a table gives, a default, and the system and code of a Coding of a required value set.
 TEST(PlanCheck, NamesTheTextsOfThePlanFhirWouldRefuse) {
   test::TempDir dir;
   dir.write("terminology/t-status.json", R"({"table": "t-status", "entries": [
     {"from": "F", "code": "final"}, {"from": "D", "code": "done"}, {"from": "X", "code": ""}]})");
+  dir.write("terminology/t-clinical.json", R"({"table": "t-clinical",
+    "system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical",
+    "entries": [{"from": "A", "code": "active"}, {"from": "R", "code": "resolvd"}]})");
   dir.write("hl7v2/m.json", R"({"mapping": "m",
   "accepts": {"format": "hl7v2", "messages": ["ORU^R01"]},
   "resources": [
@@ -109,7 +112,12 @@ TEST(PlanCheck, NamesTheTextsOfThePlanFhirWouldRefuse) {
      "resource": {"status": {"$path": "@-11", "$default": "unknwn"}, "code": {"text": "x"}}},
     {"name": "d", "resourceType": "Observation", "forEach": "OBX",
      "resource": {"status": {"$path": "@-11", "$default": "unknown"},
-                  "code": {"coding": [{"system": "http://loinc.org", "code": "any code"}]}}}
+                  "code": {"coding": [{"system": "http://loinc.org", "code": "any code"}]}}},
+    {"name": "e", "resourceType": "AllergyIntolerance", "forEach": "AL1",
+     "resource": {"clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical", "code": "aktiv"}]}}},
+    {"name": "f", "resourceType": "AllergyIntolerance", "forEach": "AL1",
+     "resource": {"clinicalStatus": {"coding": [{"system": {"$path": "@-2", "$table": "t-clinical", "$tableField": "system"},
+                                                  "code": {"$path": "@-2", "$table": "t-clinical"}}]}}}
   ]})");
   const hl7v2::PathDialect hl7v2;
   auto set = mapping::MappingSet::load(dir.str(), {{"hl7v2", &hl7v2}});
@@ -119,11 +127,17 @@ TEST(PlanCheck, NamesTheTextsOfThePlanFhirWouldRefuse) {
   for (const auto& p : problems) all << p << "\n";
   const std::string required = " is not in required value set http://hl7.org/fhir/ValueSet/observation-status";
   const std::string file = (dir.path() / "hl7v2" / "m.json").string();
+  const std::string clinical = "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical";
+  const std::string clinical_set = "http://hl7.org/fhir/ValueSet/allergyintolerance-clinical";
   EXPECT_EQ(all.str(),
             file + ":5:29: code 'finall'" + required + " (Observation.status)\n" +
             file + ":5:49: 'yesterday' is not a valid instant (Observation.issued)\n" +
             file + ":7:29: code 'done'" + required + " (table t-status gives it for 'D') (Observation.status)\n" +
-            file + ":9:29: code 'unknwn'" + required + " (the default) (Observation.status)\n");
+            file + ":9:29: code 'unknwn'" + required + " (the default) (Observation.status)\n" +
+            file + ":14:137: code 'aktiv' of " + clinical + " is not in required value set " + clinical_set +
+            " (AllergyIntolerance.clinicalStatus.coding)\n" +
+            file + ":17:59: code 'resolvd' of " + clinical + " is not in required value set " + clinical_set +
+            " (table t-clinical gives it for 'R') (AllergyIntolerance.clinicalStatus.coding)\n");
 }
 
 TEST_F(PlanCheckTest, TheSetIsRefusedAndLintListsEachProblemOnItsLine) {
