@@ -81,7 +81,7 @@ int lint_mappings(const std::string& dir, std::ostream& out, std::ostream& err) 
     check_all(entry.path() / "shared", mapping_schema());
   }
   // The compiler checks what no schema can: names that must exist, paths, tables, variables,
-  // and the names of the FHIR elements the plans write (plan_check.h).
+  // and the FHIR elements the plans write, with their cardinalities and values (plan_check.h).
   auto set = load_mappings(dir);
   if (!set) {  // one problem per line
     std::istringstream lines(set.error().detail);

@@ -46,8 +46,9 @@ Result<std::shared_ptr<const mapping::MappingSet>> load_mappings(const std::stri
   }
   auto set = mapping::MappingSet::load(dir, dialects);
   if (!set) return set;
-  // What the compiler cannot know: the names FHIR gives its elements. One problem per line.
-  const auto problems = misnamed_elements(**set, validate::FhirValidator::r4().table());
+  // What the compiler cannot know: FHIR's elements, their cardinalities and values. One problem
+  // per line.
+  const auto problems = plan_problems(**set, validate::FhirValidator::r4().table());
   if (problems.empty()) return set;
   std::string detail;
   for (const std::string& p : problems) detail.append(detail.empty() ? "" : "\n").append(p);

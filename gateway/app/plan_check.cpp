@@ -2,7 +2,7 @@
 
 #include <set>
 #include <string_view>
-#include <utility>
+#include <tuple>
 
 #include "gateway/mapping/plan_node.h"
 
@@ -24,6 +24,16 @@ std::string_view file_of(std::string_view where) {
   return where;
 }
 
+// "table NAME gives it for 'CODE'": where a text a table gives comes from.
+std::string from_table(const mapping::TerminologyTable& table, std::string_view source_code) {
+  // Appended piece by piece: g++ 12 warns falsely (-Wrestrict) on a chain of operator+.
+  std::string whence = "table ";
+  whence.append(table.name()).append(" gives it for ");
+  if (source_code.empty()) whence.append("codes it does not list");
+  else whence.append("'").append(source_code).append("'");
+  return whence;
+}
+
 // How many values an element takes where a node stands: one (max 1), a list (a JSON array), or
 // one item of a list being written.
 enum class Shape { kOne, kList, kItem };
@@ -37,6 +47,16 @@ struct Place {
   // A Coding or CodeableConcept of an element with a required value set: that value set.
   const validate::ValueSet* binding = nullptr;
 };
+
+// What is wrong with a list (or one value) where an element takes `shape`, or "". A list's own
+// "$each" and "$refs" items are flattened into it by the engine; any other list among its items
+// would be a list inside the list.
+std::string_view shape_problem(bool list, Shape shape) {
+  if (list && shape == Shape::kOne) return "a list where FHIR takes one value";
+  if (list && shape == Shape::kItem) return "a list inside a list";
+  if (!list && shape == Shape::kList) return "one value where FHIR takes a list: write it inside [ ]";
+  return {};
+}
 
 // Walks the plans with the FHIR type and shape each node's value takes.
 class Checker {
@@ -62,9 +82,9 @@ class Checker {
     using Op = PlanNode::Op;
     const bool list = n.op == Op::kArray || n.op == Op::kEach || n.op == Op::kRefs ||
                       (n.op == Op::kConst && n.constant.is_array());
-    if (list && at.shape == Shape::kOne) return problem(n.where_in_file, "a list where FHIR takes one value");
-    if (!list && at.shape == Shape::kList && n.op != Op::kIf) {
-      return problem(n.where_in_file, "one value where FHIR takes a list: write it inside [ ]");
+    // $if is neither: its branches are judged.
+    if (const auto wrong = shape_problem(list, at.shape); !wrong.empty() && n.op != Op::kIf) {
+      return problem(n.where_in_file, std::string(wrong));
     }
     const TypeRef& type = at.type;
     if (type.primitive == nullptr && type.complex == nullptr) return;  // any resource: not known here
@@ -79,7 +99,15 @@ class Checker {
         if (at.binding != nullptr && type.complex->coded == ComplexType::Coded::kCoding) coding(n, *at.binding);
         return;
       case Op::kArray:
-        for (const auto& i : n.items) node(*i, item);
+        for (const auto& i : n.items) {
+          if (i->op == Op::kRefs) continue;  // References, one for each entry
+          if (i->op != Op::kEach) {
+            node(*i, item);
+            continue;
+          }
+          if (i->use != nullptr) use(*i->use, item);  // flattened into this list: its values are items
+          if (i->body) node(*i->body, item);
+        }
         return;
       case Op::kIf:
         if (n.body) node(*n.body, at, resource_body);
@@ -101,14 +129,14 @@ class Checker {
     }
   }
 
-  // A datatype map, once for each type it is used as; it makes one value.
+  // A datatype map, once for each type and required value set it is used with (what it is
+  // judged by); it makes one value.
   void use(const PlanNode& map, const Place& at) {
-    if (!used_.insert({&map, at.type.complex != nullptr ? static_cast<const void*>(at.type.complex)
-                                                        : static_cast<const void*>(at.type.primitive)})
-             .second) {
-      return;
-    }
-    node(map, at);
+    const void* type = at.type.complex != nullptr ? static_cast<const void*>(at.type.complex)
+                                                  : static_cast<const void*>(at.type.primitive);
+    const validate::ValueSet* required = at.binding;
+    if (required == nullptr && at.type.primitive != nullptr && at.element != nullptr) required = at.element->binding;
+    if (used_.insert({&map, type, required}).second) node(map, at);
   }
 
   // The texts a value node can give that the plan holds: the codes of its table, its default.
@@ -119,12 +147,7 @@ class Checker {
       if (m.table_field != mapping::TableField::kCode) return;
       m.table->for_each_coding([&](std::string_view from, const mapping::Coding& coding) {
         if (coding.code.empty()) return;  // no equivalent: left out
-        // Appended piece by piece: g++ 12 warns falsely (-Wrestrict) on a chain of operator+.
-        std::string whence = "table ";
-        whence.append(m.table->name()).append(" gives it for ");
-        if (from.empty()) whence.append("codes it does not list");
-        else whence.append("'").append(from).append("'");
-        text(coding.code, at, n.where_in_file, whence);
+        text(coding.code, at, n.where_in_file, from_table(*m.table, from));
       });
     } else if (m.has_default && (m.as == mapping::ValueType::kString || m.as == mapping::ValueType::kCode)) {
       text(m.default_value, at, n.where_in_file, "the default");
@@ -151,11 +174,8 @@ class Checker {
     for (const auto& [key, value] : j.members) {
       if (resource_body && (key == "resourceType" || key == "id")) continue;
       member(key, at, place(where, value), [&](const Place& p) {
-        if (value.is_array() && p.shape == Shape::kOne) {
-          return problem(place(where, value), "a list where FHIR takes one value");
-        }
-        if (!value.is_array() && p.shape == Shape::kList) {
-          return problem(place(where, value), "one value where FHIR takes a list: write it inside [ ]");
+        if (const auto wrong = shape_problem(value.is_array(), p.shape); !wrong.empty()) {
+          return problem(place(where, value), std::string(wrong));
         }
         constant(value, p, where, false);
       });
@@ -187,23 +207,20 @@ class Checker {
     }
     if (system == nullptr || code == nullptr) return;
     const auto constant_text = [](const PlanNode& v) { return v.op == PlanNode::Op::kConst && v.constant.is_string(); };
-    const auto from_table = [](const PlanNode& v, mapping::TableField field) {
+    const auto table_of = [](const PlanNode& v, mapping::TableField field) {
       return v.use == nullptr && !v.body && v.mods.table != nullptr && v.mods.table_field == field;
     };
     if (constant_text(*system) && constant_text(*code)) {
       return check_coding(system->constant.string, code->constant.string, binding, code->where_in_file, "");
     }
-    if (!from_table(*code, mapping::TableField::kCode)) return;
+    if (!table_of(*code, mapping::TableField::kCode)) return;
     const mapping::TerminologyTable& table = *code->mods.table;
-    const bool same_table = from_table(*system, mapping::TableField::kSystem) && system->mods.table == &table;
+    const bool same_table = table_of(*system, mapping::TableField::kSystem) && system->mods.table == &table;
     if (!same_table && !constant_text(*system)) return;
     table.for_each_coding([&](std::string_view from, const mapping::Coding& c) {
       if (c.code.empty()) return;
-      std::string whence = "table ";
-      whence.append(table.name()).append(" gives it for ");
-      if (from.empty()) whence.append("codes it does not list");
-      else whence.append("'").append(from).append("'");
-      check_coding(same_table ? c.system : system->constant.string, c.code, binding, code->where_in_file, whence);
+      check_coding(same_table ? c.system : system->constant.string, c.code, binding, code->where_in_file,
+                   from_table(table, from));
     });
   }
 
@@ -253,12 +270,12 @@ class Checker {
   const validate::StructureTable& table_;
   std::vector<std::string>& problems_;
   std::vector<std::string> path_;
-  std::set<std::pair<const PlanNode*, const void*>> used_;
+  std::set<std::tuple<const PlanNode*, const void*, const validate::ValueSet*>> used_;
 };
 
 }  // namespace
 
-std::vector<std::string> misnamed_elements(const mapping::MappingSet& set, const validate::StructureTable& table) {
+std::vector<std::string> plan_problems(const mapping::MappingSet& set, const validate::StructureTable& table) {
   std::vector<std::string> problems;
   Checker checker(table, problems);
   for (const auto& mapping : set.mappings()) {
