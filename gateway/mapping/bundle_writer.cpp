@@ -100,7 +100,7 @@ inline char* copy(char* to, const char* from, std::size_t n) {
   return to + n;
 }
 
-// Writes one piece of a string's text, escaped; `room` has space for its worst case.
+// Writes a string's text escaped; the room made beforehand has space for its worst case.
 char* write_escaped(std::string_view s, char* to) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   const char* from = s.data();
