@@ -1,5 +1,6 @@
 #include "gateway/app/plan_check.h"
 
+#include <algorithm>
 #include <set>
 #include <string_view>
 #include <tuple>
@@ -96,6 +97,9 @@ class Checker {
           if (resource_body && (key == "resourceType" || key == "id")) continue;
           member(key, at, child->where_in_file, [&](const Place& p) { node(*child, p); });
         }
+        required(*type.complex, n.where_in_file, [&](std::string_view key) {
+          return std::any_of(n.members.begin(), n.members.end(), [&](const auto& m) { return m.first == key; });
+        });
         if (at.binding != nullptr && type.complex->coded == ComplexType::Coded::kCoding) coding(n, *at.binding);
         return;
       case Op::kArray:
@@ -164,6 +168,7 @@ class Checker {
     if (j.is_string() && type.primitive != nullptr) return text(j.string, at, place(where, j), "");
     if (!j.is_object()) return;
     if (type.complex == nullptr) return problem(place(where, j), "an object where FHIR has a " + type.primitive->name);
+    required(*type.complex, place(where, j), [&](std::string_view key) { return j.find(key) != nullptr; });
     if (at.binding != nullptr && type.complex->coded == ComplexType::Coded::kCoding) {
       const JsonNode* system = j.find("system");
       const JsonNode* code = j.find("code");
@@ -193,6 +198,24 @@ class Checker {
     const validate::ValueSet* required = at.element != nullptr ? at.element->binding : nullptr;
     if (p.is_code && required != nullptr && !required->all_codes.contains(value)) {
       problem(where, "code '" + value + "' is not in required value set " + required->url + from);
+    }
+  }
+
+  // The required elements (min 1 or more) an object of `type` never writes, for it has no member
+  // for them (`has`: whether it has the member of that JSON key). A member that may come out
+  // empty is the message's business; one that is not there at all fails every message.
+  template <class Has>
+  void required(const ComplexType& type, const std::string& where, Has&& has) {
+    for (const validate::ElementDef* e : type.required) {
+      bool written = false;
+      type.slots.for_each([&](std::string_view key, const validate::Slot& slot) {
+        written = written || (slot.element == e && has(key));
+      });
+      if (written) continue;
+      path_.push_back(e->name);
+      problem(where, type.name + "." + e->name + " is required (min " + std::to_string(e->min) +
+                         ") and this object has no member for it");
+      path_.pop_back();
     }
   }
 

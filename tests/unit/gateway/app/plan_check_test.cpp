@@ -16,8 +16,9 @@ namespace helsebro::app {
 namespace {
 
 // Every construct that writes members, with one misspelt element in each, and lists where FHIR
-// takes one value, the reverse, and a list inside a list, beside correct ones that only look unusual: a choice type's
-// key, a primitive's "_status" twin, the body's own resourceType (which the engine replaces).
+// takes one value, the reverse, a list inside a list and an object without a required element,
+// beside correct ones that only look unusual: a choice type's key, a primitive's "_status" twin,
+// the body's own resourceType (which the engine replaces).
 constexpr const char* kMapping = R"({"mapping": "m",
   "accepts": {"format": "hl7v2", "messages": ["ORU^R01"]},
   "resources": [
@@ -67,7 +68,7 @@ TEST_F(PlanCheckTest, NamesEveryMemberFhirHasNoElementFor) {
   const auto problems = plan_problems(**set, validate::FhirValidator::r4().table());
   std::ostringstream all;
   for (const auto& p : problems) all << p << "\n";
-  ASSERT_EQ(problems.size(), 10U) << all.str();
+  ASSERT_EQ(problems.size(), 11U) << all.str();
   // Each with its place in the file (the line and column of the member's value) and its path.
   auto has = [&](const std::string& where, const std::string& what) {
     return std::any_of(problems.begin(), problems.end(), [&](const std::string& p) {
@@ -81,6 +82,8 @@ TEST_F(PlanCheckTest, NamesEveryMemberFhirHasNoElementFor) {
   EXPECT_TRUE(has("m.json:16:", "Observation.referenceRange has no element 'txet' (Observation.referenceRange.txet)"))
       << all.str();
   EXPECT_TRUE(has("XCN.json:1:", "Annotation has no element 'display' (Observation.note.display)")) << all.str();
+  EXPECT_TRUE(has("XCN.json:1:", "Annotation.text is required (min 1) and this object has no member for it"))
+      << all.str();
   EXPECT_TRUE(has("m.json", "resource 'other': Observasjon is not a resource type of FHIR R4")) << all.str();
   EXPECT_TRUE(has("m.json:19:", "one value where FHIR takes a list: write it inside [ ] (Observation.category)"))
       << all.str();
@@ -116,10 +119,11 @@ TEST(PlanCheck, NamesTheTextsOfThePlanFhirWouldRefuse) {
      "resource": {"status": {"$path": "@-11", "$default": "unknown"},
                   "code": {"coding": [{"system": "http://loinc.org", "code": "any code"}]}}},
     {"name": "e", "resourceType": "AllergyIntolerance", "forEach": "AL1",
-     "resource": {"clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical", "code": "aktiv"}]}}},
+     "resource": {"clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical", "code": "aktiv"}]}, "patient": {"reference": "Patient/1"}}},
     {"name": "f", "resourceType": "AllergyIntolerance", "forEach": "AL1",
      "resource": {"clinicalStatus": {"coding": [{"system": {"$path": "@-2", "$table": "t-clinical", "$tableField": "system"},
-                                                  "code": {"$path": "@-2", "$table": "t-clinical"}}]}}}
+                                                  "code": {"$path": "@-2", "$table": "t-clinical"}}]},
+                  "patient": {"reference": "Patient/1"}}}
   ]})");
   const hl7v2::PathDialect hl7v2;
   auto set = mapping::MappingSet::load(dir.str(), {{"hl7v2", &hl7v2}});
@@ -149,7 +153,7 @@ TEST_F(PlanCheckTest, TheSetIsRefusedAndLintListsEachProblemOnItsLine) {
 
   std::ostringstream out, err;
   EXPECT_EQ(lint_mappings(mappings(), out, err), 1) << out.str() << err.str();
-  EXPECT_NE(out.str().find("\n10 problem(s) in "), std::string::npos) << out.str();
+  EXPECT_NE(out.str().find("\n11 problem(s) in "), std::string::npos) << out.str();
 }
 
 TEST(PlanCheck, TheRepositorysMappingsHaveNoProblems) {
