@@ -364,7 +364,10 @@ class Walker {
     if (s.size() > p.max_bytes) return issue("longer than 1 MB");
     // FHIR JSON: a string has some non-whitespace content (an absent value is left out instead).
     if (is_blank(s)) return issue("is empty or only whitespace");
-    if (p.regex && !p.regex->matches(s)) return issue("not a valid " + p.name);
+    const bool plain = (v.flags & JsonToken::kPlainText) != 0;
+    if (p.regex && !(plain && p.regex->matches_every_plain_text()) && !p.regex->matches(s)) {
+      return issue("not a valid " + p.name);
+    }
     if (p.is_code && e.binding && !e.binding->all_codes.contains(s)) {
       issue("code " + quoted(s) + " is not in required value set " + e.binding->url);
     }

@@ -374,6 +374,27 @@ RegexDfa::RegexDfa(std::string_view pattern, std::size_t max_states) {
     accepting_[d] = std::binary_search(subsets[d].begin(), subsets[d].end(), accept) ? 1 : 0;
   }
   lay_out(moves);
+  // Every state a plain text reaches (after its first byte) must accept: a walk over the states
+  // from the start with those bytes alone.
+  std::vector<std::uint8_t> seen(moves.size(), 0);
+  std::vector<std::uint32_t> todo{1};
+  matches_every_plain_text_ = true;
+  while (!todo.empty() && matches_every_plain_text_) {
+    const std::uint32_t state = todo.back();
+    todo.pop_back();
+    for (unsigned b = 0x20; b < 256; ++b) {
+      if (b == '"' || b == '\\') continue;
+      const std::uint32_t next = moves[state][byte_class_[b]];
+      if (next == 0 || !accepting_[next]) {
+        matches_every_plain_text_ = false;
+        break;
+      }
+      if (!seen[next]) {
+        seen[next] = 1;
+        todo.push_back(next);
+      }
+    }
+  }
 }
 
 void RegexDfa::lay_out(const std::vector<std::vector<std::uint32_t>>& moves) {

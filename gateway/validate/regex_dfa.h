@@ -52,6 +52,10 @@ class RegexDfa {
   }
 
   std::size_t state_count() const { return accepting_.size(); }
+  /// True when every non-empty text of bytes a JSON string need not escape (none below 0x20, no
+  /// '"' or '\\') matches, as FHIR's string and markdown do: a text known to be such (JsonToken's
+  /// plain flag) needs no look.
+  bool matches_every_plain_text() const { return matches_every_plain_text_; }
 
  private:
   static constexpr std::uint32_t kStayFlag = 1;
@@ -68,6 +72,7 @@ class RegexDfa {
   std::vector<std::int16_t> stay_index_;              // per state: index into stays_, or -1
   std::vector<std::array<std::uint8_t, 256>> stays_;  // bytes that keep the state
   std::vector<std::uint8_t> stays_above_space_;       // per stay: every byte from '!' up keeps it
+  bool matches_every_plain_text_ = false;
 };
 
 }  // namespace helsebro::validate

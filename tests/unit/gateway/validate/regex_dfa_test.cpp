@@ -54,6 +54,22 @@ TEST(RegexDfa, NonWhitespaceAcceptsUtf8Bytes) {
   EXPECT_FALSE(dfa.matches(""));
 }
 
+// Whether every non-empty text without a byte a JSON string escapes matches: FHIR's string does
+// (spaces and UTF-8 included), code, uri and id do not; and the property agrees with matching a
+// sample of such texts.
+TEST(RegexDfa, KnowsWhetherItMatchesEveryPlainText) {
+  const RegexDfa string_type("[ \\r\\n\\t\\S]+");
+  EXPECT_TRUE(string_type.matches_every_plain_text());
+  EXPECT_FALSE(RegexDfa("[^\\s]+(\\s[^\\s]+)*").matches_every_plain_text());  // code: no double space
+  EXPECT_FALSE(RegexDfa("\\S*").matches_every_plain_text());                     // uri: no space
+  EXPECT_FALSE(RegexDfa("[A-Za-z0-9\\-\\.]{1,64}").matches_every_plain_text());  // id
+  EXPECT_TRUE(RegexDfa(".*").matches_every_plain_text());
+  EXPECT_FALSE(RegexDfa("[^x]*").matches_every_plain_text());
+  for (const char* text : {" ", "a b", "  ", "Kåre Øystein", "10*9/L", "~!#$%&'()*+,-./:;<=>?@[]^_`{|}", "\x7f"}) {
+    EXPECT_TRUE(string_type.matches(text)) << text;
+  }
+}
+
 TEST(RegexDfa, RefusesSyntaxOutsideTheSubset) {
   EXPECT_THROW(RegexDfa("a\\b"), std::invalid_argument);
   EXPECT_THROW(RegexDfa("(a"), std::invalid_argument);
