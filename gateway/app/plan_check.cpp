@@ -93,8 +93,13 @@ class Checker {
     switch (n.op) {
       case Op::kObject:
         if (type.complex == nullptr) return problem(n.where_in_file, "an object where FHIR has a " + type.primitive->name);
-        for (const auto& [key, child] : n.members) {
+        for (auto m = n.members.begin(); m != n.members.end(); ++m) {
+          const auto& [key, child] = *m;
           if (resource_body && (key == "resourceType" || key == "id")) continue;
+          if (std::any_of(n.members.begin(), m, [&](const auto& earlier) { return earlier.first == key; })) {
+            twice(key, child->where_in_file);
+            continue;
+          }
           member(key, at, child->where_in_file, [&](const Place& p) { node(*child, p); });
         }
         required(*type.complex, n.where_in_file, [&](std::string_view key) {
@@ -176,8 +181,13 @@ class Checker {
         check_coding(system->string, code->string, *at.binding, place(where, *code), "");
       }
     }
-    for (const auto& [key, value] : j.members) {
+    for (auto m = j.members.begin(); m != j.members.end(); ++m) {
+      const auto& [key, value] = *m;
       if (resource_body && (key == "resourceType" || key == "id")) continue;
+      if (std::any_of(j.members.begin(), m, [&](const auto& earlier) { return earlier.first == key; })) {
+        twice(key, place(where, value));
+        continue;
+      }
       member(key, at, place(where, value), [&](const Place& p) {
         if (const auto wrong = shape_problem(value.is_array(), p.shape); !wrong.empty()) {
           return problem(place(where, value), std::string(wrong));
@@ -276,6 +286,13 @@ class Checker {
     } else {
       problem(where, type.name + " has no element '" + key + "'");
     }
+    path_.pop_back();
+  }
+
+  // A key an object has twice: FHIR validation would refuse what it makes ("given twice").
+  void twice(const std::string& key, const std::string& where) {
+    path_.push_back(key);
+    problem(where, "'" + key + "' is written twice in this object");
     path_.pop_back();
   }
 

@@ -16,9 +16,9 @@ namespace helsebro::app {
 namespace {
 
 // Every construct that writes members, with one misspelt element in each, and lists where FHIR
-// takes one value, the reverse, a list inside a list and an object without a required element,
-// beside correct ones that only look unusual: a choice type's key, a primitive's "_status" twin,
-// the body's own resourceType (which the engine replaces).
+// takes one value, the reverse, a list inside a list, an object without a required element and a
+// member written twice, beside correct ones that only look unusual: a choice type's key, a
+// primitive's "_status" twin, the body's own resourceType (which the engine replaces).
 constexpr const char* kMapping = R"({"mapping": "m",
   "accepts": {"format": "hl7v2", "messages": ["ORU^R01"]},
   "resources": [
@@ -41,7 +41,8 @@ constexpr const char* kMapping = R"({"mapping": "m",
        "subject": [{"reference": "Patient/1"}],
        "basedOn": {"$first": "@-21", "$do": {"display": {"$path": "@.1"}}},
        "identifier": [{"$each": "@-21", "$do": {"value": {"$path": "@.1"}}}],
-       "hasMember": [{"$if": {"path": "@-4", "exists": true}, "$then": [{"reference": "Observation/1"}]}]
+       "hasMember": [{"$if": {"path": "@-4", "exists": true}, "$then": [{"reference": "Observation/1"}]}],
+       "status": {"$path": "@-11"}
      }},
     {"name": "other", "resourceType": "Observasjon", "resource": {"status": "final"}}
   ]})";
@@ -68,7 +69,7 @@ TEST_F(PlanCheckTest, NamesEveryMemberFhirHasNoElementFor) {
   const auto problems = plan_problems(**set, validate::FhirValidator::r4().table());
   std::ostringstream all;
   for (const auto& p : problems) all << p << "\n";
-  ASSERT_EQ(problems.size(), 11U) << all.str();
+  ASSERT_EQ(problems.size(), 12U) << all.str();
   // Each with its place in the file (the line and column of the member's value) and its path.
   auto has = [&](const std::string& where, const std::string& what) {
     return std::any_of(problems.begin(), problems.end(), [&](const std::string& p) {
@@ -91,6 +92,7 @@ TEST_F(PlanCheckTest, NamesEveryMemberFhirHasNoElementFor) {
   EXPECT_TRUE(has("m.json:21:", "one value where FHIR takes a list: write it inside [ ] (Observation.basedOn)"))
       << all.str();
   EXPECT_TRUE(has("m.json:23:", "a list inside a list (Observation.hasMember)")) << all.str();
+  EXPECT_TRUE(has("m.json:24:", "'status' is written twice in this object (Observation.status)")) << all.str();
   EXPECT_FALSE(has("", "_status")) << all.str();
   EXPECT_FALSE(has("", "resourceType")) << all.str();
   EXPECT_FALSE(has("", "performer")) << all.str();
@@ -153,7 +155,7 @@ TEST_F(PlanCheckTest, TheSetIsRefusedAndLintListsEachProblemOnItsLine) {
 
   std::ostringstream out, err;
   EXPECT_EQ(lint_mappings(mappings(), out, err), 1) << out.str() << err.str();
-  EXPECT_NE(out.str().find("\n11 problem(s) in "), std::string::npos) << out.str();
+  EXPECT_NE(out.str().find("\n12 problem(s) in "), std::string::npos) << out.str();
 }
 
 TEST(PlanCheck, TheRepositorysMappingsHaveNoProblems) {
