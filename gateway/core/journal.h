@@ -17,12 +17,24 @@ namespace helsebro {
 /// Thread-safe. Writes are queued and group-committed; their completion callbacks run on the
 /// journal's writer thread once the transaction holding them is durable (or failed), so they must
 /// be quick and must not call back into the journal synchronously. Reads run on the caller's thread.
-/// What append_unique() did: stored the message, or found that it had been accepted before.
+/// What append_unique() did: stored the message, or found that it had been accepted before (the
+/// same sender, control id and content within the window: a resend).
 struct AppendOutcome {
   std::int64_t seq = 0;           // the new message's, or the original's
   bool duplicate = false;
   std::string original_id;        // for a duplicate: the original message
   std::string original_ack;       // for a duplicate: the acknowledgement it was given
+  /// Stored although an earlier message in the window has the same sender and control id: its
+  /// content differs, so this one is not a resend, and the sender has used the control id
+  /// twice. The earlier message's id; empty when there is none.
+  std::string same_control_id_as;
+
+  /// A message stored with this seq (no duplicate, no control id used before).
+  static AppendOutcome stored(std::int64_t seq) {
+    AppendOutcome o;
+    o.seq = seq;
+    return o;
+  }
 };
 
 /// Which messages to list: by ids, or by state and receipt time.

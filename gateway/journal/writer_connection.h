@@ -151,8 +151,8 @@ inline WriterConnection::WriterConnection(const std::string& path) : db_(open_db
         "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, 0, "
         "?19)");
     prepare(duplicate_,
-            "SELECT seq, id, ack FROM messages WHERE sender = ?1 AND control_id = ?2 "
-            "AND received_at >= ?3 AND state != ?4 ORDER BY seq LIMIT 1");
+            "SELECT seq, id, ack, payload_sha256 FROM messages WHERE sender = ?1 AND "
+            "control_id = ?2 AND received_at >= ?3 AND state != ?4 ORDER BY seq");
     prepare(state_of_, "SELECT state FROM messages WHERE seq = ?1");
     prepare(set_state_,
             "UPDATE messages SET state = ?1, reason = ?2, updated_at = ?3, next_attempt_at = ?4, "
@@ -215,16 +215,24 @@ inline Result<std::int64_t> WriterConnection::insert(const MessageRecord& r) {
 inline Result<std::int64_t> WriterConnection::insert_unique(const MessageRecord& r,
                                                             EpochMillis window_start,
                                                             AppendOutcome& outcome) {
+  // A resend is the same message again: the same sender, control id and content. A message with
+  // a control id already used but other content is a new message (a sender whose counter started
+  // over), stored like any other: answering it with the earlier one's ACK would lose it.
   if (!r.control_id.empty()) {
     Use s(duplicate_);
     s->bind(1, r.sender).bind(2, r.control_id).bind(3, window_start);
     s->bind(4, static_cast<std::int64_t>(MessageState::kRejected));
-    const int rc = s->step();
-    if (rc == SQLITE_ROW) {
+    int rc;
+    while ((rc = s->step()) == SQLITE_ROW) {
+      if (s->text(3) != r.payload_sha256) {
+        if (outcome.same_control_id_as.empty()) outcome.same_control_id_as = s->text(1);
+        continue;
+      }
       outcome.seq = s->int64(0);
       outcome.duplicate = true;
       outcome.original_id = s->text(1);
       outcome.original_ack = s->text(2);
+      outcome.same_control_id_as.clear();
       return outcome.seq;
     }
     if (rc != SQLITE_DONE) return db_error(db_, "duplicate check");

@@ -42,7 +42,7 @@ void store_record(const InboundPipeline& pipeline, MessageRecord record, bool un
   }
   pipeline.journal->append(std::move(record), [done = std::move(done)](Result<std::int64_t> seq) {
     if (seq)
-      done(AppendOutcome{*seq, false, {}, {}});
+      done(AppendOutcome::stored(*seq));
     else
       done(seq.error());
   });
@@ -60,6 +60,15 @@ void duplicate(const InboundPipeline& pipeline, const std::string& channel, cons
   pipeline.probes->intake.duplicate(channel);
   observe::log_info("inbound.duplicate",
                     {{"id", id}, {"channel", channel}, {"original", outcome.original_id}});
+}
+
+// A new message whose sender had used its control id before, for other content: stored.
+void note_reused_control_id(const InboundPipeline& pipeline, const std::string& channel,
+                            const std::string& id, const AppendOutcome& outcome) {
+  if (outcome.same_control_id_as.empty()) return;
+  pipeline.probes->intake.control_id_reused(channel);
+  observe::log_warn("inbound.control_id_reused",
+                    {{"id", id}, {"channel", channel}, {"earlier", outcome.same_control_id_as}});
 }
 
 class KithExchange final : public InboundExchange,
@@ -124,8 +133,9 @@ class KithExchange final : public InboundExchange,
     if (stored->duplicate) {
       duplicate(*pipeline_, channel(), r.id, *stored);
       a.body = stored->original_ack;
-    } else if (r.state == MessageState::kTranslated && pipeline_->on_stored) {
-      pipeline_->on_stored(1);
+    } else {
+      note_reused_control_id(*pipeline_, channel(), r.id, *stored);
+      if (r.state == MessageState::kTranslated && pipeline_->on_stored) pipeline_->on_stored(1);
     }
     pipeline_->probes->intake.acknowledged(channel(), prepared_.outcome, seconds_since(started_));
     return a;
@@ -219,6 +229,7 @@ class Hl7v2Exchange final : public InboundExchange,
         duplicate(*pipeline_, channel(), m.record.id, *r);
         acks.push_back(r->original_ack);
       } else {
+        note_reused_control_id(*pipeline_, channel(), m.record.id, *r);
         if (awaits_delivery(m.record.state)) ++translated;
         acks.push_back(m.send_ack ? m.ack : std::string());
       }

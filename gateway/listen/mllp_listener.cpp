@@ -219,7 +219,7 @@ struct MllpListener::Impl : std::enable_shared_from_this<MllpListener::Impl> {
           journal.append_unique(for_journal(m.record), m.record.received_at - window, done);
         } else {
           journal.append(for_journal(m.record), [done](Result<std::int64_t> seq) {
-            if (seq) done(AppendOutcome{*seq, false, {}, {}});
+            if (seq) done(AppendOutcome::stored(*seq));
             else done(seq.error());
           });
         }
@@ -259,6 +259,11 @@ struct MllpListener::Impl : std::enable_shared_from_this<MllpListener::Impl> {
       probes.intake.duplicate(config.channel);
       observe::log_info("mllp.duplicate", {{"id", m.record.id}, {"original", stored->original_id}});
       return stored->original_ack;
+    }
+    if (!stored->same_control_id_as.empty()) {
+      probes.intake.control_id_reused(config.channel);
+      observe::log_warn("mllp.control_id_reused",
+                        {{"id", m.record.id}, {"earlier", stored->same_control_id_as}});
     }
     if (awaits_delivery(m.record.state)) ++translated;
     return m.send_ack ? m.ack : std::string();

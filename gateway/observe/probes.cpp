@@ -63,6 +63,10 @@ IntakeProbe::IntakeProbe(Registry& r)
       duplicates_(r.add("helsebro_intake_duplicates_total",
                         "Resent messages answered with their original acknowledgement, by channel.",
                         MetricType::kCounter, {"channel"})),
+      control_ids_reused_(r.add("helsebro_intake_control_ids_reused_total",
+                                "Messages stored although their sender had used the control id "
+                                "for other content within the duplicate window, by channel.",
+                                MetricType::kCounter, {"channel"})),
       ack_latency_(r.add("helsebro_intake_ack_seconds",
                          "Time from a complete frame to its acknowledgement, by channel (seconds).",
                          MetricType::kHistogram, {"channel"}, latency_buckets())) {}
@@ -78,6 +82,9 @@ void IntakeProbe::rejected(std::string_view channel, std::string_view reason) {
   rejected_.counter({s(channel), s(reason)}).inc();
 }
 void IntakeProbe::duplicate(std::string_view channel) { duplicates_.counter({s(channel)}).inc(); }
+void IntakeProbe::control_id_reused(std::string_view channel) {
+  control_ids_reused_.counter({s(channel)}).inc();
+}
 void IntakeProbe::held(std::string_view channel, std::string_view message_type) {
   held_.counter({s(channel), s(message_type)}).inc();
 }

@@ -37,6 +37,9 @@ class IntakeProbe {
   void acknowledged(std::string_view channel, std::string_view code, double seconds);
   void rejected(std::string_view channel, std::string_view reason);
   void duplicate(std::string_view channel);
+  /// A message stored although its sender had used its control id for another message within
+  /// the duplicate window.
+  void control_id_reused(std::string_view channel);
   /// A translated message had non-empty fields that its mapping did not read.
   void unmapped_fields(std::string_view mapping, std::size_t fields);
   /// A message stored as held: no mapping takes its type yet.
@@ -53,6 +56,7 @@ class IntakeProbe {
   Family& acknowledged_;
   Family& rejected_;
   Family& duplicates_;
+  Family& control_ids_reused_;
   Family& ack_latency_;
 };
 

@@ -206,6 +206,21 @@ class MllpChannels(unittest.TestCase):
         self.assertEqual(sum(gw.metric("helsebro_journal_messages", state=s)
                              for s in ("received", "translated", "delivered", "failed", "dead", "rejected")), 1)
 
+    def test_a_control_id_used_again_for_another_message_is_stored_and_delivered(self):
+        # A sender whose counter started over: the same MSH-10, another patient. Not a resend.
+        gw = self.gateway()
+        replies = []
+        for fnr in ("24079210087", "01020310045"):
+            conn = MllpConnection(gw.mllp_port)
+            conn.send(adt("REUSED01", fnr=fnr))
+            replies.append(segments(conn.read_frame().decode())["MSA"][1:3])
+            conn.close()
+        self.assertEqual(replies, [["AA", "REUSED01"], ["AA", "REUSED01"]])
+        self.assertEqual(gw.metric("helsebro_intake_duplicates_total"), 0)
+        self.assertEqual(gw.metric("helsebro_intake_control_ids_reused_total", channel="mllp"), 1)
+        wait_for(lambda: gw.metric("helsebro_journal_messages", state="delivered") == 2, what="both delivered")
+        self.assertIn("mllp.control_id_reused", gw.log_text())
+
     # Limits -------------------------------------------------------------------------------------
 
     def test_connections_over_the_cap_are_refused(self):

@@ -196,6 +196,56 @@ TEST_F(JournalTest, DuplicateIdIsRefused) {
   EXPECT_EQ(again.error().code, Errc::kJournalWriteFailed);
 }
 
+// A resend is the same sender, control id and content. A sender whose counter started over sends
+// other content under a control id it has used: that message is new and must be stored, not
+// answered with the earlier message's ACK.
+TEST_F(JournalTest, AControlIdUsedAgainForOtherContentIsStoredAsANewMessage) {
+  SqliteJournal j(dir_.str());
+  auto unique = [&j](MessageRecord r) {
+    std::promise<Result<AppendOutcome>> done;
+    j.append_unique(std::move(r), 0, [&](Result<AppendOutcome> out) { done.set_value(std::move(out)); });
+    return done.get_future().get();
+  };
+  auto first = unique(record("a"));
+  ASSERT_TRUE(first);
+  EXPECT_FALSE(first->duplicate);
+  EXPECT_EQ(first->same_control_id_as, "");
+
+  MessageRecord other = record("b");
+  other.control_id = "C-a";  // the same control id, other content ("sha-b")
+  auto second = unique(other);
+  ASSERT_TRUE(second);
+  EXPECT_FALSE(second->duplicate);
+  EXPECT_EQ(second->same_control_id_as, "a");
+  EXPECT_NE(second->seq, first->seq);
+  auto stored = j.get("b");
+  ASSERT_TRUE(stored && *stored);
+  EXPECT_EQ((*stored)->control_id, "C-a");
+
+  // Resends of either are duplicates of their own original.
+  MessageRecord resend_b = record("c");
+  resend_b.control_id = "C-a";
+  resend_b.payload_sha256 = "sha-b";
+  auto third = unique(resend_b);
+  ASSERT_TRUE(third);
+  EXPECT_TRUE(third->duplicate);
+  EXPECT_EQ(third->original_id, "b");
+  EXPECT_EQ(third->seq, second->seq);
+  EXPECT_EQ(third->same_control_id_as, "");
+
+  MessageRecord resend_a = record("d");
+  resend_a.control_id = "C-a";
+  resend_a.payload_sha256 = "sha-a";
+  auto fourth = unique(resend_a);
+  ASSERT_TRUE(fourth);
+  EXPECT_TRUE(fourth->duplicate);
+  EXPECT_EQ(fourth->original_id, "a");
+  EXPECT_EQ(fourth->original_ack, record("a").ack);
+  auto absent = j.get("d");
+  ASSERT_TRUE(absent);
+  EXPECT_FALSE(*absent);
+}
+
 TEST_F(JournalTest, PendingListsTranslatedAndFailedInArrivalOrder) {
   SqliteJournal j(dir_.str());
   append_ok(j, record("t1", MessageState::kTranslated));

@@ -21,16 +21,26 @@ class MemoryJournal final : public Journal {
 
   void append_unique(MessageRecord record, EpochMillis window_start, UniqueDone done) override {
     if (failing_) return done(Error{Errc::kJournalWriteFailed, "disk full (test)"});
+    std::string same_control_id_as;
     {
       std::lock_guard lock(mutex_);
       for (const auto& r : records_) {
         if (r.sender == record.sender && r.control_id == record.control_id &&
             r.state != MessageState::kRejected && r.received_at >= window_start) {
-          return done(AppendOutcome{r.seq, true, r.id, r.ack});
+          if (r.payload_sha256 == record.payload_sha256) {
+            AppendOutcome original = AppendOutcome::stored(r.seq);
+            original.duplicate = true;
+            original.original_id = r.id;
+            original.original_ack = r.ack;
+            return done(std::move(original));
+          }
+          if (same_control_id_as.empty()) same_control_id_as = r.id;
         }
       }
     }
-    done(AppendOutcome{insert(std::move(record)), false, {}, {}});
+    AppendOutcome stored = AppendOutcome::stored(insert(std::move(record)));
+    stored.same_control_id_as = std::move(same_control_id_as);
+    done(std::move(stored));
   }
 
   void mark_delivered(std::int64_t, EpochMillis, Done done) override { done(Result<void>()); }
