@@ -2,9 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <memory>
 #include <sstream>
 
+#include "gateway/app/mappings.h"
 #include "gateway/config/config.h"
 #include "unit/temp_dir.h"
 
@@ -59,6 +62,62 @@ TEST_F(MapCommandTest, TheRateSaysWhetherTheBundlesWereValidated) {
   EXPECT_NE(out_.str().find("\"messages\":3"), std::string::npos) << out_.str();
   EXPECT_NE(out_.str().find("\"validated\":false"), std::string::npos) << out_.str();
   EXPECT_EQ(map(true, 3), 1);  // the first refusal ends the run
+}
+
+// The repository's mappings give a resource keyed by an order, specimen, appointment or document
+// number the same id wherever that number is known to be the same: in messages of one sender, or
+// of any sender when the number names its namespace. A number without a namespace is unique only
+// at its sender: two senders' order 1001 are two orders, for two patients, and must not share an
+// id (the second PUT would overwrite the first patient's order).
+class RepositoryMappingIds : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto loaded = load_mappings((std::filesystem::path(HELSEBRO_SOURCE_DIR) / "mappings").string());
+    ASSERT_TRUE(loaded) << loaded.error().detail;
+    set_ = *loaded;
+  }
+  static void TearDownTestSuite() { set_.reset(); }
+
+  // The id of the first entry of `type` in the Bundle of an order from `sender` (MSH-3|MSH-4).
+  static std::string order_id(const std::string& sender, const std::string& control_id,
+                              const std::string& placer_number, const std::string& type = "ServiceRequest") {
+    const std::string message =
+        "MSH|^~\\&|" + sender + "|HELSEBRO|HSO|20260520091500+0200||OML^O21^OML_O21|" + control_id +
+        "|P|2.5|||AL|NE|NOR|UNICODE UTF-8\r"
+        "PID|1||45059010046^^^^DNR||Jorgensen^Asa^^^^^L||19900505|F\r"
+        "ORC|NW|" + placer_number + "||GRP-88|||^^^^^R||20260520091000+0200\r"
+        "OBR|1|" + placer_number + "||NPU02319^B-Hemoglobin^NPU\r"
+        "SPM|1|" + placer_number + "||BLD^Blood^HL70487\r";
+    auto translated = map_message(*set_, message);
+    if (!translated) return "refused: " + translated.error().detail;
+    const std::string url = "\"url\":\"" + type + "/";
+    std::string bundle = translated->bundle;
+    bundle.erase(std::remove_if(bundle.begin(), bundle.end(), [](char c) { return c == ' ' || c == '\n'; }),
+                 bundle.end());
+    const auto at = bundle.find(url);
+    return at == std::string::npos ? "no " + type : bundle.substr(at + url.size(), 36);
+  }
+
+  static inline std::shared_ptr<const mapping::MappingSet> set_;
+};
+
+TEST_F(RepositoryMappingIds, ANumberWithoutNamespaceIsQualifiedByItsSender) {
+  const std::string a = order_id("INFODOC|LEGEKONTOR-A", "ORD-1", "1001");
+  const std::string a_again = order_id("INFODOC|LEGEKONTOR-A", "ORD-2", "1001");
+  const std::string b = order_id("CGM|LEGEKONTOR-B", "ORD-1", "1001");
+  ASSERT_EQ(a.size(), 36u) << a;
+  EXPECT_EQ(a, a_again) << "one sender's order 1001 is one order";
+  EXPECT_NE(a, b) << "two senders' orders 1001 are two orders";
+  EXPECT_NE(order_id("INFODOC|LEGEKONTOR-A", "ORD-1", "1001", "Specimen"),
+            order_id("CGM|LEGEKONTOR-B", "ORD-1", "1001", "Specimen"));
+}
+
+TEST_F(RepositoryMappingIds, ANumberWithItsNamespaceIsTheSameFromEverySender) {
+  const std::string a = order_id("INFODOC|LEGEKONTOR-A", "ORD-1", "1001^LAB-STOLAV");
+  const std::string b = order_id("CGM|LEGEKONTOR-B", "ORD-1", "1001^LAB-STOLAV");
+  ASSERT_EQ(a.size(), 36u) << a;
+  EXPECT_EQ(a, b);
+  EXPECT_NE(a, order_id("INFODOC|LEGEKONTOR-A", "ORD-1", "1001"));
 }
 
 }  // namespace
