@@ -24,6 +24,7 @@ constexpr std::array<ErrcInfo, static_cast<std::size_t>(Errc::kCount)> kTable{{
     {"mapping_failed", "207", "Application internal error", 'E', "the message could not be mapped"},
     {"invalid_identifier", "102", "Data type error", 'E', "invalid identifier"},
     {"journal_write_failed", "207", "Application internal error", 'E', "the message could not be stored"},
+    {"journal_superseded", "207", "Application internal error", 'E', "the message was replayed meanwhile"},
     {"upstream_unreachable", "207", "Application internal error", 'E', "shared record unreachable"},
     {"upstream_transient", "207", "Application internal error", 'E', "shared record busy or failing"},
     {"upstream_permanent", "207", "Application internal error", 'E', "shared record refused the data"},

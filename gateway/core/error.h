@@ -31,6 +31,7 @@ enum class Errc : std::uint16_t {
   kInvalidIdentifier,
   // Storage.
   kJournalWriteFailed,
+  kJournalSuperseded,  // a state change for a version of the message that a replay has replaced
   // Forwarding.
   kUpstreamUnreachable,
   kUpstreamTransient,

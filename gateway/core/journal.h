@@ -64,12 +64,16 @@ class Journal {
   /// (not rejected) at or after `window_start`: then nothing is stored and the original is named.
   /// The check and the insert are one transaction, so two copies racing in are told apart.
   virtual void append_unique(MessageRecord record, EpochMillis window_start, UniqueDone done) = 0;
-  virtual void mark_delivered(std::int64_t seq, EpochMillis now, Done done) = 0;
+  // The state changes of delivery. Each applies only to the message's `revision` the forwarder
+  // read (MessageRecord::revision); when a replay has translated it again meanwhile, nothing
+  // changes and `done` gets Errc::kJournalSuperseded.
+  virtual void mark_delivered(std::int64_t seq, std::int64_t revision, EpochMillis now, Done done) = 0;
   /// A transient failure: retried at `next_attempt_at`.
-  virtual void mark_failed(std::int64_t seq, std::string reason, EpochMillis now,
+  virtual void mark_failed(std::int64_t seq, std::int64_t revision, std::string reason, EpochMillis now,
                            EpochMillis next_attempt_at, Done done) = 0;
   /// Given up: kept until replayed or purged by an operator.
-  virtual void mark_dead(std::int64_t seq, std::string reason, EpochMillis now, Done done) = 0;
+  virtual void mark_dead(std::int64_t seq, std::int64_t revision, std::string reason, EpochMillis now,
+                         Done done) = 0;
 
   /// A new translation of a stored message (a replay through the current mapping): its state
   /// becomes translated (attempts reset, due now) or rejected with the reason.

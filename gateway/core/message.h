@@ -47,6 +47,12 @@ struct MessageRecord {
   EpochMillis updated_at = 0;
   EpochMillis next_attempt_at = 0;
   std::int32_t attempts = 0;
+  /// How often the message was translated since it was stored (a replay translates it again): a
+  /// forwarder's state change applies only to the version it sent.
+  std::int64_t revision = 0;
+  /// Since when it waits for delivery: received_at, or the time of its last translation (a
+  /// replay's). The retry budget's age counts from here.
+  EpochMillis queued_at = 0;
 };
 
 /// The record of a message that just arrived, before Intake reads it: a new id (UUID v7 of the

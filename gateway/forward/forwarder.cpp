@@ -109,12 +109,26 @@ struct Forwarder::Impl : std::enable_shared_from_this<Forwarder::Impl> {
     co_await wake.async_wait(kTuple);
   }
 
-  // Gives up on a message whose retries have used the configured budget.
+  // Gives up on a message whose retries have used the configured budget. Its age counts from
+  // when it last became due for delivery: a replay of an old dead letter gets a budget of its own.
   bool budget_spent(const MessageRecord& m, EpochMillis now) const {
     const bool attempts = config.retry.max_attempts > 0 && m.attempts + 1 >= config.retry.max_attempts;
+    const EpochMillis since = std::max(m.queued_at, m.received_at);
     const bool age = config.retry.max_age_seconds > 0 &&
-                     now - m.received_at > static_cast<EpochMillis>(config.retry.max_age_seconds * 1000);
+                     now - since > static_cast<EpochMillis>(config.retry.max_age_seconds * 1000);
     return attempts || age;
+  }
+
+  // False when the journal refused a state change because a replay translated the message again
+  // while it was being sent: the new version waits for the next scan, and nothing is counted.
+  bool marked(const Result<void>& r, const MessageRecord& m) const {
+    if (r) return true;
+    if (r.error().code == Errc::kJournalSuperseded) {
+      observe::log_info("forward.superseded", {{"id", m.id}, {"revision", m.revision}});
+    } else {
+      observe::log_error("forward.mark_failed", {{"id", m.id}, {"error", r.error().detail}});
+    }
+    return false;
   }
 
   asio::awaitable<void> deliver(std::size_t lane, const MessageRecord& m) {
@@ -135,19 +149,16 @@ struct Forwarder::Impl : std::enable_shared_from_this<Forwarder::Impl> {
     }
     switch (d.outcome) {
       case Outcome::kDelivered: {
-        auto marked = co_await journal::async_mark_delivered(journal, m.seq, now, asio::use_awaitable);
-        if (!marked) {
-          observe::log_error("forward.mark_failed", {{"id", m.id}, {"error", marked.error().detail}});
-          co_return;
-        }
+        auto done = co_await journal::async_mark_delivered(journal, m.seq, m.revision, now, asio::use_awaitable);
+        if (!marked(done, m)) co_return;
         probe.delivered(target_label, static_cast<double>(now - m.received_at) / 1000.0);
         if (backlog) backlog->removed();
         observe::log_info("forward.delivered", {{"id", m.id}, {"attempts", m.attempts + 1}});
         co_return;
       }
       case Outcome::kDead: {
-        auto marked = co_await journal::async_mark_dead(journal, m.seq, d.reason, now, asio::use_awaitable);
-        if (!marked) co_return;
+        auto done = co_await journal::async_mark_dead(journal, m.seq, m.revision, d.reason, now, asio::use_awaitable);
+        if (!marked(done, m)) co_return;
         probe.dead(target_label, d.label);
         if (backlog) backlog->removed();
         observe::log_warn("forward.dead", {{"id", m.id}, {"status", d.label}});
@@ -158,7 +169,9 @@ struct Forwarder::Impl : std::enable_shared_from_this<Forwarder::Impl> {
                                              std::uniform_real_distribution<double>(0, 1)(random),
                                              d.retry_after_seconds);
         const EpochMillis next = now + static_cast<EpochMillis>(delay * 1000);
-        co_await journal::async_mark_failed(journal, m.seq, d.reason, now, next, asio::use_awaitable);
+        auto done = co_await journal::async_mark_failed(journal, m.seq, m.revision, d.reason, now, next,
+                                                        asio::use_awaitable);
+        if (!marked(done, m)) co_return;
         probe.attempt_failed(target_label, d.label);
         observe::log_info("forward.retry", {{"id", m.id}, {"reason", d.label}, {"delay_ms", static_cast<std::int64_t>(delay * 1000)}});
         co_return;

@@ -30,26 +30,29 @@ auto async_journal_op(Token&& token, Start start) {
 }  // namespace detail
 
 template <class Token>
-auto async_mark_delivered(Journal& journal, std::int64_t seq, EpochMillis now, Token&& token) {
+auto async_mark_delivered(Journal& journal, std::int64_t seq, std::int64_t revision, EpochMillis now,
+                          Token&& token) {
   return detail::async_journal_op<void(Result<void>)>(
       std::forward<Token>(token),
-      [&journal, seq, now](auto done) { journal.mark_delivered(seq, now, std::move(done)); });
+      [&journal, seq, revision, now](auto done) { journal.mark_delivered(seq, revision, now, std::move(done)); });
 }
 
 template <class Token>
-auto async_mark_failed(Journal& journal, std::int64_t seq, std::string reason, EpochMillis now,
-                       EpochMillis next_attempt_at, Token&& token) {
+auto async_mark_failed(Journal& journal, std::int64_t seq, std::int64_t revision, std::string reason,
+                       EpochMillis now, EpochMillis next_attempt_at, Token&& token) {
   return detail::async_journal_op<void(Result<void>)>(
-      std::forward<Token>(token), [&journal, seq, reason = std::move(reason), now, next_attempt_at](auto done) mutable {
-        journal.mark_failed(seq, std::move(reason), now, next_attempt_at, std::move(done));
+      std::forward<Token>(token),
+      [&journal, seq, revision, reason = std::move(reason), now, next_attempt_at](auto done) mutable {
+        journal.mark_failed(seq, revision, std::move(reason), now, next_attempt_at, std::move(done));
       });
 }
 
 template <class Token>
-auto async_mark_dead(Journal& journal, std::int64_t seq, std::string reason, EpochMillis now, Token&& token) {
+auto async_mark_dead(Journal& journal, std::int64_t seq, std::int64_t revision, std::string reason,
+                     EpochMillis now, Token&& token) {
   return detail::async_journal_op<void(Result<void>)>(
-      std::forward<Token>(token), [&journal, seq, reason = std::move(reason), now](auto done) mutable {
-        journal.mark_dead(seq, std::move(reason), now, std::move(done));
+      std::forward<Token>(token), [&journal, seq, revision, reason = std::move(reason), now](auto done) mutable {
+        journal.mark_dead(seq, revision, std::move(reason), now, std::move(done));
       });
 }
 

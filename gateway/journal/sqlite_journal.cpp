@@ -19,7 +19,10 @@ namespace {
 
 constexpr const char* kSummaryColumns =
     "seq, id, channel, sender, control_id, message_type, format, charset, payload_sha256, state, "
-    "reason, mapping, ordering_key, received_at, updated_at, next_attempt_at, attempts, peer";
+    "reason, mapping, ordering_key, received_at, updated_at, next_attempt_at, attempts, peer, "
+    "revision, queued_at";
+// Columns a query selects after the summary ones start at this index.
+constexpr int kAfterSummary = 20;
 
 MessageRecord read_summary(const Statement& s) {
   MessageRecord r;
@@ -41,6 +44,8 @@ MessageRecord read_summary(const Statement& s) {
   r.next_attempt_at = s.int64(15);
   r.attempts = static_cast<std::int32_t>(s.int64(16));
   r.peer = s.text(17);
+  r.revision = s.int64(18);
+  r.queued_at = s.int64(19);
   return r;
 }
 
@@ -256,8 +261,9 @@ void SqliteJournal::commit_batch(std::vector<Operation>& batch) {
   if (began && !commit_failed) counts_.apply(committed);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  // A state change for a version a replay has replaced is refused on purpose, not a failure.
   std::size_t failures = 0;
-  for (const auto& r : results) failures += r ? 0 : 1;
+  for (const auto& r : results) failures += r || r.error().code == Errc::kJournalSuperseded ? 0 : 1;
   // Metrics before callbacks: whoever learns that a write completed then sees it counted.
   if (probe_) {
     if (began && !commit_failed) probe_->committed(batch.size(), seconds);
@@ -292,24 +298,25 @@ void SqliteJournal::append_unique(MessageRecord record, EpochMillis window_start
            .append = true});
 }
 
-void SqliteJournal::mark_delivered(std::int64_t seq, EpochMillis now, Done done) {
+void SqliteJournal::mark_delivered(std::int64_t seq, std::int64_t revision, EpochMillis now, Done done) {
   enqueue({[=](WriterConnection& w) {
-             return w.change_state(seq, MessageState::kDelivered, "", now, 0, true);
+             return w.change_state(seq, revision, MessageState::kDelivered, "", now, 0, true);
            },
            [done = std::move(done)](Result<std::int64_t> r) { done(to_void(r)); }});
 }
 
-void SqliteJournal::mark_failed(std::int64_t seq, std::string reason, EpochMillis now,
-                                EpochMillis next_attempt_at, Done done) {
+void SqliteJournal::mark_failed(std::int64_t seq, std::int64_t revision, std::string reason,
+                                EpochMillis now, EpochMillis next_attempt_at, Done done) {
   enqueue({[=, reason = std::move(reason)](WriterConnection& w) {
-             return w.change_state(seq, MessageState::kFailed, reason, now, next_attempt_at, true);
+             return w.change_state(seq, revision, MessageState::kFailed, reason, now, next_attempt_at, true);
            },
            [done = std::move(done)](Result<std::int64_t> r) { done(to_void(r)); }});
 }
 
-void SqliteJournal::mark_dead(std::int64_t seq, std::string reason, EpochMillis now, Done done) {
+void SqliteJournal::mark_dead(std::int64_t seq, std::int64_t revision, std::string reason, EpochMillis now,
+                              Done done) {
   enqueue({[=, reason = std::move(reason)](WriterConnection& w) {
-             return w.change_state(seq, MessageState::kDead, reason, now, 0, true);
+             return w.change_state(seq, revision, MessageState::kDead, reason, now, 0, true);
            },
            [done = std::move(done)](Result<std::int64_t> r) { done(to_void(r)); }});
 }
@@ -361,9 +368,9 @@ Result<std::vector<MessageRecord>> SqliteJournal::find(const MessageQuery& query
   int rc;
   while ((rc = s->step()) == SQLITE_ROW) {
     MessageRecord r = read_summary(*s);
-    r.payload = s->text(18);
-    r.bundle = s->text(19);
-    r.ack = s->text(20);
+    r.payload = s->text(kAfterSummary);
+    r.bundle = s->text(kAfterSummary + 1);
+    r.ack = s->text(kAfterSummary + 2);
     out.push_back(std::move(r));
   }
   if (rc != SQLITE_DONE) return db_error(reader.db(), "find messages");
@@ -421,7 +428,9 @@ Result<std::optional<MessageRecord>> SqliteJournal::waiting(std::int64_t seq) {
   if (prepared == nullptr) return db_error(reader.db(), "prepare waiting");
   Use s(*prepared);
   s->bind(1, seq);
-  return one_message(reader.db(), s, [](const Statement& row, MessageRecord& r) { r.bundle = row.text(18); });
+  return one_message(reader.db(), s, [](const Statement& row, MessageRecord& r) {
+    r.bundle = row.text(kAfterSummary);
+  });
 }
 
 Result<std::optional<MessageRecord>> SqliteJournal::get(const std::string& id) {
@@ -434,9 +443,9 @@ Result<std::optional<MessageRecord>> SqliteJournal::get(const std::string& id) {
   Use s(*prepared);
   s->bind(1, id);
   return one_message(reader.db(), s, [](const Statement& row, MessageRecord& r) {
-    r.payload = row.text(18);
-    r.bundle = row.text(19);
-    r.ack = row.text(20);
+    r.payload = row.text(kAfterSummary);
+    r.bundle = row.text(kAfterSummary + 1);
+    r.ack = row.text(kAfterSummary + 2);
   });
 }
 

@@ -45,10 +45,11 @@ class SqliteJournal final : public Journal {
 
   void append(MessageRecord record, AppendDone done) override;
   void append_unique(MessageRecord record, EpochMillis window_start, UniqueDone done) override;
-  void mark_delivered(std::int64_t seq, EpochMillis now, Done done) override;
-  void mark_failed(std::int64_t seq, std::string reason, EpochMillis now,
+  void mark_delivered(std::int64_t seq, std::int64_t revision, EpochMillis now, Done done) override;
+  void mark_failed(std::int64_t seq, std::int64_t revision, std::string reason, EpochMillis now,
                    EpochMillis next_attempt_at, Done done) override;
-  void mark_dead(std::int64_t seq, std::string reason, EpochMillis now, Done done) override;
+  void mark_dead(std::int64_t seq, std::int64_t revision, std::string reason, EpochMillis now,
+                 Done done) override;
   void retranslate(std::int64_t seq, MessageState state, std::string bundle,
                    std::string ordering_key, std::string mapping, std::string reason,
                    EpochMillis now, Done done) override;

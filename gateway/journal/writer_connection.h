@@ -38,7 +38,9 @@ CREATE TABLE IF NOT EXISTS messages (
   updated_at      INTEGER NOT NULL,
   next_attempt_at INTEGER NOT NULL DEFAULT 0,
   attempts        INTEGER NOT NULL DEFAULT 0,
-  peer            TEXT NOT NULL DEFAULT ''
+  peer            TEXT NOT NULL DEFAULT '',
+  revision        INTEGER NOT NULL DEFAULT 0,
+  queued_at       INTEGER NOT NULL DEFAULT 0
 );
 -- What the forwarder's scan of the backlog reads, in order, without touching the rows (each holds
 -- its payload and Bundle; reading columns after them reads those too). It replaces the index of
@@ -110,7 +112,8 @@ class WriterConnection {
   Result<std::int64_t> insert(const MessageRecord& r);
   Result<std::int64_t> insert_unique(const MessageRecord& r, EpochMillis window_start,
                                      AppendOutcome& outcome);
-  Result<std::int64_t> change_state(std::int64_t seq, MessageState state, std::string_view reason,
+  Result<std::int64_t> change_state(std::int64_t seq, std::int64_t revision, MessageState state,
+                                    std::string_view reason,
                                     EpochMillis now, EpochMillis next_attempt_at,
                                     bool count_attempt);
   Result<std::int64_t> retranslate(std::int64_t seq, MessageState state, std::string_view bundle,
@@ -134,9 +137,12 @@ class WriterConnection {
 inline WriterConnection::WriterConnection(const std::string& path) : db_(open_db(path)) {
   try {
     exec_or_throw(db_, kSchema);
-    // Journals written before the peer column existed get it now (the error says it exists).
-    sqlite3_exec(db_, "ALTER TABLE messages ADD COLUMN peer TEXT NOT NULL DEFAULT ''", nullptr,
-                 nullptr, nullptr);
+    // Journals written before these columns existed get them now (the error says one exists).
+    for (const char* column : {"peer TEXT NOT NULL DEFAULT ''", "revision INTEGER NOT NULL DEFAULT 0",
+                               "queued_at INTEGER NOT NULL DEFAULT 0"}) {
+      sqlite3_exec(db_, (std::string("ALTER TABLE messages ADD COLUMN ") + column).c_str(), nullptr,
+                   nullptr, nullptr);
+    }
     prepare(begin_, "BEGIN IMMEDIATE");
     prepare(commit_, "COMMIT");
     prepare(rollback_, "ROLLBACK");
@@ -147,20 +153,20 @@ inline WriterConnection::WriterConnection(const std::string& path) : db_(open_db
         insert_,
         "INSERT INTO messages (id, channel, sender, control_id, message_type, format, charset, "
         "payload_sha256, payload, state, reason, mapping, bundle, ordering_key, ack, received_at, "
-        "updated_at, next_attempt_at, attempts, peer) VALUES "
+        "updated_at, next_attempt_at, attempts, peer, queued_at) VALUES "
         "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, 0, "
-        "?19)");
+        "?19, ?16)");
     prepare(duplicate_,
             "SELECT seq, id, ack, payload_sha256 FROM messages WHERE sender = ?1 AND "
             "control_id = ?2 AND received_at >= ?3 AND state != ?4 ORDER BY seq");
     prepare(state_of_, "SELECT state FROM messages WHERE seq = ?1");
     prepare(set_state_,
             "UPDATE messages SET state = ?1, reason = ?2, updated_at = ?3, next_attempt_at = ?4, "
-            "attempts = attempts + ?5 WHERE seq = ?6");
+            "attempts = attempts + ?5 WHERE seq = ?6 AND revision = ?7");
     prepare(retranslate_,
             "UPDATE messages SET state = ?1, bundle = ?2, ordering_key = ?3, mapping = ?4, reason "
-            "= ?5, "
-            "updated_at = ?6, next_attempt_at = 0, attempts = 0 WHERE seq = ?7");
+            "= ?5, updated_at = ?6, next_attempt_at = 0, attempts = 0, revision = revision + 1, "
+            "queued_at = ?6 WHERE seq = ?7");
     prepare(purge_,
             "DELETE FROM messages WHERE (state = ?1 AND updated_at < ?2) OR (state = ?3 AND "
             "updated_at < ?4) "
@@ -242,9 +248,9 @@ inline Result<std::int64_t> WriterConnection::insert_unique(const MessageRecord&
   return seq;
 }
 
-inline Result<std::int64_t> WriterConnection::change_state(std::int64_t seq, MessageState state,
-                                                           std::string_view reason, EpochMillis now,
-                                                           EpochMillis next_attempt_at,
+inline Result<std::int64_t> WriterConnection::change_state(std::int64_t seq, std::int64_t revision,
+                                                           MessageState state, std::string_view reason,
+                                                           EpochMillis now, EpochMillis next_attempt_at,
                                                            bool count_attempt) {
   auto before = current_state(seq);
   if (!before) return before.error();
@@ -253,8 +259,13 @@ inline Result<std::int64_t> WriterConnection::change_state(std::int64_t seq, Mes
       .bind(2, reason)
       .bind(3, now)
       .bind(4, next_attempt_at);
-  s->bind(5, std::int64_t{count_attempt ? 1 : 0}).bind(6, seq);
+  s->bind(5, std::int64_t{count_attempt ? 1 : 0}).bind(6, seq).bind(7, revision);
   if (s->step() != SQLITE_DONE) return db_error(db_, "update state");
+  if (sqlite3_changes(db_) == 0) {
+    return Error{Errc::kJournalSuperseded,
+                 "message " + std::to_string(seq) + " was translated again after revision " +
+                     std::to_string(revision)};
+  }
   changes_.moved(*before, state);
   return seq;
 }

@@ -246,6 +246,44 @@ TEST_F(JournalTest, AControlIdUsedAgainForOtherContentIsStoredAsANewMessage) {
   EXPECT_FALSE(*absent);
 }
 
+// A replay translates a message again while the forwarder may be sending its earlier version.
+// The forwarder's state change then names the revision it sent, and applies to nothing newer:
+// the replayed version must still be sent, and is not marked delivered or dead by the old one.
+TEST_F(JournalTest, AStateChangeAppliesOnlyToTheRevisionItNames) {
+  SqliteJournal j(dir_.str());
+  const std::int64_t seq = append_ok(j, record("a"));
+  auto before = j.waiting(seq);
+  ASSERT_TRUE(before && *before);
+  EXPECT_EQ((*before)->revision, 0);
+  EXPECT_EQ((*before)->queued_at, record("a").received_at);
+
+  ASSERT_TRUE(wait([&](auto cb) {
+    j.retranslate(seq, MessageState::kTranslated, "{\"replayed\":true}", "k", "m", "", 1705400000000, cb);
+  }));
+  auto after = j.waiting(seq);
+  ASSERT_TRUE(after && *after);
+  EXPECT_EQ((*after)->revision, 1);
+  EXPECT_EQ((*after)->queued_at, 1705400000000) << "the retry budget's age starts again";
+
+  std::promise<Result<void>> stale;
+  j.mark_delivered(seq, 0, 1705400000100, [&](Result<void> r) { stale.set_value(std::move(r)); });
+  const Result<void> refused = stale.get_future().get();
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, Errc::kJournalSuperseded);
+  std::promise<Result<void>> stale_dead;
+  j.mark_dead(seq, 0, "422 from the old version", 1705400000100,
+              [&](Result<void> r) { stale_dead.set_value(std::move(r)); });
+  EXPECT_FALSE(stale_dead.get_future().get());
+  auto still = j.waiting(seq);
+  ASSERT_TRUE(still && *still) << "still waiting to be sent";
+  EXPECT_EQ((*still)->bundle, "{\"replayed\":true}");
+  EXPECT_EQ((*j.counts())[MessageState::kTranslated], 1);
+  EXPECT_EQ((*j.counts())[MessageState::kDelivered], 0);
+
+  ASSERT_TRUE(wait([&](auto cb) { j.mark_delivered(seq, 1, 1705400000200, cb); }));
+  EXPECT_EQ((*j.counts())[MessageState::kDelivered], 1);
+}
+
 TEST_F(JournalTest, PendingListsTranslatedAndFailedInArrivalOrder) {
   SqliteJournal j(dir_.str());
   append_ok(j, record("t1", MessageState::kTranslated));
@@ -305,7 +343,7 @@ TEST_F(JournalTest, MarkDeliveredRemovesFromPending) {
   SqliteJournal j(dir_.str());
   const std::int64_t a = append_ok(j, record("a"));
   append_ok(j, record("b"));
-  auto done = wait([&](auto cb) { j.mark_delivered(a, 1705314601000, cb); });
+  auto done = wait([&](auto cb) { j.mark_delivered(a, 0, 1705314601000, cb); });
   ASSERT_TRUE(done) << done.error().message();
   EXPECT_EQ(pending_ids(j), (Ids{"b"}));
   const auto out = get(j, "a");
@@ -318,8 +356,8 @@ TEST_F(JournalTest, MarkDeliveredRemovesFromPending) {
 TEST_F(JournalTest, MarkFailedCountsAttemptsAndSchedulesTheRetry) {
   SqliteJournal j(dir_.str());
   const std::int64_t a = append_ok(j, record("a"));
-  ASSERT_TRUE(wait([&](auto cb) { j.mark_failed(a, "upstream_transient", 1000, 2000, cb); }));
-  ASSERT_TRUE(wait([&](auto cb) { j.mark_failed(a, "upstream_unreachable", 3000, 7000, cb); }));
+  ASSERT_TRUE(wait([&](auto cb) { j.mark_failed(a, 0, "upstream_transient", 1000, 2000, cb); }));
+  ASSERT_TRUE(wait([&](auto cb) { j.mark_failed(a, 0, "upstream_unreachable", 3000, 7000, cb); }));
   const auto out = get(j, "a");
   ASSERT_TRUE(out);
   EXPECT_EQ(out->state, MessageState::kFailed);
@@ -341,7 +379,7 @@ TEST_F(JournalTest, MarkFailedCountsAttemptsAndSchedulesTheRetry) {
 TEST_F(JournalTest, MarkDeadEndsDelivery) {
   SqliteJournal j(dir_.str());
   const std::int64_t a = append_ok(j, record("a"));
-  ASSERT_TRUE(wait([&](auto cb) { j.mark_dead(a, "upstream_permanent", 5000, cb); }));
+  ASSERT_TRUE(wait([&](auto cb) { j.mark_dead(a, 0, "upstream_permanent", 5000, cb); }));
   EXPECT_TRUE(pending_ids(j).empty());
   const auto out = get(j, "a");
   ASSERT_TRUE(out);
@@ -351,7 +389,7 @@ TEST_F(JournalTest, MarkDeadEndsDelivery) {
 
 TEST_F(JournalTest, MarkingAnUnknownSequenceNumberFails) {
   SqliteJournal j(dir_.str());
-  auto done = wait([&](auto cb) { j.mark_delivered(4242, 1, cb); });
+  auto done = wait([&](auto cb) { j.mark_delivered(4242, 0, 1, cb); });
   ASSERT_FALSE(done);
   EXPECT_EQ(done.error().code, Errc::kJournalWriteFailed);
 }
@@ -367,7 +405,7 @@ TEST_F(JournalTest, CountsMessagesByState) {
   append_ok(j, record("t2"));
   append_ok(j, record("x1", MessageState::kRejected));
   const std::int64_t f = append_ok(j, record("f1"));
-  ASSERT_TRUE(wait([&](auto cb) { j.mark_failed(f, "x", 1, 2, cb); }));
+  ASSERT_TRUE(wait([&](auto cb) { j.mark_failed(f, 0, "x", 1, 2, cb); }));
   auto counts = j.counts();
   ASSERT_TRUE(counts);
   EXPECT_EQ(counts->at(MessageState::kTranslated), 2);
@@ -398,21 +436,21 @@ TEST_F(JournalTest, CountsKeptInMemoryMatchAFreshGroupByAfterEveryKindOfChange) 
     j.append_unique(fresh, 0, [&](Result<AppendOutcome> r) { unique.set_value(std::move(r)); });
     ASSERT_FALSE(unique.get_future().get()->duplicate);
 
-    ASSERT_TRUE(wait([&](auto cb) { j.mark_delivered(seqs[0], 1, cb); }));
-    ASSERT_TRUE(wait([&](auto cb) { j.mark_failed(seqs[1], "x", 1, 2, cb); }));
-    ASSERT_TRUE(wait([&](auto cb) { j.mark_failed(seqs[1], "x", 2, 3, cb); }));  // failed → failed
-    ASSERT_TRUE(wait([&](auto cb) { j.mark_dead(seqs[2], "gave up", 1, cb); }));
+    ASSERT_TRUE(wait([&](auto cb) { j.mark_delivered(seqs[0], 0, 1, cb); }));
+    ASSERT_TRUE(wait([&](auto cb) { j.mark_failed(seqs[1], 0, "x", 1, 2, cb); }));
+    ASSERT_TRUE(wait([&](auto cb) { j.mark_failed(seqs[1], 0, "x", 2, 3, cb); }));  // failed → failed
+    ASSERT_TRUE(wait([&](auto cb) { j.mark_dead(seqs[2], 0, "gave up", 1, cb); }));
     ASSERT_TRUE(wait([&](auto cb) {
       j.retranslate(seqs[2], MessageState::kTranslated, "{}", "k", "m", "", 1, cb);  // dead → translated
     }));
     ASSERT_TRUE(wait([&](auto cb) { j.retranslate(seqs[3], MessageState::kRejected, "", "", "m", "bad", 1, cb); }));
     // Changes that fail change nothing: an unknown message, a failed write, a failed commit.
-    ASSERT_FALSE(wait([&](auto cb) { j.mark_delivered(987654, 1, cb); }));
+    ASSERT_FALSE(wait([&](auto cb) { j.mark_delivered(987654, 0, 1, cb); }));
     fail_write = true;
-    ASSERT_FALSE(wait([&](auto cb) { j.mark_delivered(seqs[4], 1, cb); }));
+    ASSERT_FALSE(wait([&](auto cb) { j.mark_delivered(seqs[4], 0, 1, cb); }));
     fail_write = false;
     fail_commit = true;
-    ASSERT_FALSE(wait([&](auto cb) { j.mark_dead(seqs[5], "x", 1, cb); }));
+    ASSERT_FALSE(wait([&](auto cb) { j.mark_dead(seqs[5], 0, "x", 1, cb); }));
     ASSERT_FALSE(append(j, record("lost")));
     fail_commit = false;
     std::promise<Result<std::int64_t>> purged;
@@ -473,7 +511,7 @@ TEST_F(JournalTest, MessagesSurviveAReopen) {
     SqliteJournal j(dir_.str());
     append_ok(j, record("a"));
     last = append_ok(j, record("b"));
-    ASSERT_TRUE(wait([&](auto cb) { j.mark_failed(last, "x", 10, 20, cb); }));
+    ASSERT_TRUE(wait([&](auto cb) { j.mark_failed(last, 0, "x", 10, 20, cb); }));
   }
   SqliteJournal reopened(dir_.str());
   EXPECT_EQ(pending_ids(reopened), (Ids{"a", "b"}));

@@ -43,11 +43,11 @@ class MemoryJournal final : public Journal {
     done(std::move(stored));
   }
 
-  void mark_delivered(std::int64_t, EpochMillis, Done done) override { done(Result<void>()); }
-  void mark_failed(std::int64_t, std::string, EpochMillis, EpochMillis, Done done) override {
+  void mark_delivered(std::int64_t, std::int64_t, EpochMillis, Done done) override { done(Result<void>()); }
+  void mark_failed(std::int64_t, std::int64_t, std::string, EpochMillis, EpochMillis, Done done) override {
     done(Result<void>());
   }
-  void mark_dead(std::int64_t, std::string, EpochMillis, Done done) override {
+  void mark_dead(std::int64_t, std::int64_t, std::string, EpochMillis, Done done) override {
     done(Result<void>());
   }
   void retranslate(std::int64_t, MessageState, std::string, std::string, std::string, std::string,

@@ -186,7 +186,9 @@ TEST(Convert, ComparatorPartsAreWhatTheRegularExpressionsFound) {
     const auto value = value_part(text);
     const auto expected = by_regex(value_re, text);
     EXPECT_EQ(value.has_value(), expected.has_value()) << "'" << text << "'";
-    if (value && expected) EXPECT_EQ(*value, *expected) << "'" << text << "'";
+    if (value && expected) {
+      EXPECT_EQ(*value, *expected) << "'" << text << "'";
+    }
   }
 }
 
