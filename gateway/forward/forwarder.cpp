@@ -99,7 +99,8 @@ struct Forwarder::Impl : std::enable_shared_from_this<Forwarder::Impl> {
         oauth->invalidate(token);
         continue;
       }
-      co_return classify(reply, {label(client.last_failure()), oauth != nullptr});
+      // The reply's time, to read a Retry-After given as a date.
+      co_return classify(reply, {label(client.last_failure()), oauth != nullptr, clock.now_ms()});
     }
   }
 
