@@ -1,8 +1,10 @@
 #include "gateway/app/replay.h"
 
+#include <algorithm>
 #include <ctime>
 #include <future>
 #include <mutex>
+#include <set>
 
 #include "adapters/hl7v2/charset.h"
 #include "adapters/kith/classifier.h"
@@ -179,6 +181,30 @@ Result<void> commit(Journal& journal, std::int64_t seq, Retranslation& t, EpochM
   return done.get_future().get();
 }
 
+// One stored message through the current mapping again, committed, and counted in `summary`.
+Result<void> replay_one(Journal& journal, Readers& readers, const MessageRecord& stored,
+                        const Clock& clock, ReplaySummary& summary) {
+  Retranslation again = readers.again(stored);
+  if (!again.skipped.empty()) {
+    observe::log_warn("replay.skipped",
+                      {{"id", stored.id}, {"format", stored.format}, {"reason", again.skipped}});
+    summary.skipped.emplace_back(stored.id, std::move(again.skipped));
+    return {};
+  }
+  if (auto committed = commit(journal, stored.seq, again, clock.now_ms()); !committed)
+    return committed.error();
+  observe::log_info(
+      "replay.message",
+      {{"id", stored.id}, {"format", stored.format}, {"state", to_string(again.state)}});
+  if (again.state == MessageState::kTranslated)
+    ++summary.translated;
+  else if (again.state == MessageState::kHeld)
+    summary.held.push_back(stored.id);
+  else
+    summary.rejected.emplace_back(stored.id, std::move(again.reason));
+  return {};
+}
+
 }  // namespace
 
 Result<std::vector<TranslatedAfterAck>> translate_received(Journal& journal, const mapping::MappingSet& set,
@@ -224,35 +250,27 @@ Result<std::vector<TranslatedAfterAck>> translate_received(Journal& journal, con
 
 Result<ReplaySummary> replay_messages(Journal& journal, const mapping::MappingSet& set,
                                       const MessageQuery& query, const Clock& clock,
-                                      const ReplayRules& rules) {
-  auto found = journal.find(query);
-  if (!found) return found.error();
+                                      const ReplayRules& rules, std::size_t page_size) {
   ReplaySummary summary;
-  for (const std::string& id : query.ids) {
-    bool present = false;
-    for (const auto& r : *found) present = present || r.id == id;
-    if (!present) summary.not_found.push_back(id);
-  }
   Readers readers(set, clock, rules);
-  for (const MessageRecord& stored : *found) {
-    Retranslation again = readers.again(stored);
-    if (!again.skipped.empty()) {
-      observe::log_warn("replay.skipped",
-                        {{"id", stored.id}, {"format", stored.format}, {"reason", again.skipped}});
-      summary.skipped.emplace_back(stored.id, std::move(again.skipped));
-      continue;
+  std::set<std::string> found_ids;  // of those asked for by id
+  // Pages follow seq, not state: a replayed message keeps its seq, so each page starts after the
+  // last one whatever the replay made of it, and none is read twice.
+  MessageQuery page = query;
+  page.limit = std::max<std::size_t>(1, page_size);
+  for (;;) {
+    auto found = journal.find(page);
+    if (!found) return found.error();
+    for (const MessageRecord& stored : *found) {
+      if (!query.ids.empty()) found_ids.insert(stored.id);
+      if (auto replayed = replay_one(journal, readers, stored, clock, summary); !replayed)
+        return replayed.error();
     }
-    if (auto committed = commit(journal, stored.seq, again, clock.now_ms()); !committed)
-      return committed.error();
-    observe::log_info(
-        "replay.message",
-        {{"id", stored.id}, {"format", stored.format}, {"state", to_string(again.state)}});
-    if (again.state == MessageState::kTranslated)
-      ++summary.translated;
-    else if (again.state == MessageState::kHeld)
-      summary.held.push_back(stored.id);
-    else
-      summary.rejected.emplace_back(stored.id, std::move(again.reason));
+    if (found->size() < page.limit) break;
+    page.after_seq = found->back().seq;
+  }
+  for (const std::string& id : query.ids) {
+    if (!found_ids.count(id)) summary.not_found.push_back(id);
   }
   return summary;
 }

@@ -52,12 +52,19 @@ struct ReplayRules {
 /// Thread-safe.
 ReplayRules replay_rules(const config::Config& config);
 
-/// Thread-safe as the journal is; waits for each re-translation to be committed. A held message
-/// that still has no mapping stays held; one the mapping refuses becomes rejected with the new
-/// reason.
+/// How many stored messages a replay reads from the journal at a time, payloads and all.
+inline constexpr std::size_t kReplayPageSize = 200;
+
+/// Replays every message the query matches, however many: the journal is read `page_size`
+/// messages at a time in seq order (query.limit is not used), so memory stays bounded. A message
+/// that comes to match only after the replay has passed its place (made dead again meanwhile) is
+/// left for the next replay. Thread-safe as the journal is; waits for each re-translation to be
+/// committed. A held message that still has no mapping stays held; one the mapping refuses becomes
+/// rejected with the new reason.
 Result<ReplaySummary> replay_messages(Journal& journal, const mapping::MappingSet& set,
                                       const MessageQuery& query, const Clock& clock,
-                                      const ReplayRules& rules = {});
+                                      const ReplayRules& rules = {},
+                                      std::size_t page_size = kReplayPageSize);
 
 /// What the translation after the ACK did with one message.
 struct TranslatedAfterAck {

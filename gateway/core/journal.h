@@ -37,12 +37,15 @@ struct AppendOutcome {
   }
 };
 
-/// Which messages to list: by ids, or by state and receipt time.
+/// Which messages to list: by ids, or by state and receipt time. At most `limit` come back, in
+/// seq order, so a caller that needs every match reads page by page: the next page starts after
+/// the last seq of the one before (`after_seq`).
 struct MessageQuery {
   std::vector<std::string> ids;
   std::optional<MessageState> state;
   EpochMillis received_since = 0;
   std::size_t limit = 1000;
+  std::int64_t after_seq = 0;  // only messages with a greater seq; 0: from the first
 };
 
 class Journal {

@@ -19,7 +19,9 @@ class CircuitBreaker {
   CircuitBreaker(int threshold, EpochMillis cool_down_ms, EpochMillis max_cool_down_ms)
       : threshold_(threshold), base_ms_(cool_down_ms), max_ms_(max_cool_down_ms), cool_down_ms_(cool_down_ms) {}
 
-  /// May a request go now? In the half-open state only one, until its outcome is known.
+  /// May a request go now? In the half-open state only one, until its outcome is known: the trial
+  /// granted is held until success() or failure(), so ask only for a request that really goes
+  /// (blocks() looks without taking it).
   bool allow(EpochMillis now) {
     switch (state(now)) {
       case State::kClosed: return true;
@@ -56,7 +58,8 @@ class CircuitBreaker {
     if (open_until_ == 0) return State::kClosed;
     return now < open_until_ ? State::kOpen : State::kHalfOpen;
   }
-  /// Nothing may go now: the circuit is open, or half-open with its one trial still out.
+  /// Nothing may go now: the circuit is open, or half-open with its one trial still out. Takes
+  /// nothing, however often asked.
   bool blocks(EpochMillis now) const {
     const State s = state(now);
     return s == State::kOpen || (s == State::kHalfOpen && trial_in_flight_);

@@ -99,7 +99,8 @@ struct Forwarder::Impl : std::enable_shared_from_this<Forwarder::Impl> {
         oauth->invalidate(token);
         continue;
       }
-      co_return classify(reply, {label(client.last_failure()), oauth != nullptr});
+      // The reply's time, to read a Retry-After given as a date.
+      co_return classify(reply, {label(client.last_failure()), oauth != nullptr, clock.now_ms()});
     }
   }
 
@@ -227,7 +228,10 @@ struct Forwarder::Impl : std::enable_shared_from_this<Forwarder::Impl> {
         }
         const auto free = std::find(lane_busy.begin(), lane_busy.end(), false);
         if (free == lane_busy.end()) break;
-        if (!breaker.allow(now)) {  // the target is failing: wait for the cool-down, then one trial
+        // Only a look: a half-open circuit's one trial is taken below, once a request really
+        // goes. Taken before the read, a message that then is not sent would keep it, and the
+        // circuit would block every delivery until a restart.
+        if (breaker.blocks(now)) {  // the target is failing: wait for the cool-down, then one trial
           next_retry = std::min(next_retry, std::max(now + 1, breaker.open_until()));
           break;
         }
@@ -241,6 +245,8 @@ struct Forwarder::Impl : std::enable_shared_from_this<Forwarder::Impl> {
         // It waits no more (delivered, dead or replayed meanwhile), or a replay gave it another
         // ordering key: the next scan sees it as it is now.
         if (!*full || (*full)->ordering_key != m.ordering_key) continue;
+        // Granted, as blocks() said just now; when half-open, this request is the trial.
+        if (!breaker.allow(now)) break;
         m = std::move(**full);
         const auto lane = static_cast<std::size_t>(free - lane_busy.begin());
         lane_busy[lane] = true;

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "gateway/config/config.h"
+#include "gateway/core/message.h"
 #include "gateway/core/result.h"
 #include "gateway/forward/http_client.h"
 
@@ -25,6 +26,7 @@ struct Decision {
 struct AttemptContext {
   std::string_view failure_label = "unreachable";  // the metric label when no reply came
   bool bearer_token = false;  // a token was sent: a 401 is the token's trouble, not the message's
+  EpochMillis now = 0;  // when the reply came, to read a Retry-After date; 0: a date is ignored
 };
 
 /// Delivered on 2xx; retried on no reply, 408, 429, 5xx, and on 401 when a bearer token was sent
@@ -32,6 +34,12 @@ struct AttemptContext {
 /// lists an entry with a failing status is not delivered: the worst entry decides, as its status
 /// would (label "entry_http_422", reason naming the entry and its OperationOutcome).
 Decision classify(const Result<HttpReply>& reply, const AttemptContext& context = {});
+
+/// A Retry-After value (RFC 9110 section 10.2.3) as seconds from `now`: delay-seconds, or an
+/// HTTP-date in any of its three forms (IMF-fixdate "Sun, 06 Nov 1994 08:49:37 GMT", the obsolete
+/// RFC 850 "Sunday, 06-Nov-94 08:49:37 GMT" and asctime "Sun Nov  6 08:49:37 1994"). A date in
+/// the past is 0 seconds. nullopt when the value is neither, or for a date when `now` is 0.
+std::optional<double> retry_after_seconds(std::string_view value, EpochMillis now);
 
 /// Exponential backoff with full jitter: uniform in [0, min(max, initial·2^attempts)], never
 /// below 10 ms, and never sooner than the server's Retry-After. `random01` is in [0, 1).

@@ -356,6 +356,7 @@ Result<std::vector<MessageRecord>> SqliteJournal::find(const MessageQuery& query
   // messages (the translator asks for state 0 after every commit).
   if (query.state) sql += " AND state = " + std::to_string(static_cast<int>(*query.state));
   if (query.received_since > 0) sql += " AND received_at >= ?";
+  if (query.after_seq > 0) sql += " AND seq > ?";
   sql += " ORDER BY seq LIMIT ?";
   Statement* prepared = reader.statement(sql);
   if (prepared == nullptr) return db_error(reader.db(), "prepare find");
@@ -363,6 +364,7 @@ Result<std::vector<MessageRecord>> SqliteJournal::find(const MessageQuery& query
   int i = 1;
   for (const std::string& id : query.ids) s->bind(i++, id);
   if (query.received_since > 0) s->bind(i++, query.received_since);
+  if (query.after_seq > 0) s->bind(i++, query.after_seq);
   s->bind(i, static_cast<std::int64_t>(query.limit));
   std::vector<MessageRecord> out;
   int rc;

@@ -144,6 +144,54 @@ TEST(Replay, TranslatesDeadLettersAgainWithTheCurrentMappings) {
   EXPECT_EQ(none->not_found, std::vector<std::string>{"nope"});
 }
 
+// An HL7 v2 admission the repository's mappings take, stored as a dead letter.
+MessageRecord dead_admission(const std::string& id) {
+  MessageRecord r;
+  r.id = id;
+  r.channel = "mllp";
+  r.sender = "DIPS@STOLAV";
+  r.format = "hl7v2";
+  r.charset = "UNICODE UTF-8";
+  r.payload =
+      "MSH|^~\\&|DIPS|STOLAV|H|H|20261123||ADT^A04|C1|P|2.5\rPID|1||15038510190^^^^FNR||Berg^Ida||"
+      "20030201|F\rPV1|1|E\r";
+  r.state = MessageState::kDead;
+  r.reason = "HTTP 422: old mapping";
+  r.received_at = 1000;
+  return r;
+}
+
+TEST(Replay, ReplaysEveryMatchingMessageAcrossPages) {
+  test::TempDir dir;
+  journal::SqliteJournal journal(dir.str());
+  for (int i = 0; i < 7; ++i) {
+    store(journal, dead_admission("m-dead-" + std::to_string(i)));
+    MessageRecord delivered = dead_admission("m-delivered-" + std::to_string(i));
+    delivered.state = MessageState::kDelivered;
+    store(journal, delivered);
+  }
+  auto set = repository_mappings();
+  ASSERT_TRUE(set);
+
+  // Pages of three: 3, 3 and 1 dead letters, the delivered messages between them left out.
+  auto summary = replay_messages(journal, *set, by_state(MessageState::kDead), kLater, {}, 3);
+  ASSERT_TRUE(summary) << summary.error().message();
+  EXPECT_EQ(summary->translated, 7u);
+  for (int i = 0; i < 7; ++i) {
+    EXPECT_EQ(stored(journal, "m-dead-" + std::to_string(i)).state, MessageState::kTranslated) << i;
+    EXPECT_EQ(stored(journal, "m-delivered-" + std::to_string(i)).state, MessageState::kDelivered)
+        << i;
+  }
+
+  // By id, one a page: each found on its own page, and the missing one still named.
+  MessageQuery some;
+  some.ids = {"m-dead-6", "nope", "m-dead-0"};
+  auto again = replay_messages(journal, *set, some, kLater, {}, 1);
+  ASSERT_TRUE(again) << again.error().message();
+  EXPECT_EQ(again->translated, 2u);
+  EXPECT_EQ(again->not_found, std::vector<std::string>{"nope"});
+}
+
 TEST(Replay, HeldMessagesAreTranslatedOnceAMappingTakesThemAndStayHeldOtherwise) {
   test::TempDir dir;
   journal::SqliteJournal journal(dir.str());

@@ -43,6 +43,17 @@ TEST(CircuitBreaker, BlocksWhileOpenAndWhileItsTrialIsOut) {
   EXPECT_FALSE(b.blocks(1002));
 }
 
+// The forwarder asks blocks() before it has read the message it would send, and may then send
+// nothing: the question must leave the half-open circuit's trial for a request that goes.
+TEST(CircuitBreaker, AskingWhetherItBlocksLeavesTheTrialUnused) {
+  CircuitBreaker b(1, 1000, 8000);
+  b.failure(0);
+  for (EpochMillis t : {1000, 1001, 1002}) EXPECT_FALSE(b.blocks(t)) << t;
+  EXPECT_TRUE(b.allow(1003)) << "the trial is still there";
+  EXPECT_TRUE(b.blocks(1004));
+  EXPECT_FALSE(b.allow(1004));
+}
+
 TEST(CircuitBreaker, ASuccessfulTrialClosesIt) {
   CircuitBreaker b(1, 1000, 8000);
   b.failure(0);

@@ -87,9 +87,63 @@ TEST(Classify, OtherClientErrorsAreDeadWithTheServersReason) {
   EXPECT_EQ(d.reason, "HTTP 422: error: Invalid value at Patient.gender");
 }
 
-TEST(Classify, ReadsRetryAfterSeconds) {
+// Sun, 06 Nov 1994 08:49:37 GMT, RFC 9110's example date, as Unix milliseconds.
+constexpr EpochMillis kExampleDate = 784'111'777'000;
+
+TEST(RetryAfter, ReadsDelaySeconds) {
+  EXPECT_EQ(retry_after_seconds("7", kExampleDate), 7.0);
+  EXPECT_EQ(retry_after_seconds("0", kExampleDate), 0.0);
+  EXPECT_EQ(retry_after_seconds(" 120 ", kExampleDate), 120.0);
+  EXPECT_EQ(retry_after_seconds("7", 0), 7.0) << "seconds need no clock";
+}
+
+TEST(RetryAfter, ReadsAnImfFixdateAsSecondsFromNow) {
+  EXPECT_EQ(retry_after_seconds("Sun, 06 Nov 1994 08:49:37 GMT", kExampleDate - 90'000), 90.0);
+  EXPECT_EQ(retry_after_seconds("Sun, 06 Nov 1994 08:49:37 GMT", kExampleDate - 1'500), 1.5);
+  EXPECT_EQ(retry_after_seconds("Mon, 07 Nov 1994 08:49:37 GMT", kExampleDate), 86'400.0);
+  EXPECT_EQ(retry_after_seconds("Thu, 01 Jan 2026 00:00:00 GMT", 1'767'225'600'000 - 60'000), 60.0);
+}
+
+TEST(RetryAfter, ReadsTheObsoleteRfc850Date) {
+  EXPECT_EQ(retry_after_seconds("Sunday, 06-Nov-94 08:49:37 GMT", kExampleDate - 30'000), 30.0);
+  // A two-digit year more than 50 years ahead is the last century's.
+  const EpochMillis in_2026 = 1'767'225'600'000;  // 2026-01-01
+  EXPECT_EQ(retry_after_seconds("Thursday, 01-Jan-26 00:01:00 GMT", in_2026), 60.0);
+  EXPECT_EQ(retry_after_seconds("Saturday, 01-Jan-77 00:00:00 GMT", in_2026), 0.0) << "1977";
+}
+
+TEST(RetryAfter, ReadsTheObsoleteAsctimeDate) {
+  EXPECT_EQ(retry_after_seconds("Sun Nov  6 08:49:37 1994", kExampleDate - 45'000), 45.0);
+  EXPECT_EQ(retry_after_seconds("Wed Nov 16 08:49:37 1994", kExampleDate), 10 * 86'400.0);
+}
+
+TEST(RetryAfter, ADateInThePastMeansNow) {
+  EXPECT_EQ(retry_after_seconds("Sun, 06 Nov 1994 08:49:37 GMT", kExampleDate + 3'600'000), 0.0);
+  EXPECT_EQ(retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT", 1'767'225'600'000), 0.0);
+}
+
+TEST(RetryAfter, IgnoresWhatIsNeitherSecondsNorADate) {
+  for (const char* garbage :
+       {"", "soon", "-5", "1.5", "1e3", "inf", "nan", "Sun, 06 Nov 1994 08:49:37",  // no zone
+        "Sun, 06 Nov 1994 08:49:37 CET", "Sun, 6 Nov 1994 08:49:37 GMT",            // one-digit day
+        "Sun, 31 Nov 1994 08:49:37 GMT", "Sun, 06 Nov 1994 24:00:00 GMT",  // no such day, hour
+        "Sun, 06 Nov 1994 08:49:37 GMT trailing", "Sunday, 06 Nov 1994 08:49:37 GMT",
+        "Sun Nov 6 08:49:37 1994", "2026-01-01T00:00:00Z"}) {
+    EXPECT_FALSE(retry_after_seconds(garbage, kExampleDate)) << garbage;
+  }
+  EXPECT_FALSE(retry_after_seconds("Sun, 06 Nov 1994 08:49:37 GMT", 0)) << "no clock, no date";
+}
+
+TEST(Classify, ReadsRetryAfterSecondsAndDatesAtTheReplysTime) {
   EXPECT_EQ(classify(reply(503, "", "7")).retry_after_seconds, 7.0);
-  EXPECT_FALSE(classify(reply(503, "", "Wed, 21 Oct 2015 07:28:00 GMT")).retry_after_seconds);
+  const AttemptContext at_example{"unreachable", false, kExampleDate - 20'000};
+  EXPECT_EQ(
+      classify(reply(503, "", "Sun, 06 Nov 1994 08:49:37 GMT"), at_example).retry_after_seconds,
+      20.0);
+  EXPECT_EQ(classify(reply(429, "", "Sun Nov  6 08:49:37 1994"), at_example).retry_after_seconds,
+            20.0);
+  EXPECT_FALSE(classify(reply(503, "", "whenever"), at_example).retry_after_seconds);
+  EXPECT_FALSE(classify(reply(503)).retry_after_seconds);
 }
 
 TEST(Backoff, GrowsExponentiallyUpToTheMaximum) {
@@ -105,6 +159,13 @@ TEST(Backoff, FullJitterNeverGoesBelowTenMilliseconds) {
 
 TEST(Backoff, HonoursRetryAfter) {
   EXPECT_DOUBLE_EQ(backoff_seconds(0, {1, 60}, 0.5, 30.0), 30.0);
+}
+
+TEST(Backoff, AnUnreadableRetryAfterLeavesTheNormalBackoff) {
+  const auto garbage = retry_after_seconds("tomorrow-ish", kExampleDate);
+  EXPECT_DOUBLE_EQ(backoff_seconds(3, {1, 60}, 0.5, garbage), 4.0);
+  const auto past = retry_after_seconds("Sat, 05 Nov 1994 08:49:37 GMT", kExampleDate);
+  EXPECT_DOUBLE_EQ(backoff_seconds(3, {1, 60}, 0.5, past), 4.0) << "a past date waits no longer";
 }
 
 }  // namespace

@@ -796,6 +796,11 @@ TEST_F(JournalTest, FindAnswersEachCallsOwnValuesWhenItsQueryIsReused) {
     EXPECT_EQ(ids({{}, std::nullopt, 1002, 2}), (Ids{"m2", "m3"}));
     EXPECT_EQ(ids({{}, std::nullopt, 0, 1}), (Ids{"m0"}));
     EXPECT_EQ(ids({{"m0", "m1", "m2"}, MessageState::kDead, 0, 10}), (Ids{"m1"}));
+    // Page by page: m0 has seq 1, m5 seq 6.
+    EXPECT_EQ(ids({{}, MessageState::kDead, 0, 10, 2}), (Ids{"m3", "m5"}));
+    EXPECT_EQ(ids({{}, std::nullopt, 0, 2, 2}), (Ids{"m2", "m3"}));
+    EXPECT_EQ(ids({{}, std::nullopt, 1002, 2, 4}), (Ids{"m4", "m5"}));
+    EXPECT_EQ(ids({{}, std::nullopt, 0, 10, 6}), (Ids{}));
   }
   EXPECT_EQ(get(j, "m4")->id, "m4");
   EXPECT_EQ(get(j, "m5")->id, "m5");

@@ -2,6 +2,7 @@
 // An in-memory Journal for unit tests: appends are "durable" at once and answered on the calling
 // thread; failures can be switched on. Only what the listeners use is modelled.
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <mutex>
@@ -67,7 +68,21 @@ class MemoryJournal final : public Journal {
     }
     return std::optional<MessageRecord>();
   }
-  Result<std::vector<MessageRecord>> find(const MessageQuery&) override { return records(); }
+  // As the SQLite journal answers: matches in seq order, at most `limit`, after `after_seq`.
+  Result<std::vector<MessageRecord>> find(const MessageQuery& query) override {
+    std::vector<MessageRecord> out;
+    for (const MessageRecord& r : records()) {
+      if (out.size() == query.limit) break;
+      const bool asked = query.ids.empty() ||
+                         std::find(query.ids.begin(), query.ids.end(), r.id) != query.ids.end();
+      if (!asked || (query.state && r.state != *query.state) ||
+          r.received_at < query.received_since || r.seq <= query.after_seq) {
+        continue;
+      }
+      out.push_back(r);
+    }
+    return out;
+  }
 
   Result<std::optional<MessageRecord>> get(const std::string& id) override {
     std::lock_guard lock(mutex_);
