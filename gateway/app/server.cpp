@@ -188,11 +188,9 @@ int serve(const config::Config& config) {
     }
   });
 
+  // The backlog is the journal's count of undelivered messages, set after every commit (below).
   Backlog backlog(config.max_backlog);
-  if (auto pending = journal.counts()) {
-    backlog.set((*pending)[MessageState::kReceived] + (*pending)[MessageState::kTranslated] +
-                (*pending)[MessageState::kFailed]);
-  }
+  backlog.set(journal.undelivered());
   registry.add("helsebro_forward_backlog_limit", "Undelivered messages above which listeners pause (messages).",
                observe::MetricType::kGauge)
       .gauge()
@@ -203,7 +201,7 @@ int serve(const config::Config& config) {
   registry.on_collect([&backlog, &backlog_gauge] { backlog_gauge.gauge().set(static_cast<double>(backlog.count())); });
 
   asio::io_context io(config.threads);
-  forward::Forwarder forwarder(io, journal, config.fhir, probes.forward, &backlog);
+  forward::Forwarder forwarder(io, journal, config.fhir, probes.forward);
   std::vector<std::unique_ptr<listen::MllpListener>> channels;
   listen::HttpServer http(io, config.http);
   route_observability(http, registry);
@@ -215,12 +213,22 @@ int serve(const config::Config& config) {
   // translated too, and would otherwise hold back every later delivery.
   app::Translator translator(
       journal, [&holder] { return holder.get(); }, app::replay_rules(config), registry,
-      [&forwarder, &backlog](std::size_t translated, std::size_t not_delivered) {
-        backlog.removed(static_cast<std::int64_t>(not_delivered));
+      [&forwarder](std::size_t translated, std::size_t) {
         if (translated > 0) forwarder.notify();
       });
-  const std::function<void(std::size_t)> on_stored = [&forwarder, &backlog, &translator](std::size_t stored) {
-    backlog.added(static_cast<std::int64_t>(stored));
+  journal.on_change([&journal, &backlog, &translator, &forwarder](bool by_another_process) {
+    backlog.set(journal.undelivered());
+    if (by_another_process) {  // e.g. `helsebro replay` queued messages
+      translator.notify();
+      forwarder.notify();
+    }
+  });
+  // The journal's thread outlives the translator and the forwarder on every way out of here.
+  struct ForgetChangeHook {
+    journal::SqliteJournal& journal;
+    ~ForgetChangeHook() { journal.on_change(nullptr); }
+  } forget_change_hook{journal};
+  const std::function<void(std::size_t)> on_stored = [&forwarder, &translator](std::size_t) {
     translator.notify();
     forwarder.notify();
   };
@@ -267,9 +275,8 @@ int serve(const config::Config& config) {
   listen::route_inbound(inbound_servers, std::move(inbound));
   admin::route_admin(http, config.admin_token,
                      {[&holder, &config] { return reload(holder, config, "admin"); },
-                      [&holder, &journal, &forwarder, &backlog, rules = app::replay_rules(config)](const MessageQuery& query) {
+                      [&holder, &journal, &forwarder, rules = app::replay_rules(config)](const MessageQuery& query) {
                         auto summary = app::replay_messages(journal, *holder.get(), query, Clock{}, rules);
-                        if (summary) backlog.added(static_cast<std::int64_t>(summary->translated));
                         forwarder.notify();
                         return summary;
                       }});

@@ -13,7 +13,6 @@
 #include <set>
 #include <vector>
 
-#include "gateway/core/backlog.h"
 #include "gateway/forward/circuit_breaker.h"
 #include "gateway/forward/http_client.h"
 #include "gateway/forward/oauth_client.h"
@@ -39,7 +38,6 @@ struct Forwarder::Impl : std::enable_shared_from_this<Forwarder::Impl> {
   Journal& journal;
   config::FhirConfig config;
   observe::ForwardProbe& probe;
-  Backlog* backlog;
   Clock clock;
   Url url;
   std::string target_label;
@@ -55,9 +53,8 @@ struct Forwarder::Impl : std::enable_shared_from_this<Forwarder::Impl> {
   std::atomic<bool> stopping{false};
   std::mt19937_64 random{std::random_device{}()};
 
-  Impl(asio::io_context& io, Journal& j, config::FhirConfig c, observe::ForwardProbe& p, Backlog* b, Clock k,
-       Url u)
-      : strand(asio::make_strand(io)), journal(j), config(std::move(c)), probe(p), backlog(b), clock(std::move(k)),
+  Impl(asio::io_context& io, Journal& j, config::FhirConfig c, observe::ForwardProbe& p, Clock k, Url u)
+      : strand(asio::make_strand(io)), journal(j), config(std::move(c)), probe(p), clock(std::move(k)),
         url(std::move(u)), target_label("fhir"),
         breaker(kBreakerThreshold, static_cast<EpochMillis>(std::max(0.1, config.retry.initial_seconds) * 1000),
                 static_cast<EpochMillis>(std::max(0.1, config.retry.max_seconds) * 1000)),
@@ -153,7 +150,6 @@ struct Forwarder::Impl : std::enable_shared_from_this<Forwarder::Impl> {
         auto done = co_await journal::async_mark_delivered(journal, m.seq, m.revision, now, asio::use_awaitable);
         if (!marked(done, m)) co_return;
         probe.delivered(target_label, static_cast<double>(now - m.received_at) / 1000.0);
-        if (backlog) backlog->removed();
         observe::log_info("forward.delivered", {{"id", m.id}, {"attempts", m.attempts + 1}});
         co_return;
       }
@@ -161,7 +157,6 @@ struct Forwarder::Impl : std::enable_shared_from_this<Forwarder::Impl> {
         auto done = co_await journal::async_mark_dead(journal, m.seq, m.revision, d.reason, now, asio::use_awaitable);
         if (!marked(done, m)) co_return;
         probe.dead(target_label, d.label);
-        if (backlog) backlog->removed();
         observe::log_warn("forward.dead", {{"id", m.id}, {"status", d.label}});
         co_return;
       }
@@ -264,10 +259,10 @@ struct Forwarder::Impl : std::enable_shared_from_this<Forwarder::Impl> {
 };
 
 Forwarder::Forwarder(asio::io_context& io, Journal& journal, config::FhirConfig config,
-                     observe::ForwardProbe& probe, Backlog* backlog, Clock clock) {
+                     observe::ForwardProbe& probe, Clock clock) {
   auto url = parse_url(config.base_url);
   if (!url) throw config::ConfigError("fhir.baseUrl", "/fhir/baseUrl", url.error().detail);
-  impl_ = std::make_shared<Impl>(io, journal, std::move(config), probe, backlog, std::move(clock), std::move(*url));
+  impl_ = std::make_shared<Impl>(io, journal, std::move(config), probe, std::move(clock), std::move(*url));
 }
 
 Forwarder::~Forwarder() = default;

@@ -12,7 +12,6 @@ namespace boost::asio {
 class io_context;
 }
 namespace helsebro {
-class Backlog;
 class Journal;
 }
 namespace helsebro::observe {
@@ -26,7 +25,7 @@ class Forwarder {
   /// Throws config::ConfigError when the base URL, a TLS file (fhir.tls) or the OAuth settings
   /// (fhir.auth: token URL, secret, private key) cannot be used.
   Forwarder(boost::asio::io_context& io, Journal& journal, config::FhirConfig config,
-            observe::ForwardProbe& probe, Backlog* backlog = nullptr, Clock clock = {});
+            observe::ForwardProbe& probe, Clock clock = {});
   ~Forwarder();
 
   void start();

@@ -135,20 +135,44 @@ Statement* SqliteJournal::ReaderLease::statement(const std::string& sql) {
   return &statements.emplace(sql, std::move(s)).first->second;
 }
 
-// The one GROUP BY: from here on the counts follow the commits.
+// The one GROUP BY at open (and again when another process changed the journal): from here on
+// the counts follow the commits.
 void SqliteJournal::count_states() {
   sqlite3* db = writer_db_->db();
   Statement s(db, "SELECT state, COUNT(*) FROM messages GROUP BY state");
+  std::array<std::int64_t, kMessageStateCount> counted{};
   int rc = SQLITE_ERROR;
   if (s.ok()) {
     while ((rc = s.step()) == SQLITE_ROW) {
       const std::int64_t state = s.int64(0);
-      if (state >= 0 && state < kMessageStateCount)
-        counts_.set(static_cast<MessageState>(state), s.int64(1));
+      if (state >= 0 && state < kMessageStateCount) counted[static_cast<std::size_t>(state)] = s.int64(1);
     }
   }
   if (rc != SQLITE_DONE)
     throw std::runtime_error(std::string("journal: cannot count by state: ") + sqlite3_errmsg(db));
+  for (std::size_t i = 0; i < counted.size(); ++i) counts_.set(static_cast<MessageState>(i), counted[i]);
+  data_version_ = writer_db_->data_version();
+}
+
+std::int64_t SqliteJournal::undelivered() const {
+  return counts_.get(MessageState::kReceived) + counts_.get(MessageState::kTranslated) +
+         counts_.get(MessageState::kFailed);
+}
+
+// Another process may write to the journal (`helsebro replay` does, while the gateway runs).
+// SQLite's data_version on the writer's connection changes only then: its own commits leave it
+// alone. The counts by state are taken again, and whoever listens is told (the translator and
+// the forwarder look at the journal again).
+void SqliteJournal::notice_other_writers() {
+  if (writer_db_->data_version() == data_version_) return;
+  try {
+    count_states();
+  } catch (const std::exception& e) {
+    observe::log_error("journal.recount_failed", {{"error", e.what()}});
+    return;
+  }
+  observe::log_info("journal.changed_by_another_process", {});
+  changed(true);
 }
 
 void SqliteJournal::close() {
@@ -193,17 +217,26 @@ void SqliteJournal::take_others(std::vector<Operation>& batch) {
 
 void SqliteJournal::writer_loop() {
   std::vector<Operation> batch;
+  auto looked = std::chrono::steady_clock::now();
   for (;;) {
     {
       std::unique_lock lock(queue_mutex_);
-      queue_cv_.wait(lock, [this] { return stopping_ || !appends_.empty() || !others_.empty(); });
+      // Awake at least once a second, to notice another process's changes.
+      queue_cv_.wait_for(lock, std::chrono::seconds(1),
+                         [this] { return stopping_ || !appends_.empty() || !others_.empty(); });
       if (appends_.empty() && others_.empty() && stopping_) return;
       batch.swap(appends_);
       take_others(batch);
     }
-    commit_batch(batch);
-    batch.clear();
-    checkpointer_->between_batches(writer_db_->db());
+    if (!batch.empty()) {
+      commit_batch(batch);
+      batch.clear();
+      checkpointer_->between_batches(writer_db_->db());
+    }
+    if (const auto now = std::chrono::steady_clock::now(); now - looked >= std::chrono::seconds(1)) {
+      looked = now;
+      notice_other_writers();
+    }
   }
 }
 
@@ -258,7 +291,10 @@ void SqliteJournal::commit_batch(std::vector<Operation>& batch) {
       commit_failed = true;
     }
   }
-  if (began && !commit_failed) counts_.apply(committed);
+  if (began && !commit_failed) {
+    counts_.apply(committed);
+    changed(false);
+  }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   // A state change for a version a replay has replaced is refused on purpose, not a failure.

@@ -66,6 +66,17 @@ class SqliteJournal final : public Journal {
 
   /// Test hook: return true to make that point fail. Set before traffic starts.
   void set_fault_hook(std::function<bool(FaultPoint)> hook) { fault_hook_ = std::move(hook); }
+  /// Called on the writer's thread when the counts by state changed: after each commit (before
+  /// its operations are told), and, with `by_another_process`, once the journal noticed that
+  /// another process (`helsebro replay`) changed it, within a second, and counted again. Set
+  /// before traffic starts.
+  void on_change(std::function<void(bool by_another_process)> hook) {
+    std::lock_guard lock(change_mutex_);
+    change_hook_ = std::move(hook);
+  }
+  /// Messages stored and not yet delivered, given up or refused (received, translated, failed):
+  /// the backlog, from the counts by state. Lock-free.
+  std::int64_t undelivered() const;
   /// Finishes queued writes and stops the writer thread. Idempotent.
   void close();
 
@@ -88,6 +99,7 @@ class SqliteJournal final : public Journal {
   std::vector<Result<std::int64_t>> apply_all(std::vector<Operation>& batch, bool began,
                                               StateDelta& committed);
   void count_states();
+  void notice_other_writers();
 
   // A reading connection for one call: find, pending and get come from the translator, the
   // forwarder and the admin API on their own threads, and none waits for another's read (the
@@ -121,6 +133,13 @@ class SqliteJournal final : public Journal {
                                                        // read
   observe::JournalProbe* probe_;
   std::function<bool(FaultPoint)> fault_hook_;
+  std::mutex change_mutex_;  // the hook may be set while the writer's thread runs
+  std::function<void(bool)> change_hook_;
+  void changed(bool by_another_process) {
+    std::lock_guard lock(change_mutex_);
+    if (change_hook_) change_hook_(by_another_process);
+  }
+  std::int64_t data_version_ = 0;  // the writer's thread alone: SQLite's, as last seen
   StateCounts counts_;
 
   std::mutex queue_mutex_;

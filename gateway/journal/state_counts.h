@@ -38,6 +38,7 @@ class StateCounts {
   void set(MessageState s, std::int64_t n) {
     c_[static_cast<std::size_t>(s)].store(n, std::memory_order_relaxed);
   }
+  std::int64_t get(MessageState s) const { return c_[static_cast<std::size_t>(s)].load(std::memory_order_relaxed); }
   void apply(const StateDelta& d) {
     for (std::size_t i = 0; i < c_.size(); ++i) {
       if (d[i] != 0) c_[i].fetch_add(d[i], std::memory_order_relaxed);

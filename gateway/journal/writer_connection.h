@@ -99,6 +99,12 @@ class WriterConnection {
 
   sqlite3* db() const { return db_; }
 
+  /// SQLite's data_version: changes when another connection (another process) commits.
+  std::int64_t data_version() {
+    Use s(data_version_);
+    return s->step() == SQLITE_ROW ? s->int64(0) : -1;
+  }
+
   bool begin() { return run(begin_); }
   bool commit() { return run(commit_); }
   void rollback() { run(rollback_); }
@@ -129,7 +135,7 @@ class WriterConnection {
   Result<MessageState> current_state(std::int64_t seq);
 
   sqlite3* db_;
-  Statement begin_, commit_, rollback_, savepoint_, release_, rollback_to_;
+  Statement begin_, commit_, rollback_, savepoint_, release_, rollback_to_, data_version_;
   Statement insert_, duplicate_, state_of_, set_state_, retranslate_, purge_;
   StateDelta changes_;
 };
@@ -144,6 +150,7 @@ inline WriterConnection::WriterConnection(const std::string& path) : db_(open_db
                    nullptr, nullptr);
     }
     prepare(begin_, "BEGIN IMMEDIATE");
+    prepare(data_version_, "PRAGMA data_version");
     prepare(commit_, "COMMIT");
     prepare(rollback_, "ROLLBACK");
     prepare(savepoint_, "SAVEPOINT op");
@@ -178,7 +185,7 @@ inline WriterConnection::WriterConnection(const std::string& path) : db_(open_db
 }
 
 inline WriterConnection::~WriterConnection() {
-  for (Statement* s : {&begin_, &commit_, &rollback_, &savepoint_, &release_, &rollback_to_,
+  for (Statement* s : {&begin_, &commit_, &rollback_, &savepoint_, &release_, &rollback_to_, &data_version_,
                        &insert_, &duplicate_, &state_of_, &set_state_, &retranslate_, &purge_}) {
     *s = Statement();
   }

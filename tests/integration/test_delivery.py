@@ -210,6 +210,11 @@ class Delivery(unittest.TestCase):
         wait_for(lambda: self.fhir.patients_with_fnr(FNRS[0]) and self.fhir.patients_with_fnr(FNRS[1]),
                  timeout=20, what="delivery after replay")
         self.assertEqual(self.fhir.patients_with_fnr(FNRS[0])[0]["gender"], "female", "the current mapping")
+        # The gateway noticed the other process's changes: its counts and backlog are right.
+        wait_for(lambda: gw.metric("helsebro_journal_messages", state="delivered") == 2, what="counted again")
+        self.assertEqual(gw.metric("helsebro_journal_messages", state="dead"), 0)
+        self.assertEqual(gw.metric("helsebro_journal_messages", state="translated"), 0)
+        self.assertEqual(gw.metric("helsebro_forward_backlog_messages"), 0)
 
         # The admin endpoint: an unknown id is named, not an error.
         request = urllib.request.Request(f"http://127.0.0.1:{gw.http_port}/admin/messages/replay",

@@ -171,7 +171,7 @@ TEST(Forwarder, AMessageThatWaitsNoMoreDoesNotUseUpTheHalfOpenCircuitsTrial) {
   fhir.lanes = 1;
   fhir.retry.initial_seconds = 0.1;  // the circuit's cool-down too
   fhir.retry.max_seconds = 1;
-  Forwarder forwarder(io, journal, fhir, probe, nullptr, Clock([&now] { return now.load(); }));
+  Forwarder forwarder(io, journal, fhir, probe, Clock([&now] { return now.load(); }));
   forwarder.start();
   auto work = boost::asio::make_work_guard(io);
   std::thread runner([&io] { io.run(); });

@@ -284,6 +284,54 @@ TEST_F(JournalTest, AStateChangeAppliesOnlyToTheRevisionItNames) {
   EXPECT_EQ((*j.counts())[MessageState::kDelivered], 1);
 }
 
+// The backlog is the journal's own count of what waits for delivery, changed by every commit:
+// nobody else adds or takes away, so a replay or a refusal cannot leave it off.
+TEST_F(JournalTest, UndeliveredFollowsEveryCommitAndTheHookSeesIt) {
+  SqliteJournal j(dir_.str());
+  std::atomic<int> calls{0};
+  std::atomic<std::int64_t> seen{-1};
+  j.on_change([&](bool by_another_process) {
+    EXPECT_FALSE(by_another_process);
+    seen = j.undelivered();
+    ++calls;
+  });
+  const std::int64_t a = append_ok(j, record("a"));
+  EXPECT_EQ(seen.load(), 1) << "set before the append's caller is told";
+  append_ok(j, record("r", MessageState::kRejected));
+  append_ok(j, record("q", MessageState::kReceived));
+  EXPECT_EQ(j.undelivered(), 2);
+  ASSERT_TRUE(wait([&](auto cb) { j.mark_failed(a, 0, "x", 1, 2, cb); }));
+  EXPECT_EQ(j.undelivered(), 2);
+  ASSERT_TRUE(wait([&](auto cb) { j.mark_delivered(a, 0, 3, cb); }));
+  EXPECT_EQ(j.undelivered(), 1);
+  EXPECT_EQ(seen.load(), 1);
+  EXPECT_GE(calls.load(), 5);
+  j.on_change(nullptr);
+}
+
+// `helsebro replay` writes to the journal from another process while the gateway runs. The
+// gateway's counts (and its backlog) come from its own commits, so it must notice the other
+// writer: it counts again and says so, within about a second.
+TEST_F(JournalTest, ChangesByAnotherConnectionAreNoticedAndCountedAgain) {
+  SqliteJournal gateway(dir_.str());
+  append_ok(gateway, record("a"));
+  std::promise<void> noticed;
+  std::atomic<bool> once{false};
+  gateway.on_change([&](bool by_another_process) {
+    if (by_another_process && !once.exchange(true)) noticed.set_value();
+  });
+  {
+    SqliteJournal other(dir_.str());  // as the replay command opens it
+    append_ok(other, record("b"));
+    append_ok(other, record("c", MessageState::kDead));
+  }
+  ASSERT_EQ(noticed.get_future().wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  EXPECT_EQ((*gateway.counts())[MessageState::kTranslated], 2);
+  EXPECT_EQ((*gateway.counts())[MessageState::kDead], 1);
+  EXPECT_EQ(gateway.undelivered(), 2);
+  gateway.on_change(nullptr);
+}
+
 TEST_F(JournalTest, PendingListsTranslatedAndFailedInArrivalOrder) {
   SqliteJournal j(dir_.str());
   append_ok(j, record("t1", MessageState::kTranslated));
