@@ -1,7 +1,7 @@
 #pragma once
 // The undelivered backlog: stored messages waiting for the shared record. Listeners stop
-// reading while it is over its limit (senders wait, memory stays bounded); the forwarder brings
-// it down. Thread-safe, lock-free.
+// reading while it is over its limit (senders wait, memory stays bounded); deliveries bring it
+// down. The journal sets it (SqliteJournal::undelivered). Thread-safe, lock-free.
 
 #include <atomic>
 #include <cstdint>
@@ -13,9 +13,8 @@ class Backlog {
   /// `limit` 0: never over.
   explicit Backlog(std::int64_t limit) : limit_(limit) {}
 
+  /// The journal's count of undelivered messages, after each commit.
   void set(std::int64_t n) { count_.store(n, std::memory_order_relaxed); }
-  void added(std::int64_t n = 1) { count_.fetch_add(n, std::memory_order_relaxed); }
-  void removed(std::int64_t n = 1) { count_.fetch_sub(n, std::memory_order_relaxed); }
   std::int64_t count() const { return count_.load(std::memory_order_relaxed); }
   std::int64_t limit() const { return limit_; }
   bool over_limit() const { return limit_ > 0 && count() >= limit_; }
