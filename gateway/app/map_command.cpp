@@ -6,7 +6,9 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <algorithm>
 #include <chrono>
+#include <optional>
 #include <fstream>
 #include <ostream>
 #include <sstream>
@@ -105,10 +107,82 @@ struct NumbersAsWritten : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Number
   Writer& writer;
 };
 
-std::string show(const rapidjson::Value& v) {
+// A JSON value as written: a number keeps its text, because in FHIR "5.10" and "5.1" are two
+// values (a decimal's precision is part of it), though a double holds them as one.
+struct Json {
+  enum class Kind { kNull, kFalse, kTrue, kNumber, kString, kArray, kObject };
+  Kind kind = Kind::kNull;
+  std::string text;                                  // a number's or string's
+  std::vector<std::pair<std::string, Json>> members;  // an object's, in order
+  std::vector<Json> items;                           // an array's
+};
+
+// Builds a Json from the reader's events (numbers arrive as their text).
+struct JsonBuilder : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, JsonBuilder> {
+  Json root;
+  std::vector<Json*> open;  // the containers being filled
+  std::string key;
+
+  Json& add(Json::Kind kind) {
+    if (open.empty()) {
+      root.kind = kind;
+      return root;
+    }
+    Json& in = *open.back();
+    if (in.kind == Json::Kind::kObject) {
+      in.members.emplace_back(std::move(key), Json{});
+      in.members.back().second.kind = kind;
+      return in.members.back().second;
+    }
+    in.items.emplace_back().kind = kind;
+    return in.items.back();
+  }
+  bool Null() { return add(Json::Kind::kNull), true; }
+  bool Bool(bool b) { return add(b ? Json::Kind::kTrue : Json::Kind::kFalse), true; }
+  bool RawNumber(const char* s, rapidjson::SizeType n, bool) { return add(Json::Kind::kNumber).text.assign(s, n), true; }
+  bool String(const char* s, rapidjson::SizeType n, bool) { return add(Json::Kind::kString).text.assign(s, n), true; }
+  bool Key(const char* s, rapidjson::SizeType n, bool) { return key.assign(s, n), true; }
+  bool StartObject() { return open.push_back(&add(Json::Kind::kObject)), true; }
+  bool EndObject(rapidjson::SizeType) { return open.pop_back(), true; }
+  bool StartArray() { return open.push_back(&add(Json::Kind::kArray)), true; }
+  bool EndArray(rapidjson::SizeType) { return open.pop_back(), true; }
+};
+
+std::optional<Json> parse_as_written(const std::string& text) {
+  JsonBuilder builder;
+  rapidjson::Reader reader;
+  rapidjson::StringStream in(text.c_str());
+  if (reader.Parse<rapidjson::kParseNumbersAsStringsFlag>(in, builder).IsError()) return std::nullopt;
+  return std::move(builder.root);
+}
+
+void write(const Json& v, rapidjson::Writer<rapidjson::StringBuffer>& w) {
+  switch (v.kind) {
+    case Json::Kind::kNull: w.Null(); break;
+    case Json::Kind::kFalse: w.Bool(false); break;
+    case Json::Kind::kTrue: w.Bool(true); break;
+    case Json::Kind::kNumber: w.RawValue(v.text.data(), v.text.size(), rapidjson::kNumberType); break;
+    case Json::Kind::kString: w.String(v.text.data(), static_cast<rapidjson::SizeType>(v.text.size())); break;
+    case Json::Kind::kArray:
+      w.StartArray();
+      for (const Json& item : v.items) write(item, w);
+      w.EndArray();
+      break;
+    case Json::Kind::kObject:
+      w.StartObject();
+      for (const auto& [key, member] : v.members) {
+        w.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
+        write(member, w);
+      }
+      w.EndObject();
+      break;
+  }
+}
+
+std::string show(const Json& v) {
   rapidjson::StringBuffer buffer;
   rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
-  v.Accept(writer);
+  write(v, writer);
   std::string text = buffer.GetString();
   return text.size() > 120 ? text.substr(0, 117) + "..." : text;
 }
@@ -123,34 +197,38 @@ std::string escape_token(const std::string& key) {
   return out;
 }
 
-void diff(const rapidjson::Value& want, const rapidjson::Value& got, const std::string& at,
-          std::vector<std::string>& out) {
+const Json* member(const Json& object, const std::string& key) {
+  for (const auto& [k, v] : object.members) {
+    if (k == key) return &v;
+  }
+  return nullptr;
+}
+
+void diff(const Json& want, const Json& got, const std::string& at, std::vector<std::string>& out) {
   const std::string where = at.empty() ? "/" : at;
-  if (want.GetType() != got.GetType() && !(want.IsNumber() && got.IsNumber())) {
+  if (want.kind != got.kind) {
     out.push_back(where + ": expected " + show(want) + ", got " + show(got));
     return;
   }
-  if (want.IsObject()) {
-    for (auto& m : want.GetObject()) {
-      const std::string key = m.name.GetString();
-      if (!got.HasMember(m.name)) out.push_back(at + "/" + escape_token(key) + ": missing (expected " + show(m.value) + ")");
-      else diff(m.value, got[m.name], at + "/" + escape_token(key), out);
+  if (want.kind == Json::Kind::kObject) {
+    for (const auto& [key, value] : want.members) {
+      const Json* other = member(got, key);
+      if (other == nullptr) out.push_back(at + "/" + escape_token(key) + ": missing (expected " + show(value) + ")");
+      else diff(value, *other, at + "/" + escape_token(key), out);
     }
-    for (auto& m : got.GetObject()) {
-      if (!want.HasMember(m.name)) {
-        out.push_back(at + "/" + escape_token(m.name.GetString()) + ": not expected, got " + show(m.value));
-      }
+    for (const auto& [key, value] : got.members) {
+      if (member(want, key) == nullptr) out.push_back(at + "/" + escape_token(key) + ": not expected, got " + show(value));
     }
-  } else if (want.IsArray()) {
-    const rapidjson::SizeType n = std::min(want.Size(), got.Size());
-    for (rapidjson::SizeType i = 0; i < n; ++i) diff(want[i], got[i], at + "/" + std::to_string(i), out);
-    for (rapidjson::SizeType i = n; i < want.Size(); ++i) {
-      out.push_back(at + "/" + std::to_string(i) + ": missing (expected " + show(want[i]) + ")");
+  } else if (want.kind == Json::Kind::kArray) {
+    const std::size_t n = std::min(want.items.size(), got.items.size());
+    for (std::size_t i = 0; i < n; ++i) diff(want.items[i], got.items[i], at + "/" + std::to_string(i), out);
+    for (std::size_t i = n; i < want.items.size(); ++i) {
+      out.push_back(at + "/" + std::to_string(i) + ": missing (expected " + show(want.items[i]) + ")");
     }
-    for (rapidjson::SizeType i = n; i < got.Size(); ++i) {
-      out.push_back(at + "/" + std::to_string(i) + ": not expected, got " + show(got[i]));
+    for (std::size_t i = n; i < got.items.size(); ++i) {
+      out.push_back(at + "/" + std::to_string(i) + ": not expected, got " + show(got.items[i]));
     }
-  } else if (!(want == got)) {
+  } else if (want.text != got.text) {
     out.push_back(where + ": expected " + show(want) + ", got " + show(got));
   }
 }
@@ -158,12 +236,12 @@ void diff(const rapidjson::Value& want, const rapidjson::Value& got, const std::
 }  // namespace
 
 std::vector<std::string> json_differences(const std::string& expected, const std::string& actual) {
-  rapidjson::Document want, got;
-  want.Parse<rapidjson::kParseFullPrecisionFlag>(expected.c_str());
-  got.Parse<rapidjson::kParseFullPrecisionFlag>(actual.c_str());
-  if (want.HasParseError()) return {"/: the expected file is not valid JSON"};
+  const std::optional<Json> want = parse_as_written(expected);
+  if (!want) return {"/: the expected file is not valid JSON"};
+  const std::optional<Json> got = parse_as_written(actual);
+  if (!got) return {"/: the Bundle is not valid JSON"};
   std::vector<std::string> out;
-  diff(want, got, "", out);
+  diff(*want, *got, "", out);
   return out;
 }
 

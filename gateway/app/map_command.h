@@ -40,6 +40,8 @@ Result<mapping::Translation> map_e_message(const mapping::MappingSet& set,
 bool looks_like_xml(std::string_view bytes);
 
 /// The differences between two JSON documents, one line each: "<JSON pointer>: expected X, got Y".
+/// Numbers are compared as written ("5.10" is not "5.1": a FHIR decimal's precision is part of
+/// its value); members by key, whatever their order.
 std::vector<std::string> json_differences(const std::string& expected, const std::string& actual);
 
 struct MapOptions {

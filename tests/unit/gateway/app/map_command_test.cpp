@@ -64,6 +64,43 @@ TEST_F(MapCommandTest, TheRateSaysWhetherTheBundlesWereValidated) {
   EXPECT_EQ(map(true, 3), 1);  // the first refusal ends the run
 }
 
+// `--expect`: the Bundle compared with an expected one, each difference named by its JSON pointer.
+TEST(JsonDifferences, NumbersAreComparedAsWrittenAndMembersWhateverTheirOrder) {
+  EXPECT_EQ(json_differences(R"({"a":1,"b":[{"v":5.10}]})", R"({"b":[{"v":5.10}],"a":1})"),
+            std::vector<std::string>{});
+  EXPECT_EQ(json_differences(R"({"b":[{"v":5.10}]})", R"({"b":[{"v":5.1}]})"),
+            std::vector<std::string>{"/b/0/v: expected 5.10, got 5.1"});
+  EXPECT_EQ(json_differences(R"({"v":5})", R"({"v":"5"})"),
+            std::vector<std::string>{"/v: expected 5, got \"5\""});
+  EXPECT_EQ(json_differences(R"({"a":1,"c":[1,2]})", R"({"b":2,"c":[1]})"),
+            (std::vector<std::string>{"/a: missing (expected 1)", "/c/1: missing (expected 2)", "/b: not expected, got 2"}));
+  EXPECT_EQ(json_differences(R"({"a/b~":true})", R"({"a/b~":false})"),
+            std::vector<std::string>{"/a~1b~0: expected true, got false"});
+  EXPECT_EQ(json_differences("{", "{}"), std::vector<std::string>{"/: the expected file is not valid JSON"});
+}
+
+TEST_F(MapCommandTest, ExpectSaysAsExpectedOrListsEachDifference) {
+  ASSERT_EQ(map(false), 0) << err_.str();
+  const std::string bundle = out_.str();
+  const auto same = dir_.write("same.json", bundle);
+  out_.str("");
+  MapOptions options{message_, same.string(), false, 1, false};
+  EXPECT_EQ(map_file(config_, options, out_, err_), 0) << err_.str();
+  EXPECT_NE(out_.str().find(": as expected ("), std::string::npos) << out_.str();
+
+  std::string changed = bundle;
+  const auto at = changed.find("\"Nordmann\"");
+  ASSERT_NE(at, std::string::npos);
+  changed.replace(at, 10, "\"Hansen\"");
+  const auto other = dir_.write("other.json", changed);
+  out_.str("");
+  options.expect_file = other.string();
+  EXPECT_EQ(map_file(config_, options, out_, err_), 1);
+  EXPECT_NE(out_.str().find("1 difference(s) from"), std::string::npos) << out_.str();
+  EXPECT_NE(out_.str().find("/entry/0/resource/gender: expected \"Hansen\", got \"Nordmann\""), std::string::npos)
+      << out_.str();
+}
+
 // The repository's mappings give a resource keyed by an order, specimen, appointment or document
 // number the same id wherever that number is known to be the same: in messages of one sender, or
 // of any sender when the number names its namespace. A number without a namespace is unique only
