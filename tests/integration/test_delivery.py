@@ -1,5 +1,5 @@
-"""Delivery with real processes: messages about one patient reach the shared record in the order
-they were received, through transient failures, while other patients go in parallel (also when
+"""Delivery with real processes: messages about one patient (A01, A08, A08, A03) reach the shared
+record in the order they were received, through transient failures, while other patients go in parallel (also when
 the channel translates after the ACK); a permanent refusal makes a message dead with the server's
 reason; the retry budget is kept; an invalid Bundle is refused with AE, or after an AA kept as
 rejected when the channel translates after the ACK."""
@@ -23,11 +23,11 @@ TOKEN = "integration-test-admin-token-0123456789"
 FNRS = ["15038510190", "24079210087", "01020310045"]
 
 
-def adt(event, control_id, fnr):
+def adt(event, control_id, fnr, visit=None):
     return hl7(
         f"MSH|^~\\&|DIPS|STOLAV|HELSEBRO|HMN|20261123101500+0100||ADT^{event}^ADT_A01|{control_id}|P|2.5",
         f"PID|1||{fnr}^^^^FNR||Hansen^Åse||19920724|F",
-        f"PV1|1|I|POL^^^STOLAV||||||||||||||||V-{control_id}",
+        f"PV1|1|I|POL^^^STOLAV||||||||||||||||{visit or 'V-' + control_id}",
     )
 
 
@@ -46,7 +46,7 @@ class Delivery(unittest.TestCase):
 
     def test_the_order_holds_when_translating_after_the_ack(self):
         gw = self.check_order({"mllp": {"translate": "afterAck"}})
-        self.assertEqual(gw.metric("helsebro_translator_messages_total", state="translated"), 12)
+        self.assertEqual(gw.metric("helsebro_translator_messages_total", state="translated"), 24)
 
     def check_order(self, extra_config):
         gw = self.gateway({"fhir": {"lanes": 4, "retry": {"initialSeconds": 0.05, "maxSeconds": 0.2}},
@@ -54,11 +54,16 @@ class Delivery(unittest.TestCase):
         self.fhir.hook("fail", {"status": 503, "count": 6, "retryAfter": 0})
         sent = {fnr: [] for fnr in FNRS}
         frames = []
-        for round_, event in enumerate(["A01", "A08", "A08", "A04"]):
+        # Rounds 0-3: a visit of their own each, so that the arrivals show each message's place.
+        # Rounds 4-7: one visit, admitted, updated twice, discharged: it ends finished only if
+        # the discharge came last.
+        events = ["A01", "A08", "A08", "A03"]
+        for round_, event in enumerate(events + events):
             for p, fnr in enumerate(FNRS):
                 control = f"ORD{p}{round_}"
-                sent[fnr].append(f"V-{control}")
-                frames.append(SB + adt(event, control, fnr) + EB + CR)
+                visit = f"V-{control}" if round_ < 4 else f"W-{p}"
+                sent[fnr].append(visit)
+                frames.append(SB + adt(event, control, fnr, visit) + EB + CR)
         conn = MllpConnection(gw.mllp_port)
         conn.send_raw(b"".join(frames))
         acks = [segments(conn.read_frame().decode())["MSA"][1] for _ in frames]
@@ -73,9 +78,13 @@ class Delivery(unittest.TestCase):
                 continue
             ids = [i for e in a["entries"] for i in e.get("identifiers", [])]
             fnr = next(f for f in FNRS if any(i.endswith("|" + f) for i in ids))
-            visit = next(i.split("|")[1] for i in ids if "|V-" in i)
+            visit = next(i.split("|")[1] for i in ids if "|V-" in i or "|W-" in i)
             arrived[fnr].append(visit)
         self.assertEqual(arrived, sent, "each patient's messages arrive once, in the order received")
+        # The discharge came last, so the record shows it.
+        for p, fnr in enumerate(FNRS):
+            encounters = self.fhir.search("Encounter", identifier=f"W-{p}")
+            self.assertEqual([e["status"] for e in encounters], ["finished"], fnr)
         return gw
 
     def test_a_permanent_refusal_makes_the_message_dead_with_the_servers_reason(self):
