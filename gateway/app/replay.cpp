@@ -72,6 +72,7 @@ struct Retranslation {
   std::string mapping;
   std::string reason;
   std::string skipped;  // not empty: the message was not read again, and is left as it is
+  std::size_t unmapped_fields = 0;  // translated: the non-empty fields its mapping did not read
 };
 
 Retranslation from_record(MessageRecord& r) {
@@ -122,7 +123,9 @@ class Readers {
     }
     const intake::Hl7v2Intake intake(rules, mappings(), clock_, nullptr);
     intake::PreparedMessage p = intake.prepare_again(stored, intake::Peer{stored.peer, {}});
-    return from_record(p.record);
+    Retranslation t = from_record(p.record);
+    t.unmapped_fields = p.unmapped_fields;
+    return t;
   }
 
   Retranslation kith(const MessageRecord& stored) {
@@ -133,7 +136,9 @@ class Readers {
       return skip;
     }
     intake::PreparedKith p = kith_->prepare_again(stored);
-    return from_record(p.record);
+    Retranslation t = from_record(p.record);
+    t.unmapped_fields = p.unmapped_fields;
+    return t;
   }
 
   void make_kith() {
@@ -235,7 +240,7 @@ Result<std::vector<TranslatedAfterAck>> translate_received(Journal& journal, con
       t.state = MessageState::kRejected;
       t.reason = std::move(t.skipped);
     }
-    out.push_back({stored.id, stored.channel, t.state, stored.received_at, t.reason});
+    out.push_back({stored.id, stored.channel, t.state, stored.received_at, t.reason, t.mapping, t.unmapped_fields});
     journal.retranslate(stored.seq, t.state, std::move(t.bundle), std::move(t.ordering_key),
                         std::move(t.mapping), std::move(t.reason), now, [pending](Result<void> r) {
                           std::lock_guard lock(pending->mutex);

@@ -73,6 +73,8 @@ struct TranslatedAfterAck {
   MessageState state = MessageState::kRejected;  // translated, rejected or held
   EpochMillis received_at = 0;
   std::string reason;  // why it was rejected (Helsebro's text: paths and codes, no values)
+  std::string mapping;  // the mapping that translated it
+  std::size_t unmapped_fields = 0;  // translated: the non-empty fields that mapping did not read
 };
 
 /// The translation of messages acknowledged before it (channels with translate "afterAck"): the

@@ -212,7 +212,7 @@ int serve(const config::Config& config) {
   // Runs whatever the channels say: messages a previous configuration left received are
   // translated too, and would otherwise hold back every later delivery.
   app::Translator translator(
-      journal, [&holder] { return holder.get(); }, app::replay_rules(config), registry,
+      journal, [&holder] { return holder.get(); }, app::replay_rules(config), registry, &probes.intake,
       [&forwarder](std::size_t translated, std::size_t) {
         if (translated > 0) forwarder.notify();
       });

@@ -9,6 +9,7 @@
 #include "gateway/core/thread_name.h"
 #include "gateway/observe/log.h"
 #include "gateway/observe/metrics.h"
+#include "gateway/observe/probes.h"
 
 namespace helsebro::app {
 namespace {
@@ -23,10 +24,11 @@ constexpr int kNice = 10;
 }  // namespace
 
 Translator::Translator(Journal& journal, MappingsNow mappings, ReplayRules rules, observe::Registry& registry,
-                       Translated on_translated, Clock clock)
+                       observe::IntakeProbe* intake, Translated on_translated, Clock clock)
     : journal_(journal),
       mappings_(std::move(mappings)),
       rules_(std::move(rules)),
+      intake_(intake),
       on_translated_(std::move(on_translated)),
       clock_(std::move(clock)),
       messages_(registry.add("helsebro_translator_messages_total",
@@ -112,6 +114,7 @@ void Translator::translate_all() {
       delay_.histogram().observe(static_cast<double>(now - t.received_at) / 1000.0);
       if (t.state == MessageState::kTranslated) {
         ++translated;
+        if (intake_ && t.unmapped_fields > 0) intake_->unmapped_fields(t.mapping, t.unmapped_fields);
       } else {
         observe::log_info("translator.not_delivered",
                           {{"id", t.id}, {"channel", t.channel}, {"state", to_string(t.state)}});

@@ -23,6 +23,7 @@
 
 namespace helsebro::observe {
 class Family;
+class IntakeProbe;
 class Registry;
 }  // namespace helsebro::observe
 
@@ -35,9 +36,10 @@ class Translator {
   /// (to deliver), and how many will not be delivered (rejected or held).
   using Translated = std::function<void(std::size_t translated, std::size_t not_delivered)>;
 
-  /// The journal and registry must outlive the translator.
+  /// The journal, registry and probe must outlive the translator. `intake` counts the fields each
+  /// translation left unread, as translating before the ACK does (null: not counted).
   Translator(Journal& journal, MappingsNow mappings, ReplayRules rules, observe::Registry& registry,
-             Translated on_translated, Clock clock = {});
+             observe::IntakeProbe* intake, Translated on_translated, Clock clock = {});
   ~Translator();
   Translator(const Translator&) = delete;
   Translator& operator=(const Translator&) = delete;
@@ -56,6 +58,7 @@ class Translator {
   Journal& journal_;
   MappingsNow mappings_;
   ReplayRules rules_;
+  observe::IntakeProbe* intake_;
   Translated on_translated_;
   Clock clock_;
   observe::Family& messages_;

@@ -212,9 +212,8 @@ PreparedMessage Hl7v2Intake::prepare_started(PreparedMessage p, std::string_view
       view, {r.id, r.message_type, r.received_at, rules_.accept_invalid_person_id},
       validate::FhirValidator::check_r4_bundle);
   if (!translated) return reject(std::move(p), translated.error(), bytes);
-  if (probe_) {
-    if (const std::size_t unread = view.unread_count(); unread > 0) probe_->unmapped_fields(mapping->name(), unread);
-  }
+  p.unmapped_fields = view.unread_count();
+  if (probe_ && p.unmapped_fields > 0) probe_->unmapped_fields(mapping->name(), p.unmapped_fields);
   for (const std::string& warning : translated->warnings) {
     // Locations and reasons only: the identifier itself is never logged.
     observe::log_warn("intake.check_waived", {{"id", r.id}, {"channel", rules_.channel}, {"detail", warning}});

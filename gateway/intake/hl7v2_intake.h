@@ -70,6 +70,7 @@ struct PreparedMessage {
   std::string charset = "UNICODE UTF-8";
   AckMode mode = AckMode::kOriginal;
   std::string accept_ack_type;   // MSH-15 in enhanced mode: AL, NE, ER, SU
+  std::size_t unmapped_fields = 0;  // translated: the non-empty fields its mapping did not read
 };
 
 /// A frame: one message, or the messages of a batch (FHS/BHS … BTS/FTS).

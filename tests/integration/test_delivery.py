@@ -190,6 +190,25 @@ class Delivery(unittest.TestCase):
         self.assertIn("gender", reason, "the reason is kept for inspection")
         self.assertEqual([a for a in self.fhir.arrivals() if a["path"] == "/fhir"], [], "never sent")
 
+    def test_fields_no_rule_read_are_counted_before_and_after_the_ack(self):
+        # The same message twice, the second with a Z-segment no mapping reads: 3 more fields
+        # (ZNO-1, ZNO-2.1, ZNO-2.2) are counted for it, whenever the channel translates.
+        messages = "helsebro_mapping_messages_with_unmapped_fields_total"
+        fields = "helsebro_mapping_unmapped_fields_total"
+        for mode in ("beforeAck", "afterAck"):
+            with self.subTest(mode=mode):
+                gw = self.gateway({"mllp": {"translate": mode}})
+                conn = MllpConnection(gw.mllp_port)
+                conn.send(adt("A01", f"UNM{mode[0]}1", FNRS[0]))
+                self.assertEqual(segments(conn.read_frame().decode())["MSA"][1], "AA")
+                wait_for(lambda: gw.metric(messages, mapping="adt-patient-encounter") == 1, what=f"{mode}: counted")
+                plain = gw.metric(fields, mapping="adt-patient-encounter")
+                conn.send(adt("A01", f"UNM{mode[0]}2", FNRS[0]) + b"ZNO|1|local note^x\r")
+                self.assertEqual(segments(conn.read_frame().decode())["MSA"][1], "AA")
+                conn.close()
+                wait_for(lambda: gw.metric(messages, mapping="adt-patient-encounter") == 2, what=f"{mode}: counted")
+                self.assertEqual(gw.metric(fields, mapping="adt-patient-encounter") - plain, plain + 3)
+
     def test_dead_letters_are_replayed_through_the_fixed_mapping(self):
         # A mapping the server refuses (here: its 422 hook), then the fix and a replay.
         mappings, mapping, good = self.copy_mappings(lambda t: t.replace(self.GENDER, '"gender": "unknown"'))

@@ -152,6 +152,9 @@ class HttpIntake(unittest.TestCase):
                          what="the Communication")
         self.assertEqual(len(found), 1)
         wait_for(lambda: gw.metric("helsebro_journal_messages", state="delivered") == 1, what="delivered")
+        # The envelope's MIGversion and more are read by no rule: counted, as for HL7 v2.
+        self.assertEqual(gw.metric("helsebro_mapping_messages_with_unmapped_fields_total", mapping="dialogmelding"), 1)
+        self.assertGreater(gw.metric("helsebro_mapping_unmapped_fields_total", mapping="dialogmelding"), 0)
 
         # The same message again: the same receipt, stored once.
         status, _, again = self.post_kith(gw, sample)
