@@ -187,10 +187,13 @@ Result<Modifiers> Compiler::modifiers(const JsonNode& j, PlanNode& target) {
       else if (value.is_string() && value.string == "code") m.table_field = TableField::kCode;
       else return error(value, "\"$tableField\" is one of code, system, display");
     } else if (key == "$check") {
-      if (!value.is_string() || value.string != "norwegian-person-id") {
-        return error(value, "\"$check\" supports \"norwegian-person-id\" (fødselsnummer/D-nummer)");
+      if (value.is_string() && value.string == "norwegian-person-id") m.check = Check::kNorwegianPersonId;
+      else if (value.is_string() && value.string == "fodselsnummer") m.check = Check::kFodselsnummer;
+      else if (value.is_string() && value.string == "d-nummer") m.check = Check::kDNummer;
+      else {
+        return error(value, "\"$check\" is one of norwegian-person-id (fødselsnummer or D-nummer), "
+                            "fodselsnummer, d-nummer");
       }
-      m.check = Check::kNorwegianPersonId;
     } else if (key == "$required") {
       if (!value.is_string() || value.string.empty()) {
         return error(value, "\"$required\" takes the text a sender sees when the value is missing");

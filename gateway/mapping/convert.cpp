@@ -186,7 +186,7 @@ Result<std::string> time_to_fhir(std::string_view dtm, TimeType type, TimeSyntax
   return out;
 }
 
-std::string check_norwegian_person_id(std::string_view id) {
+std::string check_norwegian_person_id(std::string_view id, PersonIdKind kind) {
   if (id.size() != 11 || !all_digits(id)) return std::string(kNotElevenDigits);
   int d[11];
   for (int i = 0; i < 11; ++i) d[i] = id[i] - '0';
@@ -203,10 +203,14 @@ std::string check_norwegian_person_id(std::string_view id) {
   if (k2 == 11) k2 = 0;
   if (k2 == 10 || k2 != d[10]) return "second control digit is wrong";
   int day = d[0] * 10 + d[1];
-  if (day > 40) day -= 40;  // D-nummer
+  const bool d_nummer = day > 40;
+  if (d_nummer) day -= 40;
   int month = d[2] * 10 + d[3];
   if (month > 40) month -= 40;  // H-nummer marks the month; tolerate it
   if (day < 1 || day > 31 || month < 1 || month > 12) return "digits 1-4 are not a date";
+  // Filed under the other kind's system, the same person would become two patients.
+  if (kind == PersonIdKind::kFodselsnummer && d_nummer) return "a D-nummer (day + 40), sent as a fødselsnummer";
+  if (kind == PersonIdKind::kDNummer && !d_nummer) return "a fødselsnummer, sent as a D-nummer (day + 40)";
   return {};
 }
 

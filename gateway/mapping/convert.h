@@ -23,9 +23,13 @@ Result<std::string> time_to_fhir(std::string_view text, TimeType type, TimeSynta
 /// UTC offset of Europe/Oslo at a local wall-clock time, in minutes (60 or 120).
 int oslo_offset_minutes(int year, int month, int day, int hour);
 
+/// Which Norwegian person number a check expects: either, or the one the sender named (CX-5
+/// FNR or DNR). A D-nummer is a fødselsnummer's shape with day + 40.
+enum class PersonIdKind { kEither, kFodselsnummer, kDNummer };
+
 /// Fødselsnummer or D-nummer: 11 digits, a plausible date (D-nummer: day + 40) and both mod-11
-/// control digits right. Returns the reason when invalid, or "" when valid.
-std::string check_norwegian_person_id(std::string_view id);
+/// control digits right, and the kind asked for. Returns the reason when invalid, or "" when valid.
+std::string check_norwegian_person_id(std::string_view id, PersonIdKind kind = PersonIdKind::kEither);
 /// The reason check_norwegian_person_id gives when the text is not 11 digits at all.
 inline constexpr std::string_view kNotElevenDigits = "must be 11 digits";
 

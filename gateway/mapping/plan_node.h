@@ -30,7 +30,7 @@ struct Condition {
 
 enum class ValueType { kString, kCode, kInteger, kDecimal, kBoolean, kDate, kDateTime, kInstant, kBase64, kBase64Binary };
 enum class TableField { kCode, kSystem, kDisplay };
-enum class Check { kNone, kNorwegianPersonId };
+enum class Check { kNone, kNorwegianPersonId, kFodselsnummer, kDNummer };
 /// "$comparator": which part of a value with a leading comparator is kept (convert.h).
 enum class ComparatorPart { kNone, kComparator, kValue };
 

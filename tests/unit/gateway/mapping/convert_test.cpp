@@ -113,6 +113,19 @@ TEST(Convert, ValidPersonIds) {
   EXPECT_EQ(check_norwegian_person_id("41018012365"), "");  // D-nummer: day + 40
 }
 
+// Where the sender names the kind (CX-5 FNR or DNR), the number must be of that kind: a D-nummer
+// filed under the fødselsnummer system would make the same person a second patient.
+TEST(Convert, PersonIdsOfTheKindNamed) {
+  EXPECT_EQ(check_norwegian_person_id("01018012371", PersonIdKind::kFodselsnummer), "");
+  EXPECT_EQ(check_norwegian_person_id("41018012365", PersonIdKind::kDNummer), "");
+  EXPECT_EQ(check_norwegian_person_id("41018012365", PersonIdKind::kFodselsnummer),
+            "a D-nummer (day + 40), sent as a fødselsnummer");
+  EXPECT_EQ(check_norwegian_person_id("01018012371", PersonIdKind::kDNummer),
+            "a fødselsnummer, sent as a D-nummer (day + 40)");
+  // The control digits are judged first, whatever the kind.
+  EXPECT_EQ(check_norwegian_person_id("41018012366", PersonIdKind::kFodselsnummer), "second control digit is wrong");
+}
+
 TEST(Convert, InvalidPersonIds) {
   EXPECT_EQ(check_norwegian_person_id(""), "must be 11 digits");
   EXPECT_EQ(check_norwegian_person_id("0101801237"), "must be 11 digits");
