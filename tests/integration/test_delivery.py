@@ -210,17 +210,31 @@ class Delivery(unittest.TestCase):
                 self.assertEqual(gw.metric(fields, mapping="adt-patient-encounter") - plain, plain + 3)
 
     def test_dead_letters_are_replayed_through_the_fixed_mapping(self):
-        # A mapping the server refuses (here: its 422 hook), then the fix and a replay.
+        # A mapping whose Bundles the server refuses: a content rule of the test server answers 422
+        # to every Bundle with gender "unknown", as a real server's business rule would. Replayed
+        # through the same mapping, they are refused again; through the fixed one, delivered.
         mappings, mapping, good = self.copy_mappings(lambda t: t.replace(self.GENDER, '"gender": "unknown"'))
         gw = Gateway(self.fhir.base, env={"HELSEBRO_MAPPINGS_DIR": mappings, "HELSEBRO_ADMIN_TOKEN": TOKEN}).start()
         self.addCleanup(gw.cleanup)
-        self.fhir.hook("fail", {"status": 422, "count": 2})
+        self.fhir.hook("fail", {"status": 422, "whenBodyContains": '"gender":"unknown"'})
+        self.addCleanup(self.fhir.hook, "fail", {"status": 0})
         conn = MllpConnection(gw.mllp_port)
         for control, fnr in (("REPLAY01", FNRS[0]), ("REPLAY02", FNRS[1])):
             conn.send(adt("A01", control, fnr))
             self.assertEqual(segments(conn.read_frame().decode())["MSA"][1], "AA")
         conn.close()
         wait_for(lambda: gw.metric("helsebro_journal_messages", state="dead") == 2, what="the server's refusals")
+        self.assertEqual(self.fhir.patients_with_fnr(FNRS[0]), [])
+        env = dict(os.environ, HELSEBRO_DATA_DIR=gw.data_dir, HELSEBRO_MAPPINGS_DIR=mappings)
+
+        # Replayed before the fix: the same Bundles, refused again.
+        refusals = len([a for a in self.fhir.arrivals() if a["path"] == "/fhir"])
+        replay = subprocess.run([HELSEBRO_BIN, "replay", "--state", "dead"], capture_output=True, text=True,
+                                env=env, timeout=60)
+        self.assertEqual(replay.returncode, 0, replay.stderr)
+        wait_for(lambda: len([a for a in self.fhir.arrivals() if a["path"] == "/fhir"]) == refusals + 2,
+                 what="both sent again")
+        wait_for(lambda: gw.metric("helsebro_journal_messages", state="dead") == 2, what="refused again")
         self.assertEqual(self.fhir.patients_with_fnr(FNRS[0]), [])
 
         with open(mapping + ".tmp", "w") as f:
@@ -230,7 +244,6 @@ class Delivery(unittest.TestCase):
                  what="the fixed mapping to load")
 
         # The command line, beside the running gateway, on its journal.
-        env = dict(os.environ, HELSEBRO_DATA_DIR=gw.data_dir, HELSEBRO_MAPPINGS_DIR=mappings)
         replay = subprocess.run([HELSEBRO_BIN, "replay", "--state", "dead", "--since", "2020-01-01"],
                                 capture_output=True, text=True, env=env, timeout=60)
         self.assertEqual(replay.returncode, 0, replay.stderr)

@@ -230,9 +230,14 @@ export function createDevFhirServer(options = {}) {
 
   // ---------------------------------------------------------------- test hooks (/$test/...)
 
-  function failFor(isWrite) {
+  function failFor(isWrite, raw) {
     const f = hooks.fail;
     if (!f || (f.scope !== 'all' && !isWrite)) {
+      return null;
+    }
+    // A content rule, as a real server's business rules refuse what they refuse: only requests
+    // whose body holds the text fail, and the others do not count.
+    if (f.whenBodyContains !== null && !raw.toString('utf8').includes(f.whenBodyContains)) {
       return null;
     }
     if ((f.until !== null && Date.now() >= f.until) || (f.remaining !== null && f.remaining <= 0)) {
@@ -255,6 +260,7 @@ export function createDevFhirServer(options = {}) {
             secondsLeft: f.until === null ? null : Math.max(0, (f.until - Date.now()) / 1000),
             retryAfter: f.retryAfter,
             scope: f.scope,
+            whenBodyContains: f.whenBodyContains,
           }
         : null,
       delayMs: hooks.delayMs,
@@ -335,6 +341,10 @@ export function createDevFhirServer(options = {}) {
           bad('"scope" must be "writes" or "all"');
           return;
         }
+        if (cfg.whenBodyContains !== undefined && (typeof cfg.whenBodyContains !== 'string' || !cfg.whenBodyContains)) {
+          bad('"whenBodyContains" must be a non-empty string');
+          return;
+        }
         hooks.fail = {
           status,
           remaining: count,
@@ -342,6 +352,7 @@ export function createDevFhirServer(options = {}) {
           retryAfter: cfg.retryAfter ?? null,
           body: cfg.body,
           scope: cfg.scope ?? 'writes',
+          whenBodyContains: cfg.whenBodyContains ?? null,
         };
         ok();
         return;
@@ -524,7 +535,7 @@ export function createDevFhirServer(options = {}) {
       });
       return;
     }
-    const fail = failFor(isWrite);
+    const fail = failFor(isWrite, raw);
     if (fail) {
       const headers = {};
       if (fail.retryAfter !== null && fail.retryAfter !== undefined) {

@@ -33,6 +33,19 @@ describe('dev FHIR server: test hooks', () => {
     assert.equal((await request(searchUrl(srv.base, '01010112345'))).json.total, 1);
   });
 
+  it('fail hook: a content rule fails only the writes whose body holds the text, every time', async () => {
+    await hook(srv, 'fail', { status: 422, whenBodyContains: '"gender":"unknown"' });
+    for (let i = 0; i < 3; i++) {
+      const refused = await request(srv.base, { method: 'POST', body: admitTransaction('01010112345', { gender: 'unknown' }) });
+      assert.equal(refused.status, 422);
+    }
+    const ok = await request(srv.base, { method: 'POST', body: admitTransaction('01010112345') });
+    assert.equal(ok.status, 200, ok.text);
+    const state = await hook(srv, 'fail', { status: 0 });
+    assert.equal(state.json.fail, null);
+    assert.equal((await hook(srv, 'fail', { status: 422, whenBodyContains: 7 })).status, 400);
+  });
+
   it('fail hook: time window, custom body, scope "all", and clearing with status 0', async () => {
     await hook(srv, 'fail', { status: 429, seconds: 0.4, body: { custom: true } });
     const r1 = await request(`${srv.base}/Patient`, { method: 'POST', body: patient('1') });
