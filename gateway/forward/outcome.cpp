@@ -251,7 +251,7 @@ double backoff_seconds(int attempts, const config::RetryConfig& retry, double ra
   const double exponent = std::min(attempts, 30);
   const double ceiling = std::min(retry.max_seconds, retry.initial_seconds * std::pow(2.0, exponent));
   double delay = std::max(0.01, ceiling * random01);
-  if (retry_after) delay = std::max(delay, *retry_after);
+  if (retry_after) delay = std::max(delay, std::min(*retry_after, kMostRetryAfterSeconds));
   return delay;
 }
 

@@ -42,7 +42,10 @@ Decision classify(const Result<HttpReply>& reply, const AttemptContext& context 
 std::optional<double> retry_after_seconds(std::string_view value, EpochMillis now);
 
 /// Exponential backoff with full jitter: uniform in [0, min(max, initial·2^attempts)], never
-/// below 10 ms, and never sooner than the server's Retry-After. `random01` is in [0, 1).
+/// below 10 ms, and never sooner than the server's Retry-After, which is heeded up to a day
+/// (kMostRetryAfterSeconds: a bigger value, a year or the largest number, would park the message
+/// for good and overflow the time of its next attempt). `random01` is in [0, 1).
+inline constexpr double kMostRetryAfterSeconds = 24 * 60 * 60;
 double backoff_seconds(int attempts, const config::RetryConfig& retry, double random01,
                        std::optional<double> retry_after);
 

@@ -135,23 +135,15 @@ Statement* SqliteJournal::ReaderLease::statement(const std::string& sql) {
   return &statements.emplace(sql, std::move(s)).first->second;
 }
 
-// The one GROUP BY at open (and again when another process changed the journal): from here on
-// the counts follow the commits.
+// The counts table at open (and again when another process changed the journal): from here on
+// the counts follow the commits. The version is taken first: a commit of another process after
+// it is seen at the next look, and counted then.
 void SqliteJournal::count_states() {
-  sqlite3* db = writer_db_->db();
-  Statement s(db, "SELECT state, COUNT(*) FROM messages GROUP BY state");
-  std::array<std::int64_t, kMessageStateCount> counted{};
-  int rc = SQLITE_ERROR;
-  if (s.ok()) {
-    while ((rc = s.step()) == SQLITE_ROW) {
-      const std::int64_t state = s.int64(0);
-      if (state >= 0 && state < kMessageStateCount) counted[static_cast<std::size_t>(state)] = s.int64(1);
-    }
-  }
-  if (rc != SQLITE_DONE)
-    throw std::runtime_error(std::string("journal: cannot count by state: ") + sqlite3_errmsg(db));
-  for (std::size_t i = 0; i < counted.size(); ++i) counts_.set(static_cast<MessageState>(i), counted[i]);
-  data_version_ = writer_db_->data_version();
+  const std::int64_t version = writer_db_->data_version();
+  auto counted = writer_db_->read_counts();
+  if (!counted) throw std::runtime_error("journal: cannot count by state: " + counted.error().detail);
+  for (std::size_t i = 0; i < counted->size(); ++i) counts_.set(static_cast<MessageState>(i), (*counted)[i]);
+  data_version_ = version;
 }
 
 std::int64_t SqliteJournal::undelivered() const {
@@ -161,8 +153,9 @@ std::int64_t SqliteJournal::undelivered() const {
 
 // Another process may write to the journal (`helsebro replay` does, while the gateway runs).
 // SQLite's data_version on the writer's connection changes only then: its own commits leave it
-// alone. The counts by state are taken again, and whoever listens is told (the translator and
-// the forwarder look at the journal again).
+// alone. The counts by state are read again from the counts table (a few rows, kept by every
+// writer in its transactions), and whoever listens is told (the translator and the forwarder
+// look at the journal again).
 void SqliteJournal::notice_other_writers() {
   if (writer_db_->data_version() == data_version_) return;
   try {
@@ -283,7 +276,8 @@ void SqliteJournal::commit_batch(std::vector<Operation>& batch) {
   bool commit_failed = false;
   if (began) {
     const bool injected = fault_hook_ && fault_hook_(FaultPoint::kCommit);
-    if (injected || !w.commit()) {
+    // The counts table changes in the same transaction, so it stays exact for every process.
+    if (injected || !w.in_transaction() || !w.add_counts(committed) || !w.commit()) {
       const Error e = injected ? Error{Errc::kJournalWriteFailed, "injected commit fault"}
                                : db_error(w.db(), "commit");
       if (w.in_transaction()) w.rollback();

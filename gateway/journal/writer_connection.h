@@ -5,6 +5,8 @@
 
 #include <sqlite3.h>
 
+#include <array>
+
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -50,6 +52,10 @@ CREATE INDEX IF NOT EXISTS messages_waiting
   ON messages(seq, state, id, ordering_key, next_attempt_at) WHERE state IN (1, 4);
 CREATE INDEX IF NOT EXISTS messages_received ON messages(seq) WHERE state = 0;
 CREATE INDEX IF NOT EXISTS messages_sender_control ON messages(sender, control_id);
+-- How many messages are in each state, changed in the transaction that changes them, by whichever
+-- process writes (the gateway, or `helsebro replay` beside it): a gateway that sees another
+-- process's commits reads these few rows instead of counting the whole table.
+CREATE TABLE IF NOT EXISTS message_counts (state INTEGER PRIMARY KEY, n INTEGER NOT NULL);
 )sql";
 
 inline Error db_error(sqlite3* db, std::string_view what) {
@@ -99,6 +105,29 @@ class WriterConnection {
 
   sqlite3* db() const { return db_; }
 
+  /// Adds the committed operations' changes to the counts table; inside the batch's transaction.
+  bool add_counts(const StateDelta& delta) {
+    for (std::size_t i = 0; i < StateDelta::size(); ++i) {
+      if (delta[i] == 0) continue;
+      Use s(add_count_);
+      s->bind(1, static_cast<std::int64_t>(i)).bind(2, delta[i]);
+      if (s->step() != SQLITE_DONE) return false;
+    }
+    return true;
+  }
+  /// The counts table, by state.
+  Result<std::array<std::int64_t, kMessageStateCount>> read_counts() {
+    std::array<std::int64_t, kMessageStateCount> out{};
+    Use s(read_counts_);
+    int rc;
+    while ((rc = s->step()) == SQLITE_ROW) {
+      const std::int64_t state = s->int64(0);
+      if (state >= 0 && state < kMessageStateCount) out[static_cast<std::size_t>(state)] = s->int64(1);
+    }
+    if (rc != SQLITE_DONE) return db_error(db_, "read counts");
+    return out;
+  }
+
   /// SQLite's data_version: changes when another connection (another process) commits.
   std::int64_t data_version() {
     Use s(data_version_);
@@ -132,10 +161,12 @@ class WriterConnection {
  private:
   void prepare(Statement& s, const char* sql);
   bool run(Statement& s);
+  int user_version();
   Result<MessageState> current_state(std::int64_t seq);
 
   sqlite3* db_;
-  Statement begin_, commit_, rollback_, savepoint_, release_, rollback_to_, data_version_;
+  Statement begin_, commit_, rollback_, savepoint_, release_, rollback_to_, data_version_, add_count_,
+      read_counts_;
   Statement insert_, duplicate_, state_of_, set_state_, retranslate_, purge_;
   StateDelta changes_;
 };
@@ -149,8 +180,21 @@ inline WriterConnection::WriterConnection(const std::string& path) : db_(open_db
       sqlite3_exec(db_, (std::string("ALTER TABLE messages ADD COLUMN ") + column).c_str(), nullptr,
                    nullptr, nullptr);
     }
+    // A journal written before the counts table existed: counted once, in one transaction (so
+    // that a second process opening it at the same time does not count it twice).
+    exec_or_throw(db_, "BEGIN IMMEDIATE");
+    if (user_version() < 1) {
+      exec_or_throw(db_,
+                    "DELETE FROM message_counts; INSERT INTO message_counts (state, n) SELECT state, "
+                    "COUNT(*) FROM messages GROUP BY state; PRAGMA user_version = 1;");
+    }
+    exec_or_throw(db_, "COMMIT");
     prepare(begin_, "BEGIN IMMEDIATE");
     prepare(data_version_, "PRAGMA data_version");
+    prepare(add_count_,
+            "INSERT INTO message_counts (state, n) VALUES (?1, ?2) ON CONFLICT (state) DO UPDATE SET n = n "
+            "+ excluded.n");
+    prepare(read_counts_, "SELECT state, n FROM message_counts");
     prepare(commit_, "COMMIT");
     prepare(rollback_, "ROLLBACK");
     prepare(savepoint_, "SAVEPOINT op");
@@ -186,10 +230,16 @@ inline WriterConnection::WriterConnection(const std::string& path) : db_(open_db
 
 inline WriterConnection::~WriterConnection() {
   for (Statement* s : {&begin_, &commit_, &rollback_, &savepoint_, &release_, &rollback_to_, &data_version_,
+                       &add_count_, &read_counts_,
                        &insert_, &duplicate_, &state_of_, &set_state_, &retranslate_, &purge_}) {
     *s = Statement();
   }
   sqlite3_close_v2(db_);
+}
+
+inline int WriterConnection::user_version() {
+  Statement s(db_, "PRAGMA user_version");
+  return s.ok() && s.step() == SQLITE_ROW ? static_cast<int>(s.int64(0)) : 0;
 }
 
 inline void WriterConnection::prepare(Statement& s, const char* sql) {

@@ -161,6 +161,16 @@ TEST(Backoff, HonoursRetryAfter) {
   EXPECT_DOUBLE_EQ(backoff_seconds(0, {1, 60}, 0.5, 30.0), 30.0);
 }
 
+// A server asking for a year, or for the largest number there is, gets a day: the time of the
+// next attempt must stay a time, and the message must not be parked for good.
+TEST(Backoff, RetryAfterIsHeededUpToADay) {
+  EXPECT_DOUBLE_EQ(backoff_seconds(0, {1, 60}, 0.5, 7200.0), 7200.0);
+  EXPECT_DOUBLE_EQ(backoff_seconds(0, {1, 60}, 0.5, 31'536'000.0), kMostRetryAfterSeconds);
+  const auto huge = retry_after_seconds("9223372036854775807", 0);
+  ASSERT_TRUE(huge);
+  EXPECT_DOUBLE_EQ(backoff_seconds(0, {1, 60}, 0.5, huge), kMostRetryAfterSeconds);
+}
+
 TEST(Backoff, AnUnreadableRetryAfterLeavesTheNormalBackoff) {
   const auto garbage = retry_after_seconds("tomorrow-ish", kExampleDate);
   EXPECT_DOUBLE_EQ(backoff_seconds(3, {1, 60}, 0.5, garbage), 4.0);

@@ -517,6 +517,28 @@ TEST_F(JournalTest, CountsKeptInMemoryMatchAFreshGroupByAfterEveryKindOfChange) 
   EXPECT_EQ(*again.counts(), group_by_state(dir_.path()));
 }
 
+// A journal written before the counts table existed is counted once when it is opened, and the
+// table then follows every commit.
+TEST_F(JournalTest, AJournalFromBeforeTheCountsTableIsCountedAtOpen) {
+  {
+    SqliteJournal j(dir_.str());
+    append_ok(j, record("a"));
+    append_ok(j, record("b"));
+    append_ok(j, record("r", MessageState::kRejected));
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_.path() / "journal.db").string().c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "DROP TABLE message_counts; PRAGMA user_version = 0;", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  SqliteJournal again(dir_.str());
+  EXPECT_EQ(*again.counts(), group_by_state(dir_.path()));
+  EXPECT_EQ(again.undelivered(), 2);
+  append_ok(again, record("c"));
+  SqliteJournal third(dir_.str());  // reads the table, which the last commit changed
+  EXPECT_EQ(third.undelivered(), 3);
+}
+
 TEST_F(JournalTest, CommitFaultFailsTheAppendAndStoresNothing) {
   observe::Registry registry;
   observe::JournalProbe probe(registry);
