@@ -224,6 +224,7 @@ class Delivery(unittest.TestCase):
             self.assertEqual(segments(conn.read_frame().decode())["MSA"][1], "AA")
         conn.close()
         wait_for(lambda: gw.metric("helsebro_journal_messages", state="dead") == 2, what="the server's refusals")
+        self.assertEqual(gw.metric("helsebro_forward_messages_dead_total"), 2)
         self.assertEqual(self.fhir.patients_with_fnr(FNRS[0]), [])
         env = dict(os.environ, HELSEBRO_DATA_DIR=gw.data_dir, HELSEBRO_MAPPINGS_DIR=mappings)
 
@@ -234,7 +235,7 @@ class Delivery(unittest.TestCase):
         self.assertEqual(replay.returncode, 0, replay.stderr)
         wait_for(lambda: len([a for a in self.fhir.arrivals() if a["path"] == "/fhir"]) == refusals + 2,
                  what="both sent again")
-        wait_for(lambda: gw.metric("helsebro_journal_messages", state="dead") == 2, what="refused again")
+        wait_for(lambda: gw.metric("helsebro_forward_messages_dead_total") == 4, what="refused again")
         self.assertEqual(self.fhir.patients_with_fnr(FNRS[0]), [])
 
         with open(mapping + ".tmp", "w") as f:
@@ -252,10 +253,11 @@ class Delivery(unittest.TestCase):
                  timeout=20, what="delivery after replay")
         self.assertEqual(self.fhir.patients_with_fnr(FNRS[0])[0]["gender"], "female", "the current mapping")
         # The gateway noticed the other process's changes: its counts and backlog are right.
-        wait_for(lambda: gw.metric("helsebro_journal_messages", state="delivered") == 2, what="counted again")
-        self.assertEqual(gw.metric("helsebro_journal_messages", state="dead"), 0)
-        self.assertEqual(gw.metric("helsebro_journal_messages", state="translated"), 0)
-        self.assertEqual(gw.metric("helsebro_forward_backlog_messages"), 0)
+        wait_for(lambda: (gw.metric("helsebro_journal_messages", state="delivered"),
+                          gw.metric("helsebro_journal_messages", state="dead"),
+                          gw.metric("helsebro_journal_messages", state="translated"),
+                          gw.metric("helsebro_forward_backlog_messages")) == (2, 0, 0, 0),
+                 what="delivered 2, dead 0, translated 0, backlog 0")
 
         # The admin endpoint: an unknown id is named, not an error.
         request = urllib.request.Request(f"http://127.0.0.1:{gw.http_port}/admin/messages/replay",
