@@ -74,6 +74,11 @@ std::string read_query(const std::string& body, MessageQuery& query) {
     if (!since) return "\"since\" takes 2026-11-01 or 2026-11-01T12:00:00Z";
     query.received_since = *since;
   }
+  if (doc.HasMember("afterSeq")) {
+    if (!doc["afterSeq"].IsInt64() || doc["afterSeq"].GetInt64() < 0)
+      return "\"afterSeq\" takes the \"nextAfterSeq\" of the answer before";
+    query.after_seq = doc["afterSeq"].GetInt64();
+  }
   if (query.ids.empty() && !query.state) return "give \"ids\" or \"state\"";
   return {};
 }
@@ -100,8 +105,10 @@ void append_reasons(std::string& body,
   body += "]";
 }
 
-// {"queued": n, "rejected": [{id, reason}], "held": [ids], "notFound": [ids]}, and "skipped":
-// [{id, reason}] when some message could not be read again (e.g. the KITH schemas are missing).
+// {"queued": n, "rejected": [{id, reason}], "held": [ids], "notFound": [ids]}, "skipped":
+// [{id, reason}] when some message could not be read again (e.g. the KITH schemas are missing),
+// and "nextAfterSeq": n when the request stopped at its most with more to replay (ask again with
+// "afterSeq": n).
 std::string summary_json(const app::ReplaySummary& summary) {
   std::string body = "{\"queued\":" + std::to_string(summary.translated) + ",\"rejected\":";
   append_reasons(body, summary.rejected);
@@ -113,6 +120,7 @@ std::string summary_json(const app::ReplaySummary& summary) {
     body += ",\"skipped\":";
     append_reasons(body, summary.skipped);
   }
+  if (summary.more_after_seq) body += ",\"nextAfterSeq\":" + std::to_string(*summary.more_after_seq);
   body += "}";
   return body;
 }

@@ -255,7 +255,7 @@ Result<std::vector<TranslatedAfterAck>> translate_received(Journal& journal, con
 
 Result<ReplaySummary> replay_messages(Journal& journal, const mapping::MappingSet& set,
                                       const MessageQuery& query, const Clock& clock,
-                                      const ReplayRules& rules, std::size_t page_size) {
+                                      const ReplayRules& rules, std::size_t page_size, std::size_t most) {
   ReplaySummary summary;
   Readers readers(set, clock, rules);
   std::set<std::string> found_ids;  // of those asked for by id
@@ -263,18 +263,26 @@ Result<ReplaySummary> replay_messages(Journal& journal, const mapping::MappingSe
   // last one whatever the replay made of it, and none is read twice.
   MessageQuery page = query;
   page.limit = std::max<std::size_t>(1, page_size);
+  std::size_t replayed_count = 0;
   for (;;) {
+    if (most > 0) page.limit = std::min(page.limit, most - replayed_count + 1);  // one more: is there?
     auto found = journal.find(page);
     if (!found) return found.error();
     for (const MessageRecord& stored : *found) {
+      if (most > 0 && replayed_count == most) {
+        summary.more_after_seq = page.after_seq;
+        break;
+      }
       if (!query.ids.empty()) found_ids.insert(stored.id);
       if (auto replayed = replay_one(journal, readers, stored, clock, summary); !replayed)
         return replayed.error();
+      ++replayed_count;
+      page.after_seq = stored.seq;
     }
-    if (found->size() < page.limit) break;
-    page.after_seq = found->back().seq;
+    if (summary.more_after_seq || found->size() < page.limit) break;
   }
   for (const std::string& id : query.ids) {
+    if (summary.more_after_seq) break;  // the rest may come in the next request
     if (!found_ids.count(id)) summary.not_found.push_back(id);
   }
   return summary;

@@ -31,6 +31,9 @@ struct ReplaySummary {
   std::vector<std::string> not_found;                         // ids asked for that do not exist
   std::vector<std::string> held;                              // still no mapping for their type
   std::vector<std::pair<std::string, std::string>> skipped;   // id, why it could not be read again
+  /// Stopped at `most` messages with more to go: ask again with MessageQuery::after_seq set to
+  /// this (the seq of the last message replayed).
+  std::optional<std::int64_t> more_after_seq;
 };
 
 /// The KITH schemas, or why they cannot be had. Called at most once per replay, and only when
@@ -54,6 +57,9 @@ ReplayRules replay_rules(const config::Config& config);
 
 /// How many stored messages a replay reads from the journal at a time, payloads and all.
 inline constexpr std::size_t kReplayPageSize = 200;
+/// The most messages one admin request replays: it runs on one of the server's I/O threads and
+/// waits for each commit, so a request for a whole journal must not hold that thread for minutes.
+inline constexpr std::size_t kReplayMostPerRequest = 1000;
 
 /// Replays every message the query matches, however many: the journal is read `page_size`
 /// messages at a time in seq order (query.limit is not used), so memory stays bounded. A message
@@ -64,7 +70,7 @@ inline constexpr std::size_t kReplayPageSize = 200;
 Result<ReplaySummary> replay_messages(Journal& journal, const mapping::MappingSet& set,
                                       const MessageQuery& query, const Clock& clock,
                                       const ReplayRules& rules = {},
-                                      std::size_t page_size = kReplayPageSize);
+                                      std::size_t page_size = kReplayPageSize, std::size_t most = 0);
 
 /// What the translation after the ACK did with one message.
 struct TranslatedAfterAck {

@@ -276,7 +276,8 @@ int serve(const config::Config& config) {
   admin::route_admin(http, config.admin_token,
                      {[&holder, &config] { return reload(holder, config, "admin"); },
                       [&holder, &journal, &forwarder, rules = app::replay_rules(config)](const MessageQuery& query) {
-                        auto summary = app::replay_messages(journal, *holder.get(), query, Clock{}, rules);
+                        auto summary = app::replay_messages(journal, *holder.get(), query, Clock{}, rules,
+                                                            app::kReplayPageSize, app::kReplayMostPerRequest);
                         forwarder.notify();
                         return summary;
                       }});

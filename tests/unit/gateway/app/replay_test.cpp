@@ -192,6 +192,39 @@ TEST(Replay, ReplaysEveryMatchingMessageAcrossPages) {
   EXPECT_EQ(again->not_found, std::vector<std::string>{"nope"});
 }
 
+// An admin request replays at most so many (it runs on an I/O thread); its answer says where to
+// go on, and the next request, from there, replays the rest.
+TEST(Replay, StopsAtTheMostAndSaysWhereToGoOn) {
+  test::TempDir dir;
+  journal::SqliteJournal journal(dir.str());
+  for (int i = 0; i < 7; ++i) store(journal, dead_admission("m-dead-" + std::to_string(i)));
+  auto set = repository_mappings();
+  ASSERT_TRUE(set);
+
+  auto first = replay_messages(journal, *set, by_state(MessageState::kDead), kLater, {}, 3, 5);
+  ASSERT_TRUE(first) << first.error().message();
+  EXPECT_EQ(first->translated, 5u);
+  ASSERT_TRUE(first->more_after_seq);
+  EXPECT_EQ(stored(journal, "m-dead-4").state, MessageState::kTranslated);
+  EXPECT_EQ(stored(journal, "m-dead-5").state, MessageState::kDead);
+  EXPECT_EQ(*first->more_after_seq, stored(journal, "m-dead-4").seq);
+
+  MessageQuery rest = by_state(MessageState::kDead);
+  rest.after_seq = *first->more_after_seq;
+  auto second = replay_messages(journal, *set, rest, kLater, {}, 3, 5);
+  ASSERT_TRUE(second) << second.error().message();
+  EXPECT_EQ(second->translated, 2u);
+  EXPECT_FALSE(second->more_after_seq);
+  EXPECT_EQ(stored(journal, "m-dead-6").state, MessageState::kTranslated);
+
+  // Exactly the most: nothing more to say.
+  for (int i = 0; i < 5; ++i) store(journal, dead_admission("m-late-" + std::to_string(i)));
+  auto exact = replay_messages(journal, *set, by_state(MessageState::kDead), kLater, {}, 3, 5);
+  ASSERT_TRUE(exact);
+  EXPECT_EQ(exact->translated, 5u);
+  EXPECT_FALSE(exact->more_after_seq);
+}
+
 TEST(Replay, HeldMessagesAreTranslatedOnceAMappingTakesThemAndStayHeldOtherwise) {
   test::TempDir dir;
   journal::SqliteJournal journal(dir.str());
