@@ -26,8 +26,8 @@ struct MessageFacts {
   std::string message_id;
   std::string message_type;
   EpochMillis received_at = 0;
-  /// The channel accepts fødselsnummer/D-nummer whose control digits are wrong ("$check"
-  /// norwegian-person-id then keeps the value and notes where it was, instead of refusing).
+  /// The channel accepts fødselsnummer/D-nummer whose control digits or kind are wrong (the
+  /// person-number "$check"s then keep the value and note where it was, instead of refusing).
   bool accept_invalid_person_id = false;
 };
 
