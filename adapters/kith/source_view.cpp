@@ -140,29 +140,40 @@ std::string_view SourceView::text_view(const SourceNode& node, std::string& scra
   return scratch;
 }
 
-std::vector<std::string> SourceView::unread() const {
-  std::vector<std::string> out;
-  auto visit = [&](auto& self, pugi::xml_node element) -> void {
+template <class Visit>
+void SourceView::for_each_unread(Visit&& visit) const {
+  auto walk = [&](auto& self, pugi::xml_node element) -> void {
     const pugi::xml_attribute code = element.attribute("V");
     const bool code_read = code && read_.count(code.internal_object()) > 0;
     for (pugi::xml_attribute a = element.first_attribute(); a; a = a.next_attribute()) {
       const std::string_view name = a.name();
       if (is_declaration(name) || blank(a.value()) || read_.count(a.internal_object())) continue;
       if (code_read && (name == "S" || name == "DN")) continue;
-      out.push_back(path_of(pugi::xpath_node(a, element)));
+      visit(pugi::xpath_node(a, element));
     }
     for (pugi::xml_node c = element.first_child(); c; c = c.next_sibling()) {
       if (c.type() == pugi::node_element) {
         self(self, c);
       } else if (is_text(c) && !blank(c.value()) && !read_.count(c.internal_object())) {
-        out.push_back(path_of(pugi::xpath_node(c)));
+        visit(pugi::xpath_node(c));
       }
     }
   };
   for (pugi::xml_node c = document_.first_child(); c; c = c.next_sibling()) {
-    if (c.type() == pugi::node_element) visit(visit, c);
+    if (c.type() == pugi::node_element) walk(walk, c);
   }
+}
+
+std::vector<std::string> SourceView::unread() const {
+  std::vector<std::string> out;
+  for_each_unread([&out](const pugi::xpath_node& n) { out.push_back(path_of(n)); });
   return out;
+}
+
+std::size_t SourceView::unread_count() const {
+  std::size_t n = 0;
+  for_each_unread([&n](const pugi::xpath_node&) { ++n; });
+  return n;
 }
 
 bool SourceView::is_null(const SourceNode& node) const {

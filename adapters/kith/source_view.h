@@ -49,8 +49,12 @@ class SourceView final : public mapping::SourceView {
   /// ".../dm:Notat/dm:Tema/text()"). A code's list S and display DN count as read when its V was
   /// read; namespace declarations and xsi: attributes are not data and never listed.
   std::vector<std::string> unread() const;
+  /// How many unread() would list, without writing their paths.
+  std::size_t unread_count() const;
 
  private:
+  template <class Visit>
+  void for_each_unread(Visit&& visit) const;
   mapping::SourceNode intern(const pugi::xpath_node& node) const;
   const pugi::xpath_node& at(const mapping::SourceNode& node) const;
 

@@ -125,7 +125,7 @@ PreparedKith KithIntake::classify(MessageRecord seed, std::string_view bytes, bo
         r.state = MessageState::kTranslated;
         r.bundle = std::move(translated->bundle);
         r.ordering_key = std::move(translated->ordering_key);
-        p.unmapped_fields = view.unread().size();
+        p.unmapped_fields = view.unread_count();
         if (probe_ && p.unmapped_fields > 0) probe_->unmapped_fields(mapping->name(), p.unmapped_fields);
       } else {
         // The AppRec names the reason: Helsebro's own text (paths, codes), not the message's data.

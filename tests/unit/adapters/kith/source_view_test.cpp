@@ -143,6 +143,8 @@ TEST_F(KithSourceView, UnreadListsTheDataNoTextCallTook) {
   texts("/mh:MsgHead/mh:MsgInfo/mh:Type/@V");
   texts("//dm:Notat[1]");  // an element's string value reads every text below it, not attributes
   const Texts after = view_->unread();
+  EXPECT_EQ(view_->unread_count(), after.size());
+  EXPECT_LT(after.size(), before.size());
   EXPECT_FALSE(has(after, msg_id));
   EXPECT_FALSE(has(after, type + "/@V"));
   EXPECT_FALSE(has(after, type + "/@DN")) << "a code's display goes with its code";
