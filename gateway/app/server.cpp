@@ -213,7 +213,7 @@ int serve(const config::Config& config) {
   // translated too, and would otherwise hold back every later delivery.
   app::Translator translator(
       journal, [&holder] { return holder.get(); }, app::replay_rules(config), registry, &probes.intake,
-      [&forwarder](std::size_t translated, std::size_t) {
+      [&forwarder](std::size_t translated) {
         if (translated > 0) forwarder.notify();
       });
   journal.on_change([&journal, &backlog, &translator, &forwarder](bool by_another_process) {
@@ -228,7 +228,7 @@ int serve(const config::Config& config) {
     journal::SqliteJournal& journal;
     ~ForgetChangeHook() { journal.on_change(nullptr); }
   } forget_change_hook{journal};
-  const std::function<void(std::size_t)> on_stored = [&forwarder, &translator](std::size_t) {
+  const std::function<void()> on_stored = [&forwarder, &translator] {
     translator.notify();
     forwarder.notify();
   };

@@ -120,7 +120,7 @@ void Translator::translate_all() {
                           {{"id", t.id}, {"channel", t.channel}, {"state", to_string(t.state)}});
       }
     }
-    if (!batch->empty() && on_translated_) on_translated_(translated, batch->size() - translated);
+    if (!batch->empty() && on_translated_) on_translated_(translated);
     if (batch->size() < kBatch) return;
   }
 }

@@ -33,8 +33,8 @@ class Translator {
  public:
   using MappingsNow = std::function<std::shared_ptr<const mapping::MappingSet>()>;
   /// Called on the translator's thread after a batch is committed: how many became translated
-  /// (to deliver), and how many will not be delivered (rejected or held).
-  using Translated = std::function<void(std::size_t translated, std::size_t not_delivered)>;
+  /// (to deliver).
+  using Translated = std::function<void(std::size_t translated)>;
 
   /// The journal, registry and probe must outlive the translator. `intake` counts the fields each
   /// translation left unread, as translating before the ACK does (null: not counted).

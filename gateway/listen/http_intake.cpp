@@ -103,7 +103,7 @@ void handle_fhir(const Parts& parts, const HttpRequest& request, Respond respond
         const bool translated = prepared->record.state == MessageState::kTranslated;
         parts->pipeline->probes->intake.acknowledged(channel, std::to_string(prepared->http_status),
                                                      seconds_since(started));
-        if (translated && parts->pipeline->on_stored) parts->pipeline->on_stored(1);
+        if (translated && parts->pipeline->on_stored) parts->pipeline->on_stored();
         HttpResponse response;
         response.status = prepared->http_status;
         response.content_type = prepared->content_type;

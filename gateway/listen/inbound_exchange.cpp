@@ -135,7 +135,7 @@ class KithExchange final : public InboundExchange,
       a.body = stored->original_ack;
     } else {
       note_reused_control_id(*pipeline_, channel(), r.id, *stored);
-      if (r.state == MessageState::kTranslated && pipeline_->on_stored) pipeline_->on_stored(1);
+      if (r.state == MessageState::kTranslated && pipeline_->on_stored) pipeline_->on_stored();
     }
     pipeline_->probes->intake.acknowledged(channel(), prepared_.outcome, seconds_since(started_));
     return a;
@@ -237,7 +237,7 @@ class Hl7v2Exchange final : public InboundExchange,
     const double seconds = seconds_since(started_);
     for (const auto& m : frame_.messages)
       pipeline_->probes->intake.acknowledged(channel(), m.ack_code, seconds);
-    if (translated > 0 && pipeline_->on_stored) pipeline_->on_stored(translated);
+    if (translated > 0 && pipeline_->on_stored) pipeline_->on_stored();
     return with_body(std::move(a), acks);
   }
 

@@ -29,9 +29,9 @@ namespace helsebro::listen {
 struct InboundPipeline {
   Journal* journal = nullptr;
   observe::Probes* probes = nullptr;
-  /// Called with how many messages to deliver (translated, or received to be translated after
-  /// the ACK) were stored as new (from the journal's thread).
-  std::function<void(std::size_t)> on_stored;
+  /// Called once messages to deliver (translated, or received to be translated after the ACK)
+  /// were stored as new (from the journal's thread).
+  std::function<void()> on_stored;
   double duplicate_window_seconds = 86400;  // 0: no duplicate check
 };
 

@@ -70,14 +70,14 @@ struct MllpListener::Impl : std::enable_shared_from_this<MllpListener::Impl> {
   Journal& journal;
   observe::Probes& probes;
   const Backlog* backlog;
-  std::function<void(std::size_t)> on_stored;
+  std::function<void()> on_stored;
   tcp::acceptor acceptor;
   std::unique_ptr<ssl::context> tls;
   std::atomic<std::size_t> connections{0};
   std::uint16_t bound_port = 0;
 
   Impl(asio::io_context& i, config::MllpConfig c, intake::MappingProvider mappings, Journal& j,
-       observe::Probes& p, const Backlog* b, std::function<void(std::size_t)> s)
+       observe::Probes& p, const Backlog* b, std::function<void()> s)
       : io(i), config(std::move(c)), intake(intake::channel_rules(config), std::move(mappings), Clock{}, &p.intake),
         journal(j), probes(p), backlog(b), on_stored(std::move(s)), acceptor(i) {
     if (config.tls.enabled) tls = make_server_tls_context(config.tls);
@@ -243,7 +243,7 @@ struct MllpListener::Impl : std::enable_shared_from_this<MllpListener::Impl> {
         append_frame(replies, acks.front());
       }
     }
-    if (stored > 0 && on_stored) on_stored(stored);
+    if (stored > 0 && on_stored) on_stored();
     co_return replies;
   }
 
@@ -272,7 +272,7 @@ struct MllpListener::Impl : std::enable_shared_from_this<MllpListener::Impl> {
 
 MllpListener::MllpListener(asio::io_context& io, config::MllpConfig config, intake::MappingProvider mappings,
                            Journal& journal, observe::Probes& probes, const Backlog* backlog,
-                           std::function<void(std::size_t)> on_stored)
+                           std::function<void()> on_stored)
     : impl_(std::make_shared<Impl>(io, std::move(config), std::move(mappings), journal, probes, backlog,
                                    std::move(on_stored))) {}
 

@@ -31,12 +31,12 @@ class MllpListener {
  public:
   using MappingProvider = std::function<std::shared_ptr<const mapping::MappingSet>()>;
 
-  /// `on_stored(n)` is called (from any thread) after n messages to deliver (translated, or
+  /// `on_stored()` is called (from any thread) once messages to deliver (translated, or
   /// received to be translated) are durable. While `backlog` is over its limit, connections
   /// stop reading. Throws std::system_error when the TLS certificate or key cannot be loaded.
   MllpListener(boost::asio::io_context& io, config::MllpConfig config, MappingProvider mappings,
                Journal& journal, observe::Probes& probes, const Backlog* backlog,
-               std::function<void(std::size_t)> on_stored);
+               std::function<void()> on_stored);
   ~MllpListener();
 
   /// Binds and starts accepting. Throws std::system_error when the port cannot be bound.

@@ -187,9 +187,9 @@ Result<Modifiers> Compiler::modifiers(const JsonNode& j, PlanNode& target) {
       else if (value.is_string() && value.string == "code") m.table_field = TableField::kCode;
       else return error(value, "\"$tableField\" is one of code, system, display");
     } else if (key == "$check") {
-      if (value.is_string() && value.string == "norwegian-person-id") m.check = Check::kNorwegianPersonId;
-      else if (value.is_string() && value.string == "fodselsnummer") m.check = Check::kFodselsnummer;
-      else if (value.is_string() && value.string == "d-nummer") m.check = Check::kDNummer;
+      if (value.is_string() && value.string == "norwegian-person-id") m.person_id = PersonIdKind::kEither;
+      else if (value.is_string() && value.string == "fodselsnummer") m.person_id = PersonIdKind::kFodselsnummer;
+      else if (value.is_string() && value.string == "d-nummer") m.person_id = PersonIdKind::kDNummer;
       else {
         return error(value, "\"$check\" is one of norwegian-person-id (fødselsnummer or D-nummer), "
                             "fodselsnummer, d-nummer");

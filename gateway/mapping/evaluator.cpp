@@ -143,11 +143,8 @@ bool Evaluator::text_value(const PlanNode& n, std::string_view text, const Sourc
     text = m.default_value;
     home = m.default_plain ? TextHome::kPlanPlain : TextHome::kPlan;
   }
-  if (m.check != Check::kNone) {
-    const PersonIdKind kind = m.check == Check::kFodselsnummer ? PersonIdKind::kFodselsnummer
-                              : m.check == Check::kDNummer     ? PersonIdKind::kDNummer
-                                                               : PersonIdKind::kEither;
-    const std::string why = check_norwegian_person_id(text, kind);
+  if (m.person_id) {
+    const std::string why = check_norwegian_person_id(text, *m.person_id);
     // The channel may waive the control digits and the date (test and legacy numbers), never
     // the shape: something that is not 11 digits is no fødselsnummer at all.
     if (!why.empty() && accept_invalid_person_id_ && why != kNotElevenDigits) {

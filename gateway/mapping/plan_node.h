@@ -3,6 +3,7 @@
 // translating a message never parses an expression. Internal to gateway/mapping.
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,7 +31,6 @@ struct Condition {
 
 enum class ValueType { kString, kCode, kInteger, kDecimal, kBoolean, kDate, kDateTime, kInstant, kBase64, kBase64Binary };
 enum class TableField { kCode, kSystem, kDisplay };
-enum class Check { kNone, kNorwegianPersonId, kFodselsnummer, kDNummer };
 /// "$comparator": which part of a value with a leading comparator is kept (convert.h).
 enum class ComparatorPart { kNone, kComparator, kValue };
 
@@ -40,7 +40,7 @@ struct Modifiers {
   ValueType as = ValueType::kString;
   TimeSyntax time_syntax = TimeSyntax::kHl7;  // how the source writes the times "$as" reads
   TableField table_field = TableField::kCode;
-  Check check = Check::kNone;
+  std::optional<PersonIdKind> person_id;  // "$check": a Norwegian person number of this kind
   ComparatorPart comparator = ComparatorPart::kNone;  // "$comparator": like "$match", without a regex
   bool has_default = false;
   int group = 0;                            // "$match": the whole match (0) or one capture group
