@@ -105,21 +105,27 @@ MessageQuery by_state(MessageState state) {
 
 // --- HL7 v2 ----------------------------------------------------------------------------------
 
+// An HL7 v2 admission the repository's mappings take, stored as a dead letter.
+MessageRecord dead_admission(const std::string& id) {
+  MessageRecord r;
+  r.id = id;
+  r.channel = "mllp";
+  r.sender = "DIPS@STOLAV";
+  r.format = "hl7v2";
+  r.charset = "UNICODE UTF-8";
+  r.payload =
+      "MSH|^~\\&|DIPS|STOLAV|H|H|20261123||ADT^A04|C1|P|2.5\rPID|1||15038510190^^^^FNR||Berg^Ida||"
+      "20030201|F\rPV1|1|E\r";
+  r.state = MessageState::kDead;
+  r.reason = "HTTP 422: old mapping";
+  r.received_at = 1000;
+  return r;
+}
+
 TEST(Replay, TranslatesDeadLettersAgainWithTheCurrentMappings) {
   test::TempDir dir;
   journal::SqliteJournal journal(dir.str());
-  MessageRecord dead;
-  dead.id = "m-dead";
-  dead.channel = "mllp";
-  dead.sender = "DIPS@STOLAV";
-  dead.format = "hl7v2";
-  dead.charset = "UNICODE UTF-8";
-  dead.payload =
-      "MSH|^~\\&|DIPS|STOLAV|H|H|20261123||ADT^A04|C1|P|2.5\rPID|1||15038510190^^^^FNR||Berg^Ida||"
-      "20030201|F\rPV1|1|E\r";
-  dead.state = MessageState::kDead;
-  dead.reason = "HTTP 422: old mapping";
-  dead.received_at = 1000;
+  const MessageRecord dead = dead_admission("m-dead");
   store(journal, dead);
   MessageRecord delivered = dead;
   delivered.id = "m-delivered";
@@ -142,23 +148,6 @@ TEST(Replay, TranslatesDeadLettersAgainWithTheCurrentMappings) {
   auto none = replay_messages(journal, *set, by_id("nope"), Clock{});
   ASSERT_TRUE(none);
   EXPECT_EQ(none->not_found, std::vector<std::string>{"nope"});
-}
-
-// An HL7 v2 admission the repository's mappings take, stored as a dead letter.
-MessageRecord dead_admission(const std::string& id) {
-  MessageRecord r;
-  r.id = id;
-  r.channel = "mllp";
-  r.sender = "DIPS@STOLAV";
-  r.format = "hl7v2";
-  r.charset = "UNICODE UTF-8";
-  r.payload =
-      "MSH|^~\\&|DIPS|STOLAV|H|H|20261123||ADT^A04|C1|P|2.5\rPID|1||15038510190^^^^FNR||Berg^Ida||"
-      "20030201|F\rPV1|1|E\r";
-  r.state = MessageState::kDead;
-  r.reason = "HTTP 422: old mapping";
-  r.received_at = 1000;
-  return r;
 }
 
 TEST(Replay, ReplaysEveryMatchingMessageAcrossPages) {
