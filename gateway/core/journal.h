@@ -63,8 +63,10 @@ class Journal {
 
   /// Stores a new message; `done` gets its sequence number (arrival order) once durable.
   virtual void append(MessageRecord record, AppendDone done) = 0;
-  /// Like append(), unless a message from the same sender with the same control id was accepted
-  /// (not rejected) at or after `window_start`: then nothing is stored and the original is named.
+  /// Like append(), unless a message from the same sender with the same control id and the same
+  /// payload hash was accepted (not rejected) at or after `window_start`: then nothing is stored
+  /// and the original is named. Other content under a used control id is stored (AppendOutcome::
+  /// same_control_id_as names the earlier message).
   /// The check and the insert are one transaction, so two copies racing in are told apart.
   virtual void append_unique(MessageRecord record, EpochMillis window_start, UniqueDone done) = 0;
   // The state changes of delivery. Each applies only to the message's `revision` the forwarder
