@@ -199,6 +199,7 @@ Result<Modifiers> Compiler::modifiers(const JsonNode& j, PlanNode& target) {
         return error(value, "\"$required\" takes the text a sender sees when the value is missing");
       }
       m.required = value.string;
+      m.must = true;
     } else if (key == "$default") {
       if (!value.is_string()) return error(value, "\"$default\" takes a string");
       m.has_default = true;
@@ -207,6 +208,7 @@ Result<Modifiers> Compiler::modifiers(const JsonNode& j, PlanNode& target) {
     } else if (key == "$prefix") {
       if (!value.is_string()) return error(value, "\"$prefix\" takes a string");
       m.prefix = value.string;
+      m.has_prefix = !m.prefix.empty();
     } else if (key == "$match") {
       if (!value.is_string()) return error(value, "\"$match\" takes a regular expression");
       auto re = compile_regex(value.string);

@@ -93,7 +93,7 @@ void Evaluator::fail(Errc code, std::string detail, const PlanNode& n, const Sou
 }
 
 bool Evaluator::missing(const PlanNode& n, const SourceNode* node) {
-  if (!n.mods.required.empty()) fail(Errc::kRequiredFieldMissing, n.mods.required, n, node);
+  if (n.mods.must) fail(Errc::kRequiredFieldMissing, n.mods.required, n, node);
   return false;
 }
 
@@ -214,7 +214,7 @@ bool Evaluator::converted_value(const PlanNode& n, std::string_view text, const 
         while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
         while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
       }
-      if (m.prefix.empty()) {
+      if (!m.has_prefix) {
         // The message and the plan outlive the tape.
         if (view_.holds(text)) tape_.push_string(text, view_.holds_plain(text));
         else if (home != TextHome::kElsewhere) tape_.push_string(text, home == TextHome::kPlanPlain);
@@ -278,7 +278,7 @@ bool Evaluator::from_node(const PlanNode& n, const SourceNode& node) {
 
 void Evaluator::collect(const PlanNode& n, const SourceNode& context) {
   const Selection nodes(*this, context, *n.path);
-  const bool must = !n.mods.required.empty();
+  const bool must = n.mods.must;
   bool any = false;
   for (std::size_t i = 0; i < nodes.size(); ++i) {
     const SourceNode node = nodes[i];

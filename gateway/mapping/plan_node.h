@@ -35,21 +35,23 @@ enum class TableField { kCode, kSystem, kDisplay };
 enum class ComparatorPart { kNone, kComparator, kValue };
 
 /// What happens to a text value once read: conversion, lookup, checks. What every value looks at
-/// comes first, together in one cache line.
+/// comes first, in the cache line after the node's own fields (PlanNode); the texts after it.
 struct Modifiers {
   ValueType as = ValueType::kString;
   TimeSyntax time_syntax = TimeSyntax::kHl7;  // how the source writes the times "$as" reads
   TableField table_field = TableField::kCode;
-  std::optional<PersonIdKind> person_id;  // "$check": a Norwegian person number of this kind
   ComparatorPart comparator = ComparatorPart::kNone;  // "$comparator": like "$match", without a regex
+  std::optional<PersonIdKind> person_id;  // "$check": a Norwegian person number of this kind
   bool has_default = false;
+  bool default_plain = false;  // no byte of default_value needs a JSON escape
+  bool has_prefix = false;     // prefix is not empty
+  bool must = false;           // required is not empty
   int group = 0;                            // "$match": the whole match (0) or one capture group
   const TerminologyTable* table = nullptr;
   std::shared_ptr<const boost::regex> match;  // "$match": keep only this part of the text
   std::string required;  // non-empty: absence is an error with this text
   std::string prefix;  // prepended to a string result, e.g. "urn:oid:"
   std::string default_value;
-  bool default_plain = false;  // no byte of default_value needs a JSON escape
   std::string separator;                    // "$join": between the joined values
 };
 
@@ -62,7 +64,7 @@ struct TemplatePart {
 // What the evaluator reads for every node comes first; the constant and the place in the file,
 // which it rarely reads, last.
 struct PlanNode {
-  enum class Op { kConst, kTemplate, kObject, kArray, kPath, kVar, kEach, kFirst, kIf, kRef, kRefs, kJoin };
+  enum class Op : std::uint8_t { kConst, kTemplate, kObject, kArray, kPath, kVar, kEach, kFirst, kIf, kRef, kRefs, kJoin };
   Op op = Op::kConst;
   bool dynamic = true;  // reads the message; objects and arrays whose dynamic parts all come out
                         // empty are left out, constants beside them notwithstanding
@@ -73,9 +75,9 @@ struct PlanNode {
   std::unique_ptr<Condition> where;                                   // kEach, kFirst, kIf
   std::unique_ptr<PlanNode> body;  // kEach/kFirst "$do"; kIf then; kJoin the values joined
   std::unique_ptr<PlanNode> otherwise;                                // kIf else
+  Modifiers mods;
   std::vector<std::pair<std::string, std::unique_ptr<PlanNode>>> members;  // kObject
   std::vector<std::unique_ptr<PlanNode>> items;                       // kArray
-  Modifiers mods;
   std::vector<TemplatePart> parts;                                    // kTemplate
   std::string ref;                                                    // kRef, kRefs: resource name
   JsonNode constant;                                                  // kConst
