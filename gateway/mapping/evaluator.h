@@ -17,10 +17,35 @@ using TextArena = rapidjson::MemoryPoolAllocator<>;
 /// One evaluation: not shared between threads; lives for one message.
 class Evaluator {
  public:
+  /// An entry of the Bundle as references see it.
+  struct Ref {
+    std::string_view name;
+    std::string_view full_url;
+    SourceNode context;
+  };
+  /// The room an evaluation works in, kept by a thread from one message to the next (emptied by
+  /// each evaluator), so that evaluating allocates nothing once it has grown. One evaluator at
+  /// a time may use it.
+  struct Scratch {
+    std::vector<std::optional<std::string_view>> vars;
+    std::vector<Ref> refs;
+    std::vector<SourceNode> selected;  // the nodes of every selection still in use (Selection)
+    std::string read;                  // a value's text where it had to be decoded
+    std::string work;                  // a value's text while it is converted
+    std::string joined;                // a template's text while it is joined
+    boost::cmatch match;               // "$match"
+  };
+
   /// Values are appended to `tape`; texts they reference live in the plan, in the message and in
   /// `arena`, all of which must outlive the tape's use.
-  Evaluator(const SourceView& view, JsonTape& tape, TextArena& arena, std::size_t var_count)
-      : view_(view), tape_(tape), arena_(arena), vars_(var_count) {}
+  Evaluator(const SourceView& view, JsonTape& tape, TextArena& arena, std::size_t var_count, Scratch& scratch)
+      : view_(view), tape_(tape), arena_(arena), vars_(scratch.vars), refs_(scratch.refs),
+        selected_(scratch.selected), read_(scratch.read), work_(scratch.work), joined_(scratch.joined),
+        match_(scratch.match) {
+    vars_.assign(var_count, std::nullopt);
+    refs_.clear();
+    selected_.clear();
+  }
 
   /// Appends the node's value to the tape; false when it yields nothing (absent: the tape is as it
   /// was) or on error.
@@ -76,24 +101,19 @@ class Evaluator {
   bool missing(const PlanNode& n, const SourceNode* node);
   void fail(Errc code, std::string detail, const PlanNode& n, const SourceNode* node);
 
+  const Ref* resolve_ref(std::string_view name, const SourceNode& from) const;
+
   const SourceView& view_;
   JsonTape& tape_;
   TextArena& arena_;
-  std::vector<std::optional<std::string_view>> vars_;
-  struct Ref {
-    std::string_view name;
-    std::string_view full_url;
-    SourceNode context;
-  };
-  const Ref* resolve_ref(std::string_view name, const SourceNode& from) const;
-
-  std::vector<Ref> refs_;
-  // Scratch space reused for every value of the message, so reading one allocates nothing:
-  std::vector<SourceNode> selected_;  // the nodes of every selection still in use (Selection)
-  std::string read_;                  // a value's text where it had to be decoded
-  std::string work_;                  // a value's text while it is converted
-  std::string joined_;                // a template's text while it is joined
-  boost::cmatch match_;               // "$match"
+  // In the thread's scratch (Scratch):
+  std::vector<std::optional<std::string_view>>& vars_;
+  std::vector<Ref>& refs_;
+  std::vector<SourceNode>& selected_;
+  std::string& read_;
+  std::string& work_;
+  std::string& joined_;
+  boost::cmatch& match_;
   std::string_view building_;
   std::optional<Error> error_;
   bool accept_invalid_person_id_ = false;

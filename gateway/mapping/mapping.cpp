@@ -96,7 +96,8 @@ Result<Translation> Mapping::translate_unguarded(const SourceView& view, const M
   thread_local JsonTape tape;
   tape.clear();
   TextArena arena(text_buffer.get(), kTextBufferBytes);
-  Evaluator eval(view, tape, arena, var_names_.size());
+  thread_local Evaluator::Scratch scratch;
+  Evaluator eval(view, tape, arena, var_names_.size(), scratch);
   eval.accept_invalid_person_id(facts.accept_invalid_person_id);
   const SourceNode root = view.root();
   eval.set_var(0, facts.message_id);
