@@ -34,18 +34,32 @@ class Evaluator {
     std::string work;                  // a value's text while it is converted
     std::string joined;                // a template's text while it is joined
     boost::cmatch match;               // "$match"
+
+    /// Gives back the room a big message made (a long text decoded or converted), so that a
+    /// thread does not keep it for every message after.
+    void trim() {
+      constexpr std::size_t kKeptBytes = 256 * 1024;
+      for (std::string* s : {&read, &work, &joined}) {
+        if (s->capacity() > kKeptBytes) std::string().swap(*s);
+      }
+      if (selected.capacity() > kKeptBytes / sizeof(SourceNode)) std::vector<SourceNode>().swap(selected);
+      if (refs.capacity() > kKeptBytes / sizeof(Ref)) std::vector<Ref>().swap(refs);
+    }
   };
 
   /// Values are appended to `tape`; texts they reference live in the plan, in the message and in
   /// `arena`, all of which must outlive the tape's use.
   Evaluator(const SourceView& view, JsonTape& tape, TextArena& arena, std::size_t var_count, Scratch& scratch)
-      : view_(view), tape_(tape), arena_(arena), vars_(scratch.vars), refs_(scratch.refs),
+      : view_(view), tape_(tape), arena_(arena), scratch_(scratch), vars_(scratch.vars), refs_(scratch.refs),
         selected_(scratch.selected), read_(scratch.read), work_(scratch.work), joined_(scratch.joined),
         match_(scratch.match) {
     vars_.assign(var_count, std::nullopt);
     refs_.clear();
     selected_.clear();
   }
+  ~Evaluator() { scratch_.trim(); }
+  Evaluator(const Evaluator&) = delete;
+  Evaluator& operator=(const Evaluator&) = delete;
 
   /// Appends the node's value to the tape; false when it yields nothing (absent: the tape is as it
   /// was) or on error.
@@ -106,7 +120,8 @@ class Evaluator {
   const SourceView& view_;
   JsonTape& tape_;
   TextArena& arena_;
-  // In the thread's scratch (Scratch):
+  Scratch& scratch_;
+  // In it:
   std::vector<std::optional<std::string_view>>& vars_;
   std::vector<Ref>& refs_;
   std::vector<SourceNode>& selected_;

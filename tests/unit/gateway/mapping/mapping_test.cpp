@@ -7,6 +7,7 @@
 #include "adapters/hl7v2/path.h"
 #include "adapters/hl7v2/source_view.h"
 #include "gateway/core/ids.h"
+#include "gateway/mapping/evaluator.h"
 #include "unit/temp_dir.h"
 
 namespace helsebro::mapping {
@@ -1209,3 +1210,18 @@ TEST_F(MappingTest, RegularExpressionsOnLongTextsNeitherCrashNorHang) {
 }
 
 }  // namespace helsebro::mapping
+
+TEST(EvaluatorScratch, GivesBackTheRoomABigMessageMade) {
+  // A thread keeps its evaluator's room from one message to the next, but not what one big
+  // message grew it to.
+  helsebro::mapping::Evaluator::Scratch scratch;
+  scratch.read.assign(4 << 20, 'x');
+  scratch.work.assign(1000, 'y');
+  scratch.selected.resize(1 << 20);
+  scratch.refs.resize(10);
+  scratch.trim();
+  EXPECT_LT(scratch.read.capacity(), 256u * 1024);
+  EXPECT_GE(scratch.work.capacity(), 1000u);  // small room is kept
+  EXPECT_EQ(scratch.selected.capacity(), 0u);
+  EXPECT_GE(scratch.refs.capacity(), 10u);
+}
