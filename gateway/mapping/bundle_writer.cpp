@@ -5,13 +5,16 @@
 
 #include <algorithm>
 #include <array>
-#include <immintrin.h>
 #include <bit>
 #include <cstdint>
 #include <cstring>
 #include <stdexcept>
 #include <string_view>
 #include <vector>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 
 namespace helsebro::mapping {
@@ -85,6 +88,7 @@ inline char* copy(char* to, const char* from, std::size_t n) {
     std::memcpy(to + n - 4, &b, 4);
   } else if (n < 4) {
     for (std::size_t i = 0; i < n; ++i) to[i] = from[i];
+#if defined(__SSE2__)
   } else if (n <= 256) {
     // 16 bytes a step and the last 16 overlapping. A plain memcpy here becomes `rep movsq` in
     // the profile-guided build, whose start-up costs more than these moves for URLs and codes.
@@ -93,6 +97,7 @@ inline char* copy(char* to, const char* from, std::size_t n) {
     }
     _mm_storeu_si128(reinterpret_cast<__m128i*>(to + n - 16),
                      _mm_loadu_si128(reinterpret_cast<const __m128i*>(from + n - 16)));
+#endif
   } else {
     std::memcpy(to, from, n);
   }

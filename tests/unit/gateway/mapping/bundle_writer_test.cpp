@@ -104,6 +104,28 @@ TEST(BundleWriter, WritesPlainKeysAndTextsAsTheyAre) {
   EXPECT_FALSE(json_plain("tab\there"));
 }
 
+TEST(BundleWriter, CopiesPlainTextsOfEveryLength) {
+  // Texts flagged plain are copied without looking, in steps that depend on the length (words,
+  // 16-byte moves, memcpy): every length across those steps, as a key and as a value, each byte
+  // different so that a step copying the wrong bytes shows.
+  static constexpr std::string_view kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  std::string bytes;
+  for (std::size_t i = 0; i < 300; ++i) bytes.push_back(kAlphabet[i * 7 % kAlphabet.size()]);
+  ASSERT_TRUE(json_plain(bytes));
+  for (std::size_t length = 0; length <= bytes.size(); ++length) {
+    const std::string_view text(bytes.data(), length);
+    JsonTape tape;
+    const std::size_t object = tape.open(JsonToken::Kind::kObject);
+    tape.push_string(text, true);
+    tape.set_key(1, length == 0 ? std::string_view("k") : text, true);
+    tape.close(object);
+    std::string out;
+    write_json(tape, out);
+    const std::string key(length == 0 ? std::string_view("k") : text);
+    EXPECT_EQ(out, "{\"" + key + "\":\"" + std::string(text) + "\"}") << "length " << length;
+  }
+}
+
 TEST(BundleWriter, AppendsToWhatIsThere) {
   JsonTape tape;
   tape.push_bool(true);
