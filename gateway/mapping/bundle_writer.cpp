@@ -36,14 +36,17 @@ constexpr auto kEscapes = [] {
 
 // Writes straight into the caller's string through a pointer, with room made beforehand for the
 // worst case, instead of checking the capacity for every character. Making the room fills it
-// with zeros once (a memset), which costs less than writing into a buffer of our own and copying
-// the document out of it. Past the room lie kSlackBytes more: a write a few bytes past the room
-// (a bug) lands there, and commit() refuses it.
+// with zeros once (a memset); for a Bundle of mostly plain texts that costs less than writing
+// into a buffer of our own and copying the document out of it. Past the room lie kSlackBytes
+// more: a write a few bytes past the room (a bug) lands there, and commit() refuses it. A string
+// left with far more room than text (texts that needed escapes were counted six bytes a byte) is
+// shrunk, as it is kept as long as the message is (the journal's queue).
 class Output {
  public:
   static constexpr std::size_t kSlackBytes = 64;
 
   Output(std::string& out, std::size_t room) : out_(out), begin_(out.size()) {
+    out_.reserve(begin_ + room + kSlackBytes);  // one allocation of what is needed, not doubled
     out_.resize(begin_ + room + kSlackBytes);
     at_ = out_.data() + begin_;
     end_ = at_ + room;
@@ -60,6 +63,7 @@ class Output {
   void commit(char* end) {
     if (end > end_) throw std::logic_error("bundle writer: wrote past the room it made");
     out_.resize(static_cast<std::size_t>(end - out_.data()));
+    if (out_.capacity() > 4096 && out_.capacity() > 2 * out_.size()) out_.shrink_to_fit();
     committed_ = true;
   }
 

@@ -12,6 +12,7 @@ namespace helsebro::mapping {
 /// writes for the same document; numbers kept as text (JsonToken::Kind::kNumber) as they are.
 /// One pass over the document with a bulk copy of every run of characters that needs no escape:
 /// rapidjson's Writer looks at each byte on its own and grows its buffer in small steps.
+/// No text on the tape may lie in `out`, which may move.
 void write_json(const JsonTape& tape, std::string& out);
 
 }  // namespace helsebro::mapping

@@ -23,9 +23,10 @@ class Evaluator {
     std::string_view full_url;
     SourceNode context;
   };
-  /// The room an evaluation works in, kept by a thread from one message to the next (emptied by
-  /// each evaluator), so that evaluating allocates nothing once it has grown. One evaluator at
-  /// a time may use it.
+  /// The room an evaluation works in, kept by a thread from one message to the next, so that
+  /// evaluating allocates nothing once it has grown. One evaluator at a time may use it. Each
+  /// evaluator empties the lists; the texts keep the last message's bytes until overwritten, and
+  /// no one reads them before.
   struct Scratch {
     std::vector<std::optional<std::string_view>> vars;
     std::vector<Ref> refs;

@@ -89,10 +89,9 @@ Result<Translation> Mapping::translate(const SourceView& view, const MessageFact
 
 Result<Translation> Mapping::translate_unguarded(const SourceView& view, const MessageFacts& facts,
                                                  const BundleCheck& check) const {
-  // The document lives in a buffer of this thread, reused by every translation it makes, so that
-  // building it costs no malloc (and no page faults) unless a Bundle outgrows the buffer.
+  // The texts the evaluator makes live in a buffer of this thread, reused by every translation it
+  // makes, so that they cost no malloc (and no page faults) unless a Bundle outgrows the buffer.
   thread_local const std::unique_ptr<char[]> text_buffer(new char[kTextBufferBytes]);
-  thread_local std::size_t bundle_size_hint = 0;
   thread_local JsonTape tape;
   tape.clear();
   TextArena arena(text_buffer.get(), kTextBufferBytes);
@@ -232,9 +231,7 @@ Result<Translation> Mapping::translate_unguarded(const SourceView& view, const M
   if (check) {
     if (auto checked = check(tape); !checked) return checked.error();
   }
-  out.bundle.reserve(bundle_size_hint);
   write_json(tape, out.bundle);
-  bundle_size_hint = out.bundle.size() + out.bundle.size() / 8;  // the next is likely alike
   return out;
 }
 
