@@ -217,17 +217,11 @@ TEST(Replay, StopsAtTheMostAndSaysWhereToGoOn) {
 TEST(Replay, HeldMessagesAreTranslatedOnceAMappingTakesThemAndStayHeldOtherwise) {
   test::TempDir dir;
   journal::SqliteJournal journal(dir.str());
-  MessageRecord held;
-  held.id = "m-held";
-  held.channel = "mllp";
-  held.sender = "DIPS@STOLAV";
-  held.format = "hl7v2";
-  held.charset = "UNICODE UTF-8";
-  held.payload =
-      "MSH|^~\\&|DIPS|STOLAV|H|H|20261123||ADT^A04|C1|P|2.5\rPID|1||15038510191^^^^FNR||Berg^Ida||"
-      "20030201|F\rPV1|1|E\r";
+  // The admission, its fødselsnummer with wrong control digits, held instead of dead.
+  MessageRecord held = dead_admission("m-held");
+  held.payload.replace(held.payload.find("15038510190"), 11, "15038510191");
   held.state = MessageState::kHeld;
-  held.received_at = 1000;
+  held.reason.clear();
   store(journal, held);
   MessageRecord unknown = held;
   unknown.id = "m-unknown";
