@@ -152,7 +152,7 @@ void StructureTable::load_types(const Value& json) {
   element.elements[1].max = ElementDef::kMany;
   element.elements[1].is_array = true;
   element.elements[1].types = {resolve("Extension")};
-  for (const ElementDef& e : element.elements) element.slots.insert(e.name, Slot{&e, e.types.front(), false});
+  for (const ElementDef& e : element.elements) element.slots.insert(e.name, Slot(e, e.types.front(), false));
   element_ = &element;
 }
 
@@ -191,8 +191,8 @@ void StructureTable::load_elements(ComplexType& type, const Value& json) {
 void StructureTable::add_slots(std::vector<std::pair<std::string, Slot>>& slots,
                                const ElementDef& e, const Value& codes) const {
   auto add = [&](std::string key, TypeRef ref) {
-    if (ref.primitive) slots.emplace_back("_" + key, Slot{&e, ref, true});
-    slots.emplace_back(std::move(key), Slot{&e, ref, false});
+    if (ref.primitive) slots.emplace_back("_" + key, Slot(e, ref, true));
+    slots.emplace_back(std::move(key), Slot(e, ref, false));
   };
   const std::string_view name = e.name;
   if (name.size() > 3 && name.substr(name.size() - 3) == "[x]") {

@@ -69,11 +69,21 @@ struct ElementDef {
   const ValueSet* binding = nullptr;  // null when absent or not expandable offline
 };
 
-/// What a JSON key of an object means.
+/// What a JSON key of an object means. The element's cardinality is copied in, so that checking
+/// a member reads the element itself only to report an issue or check a binding.
 struct Slot {
+  Slot() = default;
+  Slot(const ElementDef& e, TypeRef t, bool extension)
+      : element(&e), type(t), primitive_extension(extension), is_array(e.is_array), index(e.index), min(e.min),
+        max(e.max) {}
+
   const ElementDef* element = nullptr;
   TypeRef type;
   bool primitive_extension = false;  // the "_name" sibling of a primitive
+  bool is_array = false;
+  std::uint16_t index = 0;
+  std::uint32_t min = 0;
+  std::uint32_t max = 1;
 };
 
 /// Codes of a required value set, by code system and all together.

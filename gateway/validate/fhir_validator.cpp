@@ -243,13 +243,13 @@ class Walker {
         continue;
       }
       Bits& seen = slot->primitive_extension ? extensions : values;
-      if (seen.test(slot->element->index)) {
+      if (seen.test(slot->index)) {
         issue(slot->element->name.find("[x]") != std::string::npos
                   ? "only one type of " + slot->element->name + " may be given"
                   : std::string("given twice"));
         continue;
       }
-      seen.set(slot->element->index);
+      seen.set(slot->index);
       member(*slot, obj, key, *m);
     }
     for (const ElementDef* e : type.required) {
@@ -260,18 +260,17 @@ class Walker {
   }
 
   void member(const Slot& slot, const JsonToken& obj, std::string_view key, const JsonToken& v) {
-    const ElementDef& e = *slot.element;
-    if (e.max == 0) return issue("not allowed (max 0)");
-    if (!e.is_array) {
+    if (slot.max == 0) return issue("not allowed (max 0)");
+    if (!slot.is_array) {
       if (v.kind == Kind::kArray) return issue("expected a single value, found an array (max 1)");
       return item(slot, v);
     }
     if (v.kind != Kind::kArray) {
-      return issue("expected an array (max " + max_text(e.max) + "), found " + json_kind(v));
+      return issue("expected an array (max " + max_text(slot.max) + "), found " + json_kind(v));
     }
     if (v.size == 0) return issue("empty array: leave the element out instead");
-    if (v.size < e.min) issue("too few: " + std::to_string(e.min) + " required");
-    if (v.size > e.max) issue("too many: at most " + max_text(e.max));
+    if (v.size < slot.min) issue("too few: " + std::to_string(slot.min) + " required");
+    if (v.size > slot.max) issue("too many: at most " + max_text(slot.max));
     // The "_name" twin of a primitive array is looked up only when it matters (it rarely exists);
     // its items by position, once.
     std::vector<const JsonToken*> twin;
@@ -317,18 +316,18 @@ class Walker {
       return object(table_.element_type(), v, false);
     }
     const TypeRef& type = slot.type;
-    if (type.primitive) return primitive(*type.primitive, *slot.element, v);
+    if (type.primitive) return primitive(*type.primitive, slot, v);
     if (!type.complex) return resource(v, false);
     if (v.kind != Kind::kObject) {
       return issue("expected an object (" + type.complex->name + "), found " + json_kind(v));
     }
     object(*type.complex, v, false);
-    if (slot.element->binding && type.complex->coded != ComplexType::Coded::kNo) {
+    if (type.complex->coded != ComplexType::Coded::kNo && slot.element->binding) {
       coded(*slot.element->binding, type.complex->coded, v);
     }
   }
 
-  void primitive(const PrimitiveType& p, const ElementDef& e, const JsonToken& v) {
+  void primitive(const PrimitiveType& p, const Slot& slot, const JsonToken& v) {
     using Json = PrimitiveType::Json;
     using Number = PrimitiveType::Number;
     switch (p.json) {
@@ -368,8 +367,9 @@ class Walker {
     if (p.regex && !(plain && p.regex->matches_every_plain_text()) && !p.regex->matches(s)) {
       return issue("not a valid " + p.name);
     }
-    if (p.is_code && e.binding && !e.binding->all_codes.contains(s)) {
-      issue("code " + quoted(s) + " is not in required value set " + e.binding->url);
+    if (!p.is_code) return;
+    if (const ValueSet* binding = slot.element->binding; binding && !binding->all_codes.contains(s)) {
+      issue("code " + quoted(s) + " is not in required value set " + binding->url);
     }
   }
 
