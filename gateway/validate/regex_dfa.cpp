@@ -328,7 +328,21 @@ struct Nfa {
 
 RegexDfa::RegexDfa(std::string_view pattern, std::size_t max_states) {
   Nfa nfa;
-  const auto [start, accept] = nfa.build(Parser(pattern).parse());
+  const Node tree = Parser(pattern).parse();
+  const auto [start, accept] = nfa.build(tree);
+  const Node* run = &tree;
+  while ((run->kind == Node::kConcat || run->kind == Node::kAlt) && run->children.size() == 1) {
+    run = &run->children.front();
+  }
+  if (run->kind == Node::kRepeat && run->children.size() == 1 && run->children.front().kind == Node::kSet) {
+    run_ = true;
+    run_min_ = static_cast<std::size_t>(run->min);
+    run_max_ = run->max == kUnbounded ? SIZE_MAX : static_cast<std::size_t>(run->max);
+    const ByteSet& set = run->children.front().set;
+    for (unsigned b = 0; b < 256; ++b) run_set_[b] = set.test(b) ? 1 : 0;
+    run_above_space_ = true;
+    for (unsigned b = '!'; b < 256; ++b) run_above_space_ = run_above_space_ && set.test(b);
+  }
 
   // Bytes that every edge treats alike share one column of the table.
   std::map<std::vector<bool>, std::uint8_t> signature_class;

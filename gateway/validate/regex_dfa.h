@@ -30,17 +30,20 @@ class RegexDfa {
   bool matches(std::string_view text) const {
     auto p = reinterpret_cast<const unsigned char*>(text.data());
     const auto end = p + text.size();
+    if (run_) {  // one byte set, min to max times: no automaton steps (each waits for the last)
+      if (text.size() < run_min_ || text.size() > run_max_) return false;
+      if (run_above_space_) p = skip_above_space(p, end);
+      const std::uint8_t* in = run_set_.data();
+      while (end - p >= 4 && (in[p[0]] & in[p[1]] & in[p[2]] & in[p[3]])) p += 4;
+      while (p != end && in[*p]) ++p;
+      return p == end;
+    }
     std::uint32_t row = start_;
     while (p != end) {
       if (row & kStayFlag) {  // a run of bytes that keep the state: no table steps needed
         const auto k = static_cast<std::size_t>(stay_index_[row >> shift_]);
         const std::uint8_t* stay = stays_[k].data();
-        if (stays_above_space_[k]) {  // \S and the like: eight bytes at a time while none is below '!'
-          constexpr std::uint64_t kOnes = 0x0101010101010101ull;
-          constexpr std::uint64_t kHigh = 0x8080808080808080ull;
-          std::uint64_t w;
-          while (end - p >= 8 && (std::memcpy(&w, p, 8), ((w - kOnes * 0x21) & ~w & kHigh) == 0)) p += 8;
-        }
+        if (stays_above_space_[k]) p = skip_above_space(p, end);  // \S and the like
         while (end - p >= 4 && (stay[p[0]] & stay[p[1]] & stay[p[2]] & stay[p[3]])) p += 4;
         while (p != end && stay[*p]) ++p;
         if (p == end) break;
@@ -58,6 +61,15 @@ class RegexDfa {
   bool matches_every_plain_text() const { return matches_every_plain_text_; }
 
  private:
+  // Past the bytes from '!' up, eight at a time while none is below '!'.
+  static const unsigned char* skip_above_space(const unsigned char* p, const unsigned char* end) {
+    constexpr std::uint64_t kOnes = 0x0101010101010101ull;
+    constexpr std::uint64_t kHigh = 0x8080808080808080ull;
+    std::uint64_t w;
+    while (end - p >= 8 && (std::memcpy(&w, p, 8), ((w - kOnes * 0x21) & ~w & kHigh) == 0)) p += 8;
+    return p;
+  }
+
   static constexpr std::uint32_t kStayFlag = 1;
   static constexpr int kMinStayBytes = 64;
 
@@ -73,6 +85,13 @@ class RegexDfa {
   std::vector<std::array<std::uint8_t, 256>> stays_;  // bytes that keep the state
   std::vector<std::uint8_t> stays_above_space_;       // per stay: every byte from '!' up keeps it
   bool matches_every_plain_text_ = false;
+  // A pattern that is one byte set repeated (FHIR's id: [A-Za-z0-9\-\.]{1,64}) is checked as
+  // a length and the bytes of the set.
+  bool run_ = false;
+  std::size_t run_min_ = 0;
+  std::size_t run_max_ = 0;
+  std::array<std::uint8_t, 256> run_set_{};
+  bool run_above_space_ = false;  // every byte from '!' up is in the set
 };
 
 }  // namespace helsebro::validate

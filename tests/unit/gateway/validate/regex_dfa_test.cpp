@@ -177,5 +177,33 @@ TEST(RegexDfa, RunsOfNonSpaceAgreeWithStdRegexAtEveryBreak) {
   }
 }
 
+TEST(RegexDfa, OneSetRepeatedAgreesWithStdRegexAtEveryLengthAndBreak) {
+  // A pattern that is one byte set repeated is checked by its length and bytes, without the
+  // automaton: FHIR's id, and sets with and without every byte above the space. Texts of every
+  // length up to past the bound, of a byte in the set, with one other byte at each place.
+  struct Case {
+    const char* pattern;
+    char fill;  // a byte in the set
+  };
+  for (const Case c : {Case{"[A-Za-z0-9\\-\\.]{1,64}", 'a'}, Case{"[0-9]{4}", '7'}, Case{"(?:[a-c]){2,5}", 'b'},
+                       Case{"\\S*", 'a'}, Case{"[^\\s]+", 'a'}, Case{"x*", 'x'}, Case{"[a-z]{0,3}", 'a'},
+                       Case{"([a-z]{2}){2}", 'a'}}) {
+    const RegexDfa dfa(c.pattern);
+    const std::regex reference(c.pattern);
+    for (std::size_t length = 0; length <= 70; ++length) {
+      const std::string plain(length, c.fill);
+      EXPECT_EQ(dfa.matches(plain), std::regex_match(plain, reference)) << c.pattern << " on length " << length;
+      for (const char odd : {' ', '_', '-', 'Z', '\xc3'}) {
+        for (std::size_t at = 0; at < length; ++at) {
+          std::string text = plain;
+          text[at] = odd;
+          EXPECT_EQ(dfa.matches(text), std::regex_match(text, reference))
+              << c.pattern << " on length " << length << ", byte " << int(odd) << " at " << at;
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace helsebro::validate
