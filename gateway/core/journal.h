@@ -95,8 +95,9 @@ class Journal {
   /// index without touching the messages themselves (a row holds its payload and Bundle, and a
   /// scan of the backlog would read them all); waiting() reads the one about to be sent. Only
   /// those older than every message still waiting to be translated (received), so no patient's
-  /// later message overtakes an earlier one whose ordering key is not yet known.
-  virtual Result<std::vector<MessageRecord>> pending(std::size_t limit) = 0;
+  /// later message overtakes an earlier one whose ordering key is not yet known. At most `limit`,
+  /// from the first with a seq after `after_seq` (0: from the first), so a scan reads on.
+  virtual Result<std::vector<MessageRecord>> pending(std::size_t limit, std::int64_t after_seq = 0) = 0;
   /// The message at `seq` with its Bundle (not its payload) while it waits for delivery;
   /// nullopt when it waits no more (delivered, dead, back to received for a replay, or purged).
   virtual Result<std::optional<MessageRecord>> waiting(std::int64_t seq) = 0;

@@ -1,9 +1,10 @@
 #pragma once
 // A circuit breaker for one delivery target: after `threshold` transient failures in a row it
 // opens, and no request is sent until the cool-down has passed; then one trial request is let
-// through (half-open). Success closes it; another failure opens it again for twice as long (up to
-// a maximum). Pure and clock-driven, so it is tested without a server. Not thread-safe: it lives on
-// the forwarder's strand.
+// through (half-open). Success closes it; the trial's failure opens it again for twice as long (up
+// to a maximum). Requests sent before it opened may still come back meanwhile: their failures are
+// not the trial's. Pure and clock-driven, so it is tested without a server. Not thread-safe: it
+// lives on the forwarder's strand.
 
 #include <algorithm>
 #include <cstdint>
@@ -15,6 +16,8 @@ namespace helsebro::forward {
 class CircuitBreaker {
  public:
   enum class State { kClosed, kOpen, kHalfOpen };
+  /// What allow() granted, told back to success() or failure() with the request's outcome.
+  enum class Grant { kNone, kRequest, kTrial };
 
   CircuitBreaker(int threshold, EpochMillis cool_down_ms, EpochMillis max_cool_down_ms)
       : threshold_(threshold), base_ms_(cool_down_ms), max_ms_(max_cool_down_ms), cool_down_ms_(cool_down_ms) {}
@@ -22,36 +25,40 @@ class CircuitBreaker {
   /// May a request go now? In the half-open state only one, until its outcome is known: the trial
   /// granted is held until success() or failure(), so ask only for a request that really goes
   /// (blocks() looks without taking it).
-  bool allow(EpochMillis now) {
+  Grant allow(EpochMillis now) {
     switch (state(now)) {
-      case State::kClosed: return true;
-      case State::kOpen: return false;
+      case State::kClosed: return Grant::kRequest;
+      case State::kOpen: return Grant::kNone;
       case State::kHalfOpen:
-        if (trial_in_flight_) return false;
+        if (trial_in_flight_) return Grant::kNone;
         trial_in_flight_ = true;
-        return true;
+        return Grant::kTrial;
     }
-    return false;
+    return Grant::kNone;
   }
 
-  /// The target answered (any reply that is not a transient failure).
-  void success() {
+  /// The target answered a request granted as `grant` (any reply that is not a transient
+  /// failure): it is there again, whichever request found it.
+  void success(Grant grant) {
     failures_ = 0;
     open_until_ = 0;
-    trial_in_flight_ = false;
+    if (grant == Grant::kTrial) trial_in_flight_ = false;
     cool_down_ms_ = base_ms_;
   }
 
-  /// A transient failure (no connection, timeout, 408/429/5xx).
-  void failure(EpochMillis now) {
-    const bool trial = trial_in_flight_;
-    trial_in_flight_ = false;
-    if (trial) {
-      cool_down_ms_ = std::min(max_ms_, cool_down_ms_ * 2);
-      open_until_ = now + cool_down_ms_;
+  /// A transient failure (no connection, timeout, 408/429/5xx) of a request granted as `grant`.
+  /// Only the trial's failure opens the circuit again; a request sent while it was closed that
+  /// fails once it is open tells nothing new.
+  void failure(EpochMillis now, Grant grant) {
+    if (grant == Grant::kTrial) trial_in_flight_ = false;
+    if (open_until_ != 0) {
+      if (grant == Grant::kTrial) {
+        cool_down_ms_ = std::min(max_ms_, cool_down_ms_ * 2);
+        open_until_ = now + cool_down_ms_;
+      }
       return;
     }
-    if (++failures_ >= threshold_ && open_until_ == 0) open_until_ = now + cool_down_ms_;
+    if (++failures_ >= threshold_) open_until_ = now + cool_down_ms_;
   }
 
   State state(EpochMillis now) const {

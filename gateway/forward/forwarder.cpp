@@ -10,6 +10,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <algorithm>
 #include <random>
+#include <map>
 #include <set>
 #include <vector>
 
@@ -28,8 +29,17 @@ constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 
 namespace {
 using AuthType = helsebro::config::FhirAuthConfig::Type;
-constexpr std::size_t kBatch = 512;
+constexpr std::size_t kBatch = 512;  // messages a scan reads at a time
 constexpr auto kIdlePoll = std::chrono::seconds(5);
+// A message whose delivery the journal could not record waits this long, doubled each time the
+// journal fails again (at most kMaxHold), instead of going out again at once.
+constexpr EpochMillis kFirstHoldMs = 1'000;
+constexpr EpochMillis kMaxHoldMs = 60'000;
+
+// The lane a message waits in: its ordering key, or its own when it has none.
+std::string lane_key(const MessageRecord& m) {
+  return m.ordering_key.empty() ? "#" + std::to_string(m.seq) : m.ordering_key;
+}
 constexpr int kBreakerThreshold = 5;  // transient failures in a row that open the circuit
 }  // namespace
 
@@ -47,6 +57,8 @@ struct Forwarder::Impl : std::enable_shared_from_this<Forwarder::Impl> {
   std::vector<bool> lane_busy;
   std::set<std::string> keys_in_flight;            // all on the strand: no locks
   std::set<std::int64_t> seqs_in_flight;
+  // Messages whose last outcome the journal did not take: seq → (not before, how long it held).
+  std::map<std::int64_t, std::pair<EpochMillis, EpochMillis>> held;
   CircuitBreaker breaker;
   asio::steady_timer wake;
   std::atomic<bool> notified{false};
@@ -117,24 +129,34 @@ struct Forwarder::Impl : std::enable_shared_from_this<Forwarder::Impl> {
     return attempts || age;
   }
 
-  // False when the journal refused a state change because a replay translated the message again
-  // while it was being sent: the new version waits for the next scan, and nothing is counted.
-  bool marked(const Result<void>& r, const MessageRecord& m) const {
-    if (r) return true;
+  // False when the journal did not take a state change. Refused because a replay translated the
+  // message again while it was being sent: the new version waits for the next scan, and nothing
+  // is counted. Failed (the disk full, the database busy): the message still waits as it did, and
+  // is held back for a while, lest it go out again at once for as long as the journal fails.
+  bool marked(const Result<void>& r, const MessageRecord& m) {
+    if (r) {
+      held.erase(m.seq);
+      return true;
+    }
     if (r.error().code == Errc::kJournalSuperseded) {
       observe::log_info("forward.superseded", {{"id", m.id}, {"revision", m.revision}});
+      held.erase(m.seq);
     } else {
-      observe::log_error("forward.mark_failed", {{"id", m.id}, {"error", r.error().detail}});
+      const auto last = held.find(m.seq);
+      const EpochMillis hold = last == held.end() ? kFirstHoldMs : std::min(kMaxHoldMs, 2 * last->second.second);
+      held[m.seq] = {clock.now_ms() + hold, hold};
+      observe::log_error("forward.mark_failed",
+                         {{"id", m.id}, {"error", r.error().detail}, {"hold_ms", static_cast<std::int64_t>(hold)}});
     }
     return false;
   }
 
-  asio::awaitable<void> deliver(std::size_t lane, const MessageRecord& m) {
+  asio::awaitable<void> deliver(std::size_t lane, const MessageRecord& m, CircuitBreaker::Grant grant) {
     Decision d = co_await post_bundle(lane, m);
     const EpochMillis now = clock.now_ms();
     const bool was_open = breaker.state(now) != CircuitBreaker::State::kClosed;
-    if (d.outcome == Outcome::kRetry) breaker.failure(now);
-    else breaker.success();
+    if (d.outcome == Outcome::kRetry) breaker.failure(now, grant);
+    else breaker.success(grant);
     const bool is_open = breaker.state(now) != CircuitBreaker::State::kClosed;
     if (was_open != is_open) {
       probe.circuit(target_label, is_open);
@@ -176,14 +198,68 @@ struct Forwarder::Impl : std::enable_shared_from_this<Forwarder::Impl> {
   }
 
   // One lane's turn: deliver, then free the lane and the message's key, and wake the dispatcher.
-  asio::awaitable<void> lane_turn(std::size_t lane, MessageRecord m, std::string key) {
+  asio::awaitable<void> lane_turn(std::size_t lane, MessageRecord m, std::string key, CircuitBreaker::Grant grant) {
     auto self = shared_from_this();
-    co_await deliver(lane, m);
+    co_await deliver(lane, m, grant);
     lane_busy[lane] = false;
     keys_in_flight.erase(key);
     seqs_in_flight.erase(m.seq);
     notified.store(true);
     wake.cancel();
+  }
+
+  enum class Scan { kMore, kStop, kReadFailed };
+
+  // Sends what it may of one window of the backlog: the oldest message of each key not yet
+  // passed, when it is due and a lane is free. kMore: the window is done and a lane is still
+  // free; kStop: no lane is free, or the circuit lets nothing through.
+  Scan dispatch(std::vector<MessageRecord>& pending, EpochMillis now, std::set<std::string>& passed,
+                EpochMillis& next_retry) {
+    for (MessageRecord& m : pending) {
+      std::string key = lane_key(m);
+      if (!passed.insert(key).second) continue;  // an older message of this key goes first
+      if (keys_in_flight.count(key) || seqs_in_flight.count(m.seq)) continue;
+      if (m.next_attempt_at > now) {
+        next_retry = std::min(next_retry, m.next_attempt_at);
+        continue;
+      }
+      if (const auto h = held.find(m.seq); h != held.end() && h->second.first > now) {
+        next_retry = std::min(next_retry, h->second.first);
+        continue;
+      }
+      const auto free = std::find(lane_busy.begin(), lane_busy.end(), false);
+      if (free == lane_busy.end()) return Scan::kStop;
+      // Only a look: a half-open circuit's one trial is taken below, once a request really
+      // goes. Taken before the read, a message that then is not sent would keep it, and the
+      // circuit would block every delivery until a restart.
+      if (breaker.blocks(now)) {  // the target is failing: wait for the cool-down, then one trial
+        next_retry = std::min(next_retry, std::max(now + 1, breaker.open_until()));
+        return Scan::kStop;
+      }
+      // The scan read the index; the message itself is read once it is about to be sent.
+      auto full = journal.waiting(m.seq);
+      if (!full) {
+        observe::log_error("forward.journal_read_failed", {{"error", full.error().detail}});
+        return Scan::kReadFailed;
+      }
+      if (!*full) continue;  // it waits no more (delivered, dead or replayed meanwhile)
+      if ((*full)->ordering_key != m.ordering_key) {
+        // A replay gave it another key: it is that key's oldest now, so none of that key's
+        // later messages in this scan may go before it. The next scan sees it as it is.
+        passed.insert(lane_key(**full));
+        continue;
+      }
+      // Granted, as blocks() said just now; when half-open, this request is the trial.
+      const CircuitBreaker::Grant grant = breaker.allow(now);
+      if (grant == CircuitBreaker::Grant::kNone) return Scan::kStop;
+      m = std::move(**full);
+      const auto lane = static_cast<std::size_t>(free - lane_busy.begin());
+      lane_busy[lane] = true;
+      keys_in_flight.insert(key);
+      seqs_in_flight.insert(m.seq);
+      asio::co_spawn(strand, lane_turn(lane, std::move(m), std::move(key), grant), asio::detached);
+    }
+    return Scan::kMore;
   }
 
   // Messages with one ordering key go one at a time, oldest first; different keys go in parallel
@@ -203,53 +279,28 @@ struct Forwarder::Impl : std::enable_shared_from_this<Forwarder::Impl> {
         co_await sleep(std::chrono::milliseconds(std::max<EpochMillis>(1, until - at)));
         continue;
       }
-      auto pending = journal.pending(kBatch);
-      if (!pending) {
-        observe::log_error("forward.journal_read_failed", {{"error", pending.error().detail}});
-        co_await sleep(std::chrono::seconds(1));
-        continue;
-      }
       const EpochMillis now = clock.now_ms();
       EpochMillis next_retry = now + std::chrono::duration_cast<std::chrono::milliseconds>(kIdlePoll).count();
-      std::set<std::string> passed;  // keys whose oldest pending message has been looked at
-      bool read_failed = false;
-      for (MessageRecord& m : *pending) {
-        std::string key = m.ordering_key.empty() ? "#" + std::to_string(m.seq) : m.ordering_key;
-        if (!passed.insert(key).second) continue;  // an older message of this key goes first
-        if (keys_in_flight.count(key) || seqs_in_flight.count(m.seq)) continue;
-        if (m.next_attempt_at > now) {
-          next_retry = std::min(next_retry, m.next_attempt_at);
-          continue;
-        }
-        const auto free = std::find(lane_busy.begin(), lane_busy.end(), false);
-        if (free == lane_busy.end()) break;
-        // Only a look: a half-open circuit's one trial is taken below, once a request really
-        // goes. Taken before the read, a message that then is not sent would keep it, and the
-        // circuit would block every delivery until a restart.
-        if (breaker.blocks(now)) {  // the target is failing: wait for the cool-down, then one trial
-          next_retry = std::min(next_retry, std::max(now + 1, breaker.open_until()));
-          break;
-        }
-        // The scan read the index; the message itself is read once it is about to be sent.
-        auto full = journal.waiting(m.seq);
-        if (!full) {
-          observe::log_error("forward.journal_read_failed", {{"error", full.error().detail}});
-          read_failed = true;
-          break;
-        }
-        // It waits no more (delivered, dead or replayed meanwhile), or a replay gave it another
-        // ordering key: the next scan sees it as it is now.
-        if (!*full || (*full)->ordering_key != m.ordering_key) continue;
-        // Granted, as blocks() said just now; when half-open, this request is the trial.
-        if (!breaker.allow(now)) break;
-        m = std::move(**full);
-        const auto lane = static_cast<std::size_t>(free - lane_busy.begin());
-        lane_busy[lane] = true;
-        keys_in_flight.insert(key);
-        seqs_in_flight.insert(m.seq);
-        asio::co_spawn(strand, lane_turn(lane, std::move(m), std::move(key)), asio::detached);
+      for (auto it = held.begin(); it != held.end();) {  // long past: delivered, replayed or purged since
+        it = it->second.first + kMaxHoldMs < now ? held.erase(it) : std::next(it);
       }
-      if (read_failed) {
+      // The backlog in arrival order, a window at a time: a key whose oldest message waits (for a
+      // retry, or behind a lane) passes over all its later ones, however many, so the scan goes
+      // on to the next window while a lane is free and the window held nothing to send.
+      std::set<std::string> passed;  // keys whose oldest pending message has been looked at
+      Scan scan = Scan::kMore;
+      for (std::int64_t after = 0; scan == Scan::kMore;) {
+        auto pending = journal.pending(kBatch, after);
+        if (!pending) {
+          observe::log_error("forward.journal_read_failed", {{"error", pending.error().detail}});
+          scan = Scan::kReadFailed;
+          break;
+        }
+        scan = dispatch(*pending, now, passed, next_retry);
+        if (pending->size() < kBatch) break;
+        after = pending->back().seq;
+      }
+      if (scan == Scan::kReadFailed) {
         co_await sleep(std::chrono::seconds(1));
         continue;
       }

@@ -18,6 +18,9 @@ class TokenCache {
   /// Lifetime assumed when the token response has no expires_in.
   static constexpr EpochMillis kDefaultLifetimeMs = 300'000;
   static constexpr EpochMillis kMaxMarginMs = 30'000;
+  /// A longer expires_in counts as this long (a day): past it the arithmetic would overflow, and
+  /// no issuer means a token for longer.
+  static constexpr double kMaxLifetimeSeconds = 86'400;
 
   explicit TokenCache(Clock clock = {}) : clock_(std::move(clock)) {}
 
@@ -30,7 +33,7 @@ class TokenCache {
   /// Keeps a newly issued token; `expires_in_seconds` as the token endpoint said.
   void store(std::string token, std::optional<double> expires_in_seconds) {
     const EpochMillis lifetime =
-        expires_in_seconds ? static_cast<EpochMillis>(std::max(0.0, *expires_in_seconds) * 1000)
+        expires_in_seconds ? static_cast<EpochMillis>(std::clamp(*expires_in_seconds, 0.0, kMaxLifetimeSeconds) * 1000)
                            : kDefaultLifetimeMs;
     token_ = std::move(token);
     renew_at_ = clock_.now_ms() + lifetime - refresh_margin_ms(lifetime);

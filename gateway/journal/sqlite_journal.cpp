@@ -409,19 +409,20 @@ Result<std::vector<MessageRecord>> SqliteJournal::find(const MessageQuery& query
   return out;
 }
 
-Result<std::vector<MessageRecord>> SqliteJournal::pending(std::size_t limit) {
+Result<std::vector<MessageRecord>> SqliteJournal::pending(std::size_t limit, std::int64_t after_seq) {
   ReaderLease reader(*this);
   if (reader.db() == nullptr) return Error{Errc::kJournalWriteFailed, reader.error()};
   // Nothing after the oldest message still to be translated (state 0, a channel translating
   // after the ACK): its ordering key is not known yet, and it may be the same patient's.
   static const std::string sql =
-      "SELECT seq, id, ordering_key, next_attempt_at FROM messages WHERE state IN (1, 4) AND seq < (SELECT "
-      "COALESCE(MIN(seq), 9223372036854775807) FROM messages WHERE state = 0) "
+      "SELECT seq, id, ordering_key, next_attempt_at FROM messages WHERE state IN (1, 4) AND seq > ?2 AND seq < "
+      "(SELECT COALESCE(MIN(seq), 9223372036854775807) FROM messages WHERE state = 0) "
       "ORDER BY seq LIMIT ?1";
   Statement* prepared = reader.statement(sql);
   if (prepared == nullptr) return db_error(reader.db(), "prepare pending");
   Use s(*prepared);
   s->bind(1, static_cast<std::int64_t>(limit));
+  s->bind(2, after_seq);
   std::vector<MessageRecord> out;
   int rc;
   while ((rc = s->step()) == SQLITE_ROW) {

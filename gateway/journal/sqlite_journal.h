@@ -57,7 +57,7 @@ class SqliteJournal final : public Journal {
   void purge(EpochMillis delivered_before, EpochMillis rejected_before,
              std::function<void(Result<std::int64_t>)> done) override;
 
-  Result<std::vector<MessageRecord>> pending(std::size_t limit) override;
+  Result<std::vector<MessageRecord>> pending(std::size_t limit, std::int64_t after_seq = 0) override;
   Result<std::optional<MessageRecord>> waiting(std::int64_t seq) override;
   Result<std::optional<MessageRecord>> get(const std::string& id) override;
   /// From memory: counted once at open, then changed by every committed operation. Never blocks

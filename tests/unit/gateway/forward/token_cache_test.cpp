@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <memory>
 
 namespace helsebro::forward {
@@ -50,6 +51,21 @@ TEST(TokenCache, RefreshMarginIsATenthAtMostThirtySeconds) {
   EXPECT_EQ(TokenCache::refresh_margin_ms(300'000), 30'000);
   EXPECT_EQ(TokenCache::refresh_margin_ms(86'400'000), 30'000);
   EXPECT_EQ(TokenCache::refresh_margin_ms(0), 0);
+}
+
+// An issuer that says a token lives for ever (or sends nonsense) gets a day: the renewal time must
+// not overflow into the past, or every request would fetch a new token.
+TEST(TokenCache, AHugeExpiresInCountsAsADay) {
+  ManualClock t;
+  TokenCache cache(t.clock());
+  cache.store("tok-1", 1e16);
+  ASSERT_NE(cache.fresh(), nullptr);
+  t.advance_ms(86'400'000 - 30'000 - 1);
+  EXPECT_NE(cache.fresh(), nullptr);
+  t.advance_ms(1);
+  EXPECT_EQ(cache.fresh(), nullptr);
+  cache.store("tok-2", std::numeric_limits<double>::infinity());
+  EXPECT_NE(cache.fresh(), nullptr);
 }
 
 TEST(TokenCache, WithoutExpiresInAssumesFiveMinutes) {

@@ -63,8 +63,8 @@ Result<void> wait(Call call) {
   return result.get();
 }
 
-std::vector<std::string> pending_ids(Journal& j, std::size_t limit = 100) {
-  auto pending = j.pending(limit);
+std::vector<std::string> pending_ids(Journal& j, std::size_t limit = 100, std::int64_t after_seq = 0) {
+  auto pending = j.pending(limit, after_seq);
   EXPECT_TRUE(pending) << pending.error().message();
   std::vector<std::string> ids;
   if (pending) {
@@ -336,13 +336,16 @@ TEST_F(JournalTest, PendingListsTranslatedAndFailedInArrivalOrder) {
   SqliteJournal j(dir_.str());
   append_ok(j, record("t1", MessageState::kTranslated));
   append_ok(j, record("x1", MessageState::kRejected));
-  append_ok(j, record("f1", MessageState::kFailed));
-  append_ok(j, record("t2", MessageState::kTranslated));
+  const std::int64_t f1 = append_ok(j, record("f1", MessageState::kFailed));
+  const std::int64_t t2 = append_ok(j, record("t2", MessageState::kTranslated));
   append_ok(j, record("d1", MessageState::kDelivered));
   append_ok(j, record("dead", MessageState::kDead));
   append_ok(j, record("r1", MessageState::kReceived));
   EXPECT_EQ(pending_ids(j), (Ids{"t1", "f1", "t2"}));
   EXPECT_EQ(pending_ids(j, 2), (Ids{"t1", "f1"}));
+  // The next window starts after the last seq of the one before.
+  EXPECT_EQ(pending_ids(j, 2, f1), (Ids{"t2"}));
+  EXPECT_EQ(pending_ids(j, 2, t2), (Ids{}));
 
   auto pending = j.pending(10);
   ASSERT_TRUE(pending);

@@ -58,7 +58,7 @@ class MemoryJournal final : public Journal {
   void purge(EpochMillis, EpochMillis, std::function<void(Result<std::int64_t>)> done) override {
     done(0);
   }
-  Result<std::vector<MessageRecord>> pending(std::size_t) override {
+  Result<std::vector<MessageRecord>> pending(std::size_t, std::int64_t) override {
     return std::vector<MessageRecord>{};
   }
   Result<std::optional<MessageRecord>> waiting(std::int64_t seq) override {
