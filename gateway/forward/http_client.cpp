@@ -163,21 +163,43 @@ struct HttpClient::Impl {
     co_return Result<void>();
   }
 
-  // One exchange on the current connection. `got_response` tells whether an answer arrived.
+  // One exchange on the current connection. `resendable` comes back true when it failed as a
+  // connection the server closed while it was kept fails: refused at once (a reset, or the end of
+  // the stream before any byte of an answer), not timed out and not cut off in an answer. Only
+  // then can the request go again at once on a new connection: after a timeout the server may
+  // still be working on it, and two conditional creates at once may both create.
   template <class Stream>
   asio::awaitable<Result<HttpReply>> exchange(Stream& stream, http::request<http::string_body>& req,
-                                              bool& got_response) {
+                                              bool& resendable) {
+    resendable = false;
     lowest().expires_after(timeout);
     auto [write_ec, written] = co_await http::async_write(stream, req, kTuple);
     (void)written;
-    if (write_ec) co_return fail(TransportFailure::kSend, "send to", write_ec.message());
-    http::response_parser<http::string_body> parser;
-    parser.body_limit(max_response_bytes);
-    auto [read_ec, read] = co_await http::async_read(stream, buffer, parser, kTuple);
-    (void)read;
-    if (read_ec) co_return fail(TransportFailure::kReceive, "read from", read_ec.message());
-    got_response = true;
-    auto& res = parser.get();
+    if (write_ec) {
+      resendable = write_ec != beast::error::timeout;
+      co_return fail(TransportFailure::kSend, "send to", write_ec.message());
+    }
+    // Interim answers (100 Continue, 103 Early Hints) come before the final one, each a whole
+    // message of its own: read past them, or the final answer would be read as the next
+    // request's. A few at most; 101 (switching protocols) is final, and wrong here.
+    constexpr int kMaxInterim = 8;
+    std::optional<http::response_parser<http::string_body>> parser;
+    for (int interim = 0;; ++interim) {
+      parser.emplace();
+      parser->body_limit(max_response_bytes);
+      auto [read_ec, read] = co_await http::async_read(stream, buffer, *parser, kTuple);
+      if (read_ec) {
+        resendable = interim == 0 && read == 0 && read_ec != beast::error::timeout;
+        co_return fail(TransportFailure::kReceive, "read from", read_ec.message());
+      }
+      const unsigned status = parser->get().result_int();
+      if (status < 100 || status >= 200 || status == 101) break;
+      if (interim + 1 == kMaxInterim) {
+        close();
+        co_return fail(TransportFailure::kReceive, "read from", "more than " + std::to_string(kMaxInterim) + " interim answers");
+      }
+    }
+    auto& res = parser->get();
     HttpReply reply;
     reply.status = static_cast<int>(res.result_int());
     reply.content_type = std::string(res[http::field::content_type]);
@@ -187,10 +209,9 @@ struct HttpClient::Impl {
     co_return reply;
   }
 
-  asio::awaitable<Result<HttpReply>> exchange(http::request<http::string_body>& req,
-                                              bool& got_response) {
-    if (secure) co_return co_await exchange(*secure, req, got_response);
-    co_return co_await exchange(*plain, req, got_response);
+  asio::awaitable<Result<HttpReply>> exchange(http::request<http::string_body>& req, bool& resendable) {
+    if (secure) co_return co_await exchange(*secure, req, resendable);
+    co_return co_await exchange(*plain, req, resendable);
   }
 };
 
@@ -236,18 +257,18 @@ asio::awaitable<Result<HttpReply>> HttpClient::request(HttpRequest request) {
   req.prepare_payload();
   impl_->failure = TransportFailure::kNone;
   // A kept-alive connection may have been closed by the server meanwhile: then try once more on
-  // a fresh one, but only if no response arrived (the request is idempotent by design anyway).
+  // a fresh one, but only when the exchange failed as such a connection fails (exchange()).
   for (int attempt = 0; attempt < 2; ++attempt) {
     const bool reused = impl_->connected();
     if (!reused) {
       auto connected = co_await impl_->connect();
       if (!connected) co_return connected.error();
     }
-    bool got_response = false;
-    auto reply = co_await impl_->exchange(req, got_response);
+    bool resendable = false;
+    auto reply = co_await impl_->exchange(req, resendable);
     if (reply) co_return reply;
     impl_->close();
-    if (!reused || got_response) co_return reply;
+    if (!reused || !resendable) co_return reply;
   }
   co_return impl_->fail(TransportFailure::kConnect, "no connection to", "gave up");
 }
