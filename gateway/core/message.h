@@ -19,6 +19,11 @@ std::string_view to_string(MessageState state);
 inline bool awaits_delivery(MessageState state) {
   return state == MessageState::kTranslated || state == MessageState::kReceived;
 }
+/// Stored and acknowledged as accepted: to be delivered, or held until a mapping takes its type.
+/// A resend of such a message is a duplicate, answered with the original's acknowledgement.
+inline bool accepted(MessageState state) {
+  return awaits_delivery(state) || state == MessageState::kHeld;
+}
 std::optional<MessageState> parse_message_state(std::string_view text);
 
 /// Milliseconds since the Unix epoch.

@@ -184,7 +184,7 @@ class Hl7v2Exchange final : public InboundExchange,
     auto self = shared_from_this();
     for (std::size_t i = 0; i < n; ++i) {
       MessageRecord& record = frame_.messages[i].record;
-      const bool unique = awaits_delivery(record.state);
+      const bool unique = accepted(record.state);
       store_record(*pipeline_, for_journal(record), unique,
                    [self, i](Result<AppendOutcome> r) { self->stored(i, std::move(r)); });
     }

@@ -215,7 +215,7 @@ struct MllpListener::Impl : std::enable_shared_from_this<MllpListener::Impl> {
             signal->cancel();
           });
         };
-        if (window > 0 && awaits_delivery(m.record.state)) {
+        if (window > 0 && accepted(m.record.state)) {
           journal.append_unique(for_journal(m.record), m.record.received_at - window, done);
         } else {
           journal.append(for_journal(m.record), [done](Result<std::int64_t> seq) {

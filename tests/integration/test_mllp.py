@@ -206,6 +206,24 @@ class MllpChannels(unittest.TestCase):
         self.assertEqual(sum(gw.metric("helsebro_journal_messages", state=s)
                              for s in ("received", "translated", "delivered", "failed", "dead", "rejected")), 1)
 
+    def test_a_resent_held_message_gets_its_original_ack_and_is_held_once(self):
+        # Held (no mapping for its type yet) is accepted too: a resend must not become a second
+        # held copy, which a replay would then deliver twice.
+        gw = self.gateway({"mllp": {"holdUnmapped": True}})
+        unmapped = hl7(
+            "MSH|^~\\&|DIPS|STOLAV|HELSEBRO|HMN|20261123101500+0100||ADT^A20^ADT_A20|HELD0001|P|2.5|||||NOR|UNICODE UTF-8",
+            "NPU|ICU^101^1")
+        replies = []
+        for _ in range(2):
+            conn = MllpConnection(gw.mllp_port)
+            conn.send(unmapped)
+            replies.append(conn.read_frame())
+            conn.close()
+        self.assertEqual(segments(replies[0].decode())["MSA"][1:3], ["AA", "HELD0001"])
+        self.assertEqual(replies[0], replies[1], "the same ACK, byte for byte")
+        self.assertEqual(gw.metric("helsebro_intake_duplicates_total"), 1)
+        self.assertEqual(gw.metric("helsebro_journal_messages", state="held"), 1)
+
     def test_a_control_id_used_again_for_another_message_is_stored_and_delivered(self):
         # A sender whose counter started over: the same MSH-10, another patient. Not a resend.
         gw = self.gateway()
