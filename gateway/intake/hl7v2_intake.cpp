@@ -230,8 +230,17 @@ PreparedFrame Hl7v2Intake::prepare_frame(std::string_view frame, const Peer& pee
   PreparedFrame out;
   hl7v2::BatchEnvelope envelope;
   auto slices = hl7v2::split_messages(frame, &envelope);
+  if (!slices && slices.error().code != Errc::kNotHl7 && slices.error().code != Errc::kMissingMsh) {
+    // Messages that do not add up to a batch (BTS-1 counting other than it holds, a segment
+    // between them): refused whole, naming why. Read as one message, the frame would be taken
+    // as its first message and the others silently left in it.
+    PreparedMessage p = start(frame, peer);
+    if (probe_) probe_->received(rules_.channel, "hl7v2", p.metric_type);
+    out.messages.push_back(reject(std::move(p), slices.error(), frame));
+    return out;
+  }
   if (!slices || (slices->size() == 1 && !envelope.is_batch())) {
-    // One message, or input that cannot be split: read as one so the NAK says why.
+    // One message, or input without one: read as one so the NAK says why.
     out.messages.push_back(prepare(slices ? slices->front().bytes : frame, peer));
     return out;
   }

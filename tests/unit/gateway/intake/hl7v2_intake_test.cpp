@@ -196,6 +196,27 @@ TEST(Hl7v2Intake, SplitsABatchIntoMessagesAndAnswersWithABatchAck) {
   EXPECT_NE(ack.find("BTS|2\r"), std::string::npos);
 }
 
+// Two messages and a BTS that counts three, without BHS: the frame is no batch and no message.
+// Refused whole with the reason, not taken as its first message with the second lost in it.
+TEST(Hl7v2Intake, RefusesMessagesThatDoNotAddUpToABatch) {
+  auto intake = make_intake();
+  for (const std::string& frame : {adt_with("", "M1") + adt_with("", "M2") + "BTS|3\r",
+                                   adt_with("", "M1") + "BTS|1\rPID|1||15038510190^^^^FNR\r"}) {
+    const PreparedFrame prepared = intake.prepare_frame(frame, kPeer);
+    EXPECT_FALSE(prepared.batch);
+    ASSERT_EQ(prepared.messages.size(), 1u);
+    const PreparedMessage& m = prepared.messages[0];
+    EXPECT_EQ(m.record.state, MessageState::kRejected);
+    EXPECT_NE(m.ack_code, "AA");
+    EXPECT_NE(m.ack.find("ERR|"), std::string::npos);
+    EXPECT_EQ(m.record.payload, frame) << "kept whole for inspection";
+  }
+  EXPECT_NE(intake.prepare_frame(adt_with("", "M1") + adt_with("", "M2") + "BTS|3\r", kPeer)
+                .messages[0]
+                .record.reason.find("BTS-1 counts 3 messages, the batch holds 2"),
+            std::string::npos);
+}
+
 TEST(Hl7v2Intake, ReadsASingleMessageFrameAsOne) {
   const PreparedFrame frame = make_intake().prepare_frame(adt("15038510190^^^^FNR"), kPeer);
   EXPECT_FALSE(frame.batch);
