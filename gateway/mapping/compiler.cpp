@@ -396,6 +396,13 @@ Result<ResourcePlan> Compiler::resource(const JsonNode& j) {
     std::vector<std::pair<std::string, int>>& locals;
     ~ClearLocals() { locals.clear(); }
   } clear_locals{local_vars_};
+  // "when" decides whether the resource is made at all, before any occurrence: it reads the
+  // message and the mapping's variables, not the resource's own (not yet compiled, so unknown).
+  if (const JsonNode* when = j.find("when")) {
+    auto c = condition(*when);
+    if (!c) return c.error();
+    r.when = std::make_unique<Condition>(std::move(*c));
+  }
   if (const JsonNode* lets = j.find("let")) {
     // Occurrence variables: slots after the mapping's own, visible only inside this resource.
     if (!lets->is_object()) return error(*lets, "\"let\" is an object of name → value");
@@ -436,9 +443,7 @@ Result<ResourcePlan> Compiler::resource(const JsonNode& j) {
       }
       r.resource_type = type;
     } else if (key == "when") {
-      auto c = condition(value);
-      if (!c) return c.error();
-      r.when = std::make_unique<Condition>(std::move(*c));
+      // compiled above, before the occurrence variables
     } else if (key == "forEach") {
       auto p = path(value);
       if (!p) return p.error();

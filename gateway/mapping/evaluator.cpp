@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cstring>
+#include <new>
 
 namespace helsebro::mapping {
 namespace {
@@ -80,6 +81,7 @@ void Evaluator::push_constant(const JsonNode& j) {
 std::string_view Evaluator::keep(std::string_view text) {
   if (text.empty()) return "";  // not a null pointer: the writer copies from it
   char* copy = static_cast<char*>(arena_.Malloc(text.size()));
+  if (copy == nullptr) throw std::bad_alloc();  // the pool returns null when malloc does: translate() refuses
   std::memcpy(copy, text.data(), text.size());
   return {copy, text.size()};
 }

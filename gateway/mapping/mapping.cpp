@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <new>
 #include <fstream>
 #include <sstream>
 
@@ -41,6 +42,7 @@ struct Entry {
 std::string_view full_url_of(std::string_view name, TextArena& arena) {
   constexpr std::string_view kScheme = "urn:uuid:";
   char* url = static_cast<char*>(arena.Malloc(kScheme.size() + 36));
+  if (url == nullptr) throw std::bad_alloc();  // the pool returns null when malloc does
   std::memcpy(url, kScheme.data(), kScheme.size());
   format_uuid(uuid_v5_bytes(kResourceNamespace, name), url + kScheme.size());
   return {url, kScheme.size() + 36};
@@ -124,6 +126,7 @@ Result<Translation> Mapping::translate_unguarded(const SourceView& view, const M
   entries.clear();
   std::string name;  // what an id is made from; below, a URL by id
   for (const ResourcePlan& plan : resources_) {
+    eval.set_var(kOccurrenceVar, std::nullopt);  // "when" decides before any occurrence exists
     if (plan.when && !eval.test(*plan.when, root)) continue;
     contexts.clear();
     if (plan.for_each) view.select(root, *plan.for_each, contexts);
@@ -163,7 +166,10 @@ Result<Translation> Mapping::translate_unguarded(const SourceView& view, const M
   tape.set_key(list, "entry", true);
   for (const Entry& e : entries) {
     const ResourcePlan& plan = *e.plan;
+    // The same values as in the id pass, which noted their waived checks already.
+    const std::size_t noted = eval.warnings().size();
     set_occurrence_vars(eval, plan, e.context, e.occurrence);
+    eval.warnings().resize(noted);
     eval.set_building(plan.name);
     const std::size_t entry = tape.open(JsonToken::Kind::kObject);
     add_string(tape, "fullUrl", e.full_url, true);  // "urn:uuid:" and the id
@@ -224,10 +230,10 @@ Result<Translation> Mapping::translate_unguarded(const SourceView& view, const M
   Translation out;
   out.mapping = name_;
   out.resources = tape[list].size;
-  out.warnings = std::move(eval.warnings());
   eval.set_var(kOccurrenceVar, std::nullopt);
   if (ordering_key_) out.ordering_key = eval.string(*ordering_key_, root).value_or("");
   if (eval.failed()) return *eval.error();
+  out.warnings = std::move(eval.warnings());  // the ordering key's too
   if (check) {
     if (auto checked = check(tape); !checked) return checked.error();
   }

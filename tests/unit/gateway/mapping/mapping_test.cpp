@@ -814,6 +814,10 @@ INSTANTIATE_TEST_SUITE_P(
                    " \"resources\": [{\"name\": \"r\", \"resourceType\": \"Basic\", \"resource\": {},"
                    " \"forEach\": \"OBX-\"}]}",
                    "", "path 'OBX-'"},
+        BadMapping{"FILE:{\"mapping\": \"m\", \"accepts\": {\"format\": \"hl7v2\", \"messages\": [\"ADT^A04\"]},"
+                   " \"resources\": [{\"name\": \"r\", \"resourceType\": \"Basic\", \"resource\": {},"
+                   " \"let\": {\"x\": {\"$path\": \"PID-8\"}}, \"when\": {\"var\": \"x\", \"exists\": true}}]}",
+                   "", "unknown variable 'x'"},
         BadMapping{"FILE:{\"mapping\": \"m\",\n \"accepts\": {\"format\": \"hl7v2\", \"messages\": [\"ADT^A04\"]},\n"
                    " \"resources\": [}",
                    "", ".json:3:"}));
@@ -984,6 +988,47 @@ TEST_F(MappingTest, OccurrenceVariablesAreLocalToTheirResource) {
       {"name": "b", "resourceType": "Basic", "resource": {"x": "{{x}}"}}]})");
   const Error e = load_error();
   EXPECT_NE(e.detail.find("unknown variable 'x'"), std::string::npos) << e.detail;
+}
+
+// "when" comes before any occurrence: $occurrence is absent there, not the number the resource
+// before it left behind.
+TEST_F(MappingTest, OccurrenceIsAbsentInWhen) {
+  dir_.write("hl7v2/m.json", R"({"mapping": "m", "accepts": {"format": "hl7v2", "messages": ["ADT^A04"]},
+    "resources": [
+      {"name": "a", "resourceType": "Basic", "resource": {"n": "{{$occurrence}}"}},
+      {"name": "b", "resourceType": "Basic", "when": {"var": "$occurrence", "exists": true},
+       "resource": {"n": "{{$occurrence}}"}}]})");
+  auto set = load_ok();
+  ASSERT_TRUE(set);
+  auto t = translate(*set, "ADT^A04", adt());
+  ASSERT_TRUE(t) << t.error().message();
+  EXPECT_EQ(t->resources, 1u) << t->bundle;
+}
+
+// A waived check is noted once per value: a resource's "let" is computed twice (for the ids,
+// then for the body), and the ordering key after the Bundle is made.
+TEST_F(MappingTest, AWaivedCheckIsNotedOnceWhereverItIs) {
+  const std::string checked = R"({"$path": "PID-3[2].1", "$check": "norwegian-person-id"})";
+  struct Case {
+    std::string ordering_key;
+    std::string let;
+  };
+  for (const Case& c : {Case{checked, "{}"}, Case{R"("x")", R"({"fnr": )" + checked + "}"}}) {
+    dir_.write("hl7v2/m.json", R"({"mapping": "m", "accepts": {"format": "hl7v2", "messages": ["ADT^A04"]},
+      "orderingKey": )" + c.ordering_key + R"(,
+      "resources": [{"name": "a", "resourceType": "Basic", "let": )" + c.let + R"(,
+        "resource": {"n": "1"}}]})");
+    auto set = load_ok();
+    ASSERT_TRUE(set);
+    auto message = hl7v2::parse(adt("12345^^^AHUS^MR~01018012372^^^NHN^FNR"));  // wrong control digit
+    ASSERT_TRUE(message);
+    hl7v2::SourceView view(*message);
+    MessageFacts facts{"m1", "ADT^A04", 1705314600123};
+    facts.accept_invalid_person_id = true;
+    auto t = set->find("hl7v2", "ADT^A04")->translate(view, facts);
+    ASSERT_TRUE(t) << t.error().message();
+    EXPECT_EQ(t->warnings.size(), 1u) << "orderingKey " << c.ordering_key << ", let " << c.let;
+  }
 }
 
 TEST_F(MappingTest, OccurrenceVariablesCannotShadowTheMappings) {
