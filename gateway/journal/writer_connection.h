@@ -19,6 +19,10 @@
 namespace helsebro::journal {
 
 inline constexpr const char* kSchema = R"sql(
+-- accepted: 1 when the sender was answered with an accept (stored to be delivered, or held),
+-- whatever became of the message since (a translation after the ACK may reject it); 0 when it was
+-- refused. A resend of an accepted message is a duplicate; a resend of a refused one, a new try.
+-- (No comments inside the table: SQLite edits its text when a column is dropped.)
 CREATE TABLE IF NOT EXISTS messages (
   seq             INTEGER PRIMARY KEY AUTOINCREMENT,
   id              TEXT NOT NULL UNIQUE,
@@ -42,7 +46,8 @@ CREATE TABLE IF NOT EXISTS messages (
   attempts        INTEGER NOT NULL DEFAULT 0,
   peer            TEXT NOT NULL DEFAULT '',
   revision        INTEGER NOT NULL DEFAULT 0,
-  queued_at       INTEGER NOT NULL DEFAULT 0
+  queued_at       INTEGER NOT NULL DEFAULT 0,
+  accepted        INTEGER NOT NULL DEFAULT 1
 );
 -- What the forwarder's scan of the backlog reads, in order, without touching the rows (each holds
 -- its payload and Bundle; reading columns after them reads those too). It replaces the index of
@@ -176,7 +181,7 @@ inline WriterConnection::WriterConnection(const std::string& path) : db_(open_db
     exec_or_throw(db_, kSchema);
     // Journals written before these columns existed get them now (the error says one exists).
     for (const char* column : {"peer TEXT NOT NULL DEFAULT ''", "revision INTEGER NOT NULL DEFAULT 0",
-                               "queued_at INTEGER NOT NULL DEFAULT 0"}) {
+                               "queued_at INTEGER NOT NULL DEFAULT 0", "accepted INTEGER NOT NULL DEFAULT 1"}) {
       sqlite3_exec(db_, (std::string("ALTER TABLE messages ADD COLUMN ") + column).c_str(), nullptr,
                    nullptr, nullptr);
     }
@@ -187,6 +192,10 @@ inline WriterConnection::WriterConnection(const std::string& path) : db_(open_db
       exec_or_throw(db_,
                     "DELETE FROM message_counts; INSERT INTO message_counts (state, n) SELECT state, "
                     "COUNT(*) FROM messages GROUP BY state; PRAGMA user_version = 1;");
+    }
+    if (user_version() < 2) {
+      // Before the column, a rejected message counted as refused, whenever it was rejected.
+      exec_or_throw(db_, "UPDATE messages SET accepted = 0 WHERE state = 3; PRAGMA user_version = 2;");
     }
     exec_or_throw(db_, "COMMIT");
     prepare(begin_, "BEGIN IMMEDIATE");
@@ -204,12 +213,12 @@ inline WriterConnection::WriterConnection(const std::string& path) : db_(open_db
         insert_,
         "INSERT INTO messages (id, channel, sender, control_id, message_type, format, charset, "
         "payload_sha256, payload, state, reason, mapping, bundle, ordering_key, ack, received_at, "
-        "updated_at, next_attempt_at, attempts, peer, queued_at) VALUES "
+        "updated_at, next_attempt_at, attempts, peer, queued_at, accepted) VALUES "
         "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, 0, "
-        "?19, ?16)");
+        "?19, ?16, ?20)");
     prepare(duplicate_,
             "SELECT seq, id, ack, payload_sha256 FROM messages WHERE sender = ?1 AND "
-            "control_id = ?2 AND received_at >= ?3 AND state != ?4 ORDER BY seq");
+            "control_id = ?2 AND received_at >= ?3 AND accepted = 1 ORDER BY seq");
     prepare(state_of_, "SELECT state FROM messages WHERE seq = ?1");
     prepare(set_state_,
             "UPDATE messages SET state = ?1, reason = ?2, updated_at = ?3, next_attempt_at = ?4, "
@@ -270,6 +279,7 @@ inline Result<std::int64_t> WriterConnection::insert(const MessageRecord& r) {
   s->bind_blob(9, r.payload).bind(10, static_cast<std::int64_t>(r.state)).bind(11, r.reason);
   s->bind(12, r.mapping).bind_blob(13, r.bundle).bind(14, r.ordering_key).bind_blob(15, r.ack);
   s->bind(16, r.received_at).bind(17, r.received_at).bind(18, r.next_attempt_at).bind(19, r.peer);
+  s->bind(20, std::int64_t{r.state == MessageState::kRejected ? 0 : 1});  // stored as refused, or not
   if (s->step() != SQLITE_DONE) return db_error(db_, "insert message");
   changes_.added(r.state);
   return sqlite3_last_insert_rowid(db_);
@@ -284,7 +294,6 @@ inline Result<std::int64_t> WriterConnection::insert_unique(const MessageRecord&
   if (!r.control_id.empty()) {
     Use s(duplicate_);
     s->bind(1, r.sender).bind(2, r.control_id).bind(3, window_start);
-    s->bind(4, static_cast<std::int64_t>(MessageState::kRejected));
     int rc;
     while ((rc = s->step()) == SQLITE_ROW) {
       if (s->text(3) != r.payload_sha256) {

@@ -246,6 +246,69 @@ TEST_F(JournalTest, AControlIdUsedAgainForOtherContentIsStoredAsANewMessage) {
   EXPECT_FALSE(*absent);
 }
 
+// What decides a duplicate is the answer the original got, not what became of it: a message
+// accepted and then rejected by a translation after the ACK is still the original of its
+// resends; one refused at once is not (the sender was told to try again).
+TEST_F(JournalTest, AResendOfAnAcceptedMessageIsADuplicateEvenOnceItIsRejected) {
+  SqliteJournal j(dir_.str());
+  auto unique = [&j](MessageRecord r) {
+    std::promise<Result<AppendOutcome>> done;
+    j.append_unique(std::move(r), 0, [&](Result<AppendOutcome> out) { done.set_value(std::move(out)); });
+    return done.get_future().get();
+  };
+  auto first = unique(record("a", MessageState::kReceived));
+  ASSERT_TRUE(first);
+  ASSERT_TRUE(wait([&](Journal::Done done) {
+    j.retranslate(first->seq, MessageState::kRejected, "", "", "adt-patient", "mapping failed", 1705314600500,
+                  std::move(done));
+  }));
+  MessageRecord resend = record("a2", MessageState::kReceived);
+  resend.control_id = "C-a";
+  resend.payload_sha256 = "sha-a";
+  auto second = unique(resend);
+  ASSERT_TRUE(second);
+  EXPECT_TRUE(second->duplicate);
+  EXPECT_EQ(second->original_id, "a");
+
+  ASSERT_TRUE(append(j, record("r", MessageState::kRejected)));  // refused at once (its NAK)
+  MessageRecord retry = record("r2");
+  retry.control_id = "C-r";
+  retry.payload_sha256 = "sha-r";
+  auto third = unique(retry);
+  ASSERT_TRUE(third);
+  EXPECT_FALSE(third->duplicate);
+}
+
+// A journal from before the column: its rejected messages count as refused, as they did then.
+TEST_F(JournalTest, AJournalFromBeforeTheAcceptedColumnTakesItsRejectedMessagesAsRefused) {
+  {
+    SqliteJournal j(dir_.str());
+    append_ok(j, record("t"));
+    append_ok(j, record("r", MessageState::kRejected));
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_.path() / "journal.db").string().c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "ALTER TABLE messages DROP COLUMN accepted; PRAGMA user_version = 1;", nullptr, nullptr,
+                         nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  SqliteJournal again(dir_.str());
+  auto unique = [&again](const std::string& id, const std::string& of) {
+    MessageRecord r = record(id);
+    r.control_id = "C-" + of;
+    r.payload_sha256 = "sha-" + of;
+    std::promise<Result<AppendOutcome>> done;
+    again.append_unique(std::move(r), 0, [&](Result<AppendOutcome> out) { done.set_value(std::move(out)); });
+    return done.get_future().get();
+  };
+  auto of_t = unique("t2", "t");
+  ASSERT_TRUE(of_t);
+  EXPECT_TRUE(of_t->duplicate);
+  auto of_r = unique("r2", "r");
+  ASSERT_TRUE(of_r);
+  EXPECT_FALSE(of_r->duplicate);
+}
+
 // A replay translates a message again while the forwarder may be sending its earlier version.
 // The forwarder's state change then names the revision it sent, and applies to nothing newer:
 // the replayed version must still be sent, and is not marked delivered or dead by the old one.
