@@ -178,9 +178,9 @@ class Readers {
   std::optional<intake::FhirIntake> fhir_;
 };
 
-Result<void> commit(Journal& journal, std::int64_t seq, Retranslation& t, EpochMillis now) {
+Result<void> commit(Journal& journal, std::int64_t seq, Journal::AsRead from, Retranslation& t, EpochMillis now) {
   std::promise<Result<void>> done;
-  journal.retranslate(seq, t.state, std::move(t.bundle), std::move(t.ordering_key),
+  journal.retranslate(seq, from, t.state, std::move(t.bundle), std::move(t.ordering_key),
                       std::move(t.mapping), t.reason, now,
                       [&done](Result<void> r) { done.set_value(std::move(r)); });
   return done.get_future().get();
@@ -196,8 +196,15 @@ Result<void> replay_one(Journal& journal, Readers& readers, const MessageRecord&
     summary.skipped.emplace_back(stored.id, std::move(again.skipped));
     return {};
   }
-  if (auto committed = commit(journal, stored.seq, again, clock.now_ms()); !committed)
-    return committed.error();
+  if (auto committed = commit(journal, stored.seq, {stored.state, stored.revision}, again, clock.now_ms());
+      !committed) {
+    if (committed.error().code != Errc::kJournalSuperseded) return committed.error();
+    // Delivered by the forwarder, or replayed by another process, since the replay read it: the
+    // message is left as it is now, and said so.
+    observe::log_warn("replay.skipped", {{"id", stored.id}, {"format", stored.format}, {"reason", "changed"}});
+    summary.skipped.emplace_back(stored.id, committed.error().detail);
+    return {};
+  }
   observe::log_info(
       "replay.message",
       {{"id", stored.id}, {"format", stored.format}, {"state", to_string(again.state)}});
@@ -227,10 +234,12 @@ Result<std::vector<TranslatedAfterAck>> translate_received(Journal& journal, con
     std::mutex mutex;
     std::size_t remaining = 0;
     std::optional<Error> failed;
+    std::vector<bool> changed;  // replayed meanwhile: translated by the replay, not here
     std::promise<void> all_done;
   };
   auto pending = std::make_shared<Pending>();
   pending->remaining = found->size();
+  pending->changed.assign(found->size(), false);
   auto all_done = pending->all_done.get_future();
   const EpochMillis now = clock.now_ms();
   for (const MessageRecord& stored : *found) {
@@ -240,17 +249,24 @@ Result<std::vector<TranslatedAfterAck>> translate_received(Journal& journal, con
       t.state = MessageState::kRejected;
       t.reason = std::move(t.skipped);
     }
+    const std::size_t at = out.size();
     out.push_back({stored.id, stored.channel, t.state, stored.received_at, t.reason, t.mapping, t.unmapped_fields});
-    journal.retranslate(stored.seq, t.state, std::move(t.bundle), std::move(t.ordering_key),
-                        std::move(t.mapping), std::move(t.reason), now, [pending](Result<void> r) {
+    journal.retranslate(stored.seq, {MessageState::kReceived, stored.revision}, t.state, std::move(t.bundle),
+                        std::move(t.ordering_key), std::move(t.mapping), std::move(t.reason), now,
+                        [pending, at](Result<void> r) {
                           std::lock_guard lock(pending->mutex);
-                          if (!r && !pending->failed) pending->failed = r.error();
+                          if (!r && r.error().code == Errc::kJournalSuperseded) pending->changed[at] = true;
+                          else if (!r && !pending->failed) pending->failed = r.error();
                           if (--pending->remaining == 0) pending->all_done.set_value();
                         });
   }
   all_done.wait();
   if (pending->failed) return *pending->failed;
-  return out;
+  std::vector<TranslatedAfterAck> translated;
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    if (!pending->changed[i]) translated.push_back(std::move(out[i]));
+  }
+  return translated;
 }
 
 Result<ReplaySummary> replay_messages(Journal& journal, const mapping::MappingSet& set,

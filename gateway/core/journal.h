@@ -80,10 +80,20 @@ class Journal {
   virtual void mark_dead(std::int64_t seq, std::int64_t revision, std::string reason, EpochMillis now,
                          Done done) = 0;
 
-  /// A new translation of a stored message (a replay through the current mapping): its state
-  /// becomes translated (attempts reset, due now) or rejected with the reason.
-  virtual void retranslate(std::int64_t seq, MessageState state, std::string bundle, std::string ordering_key,
-                           std::string mapping, std::string reason, EpochMillis now, Done done) = 0;
+  /// The state and revision a message had when it was read, for a change that applies only if it
+  /// still has them.
+  struct AsRead {
+    MessageState state = MessageState::kReceived;
+    std::int64_t revision = 0;
+  };
+  /// A new translation of a stored message (a replay through the current mapping, or the
+  /// translation after the ACK): its state becomes translated (attempts reset, due now), held or
+  /// rejected with the reason. Only while it is still as it was read (`from`): when it changed
+  /// meanwhile (delivered by the forwarder, replayed by someone else), nothing changes and `done`
+  /// gets Errc::kJournalSuperseded.
+  virtual void retranslate(std::int64_t seq, AsRead from, MessageState state, std::string bundle,
+                           std::string ordering_key, std::string mapping, std::string reason, EpochMillis now,
+                           Done done) = 0;
 
   /// Retention: removes delivered and rejected messages last changed before the cutoffs (dead,
   /// failed and waiting messages are kept until acted on); `done` gets how many were removed.

@@ -351,13 +351,13 @@ void SqliteJournal::mark_dead(std::int64_t seq, std::int64_t revision, std::stri
            [done = std::move(done)](Result<std::int64_t> r) { done(to_void(r)); }});
 }
 
-void SqliteJournal::retranslate(std::int64_t seq, MessageState state, std::string bundle,
+void SqliteJournal::retranslate(std::int64_t seq, AsRead from, MessageState state, std::string bundle,
                                 std::string ordering_key, std::string mapping, std::string reason,
                                 EpochMillis now, Done done) {
   const std::size_t bytes = bundle.size();
   enqueue({.apply = [=, bundle = std::move(bundle), ordering_key = std::move(ordering_key),
                     mapping = std::move(mapping), reason = std::move(reason)](WriterConnection& w) {
-             return w.retranslate(seq, state, bundle, ordering_key, mapping, reason, now);
+             return w.retranslate(seq, from, state, bundle, ordering_key, mapping, reason, now);
            },
            .done = [done = std::move(done)](Result<std::int64_t> r) { done(to_void(r)); },
            .bytes = bytes});

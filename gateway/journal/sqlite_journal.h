@@ -50,7 +50,7 @@ class SqliteJournal final : public Journal {
                    EpochMillis next_attempt_at, Done done) override;
   void mark_dead(std::int64_t seq, std::int64_t revision, std::string reason, EpochMillis now,
                  Done done) override;
-  void retranslate(std::int64_t seq, MessageState state, std::string bundle,
+  void retranslate(std::int64_t seq, AsRead from, MessageState state, std::string bundle,
                    std::string ordering_key, std::string mapping, std::string reason,
                    EpochMillis now, Done done) override;
   Result<std::vector<MessageRecord>> find(const MessageQuery& query) override;

@@ -156,7 +156,7 @@ class WriterConnection {
                                     std::string_view reason,
                                     EpochMillis now, EpochMillis next_attempt_at,
                                     bool count_attempt);
-  Result<std::int64_t> retranslate(std::int64_t seq, MessageState state, std::string_view bundle,
+  Result<std::int64_t> retranslate(std::int64_t seq, Journal::AsRead from, MessageState state, std::string_view bundle,
                                    std::string_view ordering_key, std::string_view mapping,
                                    std::string_view reason, EpochMillis now);
   Result<std::int64_t> purge(EpochMillis delivered_before, EpochMillis rejected_before);
@@ -226,7 +226,7 @@ inline WriterConnection::WriterConnection(const std::string& path) : db_(open_db
     prepare(retranslate_,
             "UPDATE messages SET state = ?1, bundle = ?2, ordering_key = ?3, mapping = ?4, reason "
             "= ?5, updated_at = ?6, next_attempt_at = 0, attempts = 0, revision = revision + 1, "
-            "queued_at = ?6 WHERE seq = ?7");
+            "queued_at = ?6 WHERE seq = ?7 AND state = ?8 AND revision = ?9");
     prepare(purge_,
             "DELETE FROM messages WHERE (state = ?1 AND updated_at < ?2) OR (state = ?3 AND "
             "updated_at < ?4) "
@@ -337,14 +337,19 @@ inline Result<std::int64_t> WriterConnection::change_state(std::int64_t seq, std
 }
 
 inline Result<std::int64_t> WriterConnection::retranslate(
-    std::int64_t seq, MessageState state, std::string_view bundle, std::string_view ordering_key,
+    std::int64_t seq, Journal::AsRead from, MessageState state, std::string_view bundle, std::string_view ordering_key,
     std::string_view mapping, std::string_view reason, EpochMillis now) {
   auto before = current_state(seq);
   if (!before) return before.error();
   Use s(retranslate_);
   s->bind(1, static_cast<std::int64_t>(state)).bind_blob(2, bundle).bind(3, ordering_key);
   s->bind(4, mapping).bind(5, reason).bind(6, now).bind(7, seq);
+  s->bind(8, static_cast<std::int64_t>(from.state)).bind(9, from.revision);
   if (s->step() != SQLITE_DONE) return db_error(db_, "retranslate");
+  if (sqlite3_changes(db_) == 0) {
+    return Error{Errc::kJournalSuperseded, "message " + std::to_string(seq) + " changed since it was read (now " +
+                                               std::string(to_string(*before)) + ")"};
+  }
   changes_.moved(*before, state);
   return seq;
 }

@@ -138,7 +138,7 @@ class WaitingJournal final : public Journal {
   void append_unique(MessageRecord, EpochMillis, UniqueDone done) override {
     done(Error{Errc::kJournalWriteFailed, "test"});
   }
-  void retranslate(std::int64_t, MessageState, std::string, std::string, std::string, std::string,
+  void retranslate(std::int64_t, AsRead, MessageState, std::string, std::string, std::string, std::string,
                    EpochMillis, Done done) override {
     done(Result<void>());
   }

@@ -259,7 +259,7 @@ TEST_F(JournalTest, AResendOfAnAcceptedMessageIsADuplicateEvenOnceItIsRejected) 
   auto first = unique(record("a", MessageState::kReceived));
   ASSERT_TRUE(first);
   ASSERT_TRUE(wait([&](Journal::Done done) {
-    j.retranslate(first->seq, MessageState::kRejected, "", "", "adt-patient", "mapping failed", 1705314600500,
+    j.retranslate(first->seq, {MessageState::kReceived, 0}, MessageState::kRejected, "", "", "adt-patient", "mapping failed", 1705314600500,
                   std::move(done));
   }));
   MessageRecord resend = record("a2", MessageState::kReceived);
@@ -277,6 +277,34 @@ TEST_F(JournalTest, AResendOfAnAcceptedMessageIsADuplicateEvenOnceItIsRejected) 
   auto third = unique(retry);
   ASSERT_TRUE(third);
   EXPECT_FALSE(third->duplicate);
+}
+
+// A replay reads a message, translates it, then commits: meanwhile the forwarder may have
+// delivered it, or another replay translated it. Its new translation then applies to nothing,
+// or the message would be sent again, after its patient's later messages.
+TEST_F(JournalTest, ARetranslationAppliesOnlyToTheMessageAsItWasRead) {
+  SqliteJournal j(dir_.str());
+  const std::int64_t seq = append_ok(j, record("a", MessageState::kFailed));
+  ASSERT_TRUE(wait([&](auto cb) { j.mark_delivered(seq, 0, 2, cb); }));  // after the replay read it
+  auto late = wait([&](auto cb) {
+    j.retranslate(seq, {MessageState::kFailed, 0}, MessageState::kTranslated, "{}", "k", "m", "", 3, cb);
+  });
+  ASSERT_FALSE(late);
+  EXPECT_EQ(late.error().code, Errc::kJournalSuperseded);
+  EXPECT_EQ(get(j, "a")->state, MessageState::kDelivered);
+
+  const std::int64_t dead = append_ok(j, record("d", MessageState::kDead));
+  ASSERT_TRUE(wait([&](auto cb) {
+    j.retranslate(dead, {MessageState::kDead, 0}, MessageState::kTranslated, "{}", "k", "m", "", 3, cb);
+  }));
+  // A second replay that read it dead too, before the first committed: nothing changes.
+  auto second = wait([&](auto cb) {
+    j.retranslate(dead, {MessageState::kDead, 0}, MessageState::kTranslated, "{}", "k", "m", "", 4, cb);
+  });
+  ASSERT_FALSE(second);
+  EXPECT_EQ(second.error().code, Errc::kJournalSuperseded);
+  EXPECT_EQ(get(j, "d")->revision, 1);
+  EXPECT_EQ(*j.counts(), group_by_state(dir_.path())) << "the counts follow only changes made";
 }
 
 // A journal from before the column: its rejected messages count as refused, as they did then.
@@ -321,7 +349,7 @@ TEST_F(JournalTest, AStateChangeAppliesOnlyToTheRevisionItNames) {
   EXPECT_EQ((*before)->queued_at, record("a").received_at);
 
   ASSERT_TRUE(wait([&](auto cb) {
-    j.retranslate(seq, MessageState::kTranslated, "{\"replayed\":true}", "k", "m", "", 1705400000000, cb);
+    j.retranslate(seq, {MessageState::kTranslated, 0}, MessageState::kTranslated, "{\"replayed\":true}", "k", "m", "", 1705400000000, cb);
   }));
   auto after = j.waiting(seq);
   ASSERT_TRUE(after && *after);
@@ -447,9 +475,9 @@ TEST_F(JournalTest, PendingStopsAtTheOldestMessageStillToBeTranslated) {
   const std::int64_t r2 = append_ok(j, record("r2", MessageState::kReceived));
   append_ok(j, record("t3", MessageState::kTranslated));
   EXPECT_EQ(pending_ids(j), (Ids{"t1"}));
-  ASSERT_TRUE(wait([&](auto cb) { j.retranslate(r1, MessageState::kTranslated, "{}", "k", "m", "", 1, cb); }));
+  ASSERT_TRUE(wait([&](auto cb) { j.retranslate(r1, {MessageState::kReceived, 0}, MessageState::kTranslated, "{}", "k", "m", "", 1, cb); }));
   EXPECT_EQ(pending_ids(j), (Ids{"t1", "r1", "t2"}));
-  ASSERT_TRUE(wait([&](auto cb) { j.retranslate(r2, MessageState::kRejected, "", "", "m", "bad", 1, cb); }));
+  ASSERT_TRUE(wait([&](auto cb) { j.retranslate(r2, {MessageState::kReceived, 0}, MessageState::kRejected, "", "", "m", "bad", 1, cb); }));
   EXPECT_EQ(pending_ids(j), (Ids{"t1", "r1", "t2", "t3"}));
 }
 
@@ -555,9 +583,9 @@ TEST_F(JournalTest, CountsKeptInMemoryMatchAFreshGroupByAfterEveryKindOfChange) 
     ASSERT_TRUE(wait([&](auto cb) { j.mark_failed(seqs[1], 0, "x", 2, 3, cb); }));  // failed → failed
     ASSERT_TRUE(wait([&](auto cb) { j.mark_dead(seqs[2], 0, "gave up", 1, cb); }));
     ASSERT_TRUE(wait([&](auto cb) {
-      j.retranslate(seqs[2], MessageState::kTranslated, "{}", "k", "m", "", 1, cb);  // dead → translated
+      j.retranslate(seqs[2], {MessageState::kDead, 0}, MessageState::kTranslated, "{}", "k", "m", "", 1, cb);  // dead → translated
     }));
-    ASSERT_TRUE(wait([&](auto cb) { j.retranslate(seqs[3], MessageState::kRejected, "", "", "m", "bad", 1, cb); }));
+    ASSERT_TRUE(wait([&](auto cb) { j.retranslate(seqs[3], {MessageState::kTranslated, 0}, MessageState::kRejected, "", "", "m", "bad", 1, cb); }));
     // Changes that fail change nothing: an unknown message, a failed write, a failed commit.
     ASSERT_FALSE(wait([&](auto cb) { j.mark_delivered(987654, 0, 1, cb); }));
     fail_write = true;
@@ -855,7 +883,7 @@ TEST_F(JournalTest, AppendsGoAheadOfLargeTranslationsQueuedBeforeThem) {
   j.append(record("held"), done("held"));
   const std::string bundle(100 * 1024, 'x');
   for (int i = 0; i < kTranslations; ++i) {
-    j.retranslate(seqs[i], MessageState::kTranslated, bundle, "k", "m", "", 2, done(numbered("t", i)));
+    j.retranslate(seqs[i], {MessageState::kReceived, 0}, MessageState::kTranslated, bundle, "k", "m", "", 2, done(numbered("t", i)));
   }
   j.append(record("urgent"), done("urgent"));
   gate.set_value();

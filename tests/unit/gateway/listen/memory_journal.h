@@ -51,7 +51,7 @@ class MemoryJournal final : public Journal {
   void mark_dead(std::int64_t, std::int64_t, std::string, EpochMillis, Done done) override {
     done(Result<void>());
   }
-  void retranslate(std::int64_t, MessageState, std::string, std::string, std::string, std::string,
+  void retranslate(std::int64_t, AsRead, MessageState, std::string, std::string, std::string, std::string,
                    EpochMillis, Done done) override {
     done(Result<void>());
   }
