@@ -3,10 +3,12 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -54,6 +56,12 @@ class MappingHolder {
 
 // Loads the mappings again and swaps them in whole; on failure the previous set keeps serving.
 Result<std::size_t> reload(MappingHolder& holder, const config::Config& config, const char* trigger) {
+  // Two reloads at once (a file saved while an admin reload loads) may finish in either order:
+  // a set loaded from older files never replaces one that began loading after it.
+  static std::atomic<std::uint64_t> tickets{0};
+  static std::mutex swapping;
+  static std::uint64_t swapped = 0;  // the ticket of the set serving now
+  const std::uint64_t ticket = ++tickets;
   const auto started = std::chrono::steady_clock::now();
   auto loaded = load_mappings(config.mappings_dir, kith_schema_dir(config), KithSchemas::kOptional);
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
@@ -61,7 +69,15 @@ Result<std::size_t> reload(MappingHolder& holder, const config::Config& config, 
     observe::log_error("mappings.reload_refused", {{"trigger", trigger}, {"error", loaded.error().detail}});
     return loaded.error();
   }
-  holder.set(*loaded);
+  {
+    std::lock_guard lock(swapping);
+    if (ticket < swapped) {
+      observe::log_info("mappings.reload_overtaken", {{"trigger", trigger}});
+      return (*loaded)->mappings().size();
+    }
+    swapped = ticket;
+    holder.set(*loaded);
+  }
   observe::log_info("mappings.reloaded",
                     {{"trigger", trigger}, {"mappings", (*loaded)->mappings().size()}, {"ms", ms}});
   return (*loaded)->mappings().size();

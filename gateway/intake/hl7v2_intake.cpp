@@ -184,7 +184,9 @@ PreparedMessage Hl7v2Intake::prepare_started(PreparedMessage p, std::string_view
     // Kept for a mapping to come: answered AA, translated by `helsebro replay --state held`.
     r.state = MessageState::kHeld;
     r.reason = "held: no mapping takes " + r.message_type;
-    if (probe_) probe_->held(rules_.channel, r.message_type);
+    // The type as a label only when a mapping knows it ("other" here): the sender writes MSH-9,
+    // and every new text would be a series of its own for as long as the process runs.
+    if (probe_) probe_->held(rules_.channel, p.metric_type);
     acknowledge(p, 'A', std::nullopt, bytes);
     return p;
   }

@@ -216,6 +216,13 @@ TEST_F(ConfigTest, OtherSchemaViolations) {
   EXPECT_TRUE(contains(range, "/mllp/port")) << range;
   EXPECT_TRUE(contains(range, "out of range")) << range;
 
+  // A duration meant as "for ever" would overflow the timers' clock: durations end at a year.
+  const std::string forever = error_of(R"({"mllp": {"idleTimeoutSeconds": 1e10}})");
+  EXPECT_TRUE(contains(forever, "/mllp/idleTimeoutSeconds")) << forever;
+  EXPECT_TRUE(contains(forever, "out of range")) << forever;
+  const std::string retry = error_of(R"({"fhir": {"retry": {"maxAgeSeconds": 1e12}}})");
+  EXPECT_TRUE(contains(retry, "/fhir/retry/maxAgeSeconds")) << retry;
+
   const std::string level = error_of(R"({"log": {"level": "verbose"}})");
   EXPECT_TRUE(contains(level, "/log/level")) << level;
   EXPECT_TRUE(contains(level, "not one of the allowed values")) << level;

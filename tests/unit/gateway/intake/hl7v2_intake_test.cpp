@@ -4,6 +4,8 @@
 
 #include "adapters/hl7v2/ack.h"
 #include "gateway/app/mappings.h"
+#include "gateway/observe/metrics.h"
+#include "gateway/observe/probes.h"
 
 namespace helsebro::intake {
 namespace {
@@ -78,6 +80,24 @@ TEST(Hl7v2Intake, HoldsAnUnmappedTypeWhenTheChannelSaysSo) {
   EXPECT_FALSE(p.record.payload.empty());
   // Mapped types are translated as usual on such a channel.
   EXPECT_EQ(make_intake(rules).prepare(adt("15038510190^^^^FNR"), kPeer).record.state, MessageState::kTranslated);
+}
+
+// MSH-9 is the sender's text: as a metric label it would make a series of its own for every
+// text a sender writes. A held type, which no mapping knows, is counted as "other".
+TEST(Hl7v2Intake, CountsHeldMessagesWithoutTheSendersTypeAsALabel) {
+  observe::Registry registry;
+  observe::IntakeProbe probe(registry);
+  ChannelRules rules;
+  rules.channel = "lab";
+  rules.hold_unmapped = true;
+  Hl7v2Intake intake(rules, [] { return repository_mappings(); }, Clock([] { return EpochMillis{1}; }), &probe);
+  for (const char* type : {"ZZZ^Z01", "ZZZ^Z02", "QQQ^Q99"}) {
+    EXPECT_EQ(intake.prepare(adt("15038510190^^^^FNR", type), kPeer).record.state, MessageState::kHeld);
+  }
+  const std::string exposed = registry.expose();
+  EXPECT_EQ(exposed.find("Z01"), std::string::npos) << exposed;
+  EXPECT_NE(exposed.find(R"(helsebro_intake_held_total{channel="lab",message_type="other"} 3)"), std::string::npos)
+      << exposed;
 }
 
 TEST(Hl7v2Intake, AcceptsAnInvalidFodselsnummerWhenTheChannelSaysSo) {
