@@ -43,6 +43,18 @@ std::optional<EpochMillis> parse_utc_time(const std::string& text) {
 ReplayRules replay_rules(const config::Config& config) {
   ReplayRules rules;
   rules.channels = config.all_mllp_channels();
+  // HL7 v2 over HTTP and from inbound directories is read as the default MLLP channel reads it,
+  // under names of its own (server.cpp, http_hl7v2_rules), without its allowed senders.
+  auto as_default_mllp = [&config](const std::string& channel) {
+    config::MllpConfig c = config.mllp;
+    c.channel = channel;
+    c.allowed_senders.clear();
+    return c;
+  };
+  rules.channels.push_back(as_default_mllp("http-hl7v2"));
+  for (const auto& directory : config.inbound_directories) {
+    if (directory.format != "kith") rules.channels.push_back(as_default_mllp(directory.channel));
+  }
   rules.kith = config.kith;
   struct Cache {
     std::mutex mutex;
@@ -105,14 +117,20 @@ class Readers {
     return [set = &set_] { return std::shared_ptr<const mapping::MappingSet>(set, [](auto*) {}); };
   }
 
-  // Read as it was read on arrival: same channel rules, same charset.
+  // Read as it was read on arrival: same channel rules (its allowed senders too), same charset.
   Retranslation hl7v2(const MessageRecord& stored) const {
+    if (stored.reason.rfind(info(Errc::kFrameTooLarge).summary, 0) == 0) {
+      Retranslation skip;  // only the frame's first bytes were kept: the message is not all there
+      skip.skipped = "only the first bytes of this frame were kept (it was over the size limit)";
+      return skip;
+    }
     intake::ChannelRules rules;
     rules.channel = stored.channel;
     rules.hold_unmapped = stored.state == MessageState::kHeld;
     for (const config::MllpConfig& c : rules_.channels) {
       if (c.channel != stored.channel) continue;
       rules.accept_invalid_person_id = c.accept_invalid_person_id;
+      rules.allowed = intake::channel_rules(c).allowed;
       // Received, to be translated after its AA: held when its mapping has gone meanwhile and
       // the channel holds, as on arrival.
       if (stored.state == MessageState::kReceived) rules.hold_unmapped = c.hold_unmapped;
@@ -122,7 +140,9 @@ class Readers {
       rules.parse.forced_charset = *charset;
     }
     const intake::Hl7v2Intake intake(rules, mappings(), clock_, nullptr);
-    intake::PreparedMessage p = intake.prepare_again(stored, intake::Peer{stored.peer, {}});
+    // The journal keeps one text for the peer: its certificate's subject when it had one, else
+    // its address. Given as both, a subject still matches a rule that names it.
+    intake::PreparedMessage p = intake.prepare_again(stored, intake::Peer{stored.peer, stored.peer});
     Retranslation t = from_record(p.record);
     t.unmapped_fields = p.unmapped_fields;
     return t;

@@ -276,6 +276,65 @@ TEST(Replay, GivesAnHl7v2MessageTheBundleOfItsFirstTranslation) {
   }
 }
 
+// A replay reads a message as its channel read it on arrival, refusals included: a sender the
+// channel does not allow stays refused, and a frame over the size limit, of which only the first
+// bytes were kept, is not read as if it were the whole message.
+TEST(Replay, KeepsTheChannelsRefusalsOfSendersAndOversizedFrames) {
+  test::TempDir dir;
+  journal::SqliteJournal journal(dir.str());
+  auto set = repository_mappings();
+  ASSERT_TRUE(set);
+  config::Config config;
+  config.mllp.channel = "lab";
+  config.mllp.allowed_senders.push_back({"", "LIS", "STOLAV"});
+  MessageRecord stranger = dead_admission("m-stranger");  // from DIPS@STOLAV
+  stranger.channel = "lab";
+  stranger.state = MessageState::kRejected;
+  stranger.reason = "sender not allowed on this channel: sender DIPS@STOLAV may not send on channel lab";
+  store(journal, stranger);
+  MessageRecord oversized = dead_admission("m-oversized");
+  oversized.channel = "lab";
+  oversized.state = MessageState::kRejected;
+  oversized.reason = std::string(info(Errc::kFrameTooLarge).summary) + ": the frame is larger than 100 bytes";
+  store(journal, oversized);
+
+  auto summary = replay_messages(journal, *set, by_state(MessageState::kRejected), kLater, replay_rules(config));
+  ASSERT_TRUE(summary) << summary.error().message();
+  EXPECT_EQ(summary->translated, 0u);
+  EXPECT_EQ(stored(journal, "m-stranger").state, MessageState::kRejected);
+  EXPECT_TRUE(contains(stored(journal, "m-stranger").reason, "may not send on channel lab"));
+  ASSERT_EQ(summary->skipped.size(), 1u);
+  EXPECT_EQ(summary->skipped[0].first, "m-oversized");
+  EXPECT_EQ(stored(journal, "m-oversized").state, MessageState::kRejected);
+}
+
+// HL7 v2 over HTTP and from inbound directories is stored under channels of its own, read with
+// the default MLLP channel's options: a replay reads it with them too.
+TEST(Replay, ReadsHttpAndDirectoryHl7v2WithTheDefaultChannelsOptions) {
+  test::TempDir dir;
+  journal::SqliteJournal journal(dir.str());
+  auto set = repository_mappings();
+  ASSERT_TRUE(set);
+  config::Config config;
+  config.mllp.accept_invalid_person_id = true;
+  config::InboundDirectoryConfig inbox;
+  inbox.channel = "lab-files";
+  inbox.format = "hl7v2";
+  config.inbound_directories.push_back(inbox);
+  for (const char* channel : {"http-hl7v2", "lab-files"}) {
+    MessageRecord dead = dead_admission(std::string("m-") + channel);
+    dead.channel = channel;
+    const std::string valid = "15038510190";
+    dead.payload.replace(dead.payload.find(valid), valid.size(), "15038510191");  // wrong control digit
+    store(journal, dead);
+  }
+  auto summary = replay_messages(journal, *set, by_state(MessageState::kDead), kLater, replay_rules(config));
+  ASSERT_TRUE(summary) << summary.error().message();
+  EXPECT_EQ(summary->translated, 2u);
+  EXPECT_EQ(stored(journal, "m-http-hl7v2").state, MessageState::kTranslated) << stored(journal, "m-http-hl7v2").reason;
+  EXPECT_EQ(stored(journal, "m-lab-files").state, MessageState::kTranslated);
+}
+
 // --- Translation after the ACK ---------------------------------------------------------------
 
 // A channel translating after the ACK stores the message as received, with an AA; the
