@@ -177,8 +177,10 @@ PreparedKith KithIntake::classify(MessageRecord seed, std::string_view bytes, bo
     p.outcome = "problem";
   }
   r.ack = p.body;
-  p.duplicate_checked = (r.state == MessageState::kHeld || r.state == MessageState::kTranslated) &&
-                        !r.control_id.empty() && r.sender != peer;
+  // Looked for whatever this copy's own answer would be: a resend of a message accepted before
+  // (its reply lost) gets that answer, though it would be refused now (a patient the directory
+  // no longer knows, a mapping reloaded meanwhile). Only accepted originals count (the journal).
+  p.duplicate_checked = !r.control_id.empty() && r.sender != peer;
   if (rejection) r.reason = reason_of(*rejection);
 
   if (probe_) probe_->received(r.channel, "kith", p.metric_type);
@@ -219,7 +221,6 @@ void KithIntake::settle_patient(PreparedKith& p, PatientPresence presence) const
   r.ordering_key.clear();
   r.reason = reason_of(rejection);
   r.ack = p.body;
-  p.duplicate_checked = false;
   report(p, &rejection);
 }
 

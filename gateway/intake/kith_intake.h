@@ -61,7 +61,7 @@ struct PreparedKith {
   std::string body;            // the AppRec, or problem JSON
   std::string outcome;         // metric label: "apprec_ok", "apprec_rejected", "problem", "accepted"
   std::string metric_type;     // the payload's element (known to the schema index) or "other"
-  bool duplicate_checked = false;  // sender and MsgId known: store with append_unique
+  bool duplicate_checked = false;  // sender and MsgId known: store with append_unique, whatever the answer
   std::size_t unmapped_fields = 0;  // translated: the attributes and texts its mapping did not read
   /// Set while the answer waits for the patient lookup: give it to KithIntake::settle_patient
   /// before storing or answering. Metrics and the log line wait for it too.

@@ -131,8 +131,13 @@ class KithExchange final : public InboundExchange,
       return a;
     }
     if (stored->duplicate) {
+      // The original was accepted: its AppRec goes back as it went then, whatever this copy's
+      // own answer would have been.
       duplicate(*pipeline_, channel(), r.id, *stored);
       a.body = stored->original_ack;
+      a.http_status = 200;
+      a.content_type = "application/xml; charset=utf-8";
+      a.accepted = true;
     } else {
       note_reused_control_id(*pipeline_, channel(), r.id, *stored);
       if (r.state == MessageState::kTranslated && pipeline_->on_stored) pipeline_->on_stored();

@@ -141,6 +141,27 @@ class KnownPatientsOnly(unittest.TestCase):
         self.assertNotIn(self.unknown, gw.log_text())
         self.assertNotIn(self.known, gw.log_text())
 
+    def test_a_resend_of_an_accepted_message_gets_its_first_answer_though_it_would_now_be_refused(self):
+        # Taken while the record knew the patient; the reply was lost and the same bytes come
+        # again once the patient is gone from the record: the first AppRec (status 1) comes back,
+        # not E35, and the message is stored once.
+        gw = self.gateway(kith={"schemasDir": KITH_SCHEMAS, "requireKnownPatient": True,
+                                "patientLookup": {"cacheSeconds": 0, "unknownCacheSeconds": 0, "timeoutSeconds": 3}})
+        body = dialog_for(self.known)
+        status, first = post_kith(gw.http_port, body)
+        self.assertEqual(apprec(first), ("1", []), first)
+        wait_for(lambda: gw.metric("helsebro_journal_messages", state="delivered") == 1, what="the delivery")
+        for patient in self.fhir.patients_with_fnr(self.known):
+            status, _ = http_json("DELETE", f"{self.fhir.base}/Patient/{patient['id']}")
+            self.assertIn(status, (200, 204), status)
+        self.assertEqual(self.fhir.patients_with_fnr(self.known), [])
+        status, again = post_kith(gw.http_port, body)
+        self.assertEqual(status, 200, again)
+        self.assertEqual(again, first, "the original AppRec, byte for byte")
+        self.assertEqual(gw.metric("helsebro_intake_duplicates_total", channel="http-kith"), 1)
+        self.assertEqual(sum(gw.metric("helsebro_journal_messages", state=s)
+                             for s in ("received", "translated", "delivered", "failed", "dead", "rejected")), 1)
+
     def test_a_record_that_cannot_answer_does_not_turn_messages_away(self):
         gw = self.gateway()
         self.fhir.stop()

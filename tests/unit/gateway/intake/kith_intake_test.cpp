@@ -58,7 +58,7 @@ TEST(KithIntake, RejectsAWrongFodselsnummerWithAppRecE31) {
   EXPECT_EQ(p.record.reason.substr(0, 4), "E31:");
   EXPECT_EQ(p.http_status, 200);
   EXPECT_EQ(p.outcome, "apprec_rejected");
-  EXPECT_FALSE(p.duplicate_checked);
+  EXPECT_TRUE(p.duplicate_checked);  // a resend of an accepted original gets the original's answer
   EXPECT_TRUE(contains(p.body, R"(<Status V="2")")) << p.body;
   EXPECT_TRUE(contains(p.body, R"(V="E31")")) << p.body;
 }
@@ -154,7 +154,7 @@ TEST(KithIntakePatientCheck, AnswersAnUnknownPatientWithE35) {
   EXPECT_EQ(p.record.reason, "E35: Pasienten finnes ikke i mottakersystemet (/MsgHead/MsgInfo/Patient)");
   EXPECT_EQ(p.http_status, 200);
   EXPECT_EQ(p.outcome, "apprec_rejected");
-  EXPECT_FALSE(p.duplicate_checked);
+  EXPECT_TRUE(p.duplicate_checked);  // the first copy may have been accepted before the lookup failed
   EXPECT_EQ(p.record.ack, p.body);
   EXPECT_TRUE(contains(p.body, R"(<Status V="2")")) << p.body;
   EXPECT_TRUE(contains(p.body, R"(V="E35")")) << p.body;
