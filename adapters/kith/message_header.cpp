@@ -95,8 +95,11 @@ std::string text_of(pugi::xml_node n) {
   return std::string(trim_xml_space(n.child_value()));
 }
 
+// V and S are xs:token: the schema takes " FNR " as FNR, so they are compared as such (a V with
+// spaces around it would otherwise pass as another kind of id, unchecked).
 Coded coded(pugi::xml_node n) {
-  return Coded{n.attribute("V").value(), n.attribute("S").value(), n.attribute("DN").value()};
+  return Coded{std::string(trim_xml_space(n.attribute("V").value())),
+               std::string(trim_xml_space(n.attribute("S").value())), n.attribute("DN").value()};
 }
 
 // A TS (V attribute) or, in MsgHead, an element holding the dateTime as text.

@@ -219,6 +219,12 @@ TEST_F(KithClassifier, DNummerTypedAsFodselsnummerIsE31AndAsDNummerAccepted) {
             "");
 }
 
+// TypeId/@V is an xs:token: " FNR " is FNR to the schema, so its number is checked as one.
+TEST_F(KithClassifier, AnIdTypeWithSpacesAroundItIsCheckedAsThatType) {
+  EXPECT_EQ(code_of(dialog_message({{testing::kFnr, "15038512364"}, {R"(V="FNR")", R"(V=" FNR ")"}})), "E31");
+  EXPECT_EQ(code_of(dialog_message({{R"(V="FNR")", R"(V=" FNR ")"}})), "");
+}
+
 TEST_F(KithClassifier, HNummerIsAcceptedWithoutControlDigits) {
   EXPECT_EQ(code_of(dialog_message({{testing::kFnr, "12345"}, {R"(V="FNR")", R"(V="HNR")"}})), "");
 }
