@@ -121,6 +121,9 @@ std::shared_ptr<const EMessage> Classifier::read_message(std::string_view bytes,
 
 std::optional<Rejection> Classifier::check(const XmlDocument& parsed, const MessageHeader& h,
                                            std::size_t& receiver_index) const {
+  // The receipt comes from the receiver the message reached us as (a copy's receiver too),
+  // whatever is wrong with it: found before any check can refuse it.
+  receiver_index = our_receiver(h);
   if (auto rejection = check_namespaces(h)) return rejection;
   if (auto violation = schemas_->validate(parsed)) {
     Rejection r = reject(AppRecCode::kT02,
@@ -168,6 +171,16 @@ std::optional<Rejection> Classifier::check_namespaces(const MessageHeader& h) co
                   "/MsgHead/Document/RefDoc/Content");
   }
   return std::nullopt;
+}
+
+std::size_t Classifier::our_receiver(const MessageHeader& h) const {
+  if (!options_.receiver_her_ids) return 0;
+  for (std::size_t i = 0; i < h.receivers.size(); ++i) {
+    for (const std::string& her : h.receivers[i].ids_of_type("HER")) {
+      if (options_.receiver_her_ids->count(her) != 0) return i;
+    }
+  }
+  return 0;
 }
 
 std::optional<Rejection> Classifier::check_receiver(const MessageHeader& h,

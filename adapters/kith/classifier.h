@@ -63,6 +63,8 @@ class Classifier {
                                                const XmlDocument& parsed) const;
   std::optional<Rejection> check(const XmlDocument& parsed, const MessageHeader& header,
                                  std::size_t& receiver_index) const;
+  // The first receiver with one of our HER-ids; the first receiver when none has.
+  std::size_t our_receiver(const MessageHeader& h) const;
   std::optional<Rejection> check_namespaces(const MessageHeader& header) const;
   std::optional<Rejection> check_receiver(const MessageHeader& header, std::size_t& index) const;
   std::optional<Rejection> check_patient(const MessageHeader& header) const;

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
 #include "tests/unit/adapters/kith/test_support.h"
 
 namespace helsebro::kith {
@@ -29,6 +33,27 @@ TEST_F(KithClassifier, AcceptsAValidMessageForUs) {
   EXPECT_EQ(c.message->header().msg_id, testing::kMsgId);
   EXPECT_EQ(c.message->charset(), "UTF-8");
   EXPECT_EQ(c.receiver_index, 0u);
+}
+
+// An epikrise sent to the GP with a copy to us: a receipt refusing it comes from us, the copy's
+// receiver, also when it is refused before the receivers are checked (E10 here).
+TEST_F(KithClassifier, ARefusedCopyIsAnsweredAsItsReceiver) {
+  std::ifstream in(std::filesystem::path(HELSEBRO_SOURCE_DIR) / "mappings" / "kith" / "examples" /
+                   "epikrise-1-2-hjertesvikt-bjornstad.xml");
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string epikrise = text.str();
+  const std::string id = "<MsgId>3f6d2a10-1c2b-4e8f-9a41-7b5e0c9d2f11</MsgId>";
+  ASSERT_NE(epikrise.find(id), std::string::npos);
+  epikrise.replace(epikrise.find(id), id.size(), "<MsgId>12345</MsgId>");
+  ClassifierOptions options;
+  options.receiver_her_ids = std::set<std::string>{"8800020"};  // the CopyDest's
+  const Classification c = Classifier(testing::schemas(), options).classify(epikrise);
+  ASSERT_TRUE(c.rejection);
+  EXPECT_EQ(c.rejection->code, AppRecCode::kE10);
+  ASSERT_TRUE(c.message);
+  ASSERT_GT(c.message->header().receivers.size(), c.receiver_index);
+  EXPECT_EQ(c.message->header().receivers[c.receiver_index].ids_of_type("HER").front(), "8800020");
 }
 
 TEST_F(KithClassifier, AcceptsAMessageForOneOfOurDepartments) {
