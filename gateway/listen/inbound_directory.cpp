@@ -135,7 +135,7 @@ struct InboundDirectory::Impl : std::enable_shared_from_this<InboundDirectory::I
       const HttpResponse reply =
           problem(413, "Content Too Large",
                   "the file is larger than " + std::to_string(config.max_file_bytes) + " bytes");
-      move(name, InboxDestination::kError, ".problem.json", reply.body, "too_big", {});
+      move(name, InboxDestination::kError, ".problem.json", reply.body, "too_big", {}, read.id);
       co_return;
     }
     if (read.status == InboxRead::Status::kUnreadable) {
@@ -143,12 +143,13 @@ struct InboundDirectory::Impl : std::enable_shared_from_this<InboundDirectory::I
                         {{"channel", channel()}, {"file", name}, {"error", read.error.message()}});
       const HttpResponse reply =
           problem(400, "Unreadable File", "the file could not be read: " + read.error.message());
-      move(name, InboxDestination::kError, ".problem.json", reply.body, "unreadable", {});
+      move(name, InboxDestination::kError, ".problem.json", reply.body, "unreadable", {}, read.id);
       co_return;
     }
     const std::string sha256 = sha256_hex(read.bytes);
+    const InboxFileId read_id = read.id;
     if (auto claim = inbox.read_claim(name); claim && claim->sha256 == sha256) {
-      if (recover(name, *claim)) co_return;
+      if (recover(name, *claim, read.id)) co_return;
     }
 
     std::shared_ptr<InboundExchange> exchange =
@@ -180,12 +181,12 @@ struct InboundDirectory::Impl : std::enable_shared_from_this<InboundDirectory::I
     const auto destination =
         answer.accepted ? InboxDestination::kProcessed : InboxDestination::kError;
     move(name, destination, reply_suffix(answer), answer.body, answer.accepted ? "" : "rejected",
-         ids);
+         ids, read_id);
   }
 
   // A claim for these very bytes: the gateway stopped after storing them, before the move. When
   // the journal has every message, the move is finished with the answer they were stored with.
-  bool recover(const std::string& name, const InboxClaim& claim) {
+  bool recover(const std::string& name, const InboxClaim& claim, InboxFileId read_id) {
     std::size_t found = 0;
     for (const auto& id : claim.ids) {
       auto record = parts.pipeline->journal->get(id);
@@ -208,17 +209,19 @@ struct InboundDirectory::Impl : std::enable_shared_from_this<InboundDirectory::I
     observe::log_info("inbox.recovered",
                       {{"channel", channel()}, {"file", name}, {"ids", joined(claim.ids)}});
     if (move(name, claim.destination, claim.reply_suffix, claim.reply,
-             claim.destination == InboxDestination::kError ? "rejected" : "", claim.ids)) {
+             claim.destination == InboxDestination::kError ? "rejected" : "", claim.ids, read_id)) {
       parts.probe->file_recovered(channel());
     }
     return true;
   }
 
+  // Moves the file read as `read_id`; another file put under its name since waits for the next
+  // poll, to be taken as new.
   bool move(const std::string& name, InboxDestination destination, const std::string& suffix,
             const std::string& reply, std::string_view error_reason,
-            const std::vector<std::string>& ids) {
+            const std::vector<std::string>& ids, InboxFileId read_id) {
     std::error_code ec;
-    const auto moved = inbox.finish(name, destination, suffix, reply, ec);
+    const auto moved = inbox.finish(name, destination, suffix, reply, ec, read_id);
     if (ec) {
       parts.probe->file_deferred(channel(), "move_failed");
       observe::log_error("inbox.move_failed",

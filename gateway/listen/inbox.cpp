@@ -116,6 +116,10 @@ InboxRead read_limited(const fs::path& path, std::size_t limit) {
     out.error = last_error();
     return out;
   }
+  struct stat opened {};
+  if (::fstat(fd, &opened) == 0) {
+    out.id = {static_cast<std::uint64_t>(opened.st_dev), static_cast<std::uint64_t>(opened.st_ino)};
+  }
   char buffer[64 * 1024];
   for (;;) {
     const ssize_t n = ::read(fd, buffer, sizeof buffer);
@@ -282,12 +286,18 @@ std::optional<InboxClaim> Inbox::read_claim(const std::string& name) const {
 }
 
 fs::path Inbox::finish(const std::string& name, InboxDestination destination,
-                       std::string_view suffix, std::string_view reply, std::error_code& error) {
+                       std::string_view suffix, std::string_view reply, std::error_code& error,
+                       InboxFileId read) {
   const fs::path source = dir_ / name;
   const fs::path folder = dir_ / std::string(to_string(destination));
   struct stat file {};
   if (::lstat(source.c_str(), &file) != 0) {
     error = last_error();
+    return {};
+  }
+  if (read.known() && (static_cast<std::uint64_t>(file.st_dev) != read.device ||
+                       static_cast<std::uint64_t>(file.st_ino) != read.inode)) {
+    error = std::error_code(ESTALE, std::system_category());  // another file under the name now
     return {};
   }
   const std::string moved = free_name(name, file, folder, suffix);

@@ -40,11 +40,20 @@ struct InboxClaim {
   std::string reply;         // the answer, when every message was stored as new
 };
 
+/// Which file a name named when it was read (its device and inode): a sender may put another
+/// file under the same name before the one read has been moved.
+struct InboxFileId {
+  std::uint64_t device = 0;
+  std::uint64_t inode = 0;
+  bool known() const { return inode != 0; }
+};
+
 /// A file's bytes, or why they were not read.
 struct InboxRead {
   enum class Status { kRead, kTooBig, kUnreadable } status = Status::kRead;
   std::string bytes;
   std::error_code error;  // kUnreadable
+  InboxFileId id;         // of the file opened (unknown when it could not be)
 };
 
 class Inbox {
@@ -78,10 +87,12 @@ class Inbox {
   /// writes `reply` atomically beside it as <that name><suffix> (nothing when `suffix` is
   /// empty), then removes the file from the inbox and its claim. Durable when it returns; safe to
   /// call again after a crash part-way (the move is a hard link, found again by its inode).
-  /// Returns the path the file now has.
+  /// With a known `read`, only that file is moved: when the name now names another (put there
+  /// since it was read), nothing is moved and `error` says so, and the other file waits in the
+  /// inbox to be taken as new. Returns the path the file now has.
   std::filesystem::path finish(const std::string& name, InboxDestination destination,
                                std::string_view suffix, std::string_view reply,
-                               std::error_code& error);
+                               std::error_code& error, InboxFileId read = {});
 
   const std::filesystem::path& dir() const { return dir_; }
 

@@ -1,6 +1,8 @@
 #include "gateway/listen/inbox.h"
 
 #include <gtest/gtest.h>
+
+#include <cerrno>
 #include <sys/stat.h>
 
 #include <fstream>
@@ -211,6 +213,34 @@ TEST(Inbox, FinishMovesTheFileWritesTheReplyBesideItAndDropsTheClaim) {
             (std::vector<std::string>{"processed/dialog.xml", "processed/dialog.xml.apprec.xml"}));
   EXPECT_EQ(slurp(moved), "<MsgHead/>");
   EXPECT_EQ(slurp(dir.path() / "processed" / "dialog.xml.apprec.xml"), "<AppRec/>");
+}
+
+// A sender with fixed file names may put its next message under the name while the last one is
+// being taken (read, stored, answered). Only the file read is moved with its answer; the new one
+// stays in the inbox, to be taken as new, never moved away unread.
+TEST(Inbox, MovesOnlyTheFileItReadNotAnotherPutUnderItsNameSince) {
+  test::TempDir dir;
+  Inbox inbox(dir.path());
+  inbox.open();
+  dir.write("lab.hl7", "first");
+  const InboxRead first = inbox.read("lab.hl7", 1024);
+  ASSERT_EQ(first.status, InboxRead::Status::kRead);
+  ASSERT_TRUE(first.id.known());
+  dir.write("lab.hl7.tmp", "second");
+  fs::rename(dir.path() / "lab.hl7.tmp", dir.path() / "lab.hl7");  // as a sender renames it in
+
+  std::error_code ec;
+  inbox.finish("lab.hl7", InboxDestination::kProcessed, ".ack.hl7", "ack of first", ec, first.id);
+  EXPECT_EQ(ec.value(), ESTALE) << ec.message();
+  EXPECT_EQ(tree(dir.path()), (std::vector<std::string>{"lab.hl7"}));
+  EXPECT_EQ(slurp(dir.path() / "lab.hl7"), "second");
+
+  const InboxRead second = inbox.read("lab.hl7", 1024);
+  ASSERT_EQ(second.bytes, "second");
+  inbox.finish("lab.hl7", InboxDestination::kProcessed, ".ack.hl7", "ack of second", ec, second.id);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(slurp(dir.path() / "processed" / "lab.hl7"), "second");
+  EXPECT_EQ(slurp(dir.path() / "processed" / "lab.hl7.ack.hl7"), "ack of second");
 }
 
 TEST(Inbox, FinishToErrorWithoutAReplyOnlyMovesTheFile) {
