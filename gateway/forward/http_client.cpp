@@ -187,9 +187,14 @@ struct HttpClient::Impl {
     for (int interim = 0;; ++interim) {
       parser.emplace();
       parser->body_limit(max_response_bytes);
+      const bool leftover = buffer.size() != 0;  // bytes no answer of ours explains (closed below)
       auto [read_ec, read] = co_await http::async_read(stream, buffer, *parser, kTuple);
+      (void)read;  // what the parser took, which is nothing until a whole header is there
       if (read_ec) {
-        resendable = interim == 0 && read == 0 && read_ec != beast::error::timeout;
+        // Not a byte of an answer: neither in the buffer (a partial header stays there) nor
+        // parsed.
+        resendable = interim == 0 && !leftover && buffer.size() == 0 && !parser->got_some() &&
+                     read_ec != beast::error::timeout;
         co_return fail(TransportFailure::kReceive, "read from", read_ec.message());
       }
       const unsigned status = parser->get().result_int();
@@ -200,12 +205,15 @@ struct HttpClient::Impl {
       }
     }
     auto& res = parser->get();
+    // Bytes after the answer belong to no request of ours: the connection is out of step, and is
+    // not kept.
+    const bool out_of_step = buffer.size() != 0;
     HttpReply reply;
     reply.status = static_cast<int>(res.result_int());
     reply.content_type = std::string(res[http::field::content_type]);
     reply.retry_after = std::string(res[http::field::retry_after]);
     reply.body = std::move(res.body());
-    if (!res.keep_alive()) close();
+    if (!res.keep_alive() || out_of_step) close();
     co_return reply;
   }
 

@@ -171,6 +171,22 @@ TEST(HttpClient, ARequestThatTimedOutOnAKeptConnectionIsNotSentAgainAtOnce) {
   EXPECT_EQ(server.connections(), 1);
 }
 
+// The server began an answer (part of its status line) and then closed: it had the request, so it
+// is not sent again at once; the parser took none of those bytes, but they came.
+TEST(HttpClient, ARequestWhoseAnswerWasCutOffIsNotSentAgainAtOnce) {
+  ScriptedServer server([](int n) -> std::optional<Answer> {
+    if (n == 0) return Answer{kOk};
+    return Answer{"HTTP/1.1 2", true};
+  });
+  const auto replies = send(server.port(), 2, 5s);
+  ASSERT_EQ(replies.size(), 2u);
+  ASSERT_TRUE(replies[0]);
+  EXPECT_FALSE(replies[1]);
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(server.requests(), 2);
+  EXPECT_EQ(server.connections(), 1);
+}
+
 // The server closed a kept connection between two requests (an idle timeout): the next request
 // finds it closed before any byte of an answer, and goes again once on a new connection.
 TEST(HttpClient, ARequestOnAConnectionTheServerClosedGoesAgainOnANewOne) {
