@@ -1,6 +1,7 @@
 #include "gateway/listen/inbox.h"
 
 #include <fcntl.h>
+#include <stdio.h>  // renameat2
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -307,7 +308,10 @@ fs::path Inbox::finish(const std::string& name, InboxDestination destination,
                           : write_atomically(folder / (moved + std::string(suffix)), reply);
   };
   // Link first, reply next, unlink last: every step can be repeated after a crash, and the file
-  // leaves the inbox only once its reply is on disk.
+  // leaves the inbox only once its reply is on disk. A sender may put another file under the
+  // name at any point: the link is checked to be of the file looked at, and the name is unlinked
+  // only while it still names that file (left: the microseconds between that look and unlink).
+  const std::error_code replaced(ESTALE, std::system_category());
   if (!same_file(file, target) && ::link(source.c_str(), target.c_str()) != 0) {
     const int link_errno = errno;
     if (link_errno != EPERM && link_errno != ENOTSUP && link_errno != EXDEV &&
@@ -321,9 +325,20 @@ fs::path Inbox::finish(const std::string& name, InboxDestination destination,
       error = last_error();
       return {};
     }
+    if (!same_file(file, target)) {  // renamed in since the look: back it goes, unless taken again
+      ::renameat2(AT_FDCWD, target.c_str(), AT_FDCWD, source.c_str(), RENAME_NOREPLACE);
+      if (!suffix.empty()) ::unlink((folder / (moved + std::string(suffix))).c_str());
+      error = replaced;
+      return {};
+    }
   } else {
+    if (!same_file(file, target)) {  // another file was linked: it stays in the inbox
+      ::unlink(target.c_str());
+      error = replaced;
+      return {};
+    }
     if ((error = fsync_dir(folder)) || (error = write_reply())) return {};
-    if (::unlink(source.c_str()) != 0) {
+    if (same_file(file, source) && ::unlink(source.c_str()) != 0) {
       error = last_error();
       return {};
     }
