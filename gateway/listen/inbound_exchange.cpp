@@ -131,12 +131,14 @@ class KithExchange final : public InboundExchange,
       return a;
     }
     if (stored->duplicate) {
-      // The original was accepted: its AppRec goes back as it went then, whatever this copy's
-      // own answer would have been.
+      // The original was accepted: its answer goes back as it went then, whatever this copy's
+      // own answer would have been: an AppRec (XML), or for a receipt we were sent, the JSON
+      // naming the message it was kept as (kith_intake.cpp).
       duplicate(*pipeline_, channel(), r.id, *stored);
       a.body = stored->original_ack;
-      a.http_status = 200;
-      a.content_type = "application/xml; charset=utf-8";
+      const bool receipt = !a.body.empty() && a.body.front() == '{';
+      a.http_status = receipt ? 202 : 200;
+      a.content_type = receipt ? "application/json" : "application/xml; charset=utf-8";
       a.accepted = true;
     } else {
       note_reused_control_id(*pipeline_, channel(), r.id, *stored);
