@@ -21,7 +21,9 @@ namespace helsebro::journal {
 inline constexpr const char* kSchema = R"sql(
 -- accepted: 1 when the sender was answered with an accept (stored to be delivered, or held),
 -- whatever became of the message since (a translation after the ACK may reject it); 0 when it was
--- refused. A resend of an accepted message is a duplicate; a resend of a refused one, a new try.
+-- refused; -1 when not known (stored by a version before the column, or by one running beside
+-- it): then a message not rejected counts as accepted, as it did before. A resend of an accepted
+-- message is a duplicate; a resend of a refused one, a new try.
 -- (No comments inside the table: SQLite edits its text when a column is dropped.)
 CREATE TABLE IF NOT EXISTS messages (
   seq             INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -47,7 +49,7 @@ CREATE TABLE IF NOT EXISTS messages (
   peer            TEXT NOT NULL DEFAULT '',
   revision        INTEGER NOT NULL DEFAULT 0,
   queued_at       INTEGER NOT NULL DEFAULT 0,
-  accepted        INTEGER NOT NULL DEFAULT 1
+  accepted        INTEGER NOT NULL DEFAULT -1
 );
 -- What the forwarder's scan of the backlog reads, in order, without touching the rows (each holds
 -- its payload and Bundle; reading columns after them reads those too). It replaces the index of
@@ -181,7 +183,7 @@ inline WriterConnection::WriterConnection(const std::string& path) : db_(open_db
     exec_or_throw(db_, kSchema);
     // Journals written before these columns existed get them now (the error says one exists).
     for (const char* column : {"peer TEXT NOT NULL DEFAULT ''", "revision INTEGER NOT NULL DEFAULT 0",
-                               "queued_at INTEGER NOT NULL DEFAULT 0", "accepted INTEGER NOT NULL DEFAULT 1"}) {
+                               "queued_at INTEGER NOT NULL DEFAULT 0", "accepted INTEGER NOT NULL DEFAULT -1"}) {
       sqlite3_exec(db_, (std::string("ALTER TABLE messages ADD COLUMN ") + column).c_str(), nullptr,
                    nullptr, nullptr);
     }
@@ -192,10 +194,6 @@ inline WriterConnection::WriterConnection(const std::string& path) : db_(open_db
       exec_or_throw(db_,
                     "DELETE FROM message_counts; INSERT INTO message_counts (state, n) SELECT state, "
                     "COUNT(*) FROM messages GROUP BY state; PRAGMA user_version = 1;");
-    }
-    if (user_version() < 2) {
-      // Before the column, a rejected message counted as refused, whenever it was rejected.
-      exec_or_throw(db_, "UPDATE messages SET accepted = 0 WHERE state = 3; PRAGMA user_version = 2;");
     }
     exec_or_throw(db_, "COMMIT");
     prepare(begin_, "BEGIN IMMEDIATE");
@@ -218,7 +216,8 @@ inline WriterConnection::WriterConnection(const std::string& path) : db_(open_db
         "?19, ?16, ?20)");
     prepare(duplicate_,
             "SELECT seq, id, ack, payload_sha256 FROM messages WHERE sender = ?1 AND "
-            "control_id = ?2 AND received_at >= ?3 AND accepted = 1 ORDER BY seq");
+            "control_id = ?2 AND received_at >= ?3 AND (accepted = 1 OR (accepted = -1 AND state != 3)) "
+            "ORDER BY seq");
     prepare(state_of_, "SELECT state FROM messages WHERE seq = ?1");
     prepare(set_state_,
             "UPDATE messages SET state = ?1, reason = ?2, updated_at = ?3, next_attempt_at = ?4, "
