@@ -30,6 +30,10 @@ constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 namespace {
 using AuthType = helsebro::config::FhirAuthConfig::Type;
 constexpr std::size_t kBatch = 512;  // messages a scan reads at a time
+// Reading on past the first window costs a read of the index per window, on the strand the
+// listeners' connections share: at most this many windows a scan, and not more often than this.
+constexpr int kMaxWindows = 64;
+constexpr auto kDeepScanEvery = std::chrono::milliseconds(200);
 constexpr auto kIdlePoll = std::chrono::seconds(5);
 // A message whose delivery the journal could not record waits this long, doubled each time the
 // journal fails again (at most kMaxHold), instead of going out again at once.
@@ -59,6 +63,7 @@ struct Forwarder::Impl : std::enable_shared_from_this<Forwarder::Impl> {
   std::set<std::int64_t> seqs_in_flight;
   // Messages whose last outcome the journal did not take: seq → (not before, how long it held).
   std::map<std::int64_t, std::pair<EpochMillis, EpochMillis>> held;
+  std::chrono::steady_clock::time_point last_deep_scan{};
   CircuitBreaker breaker;
   asio::steady_timer wake;
   std::atomic<bool> notified{false};
@@ -289,7 +294,15 @@ struct Forwarder::Impl : std::enable_shared_from_this<Forwarder::Impl> {
       // on to the next window while a lane is free and the window held nothing to send.
       std::set<std::string> passed;  // keys whose oldest pending message has been looked at
       Scan scan = Scan::kMore;
-      for (std::int64_t after = 0; scan == Scan::kMore;) {
+      const auto started = std::chrono::steady_clock::now();
+      std::int64_t after = 0;
+      for (int window = 0; scan == Scan::kMore; ++window) {
+        if (window > 0 && (window == kMaxWindows || started - last_deep_scan < kDeepScanEvery)) {
+          // More may wait behind the windows read: the next deep scan reads on.
+          next_retry = std::min(next_retry, now + kDeepScanEvery.count());
+          break;
+        }
+        if (window == 1) last_deep_scan = started;
         auto pending = journal.pending(kBatch, after);
         if (!pending) {
           observe::log_error("forward.journal_read_failed", {{"error", pending.error().detail}});
