@@ -334,11 +334,15 @@ RegexDfa::RegexDfa(std::string_view pattern, std::size_t max_states) {
   while ((run->kind == Node::kConcat || run->kind == Node::kAlt) && run->children.size() == 1) {
     run = &run->children.front();
   }
-  if (run->kind == Node::kRepeat && run->children.size() == 1 && run->children.front().kind == Node::kSet) {
+  const Node* item = run->kind == Node::kRepeat && run->children.size() == 1 ? &run->children.front() : nullptr;
+  while (item != nullptr && (item->kind == Node::kConcat || item->kind == Node::kAlt) && item->children.size() == 1) {
+    item = &item->children.front();  // (?:[a-c]){2,5}: the group holds the set alone
+  }
+  if (item != nullptr && item->kind == Node::kSet) {
     run_ = true;
     run_min_ = static_cast<std::size_t>(run->min);
     run_max_ = run->max == kUnbounded ? SIZE_MAX : static_cast<std::size_t>(run->max);
-    const ByteSet& set = run->children.front().set;
+    const ByteSet& set = item->set;
     for (unsigned b = 0; b < 256; ++b) run_set_[b] = set.test(b) ? 1 : 0;
     run_above_space_ = true;
     for (unsigned b = '!'; b < 256; ++b) run_above_space_ = run_above_space_ && set.test(b);

@@ -179,8 +179,9 @@ TEST(RegexDfa, RunsOfNonSpaceAgreeWithStdRegexAtEveryBreak) {
 
 TEST(RegexDfa, OneSetRepeatedAgreesWithStdRegexAtEveryLengthAndBreak) {
   // A pattern that is one byte set repeated is checked by its length and bytes, without the
-  // automaton: FHIR's id, and sets with and without every byte above the space. Texts of every
-  // length up to past the bound, of a byte in the set, with one other byte at each place.
+  // automaton: FHIR's id, a set in a group, and sets with and without every byte above the space
+  // (and, for comparison, a repetition of a repetition, which the automaton checks). Texts of
+  // every length up to past the bound, of a byte in the set, with one other byte at each place.
   struct Case {
     const char* pattern;
     char fill;  // a byte in the set
