@@ -49,6 +49,13 @@ Result<std::int64_t> append(Journal& j, MessageRecord r) {
   return result.get();
 }
 
+// append_unique() with a window from the start of time, waited for.
+Result<AppendOutcome> append_unique(Journal& j, MessageRecord r) {
+  std::promise<Result<AppendOutcome>> done;
+  j.append_unique(std::move(r), 0, [&](Result<AppendOutcome> out) { done.set_value(std::move(out)); });
+  return done.get_future().get();
+}
+
 std::int64_t append_ok(Journal& j, MessageRecord r) {
   auto seq = append(j, std::move(r));
   EXPECT_TRUE(seq) << seq.error().message();
@@ -201,11 +208,7 @@ TEST_F(JournalTest, DuplicateIdIsRefused) {
 // answered with the earlier message's ACK.
 TEST_F(JournalTest, AControlIdUsedAgainForOtherContentIsStoredAsANewMessage) {
   SqliteJournal j(dir_.str());
-  auto unique = [&j](MessageRecord r) {
-    std::promise<Result<AppendOutcome>> done;
-    j.append_unique(std::move(r), 0, [&](Result<AppendOutcome> out) { done.set_value(std::move(out)); });
-    return done.get_future().get();
-  };
+  auto unique = [&j](MessageRecord r) { return append_unique(j, std::move(r)); };
   auto first = unique(record("a"));
   ASSERT_TRUE(first);
   EXPECT_FALSE(first->duplicate);
@@ -251,11 +254,7 @@ TEST_F(JournalTest, AControlIdUsedAgainForOtherContentIsStoredAsANewMessage) {
 // resends; one refused at once is not (the sender was told to try again).
 TEST_F(JournalTest, AResendOfAnAcceptedMessageIsADuplicateEvenOnceItIsRejected) {
   SqliteJournal j(dir_.str());
-  auto unique = [&j](MessageRecord r) {
-    std::promise<Result<AppendOutcome>> done;
-    j.append_unique(std::move(r), 0, [&](Result<AppendOutcome> out) { done.set_value(std::move(out)); });
-    return done.get_future().get();
-  };
+  auto unique = [&j](MessageRecord r) { return append_unique(j, std::move(r)); };
   auto first = unique(record("a", MessageState::kReceived));
   ASSERT_TRUE(first);
   ASSERT_TRUE(wait([&](Journal::Done done) {
@@ -325,9 +324,7 @@ TEST_F(JournalTest, AJournalFromBeforeTheAcceptedColumnTakesItsRejectedMessagesA
     MessageRecord r = record(id);
     r.control_id = "C-" + of;
     r.payload_sha256 = "sha-" + of;
-    std::promise<Result<AppendOutcome>> done;
-    again.append_unique(std::move(r), 0, [&](Result<AppendOutcome> out) { done.set_value(std::move(out)); });
-    return done.get_future().get();
+    return append_unique(again, std::move(r));
   };
   auto of_t = unique("t2", "t");
   ASSERT_TRUE(of_t);
