@@ -177,66 +177,15 @@ bool eventually(Condition done, std::chrono::milliseconds limit = 5s) {
   return true;
 }
 
-// The circuit opens after five failures in a row; once its cool-down has passed, one trial may go.
-// The first message the scan comes to then is found to wait no more when it is read: no request
-// is sent for it, so it must not use up the trial, or the circuit would block every later
-// message until a restart.
-TEST(Forwarder, AMessageThatWaitsNoMoreDoesNotUseUpTheHalfOpenCircuitsTrial) {
-  WaitingJournal journal;
-  observe::Registry registry;
-  observe::ForwardProbe probe(registry);
-  std::atomic<EpochMillis> now{1'700'000'000'000};
-  for (std::int64_t seq = 1; seq <= 6; ++seq) journal.add(seq, now.load());
-
-  boost::asio::io_context io;
-  std::atomic<int> requests{0};
-  listen::HttpServer target(io, config::HttpConfig{"127.0.0.1", 0, 1 << 20});
-  target.route("POST", "/fhir", [&requests](const listen::HttpRequest&, listen::Respond respond) {
-    listen::HttpResponse r;
-    r.status = ++requests <= 5 ? 503 : 200;  // down long enough to open the circuit, then back
-    r.content_type = "application/fhir+json";
-    r.body = R"({"resourceType":"Bundle","type":"transaction-response","entry":[]})";
-    respond(std::move(r));
-  });
-  target.start();
-
-  config::FhirConfig fhir;
-  fhir.base_url = "http://127.0.0.1:" + std::to_string(target.port()) + "/fhir";
-  fhir.timeout_seconds = 5;
-  fhir.lanes = 1;
-  fhir.retry.initial_seconds = 0.1;  // the circuit's cool-down too
-  fhir.retry.max_seconds = 1;
-  Forwarder forwarder(io, journal, fhir, probe, Clock([&now] { return now.load(); }));
-  forwarder.start();
-  auto work = boost::asio::make_work_guard(io);
-  std::thread runner([&io] { io.run(); });
-
-  // Five messages fail once each, and the circuit opens; time stands still, so it stays open.
-  const bool opened = eventually([&] { return journal.failures() >= 5; });
-  EXPECT_TRUE(opened);
-  if (opened) {
-    journal.vanish(1);
-    now += 60'000;  // past the cool-down and every message's next attempt: half-open
-    forwarder.notify();
-    const std::set<std::int64_t> rest{2, 3, 4, 5, 6};
-    EXPECT_TRUE(eventually([&] { return journal.delivered() == rest; }))
-        << "delivered " << journal.delivered().size() << " of 5 after " << requests.load()
-        << " requests";
-  }
-
-  forwarder.stop();
-  target.stop();
-  work.reset();
-  io.stop();
-  runner.join();
-}
-
 // A target on 127.0.0.1 that answers each Bundle as `answer` says (by its "id"), counting them,
 // and a forwarder of `lanes` lanes with a clock the test sets, all on a thread of their own.
 class ForwarderRig {
  public:
   using Answer = std::function<int(const std::string& bundle)>;
-  ForwarderRig(WaitingJournal& journal, int lanes, Answer answer)
+  // A failed message waits `retry_seconds` (time stands still unless the test moves it on); the
+  // circuit's cool-down starts at as long.
+  ForwarderRig(WaitingJournal& journal, int lanes, Answer answer, double retry_seconds = 60,
+               double max_retry_seconds = 60)
       : probe_(registry_), target_(io_, config::HttpConfig{"127.0.0.1", 0, 1 << 20}) {
     target_.route("POST", "/fhir", [this, answer](const listen::HttpRequest& req, listen::Respond respond) {
       ++requests;
@@ -251,8 +200,8 @@ class ForwarderRig {
     fhir.base_url = "http://127.0.0.1:" + std::to_string(target_.port()) + "/fhir";
     fhir.timeout_seconds = 5;
     fhir.lanes = lanes;
-    fhir.retry.initial_seconds = 60;  // a failed message waits, as time stands still
-    fhir.retry.max_seconds = 60;
+    fhir.retry.initial_seconds = retry_seconds;
+    fhir.retry.max_seconds = max_retry_seconds;
     forwarder_.emplace(io_, journal, fhir, probe_, Clock([this] { return now.load(); }));
     forwarder_->start();
     runner_ = std::thread([this] { io_.run(); });
@@ -280,6 +229,31 @@ class ForwarderRig {
       boost::asio::make_work_guard(io_);
   std::thread runner_;
 };
+
+// The circuit opens after five failures in a row; once its cool-down has passed, one trial may go.
+// The first message the scan comes to then is found to wait no more when it is read: no request
+// is sent for it, so it must not use up the trial, or the circuit would block every later
+// message until a restart.
+TEST(Forwarder, AMessageThatWaitsNoMoreDoesNotUseUpTheHalfOpenCircuitsTrial) {
+  WaitingJournal journal;
+  for (std::int64_t seq = 1; seq <= 6; ++seq) journal.add(seq, ForwarderRig::kStart);
+  std::atomic<int> answered{0};
+  // Down long enough to open the circuit, then back; the first retry and cool-down 0.1 s.
+  ForwarderRig rig(journal, 1, [&answered](const std::string&) { return ++answered <= 5 ? 503 : 200; }, 0.1, 1);
+
+  // Five messages fail once each, and the circuit opens; time stands still, so it stays open.
+  const bool opened = eventually([&] { return journal.failures() >= 5; });
+  EXPECT_TRUE(opened);
+  if (opened) {
+    journal.vanish(1);
+    rig.now += 60'000;  // past the cool-down and every message's next attempt: half-open
+    rig.notify();
+    const std::set<std::int64_t> rest{2, 3, 4, 5, 6};
+    EXPECT_TRUE(eventually([&] { return journal.delivered() == rest; }))
+        << "delivered " << journal.delivered().size() << " of 5 after " << rig.requests.load()
+        << " requests";
+  }
+}
 
 // One patient's oldest message waits for a retry, with more messages behind it than a scan reads
 // at a time: the scan must read on past them to another patient's, not wait for the first.

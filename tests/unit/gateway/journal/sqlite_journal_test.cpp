@@ -42,6 +42,16 @@ MessageRecord record(const std::string& id, MessageState state = MessageState::k
   return r;
 }
 
+// Message `id` with the control id of record(control_of) and the content of record(content_of): a
+// resend of that message when both name it.
+MessageRecord resend_of(const std::string& id, const std::string& control_of, const std::string& content_of,
+                        MessageState state = MessageState::kTranslated) {
+  MessageRecord r = record(id, state);
+  r.control_id = "C-" + control_of;
+  r.payload_sha256 = "sha-" + content_of;
+  return r;
+}
+
 Result<std::int64_t> append(Journal& j, MessageRecord r) {
   std::promise<Result<std::int64_t>> done;
   auto result = done.get_future();
@@ -226,20 +236,14 @@ TEST_F(JournalTest, AControlIdUsedAgainForOtherContentIsStoredAsANewMessage) {
   EXPECT_EQ((*stored)->control_id, "C-a");
 
   // Resends of either are duplicates of their own original.
-  MessageRecord resend_b = record("c");
-  resend_b.control_id = "C-a";
-  resend_b.payload_sha256 = "sha-b";
-  auto third = unique(resend_b);
+  auto third = unique(resend_of("c", "a", "b"));
   ASSERT_TRUE(third);
   EXPECT_TRUE(third->duplicate);
   EXPECT_EQ(third->original_id, "b");
   EXPECT_EQ(third->seq, second->seq);
   EXPECT_EQ(third->same_control_id_as, "");
 
-  MessageRecord resend_a = record("d");
-  resend_a.control_id = "C-a";
-  resend_a.payload_sha256 = "sha-a";
-  auto fourth = unique(resend_a);
+  auto fourth = unique(resend_of("d", "a", "a"));
   ASSERT_TRUE(fourth);
   EXPECT_TRUE(fourth->duplicate);
   EXPECT_EQ(fourth->original_id, "a");
@@ -261,19 +265,13 @@ TEST_F(JournalTest, AResendOfAnAcceptedMessageIsADuplicateEvenOnceItIsRejected) 
     j.retranslate(first->seq, {MessageState::kReceived, 0}, MessageState::kRejected, "", "", "adt-patient", "mapping failed", 1705314600500,
                   std::move(done));
   }));
-  MessageRecord resend = record("a2", MessageState::kReceived);
-  resend.control_id = "C-a";
-  resend.payload_sha256 = "sha-a";
-  auto second = unique(resend);
+  auto second = unique(resend_of("a2", "a", "a", MessageState::kReceived));
   ASSERT_TRUE(second);
   EXPECT_TRUE(second->duplicate);
   EXPECT_EQ(second->original_id, "a");
 
   ASSERT_TRUE(append(j, record("r", MessageState::kRejected)));  // refused at once (its NAK)
-  MessageRecord retry = record("r2");
-  retry.control_id = "C-r";
-  retry.payload_sha256 = "sha-r";
-  auto third = unique(retry);
+  auto third = unique(resend_of("r2", "r", "r"));
   ASSERT_TRUE(third);
   EXPECT_FALSE(third->duplicate);
 }
@@ -321,10 +319,7 @@ TEST_F(JournalTest, AJournalFromBeforeTheAcceptedColumnTakesItsRejectedMessagesA
   sqlite3_close(db);
   SqliteJournal again(dir_.str());
   auto unique = [&again](const std::string& id, const std::string& of) {
-    MessageRecord r = record(id);
-    r.control_id = "C-" + of;
-    r.payload_sha256 = "sha-" + of;
-    return append_unique(again, std::move(r));
+    return append_unique(again, resend_of(id, of, of));
   };
   auto of_t = unique("t2", "t");
   ASSERT_TRUE(of_t);
