@@ -1,5 +1,6 @@
 #include "gateway/listen/inbound_directory.h"
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -10,6 +11,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
+#include <set>
 
 #include "gateway/core/backlog.h"
 #include "gateway/core/ids.h"
@@ -82,13 +84,16 @@ struct InboundDirectory::Impl : std::enable_shared_from_this<InboundDirectory::I
   asio::steady_timer timer;
   Inbox inbox;
   std::atomic<bool> stopped{false};
+  std::set<std::string> deferred_reads;  // files whose last read failed for a transient reason
 
   Impl(asio::io_context& io, config::InboundDirectoryConfig c, InboundDirectoryParts p)
       : config(std::move(c)),
         parts(std::move(p)),
         strand(asio::make_strand(io)),
         timer(strand),
-        inbox(config.path) {}
+        inbox(config.path) {
+    if (parts.read_fault) inbox.set_read_fault(parts.read_fault);
+  }
 
   const std::string& channel() const { return config.channel; }
 
@@ -109,6 +114,9 @@ struct InboundDirectory::Impl : std::enable_shared_from_this<InboundDirectory::I
       observe::log_error("inbox.list_failed", {{"channel", channel()}, {"error", error.message()}});
       co_return;
     }
+    std::erase_if(deferred_reads, [&](const std::string& name) {
+      return std::none_of(ready.begin(), ready.end(), [&](const InboxFile& f) { return f.name == name; });
+    });
     for (const InboxFile& file : ready) {
       if (stopped) co_return;
       if (parts.backlog != nullptr && parts.backlog->over_limit()) {
@@ -130,6 +138,22 @@ struct InboundDirectory::Impl : std::enable_shared_from_this<InboundDirectory::I
   asio::awaitable<void> take(const std::string& name) {
     parts.probe->file_taken(channel());
     InboxRead read = inbox.read(name, config.max_file_bytes);
+    if (read.status == InboxRead::Status::kGone) {
+      deferred_reads.erase(name);
+      observe::log_info("inbox.file_gone", {{"channel", channel()}, {"file", name}});
+      co_return;
+    }
+    if (read.status == InboxRead::Status::kDeferred) {
+      // The machine's fault, not the file's (out of file descriptors, an I/O error): the file
+      // waits for the next poll, logged once until a read of it succeeds.
+      parts.probe->file_deferred(channel(), "read_failed");
+      if (deferred_reads.insert(name).second) {
+        observe::log_warn("inbox.file_read_deferred",
+                          {{"channel", channel()}, {"file", name}, {"error", read.error.message()}});
+      }
+      co_return;
+    }
+    deferred_reads.erase(name);
     if (read.status == InboxRead::Status::kTooBig) {
       observe::log_info("inbox.file_too_big", {{"channel", channel()}, {"file", name}});
       const HttpResponse reply =

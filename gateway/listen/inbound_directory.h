@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <system_error>
 
 #include "gateway/config/config.h"
 
@@ -37,6 +38,9 @@ struct InboundDirectoryParts {
   /// Test hook (fault injection): called after a file's messages are durable and before the file
   /// is moved. Empty in production.
   std::function<void(const std::string& file)> after_commit;
+  /// Test hook (fault injection): an error it returns fails the read of that file as the system
+  /// would have. Empty in production.
+  std::function<std::error_code(const std::string& file)> read_fault;
 };
 
 class InboundDirectory {

@@ -109,12 +109,18 @@ std::string free_name(const std::string& name, const struct stat& file, const fs
   }
 }
 
+// Why a read failed, as a status.
+InboxRead::Status failed_read(const std::error_code& error, bool opening) {
+  if (opening && error == std::errc::no_such_file_or_directory) return InboxRead::Status::kGone;
+  return read_error_is_transient(error) ? InboxRead::Status::kDeferred : InboxRead::Status::kUnreadable;
+}
+
 InboxRead read_limited(const fs::path& path, std::size_t limit) {
   InboxRead out;
   const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) {
-    out.status = InboxRead::Status::kUnreadable;
     out.error = last_error();
+    out.status = failed_read(out.error, true);
     return out;
   }
   struct stat opened {};
@@ -126,8 +132,8 @@ InboxRead read_limited(const fs::path& path, std::size_t limit) {
     const ssize_t n = ::read(fd, buffer, sizeof buffer);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
-      out.status = InboxRead::Status::kUnreadable;
       out.error = last_error();
+      out.status = failed_read(out.error, false);
       break;
     }
     if (n == 0) break;
@@ -143,6 +149,26 @@ InboxRead read_limited(const fs::path& path, std::size_t limit) {
 }
 
 }  // namespace
+
+bool read_error_is_transient(const std::error_code& error) {
+  if (error.category() != std::system_category() && error.category() != std::generic_category()) return false;
+  switch (error.value()) {
+    case EMFILE:     // this process's file descriptors are used up
+    case ENFILE:     // the system's
+    case ENOMEM:
+    case ENOBUFS:
+    case EAGAIN:
+    case EINTR:
+    case EIO:        // the device (or a network file system) failed this time
+    case ESTALE:     // a network file system's handle went stale
+    case ETIMEDOUT:
+    case EBUSY:
+    case ETXTBSY:
+      return true;
+    default:
+      return false;
+  }
+}
 
 std::string_view to_string(InboxDestination destination) {
   return destination == InboxDestination::kProcessed ? "processed" : "error";
@@ -269,6 +295,14 @@ std::vector<InboxFile> Inbox::scan(std::error_code& error) {
 }
 
 InboxRead Inbox::read(const std::string& name, std::size_t limit) const {
+  if (read_fault_) {
+    if (const std::error_code error = read_fault_(name)) {
+      InboxRead out;
+      out.error = error;
+      out.status = failed_read(error, true);
+      return out;
+    }
+  }
   return read_limited(dir_ / name, limit);
 }
 

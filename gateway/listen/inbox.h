@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -50,11 +51,19 @@ struct InboxFileId {
 
 /// A file's bytes, or why they were not read.
 struct InboxRead {
-  enum class Status { kRead, kTooBig, kUnreadable } status = Status::kRead;
+  /// kGone: the name named nothing any more (the sender took the file back after the scan).
+  /// kDeferred: an error of this machine rather than of the file (out of file descriptors or
+  /// memory, an I/O error, a stale network handle): the file stays for the next poll.
+  /// kUnreadable: this file cannot be read (permissions, not a regular file).
+  enum class Status { kRead, kTooBig, kGone, kDeferred, kUnreadable } status = Status::kRead;
   std::string bytes;
-  std::error_code error;  // kUnreadable
+  std::error_code error;  // kGone, kDeferred, kUnreadable
   InboxFileId id;         // of the file opened (unknown when it could not be)
 };
+
+/// Whether a read failing with `error` may succeed on a later try without anyone changing the
+/// file: what InboxRead::Status::kDeferred means.
+bool read_error_is_transient(const std::error_code& error);
 
 class Inbox {
  public:
@@ -77,6 +86,11 @@ class Inbox {
 
   /// Reads the whole file, unless it is larger than `limit` bytes.
   InboxRead read(const std::string& name, std::size_t limit) const;
+  /// Test hook (fault injection): an error it returns for a name fails that file's read as if
+  /// opening it had.
+  void set_read_fault(std::function<std::error_code(const std::string& name)> fault) {
+    read_fault_ = std::move(fault);
+  }
 
   /// Writes the claim durably (temporary file, fsync, rename, fsync of the folder).
   std::error_code write_claim(const std::string& name, const InboxClaim& claim) const;
@@ -107,6 +121,7 @@ class Inbox {
 
   std::filesystem::path dir_;
   std::map<std::string, Seen> seen_;
+  std::function<std::error_code(const std::string& name)> read_fault_;
 };
 
 /// The folder name of a destination: "processed" or "error".

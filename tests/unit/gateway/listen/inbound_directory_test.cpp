@@ -61,6 +61,7 @@ class InboundDirectoryTest : public ::testing::Test {
     parts.backlog = &backlog_;
     parts.probe = &inbox_probe_;
     parts.after_commit = after_commit_;
+    parts.read_fault = read_fault_;
     directory_ = std::make_unique<InboundDirectory>(io_, config, std::move(parts));
     directory_->start();
   }
@@ -93,6 +94,7 @@ class InboundDirectoryTest : public ::testing::Test {
   InboxProbe inbox_probe_{registry_};
   Backlog backlog_{10};
   std::function<void(const std::string&)> after_commit_;
+  std::function<std::error_code(const std::string&)> read_fault_;
   std::unique_ptr<InboundDirectory> directory_;
 };
 
@@ -212,6 +214,28 @@ TEST_F(InboundDirectoryTest, AJournalFailureLeavesTheFileForTheNextPoll) {
   journal_.set_failing(false);
   ASSERT_TRUE(run_until([&] { return exists("processed/adt.hl7.ack.hl7"); }));
   EXPECT_EQ(journal_.records().size(), 1u);
+}
+
+TEST_F(InboundDirectoryTest, AFileThatCannotBeReadForNowWaitsForTheNextPoll) {
+  int failures = 3;  // out of file descriptors for three polls
+  read_fault_ = [&](const std::string&) {
+    return failures-- > 0 ? std::error_code(EMFILE, std::system_category()) : std::error_code();
+  };
+  dir_.write("adt.hl7", kAdt);
+  start();
+  ASSERT_TRUE(run_until([&] { return exists("processed/adt.hl7.ack.hl7"); }));
+  EXPECT_TRUE(fs::is_empty(dir_.path() / "error"));
+  EXPECT_EQ(metric("helsebro_listen_files_deferred_total{channel=\"lab-files\",reason=\"read_failed\"}"), 3);
+  ASSERT_EQ(journal_.records().size(), 1u);
+}
+
+TEST_F(InboundDirectoryTest, AFileThatCannotBeReadAtAllGoesToErrorWithAProblem) {
+  read_fault_ = [](const std::string&) { return std::error_code(EACCES, std::system_category()); };
+  dir_.write("adt.hl7", kAdt);
+  start();
+  ASSERT_TRUE(run_until([&] { return exists("error/adt.hl7.problem.json"); }));
+  EXPECT_NE(slurp(dir_.path() / "error" / "adt.hl7.problem.json").find("could not be read"), std::string::npos);
+  EXPECT_TRUE(journal_.records().empty());
 }
 
 TEST_F(InboundDirectoryTest, FilesWaitWhileTheBacklogIsOverItsLimit) {

@@ -3,9 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <cerrno>
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <fstream>
+#include <ios>
 #include <sstream>
 
 #include "unit/temp_dir.h"
@@ -142,8 +146,73 @@ TEST(Inbox, ReadRefusesAFileOverTheLimit) {
   EXPECT_EQ(fits.status, InboxRead::Status::kRead);
   EXPECT_EQ(fits.bytes.size(), 1024u);
   const InboxRead gone = inbox.read("gone.xml", 1024);
-  EXPECT_EQ(gone.status, InboxRead::Status::kUnreadable);
+  EXPECT_EQ(gone.status, InboxRead::Status::kGone);
   EXPECT_EQ(gone.error, std::errc::no_such_file_or_directory);
+}
+
+TEST(Inbox, ReadOfADirectoryIsUnreadableForGood) {
+  TempDir dir("helsebro-inbox");
+  Inbox inbox(dir.path());
+  fs::create_directory(dir.path() / "folder.xml");
+  const InboxRead read = inbox.read("folder.xml", 1024);
+  EXPECT_EQ(read.status, InboxRead::Status::kUnreadable);
+  EXPECT_EQ(read.error, std::errc::is_a_directory);
+}
+
+// Lowers this process's limit of open files to what is open now, so that the next open fails
+// with EMFILE (root is bound by it too); restores the limit when it ends.
+class NoFreeDescriptors {
+ public:
+  NoFreeDescriptors() {
+    ::getrlimit(RLIMIT_NOFILE, &saved_);
+    const int probe = ::open("/dev/null", O_RDONLY | O_CLOEXEC);  // the lowest free number
+    ::close(probe);
+    rlimit lowered = saved_;
+    lowered.rlim_cur = static_cast<rlim_t>(probe);
+    ::setrlimit(RLIMIT_NOFILE, &lowered);
+  }
+  ~NoFreeDescriptors() { ::setrlimit(RLIMIT_NOFILE, &saved_); }
+  NoFreeDescriptors(const NoFreeDescriptors&) = delete;
+  NoFreeDescriptors& operator=(const NoFreeDescriptors&) = delete;
+
+ private:
+  rlimit saved_{};
+};
+
+TEST(Inbox, ReadWithoutAFreeDescriptorIsDeferredNotRefused) {
+  TempDir dir("helsebro-inbox");
+  Inbox inbox(dir.path());
+  dir.write("adt.hl7", "MSH|");
+  InboxRead read;
+  {
+    const NoFreeDescriptors none;
+    read = inbox.read("adt.hl7", 1024);
+  }
+  EXPECT_EQ(read.status, InboxRead::Status::kDeferred);
+  EXPECT_EQ(read.error, std::errc::too_many_files_open);
+  EXPECT_EQ(inbox.read("adt.hl7", 1024).status, InboxRead::Status::kRead);
+}
+
+TEST(Inbox, ReadErrorsOfTheMachineAreTransientAndThoseOfTheFileAreNot) {
+  for (int transient : {EMFILE, ENFILE, ENOMEM, EIO, ESTALE, EAGAIN}) {
+    EXPECT_TRUE(read_error_is_transient({transient, std::system_category()})) << transient;
+  }
+  for (int lasting : {EACCES, EPERM, EISDIR, ELOOP, ENOENT}) {
+    EXPECT_FALSE(read_error_is_transient({lasting, std::system_category()})) << lasting;
+  }
+  EXPECT_FALSE(read_error_is_transient(std::make_error_code(std::io_errc::stream)));
+}
+
+TEST(Inbox, AReadFaultFailsTheReadAsTheSystemWould) {
+  TempDir dir("helsebro-inbox");
+  Inbox inbox(dir.path());
+  dir.write("a.hl7", "MSH|");
+  dir.write("b.hl7", "MSH|");
+  inbox.set_read_fault([](const std::string& name) {
+    return name == "a.hl7" ? std::error_code(EIO, std::system_category()) : std::error_code();
+  });
+  EXPECT_EQ(inbox.read("a.hl7", 1024).status, InboxRead::Status::kDeferred);
+  EXPECT_EQ(inbox.read("b.hl7", 1024).status, InboxRead::Status::kRead);
 }
 
 TEST(Inbox, ClaimsRoundTripWithAnyReplyBytes) {
