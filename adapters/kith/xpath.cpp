@@ -171,6 +171,9 @@ Location XPath::location() const {
 XPathDialect::XPathDialect(const SchemaIndex& index) {
   for (const auto& [prefix, ns] : index.prefixes()) prefixes_.insert(prefix);
   prefixes_.insert("xml");
+  for (const SchemaEntry& entry : index.entries()) {
+    if (entry.kind == SchemaKind::kMessage && !entry.message.empty()) payloads_.insert(entry.message);
+  }
 }
 
 XPathDialect::XPathDialect(std::set<std::string> prefixes) : prefixes_(std::move(prefixes)) {}

@@ -84,11 +84,15 @@ class XPathDialect final : public mapping::SourceDialect {
   std::string_view format() const override { return "kith"; }
   Result<std::unique_ptr<mapping::SourcePath>> compile(std::string_view text) const override;
   Result<std::unique_ptr<XPath>> compile_xpath(std::string_view text) const;
+  /// The index's message names (kind "message"), when made from an index.
+  bool has_payloads() const override { return !payloads_.empty(); }
+  bool knows_payload(std::string_view name) const override { return payloads_.count(name) > 0; }
   /// How many distinct XPath queries the engine compiled (plain paths need none).
   std::size_t compiled_queries() const;
 
  private:
   std::set<std::string> prefixes_;
+  std::set<std::string, std::less<>> payloads_;
   mutable std::mutex mutex_;
   mutable std::map<std::string, std::shared_ptr<const pugi::xpath_query>, std::less<>> queries_;
 };

@@ -76,6 +76,9 @@ Result<mapping::Translation> map_e_message(const mapping::MappingSet& set,
     return Error{Errc::kUnsupportedVersion,
                  "mapping '" + mapping->name() + "' does not take version " + key.version};
   }
+  if (std::string why = intake::kith_payload_mismatch(message.header(), schemas->index(), *mapping); !why.empty()) {
+    return Error{Errc::kInvalidValue, "AppRec T99: " + why};
+  }
   kith::SourceView view(message.document());
   auto translated = mapping->translate(view, {"map:" + message.header().msg_id, key.type, 0},
                                        check_fhir ? validate::FhirValidator::check_r4_bundle : nullptr);

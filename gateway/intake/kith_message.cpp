@@ -3,6 +3,7 @@
 #include "adapters/kith/identifiers.h"
 #include "adapters/kith/message_header.h"
 #include "adapters/kith/schema_index.h"
+#include "gateway/mapping/mapping.h"
 
 namespace helsebro::intake {
 namespace {
@@ -63,6 +64,30 @@ KithMessageKey kith_message_key(const kith::MessageHeader& header, const kith::S
   }
   if (key.version.empty()) key.version = version_of_mig(header.mig_version);
   return key;
+}
+
+std::string kith_payload_mismatch(const kith::MessageHeader& header, const kith::SchemaIndex& index,
+                                  const mapping::Mapping& mapping) {
+  if (mapping.payloads().empty()) return {};
+  std::vector<std::string_view> namespaces;
+  if (header.envelope == kith::Envelope::kMsgHead) {
+    for (const kith::Payload& payload : header.payloads) namespaces.push_back(payload.ns);
+  } else {
+    namespaces.push_back(header.root_ns);
+  }
+  // Only names from the schema index: an AppRec's text never quotes the message.
+  bool read = false;
+  for (const std::string_view ns : namespaces) {
+    const kith::SchemaEntry* entry = index.find(ns);
+    if (entry == nullptr || entry->kind != kith::SchemaKind::kMessage) continue;  // attachments
+    if (!mapping.accepts_payload(entry->message)) {
+      return "innholdet passer ikke med MsgInfo/Type: " + entry->message + " " + entry->version +
+             ", men meldingstypen skal ha " + mapping.payloads().front();
+    }
+    read = true;
+  }
+  if (!read) return "meldingen mangler innholdet MsgInfo/Type skal ha: " + mapping.payloads().front();
+  return {};
 }
 
 }  // namespace helsebro::intake

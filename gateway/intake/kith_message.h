@@ -13,6 +13,10 @@ struct MessageHeader;
 class SchemaIndex;
 }  // namespace helsebro::kith
 
+namespace helsebro::mapping {
+class Mapping;
+}  // namespace helsebro::mapping
+
 namespace helsebro::intake {
 
 struct KithMessageKey {
@@ -28,6 +32,13 @@ struct KithMessageKey {
 
 /// Thread-safe; reads only its arguments.
 KithMessageKey kith_message_key(const kith::MessageHeader& header, const kith::SchemaIndex& index);
+
+/// Why the e-message's content is not what `mapping` reads (its `accepts.payloads`), as the
+/// AppRec's text: a payload that is another message (a Henvisning under MsgInfo/Type
+/// DIALOG_NOTAT), or no payload of a kind the mapping names. Empty when the content fits, and
+/// for a mapping that names no payloads. Attachments (Base64Container) are not messages.
+std::string kith_payload_mismatch(const kith::MessageHeader& header, const kith::SchemaIndex& index,
+                                  const mapping::Mapping& mapping);
 
 /// The patient's identity numbers in the systems the kith mappings give them (no-basis):
 /// fødselsnummer, D-nummer and felles hjelpenummer by their OIDs, an H-nummer under the sending

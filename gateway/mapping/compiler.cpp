@@ -571,12 +571,28 @@ Result<std::unique_ptr<Mapping>> Compiler::compile_mapping(const std::string& fi
         if (!v.is_string()) return error(v, "\"" + key + "\" lists strings");
         (key == "messages" ? m->message_types_ : m->versions_).push_back(v.string);
       }
+    } else if (key == "payloads" && value.is_array()) {
+      if (!dialect_.has_payloads()) {
+        return error(value, "\"accepts.payloads\": format \"" + std::string(dialect_.format()) +
+                                "\" carries no kinds of content to name");
+      }
+      for (const JsonNode& v : value.items) {
+        if (!v.is_string()) return error(v, "\"payloads\" lists strings");
+        if (!dialect_.knows_payload(v.string)) {
+          return error(v, "unknown payload \"" + v.string + "\": not a message of the KITH schema index");
+        }
+        m->payloads_.push_back(v.string);
+      }
     } else {
       return error(value, "unknown or mistyped key \"accepts." + key + "\"");
     }
   }
   if (m->format_ != dialect_.format()) return error(*accepts, "format must be \"" + std::string(dialect_.format()) + "\" here");
   if (m->message_types_.empty()) return error(*accepts, "\"messages\" lists at least one message type");
+  if (dialect_.has_payloads() && m->payloads_.empty()) {
+    return error(*accepts, "\"payloads\" names the message(s) the mapping reads (e.g. \"Dialogmelding\"), so that "
+                           "a message whose type and content disagree is refused");
+  }
   auto parts = includes(root);
   if (!parts) return parts.error();
   // Each piece is compiled with the file it was written in, so errors point into that file.

@@ -80,6 +80,11 @@ bool Mapping::accepts_version(std::string_view version) const {
   return false;
 }
 
+bool Mapping::accepts_payload(std::string_view name) const {
+  if (payloads_.empty()) return true;
+  return std::find(payloads_.begin(), payloads_.end(), name) != payloads_.end();
+}
+
 Result<Translation> Mapping::translate(const SourceView& view, const MessageFacts& facts,
                                        const BundleCheck& check) const {
   try {

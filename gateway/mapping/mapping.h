@@ -56,6 +56,11 @@ class Mapping {
   /// The compiled resources (plan_node.h), for checks of the whole plan when the set loads.
   const std::vector<ResourcePlan>& resources() const { return resources_; }
   bool accepts_version(std::string_view version) const;
+  /// The kinds of content the mapping reads ("accepts.payloads"; KITH: "Dialogmelding"); empty
+  /// in a format without them.
+  const std::vector<std::string>& payloads() const { return payloads_; }
+  /// True when the mapping reads content of this kind (always, when it names none).
+  bool accepts_payload(std::string_view name) const;
 
   /// Checks a Bundle before it is serialized (the FHIR validator); an error refuses the message.
   using BundleCheck = std::function<Result<void>(const JsonTape& bundle)>;
@@ -77,6 +82,7 @@ class Mapping {
   std::string format_;
   std::vector<std::string> message_types_;
   std::vector<std::string> versions_;  // empty: any
+  std::vector<std::string> payloads_;  // empty: the format has none
   std::vector<std::string> var_names_;
   std::vector<std::unique_ptr<PlanNode>> lets_;  // slot i computes var i (built-ins have none)
   std::unique_ptr<PlanNode> ordering_key_;

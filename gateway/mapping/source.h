@@ -37,6 +37,12 @@ class SourceDialect {
   virtual ~SourceDialect() = default;
   virtual std::string_view format() const = 0;
   virtual Result<std::unique_ptr<SourcePath>> compile(std::string_view text) const = 0;
+  /// The kinds of message this format's envelope carries as its content, by name (KITH: the
+  /// schema index's message names, "Dialogmelding"): a mapping of such a format must name the
+  /// ones it reads ("accepts.payloads"), so that a message whose type and content disagree is
+  /// refused instead of translated into next to nothing. Empty: the format has no such content.
+  virtual bool has_payloads() const { return false; }
+  virtual bool knows_payload(std::string_view /*name*/) const { return false; }
 };
 
 /// One message, as the engine sees it. Used by one thread at a time.

@@ -331,6 +331,9 @@ const std::vector<Case>& refused_by_both() {
   static const std::vector<Case> cases = {
       // Top level.
       {"unknown top-level key", Kind::kMapping, mapping("{}", "{}", "", R"("mappings": 1, )")},
+      {"payloads in an HL7 v2 mapping", Kind::kMapping,
+       R"({"mapping": "t", "accepts": {"format": "hl7v2", "messages": ["ADT^A04"], "payloads": ["Dialogmelding"]},
+           "resources": [{"name": "r", "resourceType": "Basic", "resource": {}}]})"},
       {"no mapping name", Kind::kMapping,
        R"({"accepts": {"format": "hl7v2", "messages": ["ADT^A04"]},
            "resources": [{"name": "r", "resourceType": "Basic", "resource": {}}]})"},

@@ -2,11 +2,19 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
 #include "adapters/kith/classifier.h"
 #include "adapters/kith/schema_set.h"
 #include "adapters/kith/xml_reader.h"
 #include "gateway/app/mappings.h"
+#include "gateway/intake/kith_message.h"
+#include "adapters/kith/message_header.h"
+#include "adapters/kith/schema_index.h"
 #include "tests/unit/adapters/kith/test_support.h"
+#include "unit/temp_dir.h"
 
 namespace helsebro::intake {
 namespace {
@@ -88,9 +96,14 @@ TEST(KithIntake, ProblemJsonNeverQuotesTheMessage) {
   EXPECT_FALSE(contains(p.body, kt::kFnr)) << p.body;
 }
 
+std::shared_ptr<const mapping::MappingSet> repository_mappings() {
+  static auto set = app::load_mappings(std::string(HELSEBRO_SOURCE_DIR) + "/mappings").value();
+  return set;
+}
+
 // With the repository's mappings, an accepted Dialogmelding is translated, not held.
 KithIntake make_mapping_intake() {
-  static auto set = app::load_mappings(std::string(HELSEBRO_SOURCE_DIR) + "/mappings").value();
+  static auto set = repository_mappings();
   auto schemas = kt::schemas();
   std::shared_ptr<const kith::SchemaIndex> index(schemas, &schemas->index());
   return KithIntake(KithRules{}, std::make_shared<const kith::Classifier>(schemas, kith::ClassifierOptions{}),
@@ -105,6 +118,84 @@ TEST(KithIntake, TranslatesAMessageAMappingTakes) {
   EXPECT_TRUE(contains(p.record.ordering_key, kt::kFnr)) << p.record.ordering_key;
   EXPECT_EQ(p.outcome, "apprec_ok");
   EXPECT_TRUE(p.duplicate_checked);
+}
+
+// MsgInfo/Type says Henvisning (whose mapping takes version 1.1), the content is a Dialogmelding
+// 1.1: the henvisning mapping would make a ServiceRequest of next to nothing and answer OK.
+TEST(KithIntake, RefusesContentThatIsNotTheMessageItsTypeNamesWithAppRecT99) {
+  const PreparedKith p = make_mapping_intake().prepare(
+      kt::dialog_message({{R"(<Type V="DIALOG_NOTAT" DN="Notat"/>)", R"(<Type V="HENVISNING" DN="Henvisning"/>)"}}),
+      "10.0.0.1");
+  EXPECT_EQ(p.record.state, MessageState::kRejected);
+  EXPECT_EQ(p.record.mapping, "henvisning");
+  EXPECT_TRUE(p.record.bundle.empty());
+  EXPECT_EQ(p.record.reason.substr(0, 4), "T99:") << p.record.reason;
+  EXPECT_TRUE(contains(p.record.reason, "Dialogmelding 1.1")) << p.record.reason;
+  EXPECT_TRUE(contains(p.record.reason, "Henvisning")) << p.record.reason;
+  EXPECT_EQ(p.outcome, "apprec_rejected");
+  EXPECT_TRUE(contains(p.body, R"(<Status V="2")")) << p.body;
+  EXPECT_TRUE(contains(p.body, R"(V="T99")")) << p.body;
+}
+
+TEST(KithPayloadMismatch, AttachmentsAreNotMessagesButTheNamedMessageMustBeThere) {
+  const mapping::Mapping* dialog = repository_mappings()->find("kith", "DIALOG_NOTAT");
+  ASSERT_NE(dialog, nullptr);
+  const kith::SchemaIndex& index = kt::schemas()->index();
+  const kith::Payload dialogmelding{"http://www.kith.no/xmlstds/dialog/2013-01-23", "Dialogmelding", "/MsgHead/Document[1]"};
+  const kith::Payload attachment{"http://www.kith.no/xmlstds/base64container", "Base64Container", "/MsgHead/Document[2]"};
+  const kith::Payload henvisning{"http://www.kith.no/xmlstds/henvisning/2012-02-15", "Henvisning", "/MsgHead/Document[2]"};
+  kith::MessageHeader h;
+  h.envelope = kith::Envelope::kMsgHead;
+  h.payloads = {dialogmelding, attachment};
+  EXPECT_EQ(kith_payload_mismatch(h, index, *dialog), "");
+  h.payloads = {attachment};
+  EXPECT_EQ(kith_payload_mismatch(h, index, *dialog),
+            "meldingen mangler innholdet MsgInfo/Type skal ha: Dialogmelding");
+  h.payloads = {dialogmelding, henvisning};
+  EXPECT_EQ(kith_payload_mismatch(h, index, *dialog),
+            "innholdet passer ikke med MsgInfo/Type: Henvisning 1.1, men meldingstypen skal ha Dialogmelding");
+  // A standalone message: its root is the content.
+  const mapping::Mapping* epikrise = repository_mappings()->find("kith", "EPIKRISE");
+  ASSERT_NE(epikrise, nullptr);
+  kith::MessageHeader standalone;
+  standalone.envelope = kith::Envelope::kStandalone;
+  standalone.root_ns = "http://www.kith.no/xmlstds/epikrise/2012-02-15";
+  EXPECT_EQ(kith_payload_mismatch(standalone, index, *epikrise), "");
+  standalone.root_ns = "http://www.kith.no/xmlstds/labsvar/2012-02-15";
+  EXPECT_EQ(kith_payload_mismatch(standalone, index, *epikrise),
+            "innholdet passer ikke med MsgInfo/Type: Svarrapport 1.4, men meldingstypen skal ha Epikrise");
+}
+
+// The load error of the repository's mappings with dialogmelding.json's payloads line replaced.
+std::string load_error_with_payloads(const std::string& replacement) {
+  const test::TempDir dir("helsebro-payloads");
+  const std::filesystem::path copy = dir.path() / "mappings";
+  std::filesystem::copy(std::filesystem::path(HELSEBRO_SOURCE_DIR) / "mappings", copy,
+                        std::filesystem::copy_options::recursive);
+  const std::filesystem::path file = copy / "kith" / "dialogmelding.json";
+  std::ifstream in(file);
+  std::stringstream text;
+  text << in.rdbuf();
+  in.close();
+  std::string edited = text.str();
+  const std::string line = R"("versions": ["1.0", "1.1"],
+    "payloads": ["Dialogmelding"])";
+  const std::size_t at = edited.find(line);
+  if (at == std::string::npos) return "the file no longer has the line this test edits";
+  edited.replace(at, line.size(), replacement);
+  std::ofstream(file, std::ios::trunc) << edited;
+  auto set = app::load_mappings(copy.string(), kt::kSchemaDir.string());
+  return set ? "" : set.error().detail;
+}
+
+TEST(KithPayloadMismatch, AKithMappingMustNameKnownPayloads) {
+  EXPECT_EQ(load_error_with_payloads(R"("versions": ["1.0", "1.1"], "payloads": ["Dialogmelding"])"), "");
+  EXPECT_TRUE(contains(load_error_with_payloads(R"("versions": ["1.0", "1.1"])"), "\"payloads\" names the message"));
+  EXPECT_TRUE(contains(load_error_with_payloads(R"("versions": ["1.0", "1.1"], "payloads": ["Dialogmeling"])"),
+                       "dialogmelding.json:15:"))
+      << load_error_with_payloads(R"("versions": ["1.0", "1.1"], "payloads": ["Dialogmeling"])");
+  EXPECT_TRUE(contains(load_error_with_payloads(R"("versions": ["1.0", "1.1"], "payloads": ["Dialogmeling"])"),
+                       "unknown payload \"Dialogmeling\""));
 }
 
 // A directory that answers at once, and remembers what it was asked.
