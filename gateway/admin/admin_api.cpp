@@ -52,7 +52,7 @@ namespace {
 // {"ids": [...]} or {"state": "dead", "since": "2026-11-01"}; an error text when malformed.
 std::string read_query(const std::string& body, MessageQuery& query) {
   rapidjson::Document doc;
-  doc.Parse(body.c_str(), body.size());
+  doc.Parse<rapidjson::kParseIterativeFlag>(body.c_str(), body.size());
   if (doc.HasParseError() || !doc.IsObject()) return "the body must be a JSON object";
   if (doc.HasMember("ids")) {
     if (!doc["ids"].IsArray()) return "\"ids\" must be an array of message ids";

@@ -50,7 +50,7 @@ bool transient_status(int status) { return status == 408 || status == 429 || sta
 // that may pass later makes it retried. nullopt when no entry failed (or the body says nothing).
 std::optional<Decision> failed_entry(int status, const std::string& body) {
   rapidjson::Document doc;
-  doc.Parse(body.c_str(), body.size());
+  doc.Parse<rapidjson::kParseIterativeFlag>(body.c_str(), body.size());
   if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("entry") || !doc["entry"].IsArray()) {
     return std::nullopt;
   }
@@ -216,7 +216,7 @@ std::optional<double> retry_after_seconds(std::string_view value, EpochMillis no
 
 std::string summarize_operation_outcome(const std::string& body) {
   rapidjson::Document doc;
-  doc.Parse(body.c_str(), body.size());
+  doc.Parse<rapidjson::kParseIterativeFlag>(body.c_str(), body.size());
   std::string out;
   if (!doc.HasParseError()) out = summarize_issues(doc);
   if (out.empty()) out = body.substr(0, 200);

@@ -50,7 +50,7 @@ std::string presence_key(std::vector<PatientIdentifier> ids) {
 Result<PatientPresence> read_patient_search(int status, std::string_view body) {
   if (status != 200) return unreadable("HTTP status " + std::to_string(status));
   rapidjson::Document doc;
-  doc.Parse(body.data(), body.size());
+  doc.Parse<rapidjson::kParseIterativeFlag>(body.data(), body.size());
   if (doc.HasParseError() || !doc.IsObject()) return unreadable("the answer is not JSON");
   const auto type = doc.FindMember("resourceType");
   if (type == doc.MemberEnd() || !type->value.IsString() ||

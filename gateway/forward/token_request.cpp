@@ -73,7 +73,7 @@ Result<TokenGrant> parse_token_response(std::string_view body) {
     return Error{Errc::kUpstreamTransient, "token response " + why};
   };
   rapidjson::Document doc;
-  doc.Parse(body.data(), body.size());
+  doc.Parse<rapidjson::kParseIterativeFlag>(body.data(), body.size());
   if (doc.HasParseError() || !doc.IsObject()) return bad("is not a JSON object");
   const auto token = doc.FindMember("access_token");
   if (token == doc.MemberEnd() || !token->value.IsString() || token->value.GetStringLength() == 0) {
@@ -97,7 +97,7 @@ Result<TokenGrant> parse_token_response(std::string_view body) {
 std::string describe_token_error(int status, std::string_view body) {
   std::string out = "HTTP " + std::to_string(status);
   rapidjson::Document doc;
-  doc.Parse(body.data(), body.size());
+  doc.Parse<rapidjson::kParseIterativeFlag>(body.data(), body.size());
   if (doc.HasParseError() || !doc.IsObject()) return out;
   const auto error = doc.FindMember("error");
   if (error != doc.MemberEnd() && error->value.IsString()) {

@@ -13,6 +13,7 @@ import tempfile
 import threading
 import time
 import unittest
+import urllib.error
 import urllib.request
 
 from harness import (CR, EB, SB, HELSEBRO_BIN, SOURCE_DIR, DevFhirServer, Gateway, MllpConnection,
@@ -265,6 +266,16 @@ class Delivery(unittest.TestCase):
                                          headers={"Authorization": f"Bearer {TOKEN}"})
         with urllib.request.urlopen(request, timeout=10) as r:
             self.assertEqual(json.loads(r.read()), {"queued": 0, "rejected": [], "held": [], "notFound": ["no-such-id"]})
+
+        # A body nested a million deep is a 400, and the gateway stays up.
+        request = urllib.request.Request(f"http://127.0.0.1:{gw.http_port}/admin/messages/replay",
+                                         data=b"[" * 1_000_000, method="POST",
+                                         headers={"Authorization": f"Bearer {TOKEN}"})
+        with self.assertRaises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=10)
+        self.assertEqual(refused.exception.code, 400)
+        with urllib.request.urlopen(f"http://127.0.0.1:{gw.http_port}/healthz", timeout=10) as r:
+            self.assertEqual(r.status, 200)
 
     def test_backpressure_pauses_senders_and_memory_stays_bounded(self):
         limit, senders, per_sender = 5, 4, 8

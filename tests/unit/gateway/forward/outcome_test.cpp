@@ -178,5 +178,16 @@ TEST(Backoff, AnUnreadableRetryAfterLeavesTheNormalBackoff) {
   EXPECT_DOUBLE_EQ(backoff_seconds(3, {1, 60}, 0.5, past), 4.0) << "a past date waits no longer";
 }
 
+// A FHIR server's answer nested a million deep is read without recursion: the gateway is not
+// brought down by what a peer sends.
+TEST(Classify, ADeeplyNestedAnswerIsReadWithoutExhaustingTheStack) {
+  const std::string deep(1'000'000, '[');
+  EXPECT_EQ(classify(reply(200, deep)).outcome, Outcome::kDelivered);
+  EXPECT_EQ(classify(reply(422, deep)).outcome, Outcome::kDead);
+  const std::string nested = std::string(100'000, '[') + std::string(100'000, ']');
+  EXPECT_EQ(classify(reply(200, nested)).outcome, Outcome::kDelivered);
+  EXPECT_FALSE(summarize_operation_outcome(nested).empty());
+}
+
 }  // namespace
 }  // namespace helsebro::forward

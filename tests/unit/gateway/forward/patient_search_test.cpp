@@ -99,5 +99,10 @@ TEST(PresenceCache, ANewAnswerReplacesTheOldOne) {
   EXPECT_EQ(cache.size(), 0u);
 }
 
+TEST(PatientSearch, ADeeplyNestedAnswerIsAnErrorNotACrash) {
+  EXPECT_FALSE(read_patient_search(200, std::string(1'000'000, '[')));
+  EXPECT_FALSE(read_patient_search(200, std::string(100'000, '[') + std::string(100'000, ']')));
+}
+
 }  // namespace
 }  // namespace helsebro::forward

@@ -64,5 +64,11 @@ TEST(DescribeTokenError, SaysTheStatusAndTheServersErrorCode) {
   EXPECT_EQ(describe_token_error(400, "{\"error\":\"bad\\nline\"}"), "HTTP 400 bad?line");
 }
 
+TEST(ParseTokenResponse, ADeeplyNestedAnswerIsAnErrorNotACrash) {
+  const std::string deep(1'000'000, '[');
+  EXPECT_FALSE(parse_token_response(deep));
+  EXPECT_FALSE(describe_token_error(400, deep).empty());
+}
+
 }  // namespace
 }  // namespace helsebro::forward
