@@ -278,7 +278,7 @@ int serve(const config::Config& config) {
   std::vector<std::unique_ptr<listen::InboundDirectory>> directories;
   try {
     if (config.https.enabled) {
-      https = std::make_unique<listen::HttpServer>(io, config.https, config.http.max_body_bytes, probes.listen,
+      https = std::make_unique<listen::HttpServer>(io, config.https, config.http, probes.listen,
                                                    https_probe);
     }
     directories = inbound_directories(io, config, inbound, kith, mappings_now, inbox_probe);

@@ -309,6 +309,7 @@ Config parse_config(const std::string& text, const std::string& source) {
     read(*h, "host", c.http.host);
     read_int(*h, "port", c.http.port);
     read_int(*h, "maxBodyBytes", c.http.max_body_bytes);
+    read_int(*h, "maxConnections", c.http.max_connections);
   }
   if (auto* h = member(doc, "https")) {
     c.https = read_https(*h, source);

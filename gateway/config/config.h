@@ -51,6 +51,9 @@ struct HttpConfig {
   std::string host = "127.0.0.1";
   std::uint16_t port = 8080;
   std::size_t max_body_bytes = 1 << 20;
+  /// Connections each HTTP listener (http, https) serves at once; each may hold a body of up to
+  /// max_body_bytes. More are answered 503 (HTTPS: closed).
+  std::size_t max_connections = 64;
 };
 
 /// A second listener serving only the /inbound/* endpoints over TLS (body limit: http's).

@@ -12,6 +12,10 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
+#include <atomic>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/string.hpp>
 #include <chrono>
 #include <map>
 #include <vector>
@@ -31,6 +35,11 @@ namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 constexpr auto kReadTimeout = std::chrono::seconds(30);
+// After a request whose body was not read (over the limit, malformed): how long, and how many
+// bytes, the rest is read and dropped before the connection closes, so that a client still
+// sending gets the answer instead of a reset.
+constexpr auto kDrainTime = std::chrono::seconds(5);
+constexpr std::size_t kDrainBytes = 64 << 20;
 
 HttpResponse problem(int status, std::string title, std::string detail) {
   HttpResponse r;
@@ -97,6 +106,9 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   std::string host;
   std::uint16_t requested_port;
   std::size_t max_body_bytes;
+  std::size_t max_connections;
+  std::atomic<std::size_t> open_connections{0};
+  bool accept_failing = false;  // accept_loop only: its failure is logged once until it recovers
   std::unique_ptr<ssl::context> tls;              // null: plain HTTP
   std::vector<config::SenderRuleConfig> allowed;  // HTTPS: who may call; empty: anyone
   observe::ListenProbe* listen_probe = nullptr;
@@ -105,36 +117,100 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   std::map<std::pair<std::string, std::string>, HttpHandler> routes;
   std::uint16_t bound_port = 0;
 
-  Impl(asio::io_context& i, std::string name, std::string h, std::uint16_t p, std::size_t limit)
+  Impl(asio::io_context& i, std::string name, std::string h, std::uint16_t p, std::size_t limit,
+       std::size_t connections)
       : io(i),
         listener(std::move(name)),
         host(std::move(h)),
         requested_port(p),
         max_body_bytes(limit),
+        max_connections(connections),
         acceptor(i) {}
 
+  // A connection being served: counted from its accept to the end of its session.
+  class Slot {
+   public:
+    explicit Slot(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) { impl_->open_connections.fetch_add(1); }
+    Slot(Slot&& other) noexcept : impl_(std::move(other.impl_)) {}
+    Slot(const Slot&) = delete;
+    Slot& operator=(const Slot&) = delete;
+    Slot& operator=(Slot&&) = delete;
+    ~Slot() {
+      if (impl_) impl_->open_connections.fetch_sub(1);
+    }
+
+   private:
+    std::shared_ptr<Impl> impl_;
+  };
+
   asio::awaitable<void> accept_loop() {
+    auto self = shared_from_this();
+    asio::steady_timer pause(acceptor.get_executor());
     for (;;) {
       auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(io), kTuple);
-      if (ec == asio::error::operation_aborted) co_return;
-      if (ec) continue;
+      if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+      if (ec) {
+        // Out of file descriptors or memory: the connection waits in the kernel's queue. Trying
+        // again at once would spin on the same error and starve every other connection.
+        if (!accept_failing) {
+          observe::log_error("http.accept_failed", {{"listener", listener}, {"error", ec.message()}});
+        }
+        accept_failing = true;
+        pause.expires_after(std::chrono::milliseconds(100));
+        co_await pause.async_wait(kTuple);
+        continue;
+      }
+      if (accept_failing) observe::log_info("http.accept_recovered", {{"listener", listener}});
+      accept_failing = false;
       beast::error_code nodelay_ec;  // a reply goes out whole and at once (see mllp_listener.cpp)
       socket.set_option(tcp::no_delay(true), nodelay_ec);
       auto executor = socket.get_executor();
+      if (open_connections.load() >= max_connections) {
+        // Each connection may hold a body of up to max_body_bytes: their number bounds memory.
+        if (listen_probe) listen_probe->connection_refused(listener, "too_many_connections");
+        observe::log_warn("http.connection_refused",
+                          {{"listener", listener}, {"peer", address_of(socket)}, {"reason", "too_many_connections"}});
+        asio::co_spawn(executor, refuse_busy(std::move(socket)), asio::detached);
+        continue;
+      }
+      Slot slot(self);
       if (tls)
-        asio::co_spawn(executor, tls_session(std::move(socket)), asio::detached);
+        asio::co_spawn(executor, tls_session(std::move(socket), std::move(slot)), asio::detached);
       else
-        asio::co_spawn(executor, plain_session(std::move(socket)), asio::detached);
+        asio::co_spawn(executor, plain_session(std::move(socket), std::move(slot)), asio::detached);
     }
   }
 
-  static std::string address_of(const tcp::socket& socket) {
+  // Over the connection limit: plain HTTP gets a 503 with Retry-After before the close; HTTPS,
+  // which would need a handshake first, is closed.
+  asio::awaitable<void> refuse_busy(tcp::socket socket) {
+    auto self = shared_from_this();
+    beast::error_code ec;
+    if (!tls) {
+      HttpResponse busy = problem(503, "Service Unavailable",
+                                  "too many connections at once (" + std::to_string(max_connections) +
+                                      "): try again shortly");
+      std::string text = "HTTP/1.1 503 Service Unavailable\r\nServer: helsebro\r\nContent-Type: " +
+                         busy.content_type + "\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: " +
+                         std::to_string(busy.body.size()) + "\r\n\r\n" + busy.body;
+      beast::tcp_stream stream(std::move(socket));
+      stream.expires_after(std::chrono::seconds(2));
+      co_await asio::async_write(stream, asio::buffer(text), kTuple);
+      stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+      stream.close();
+      co_return;
+    }
+    socket.close(ec);
+  }
+
+  template <class Socket>
+  static std::string address_of(const Socket& socket) {
     beast::error_code ec;
     const auto remote = socket.remote_endpoint(ec);
     return ec ? "unknown" : remote.address().to_string();
   }
 
-  asio::awaitable<void> plain_session(tcp::socket socket) {
+  asio::awaitable<void> plain_session(tcp::socket socket, [[maybe_unused]] Slot slot) {
     auto self = shared_from_this();
     const std::string peer = address_of(socket);
     beast::tcp_stream stream(std::move(socket));
@@ -143,7 +219,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     stream.socket().shutdown(tcp::socket::shutdown_send, ec);
   }
 
-  asio::awaitable<void> tls_session(tcp::socket socket) {
+  asio::awaitable<void> tls_session(tcp::socket socket, [[maybe_unused]] Slot slot) {
     auto self = shared_from_this();
     const std::string peer = address_of(socket);
     beast::ssl_stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(socket)), *tls);
@@ -179,15 +255,23 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       bool path_known = false;
       for (const auto& [key, handler] : routes)
         path_known = path_known || key.second == request.path;
-      if (path_known)
-        co_return problem(405, "Method Not Allowed",
-                          request.method + " is not allowed on " + request.path);
+      if (path_known) {
+        std::string allow;
+        for (const auto& [key, handler] : routes) {
+          if (key.second == request.path) allow.append(allow.empty() ? "" : ", ").append(key.first);
+        }
+        HttpResponse refused = problem(405, "Method Not Allowed", request.method + " is not allowed on " + request.path);
+        refused.headers.emplace_back("Allow", std::move(allow));
+        co_return refused;
+      }
       co_return problem(404, "Not Found", "no resource at " + request.path);
     }
     co_return co_await async_handle(it->second, request, asio::use_awaitable);
   }
 
   // Reads requests and answers them in order until the client closes, times out or asks to close.
+  // The header comes first: a body declared over the limit is refused before it is read, and a
+  // client that waits for "100 Continue" gets it.
   template <class Stream>
   asio::awaitable<void> serve(Stream& stream, const std::string& peer, const std::string& subject) {
     beast::flat_buffer buffer;
@@ -195,18 +279,34 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       http::request_parser<http::string_body> parser;
       parser.body_limit(max_body_bytes);
       beast::get_lowest_layer(stream).expires_after(kReadTimeout);
-      auto [read_ec, n] = co_await http::async_read(stream, buffer, parser, kTuple);
-      (void)n;
-      if (connection_ended(read_ec)) break;
+      auto [head_ec, head_n] = co_await http::async_read_header(stream, buffer, parser, kTuple);
+      (void)head_n;
+      if (connection_ended(head_ec)) break;
+      beast::error_code read_ec = head_ec;
+      if (!read_ec && !parser.is_done()) {
+        if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
+          http::response<http::empty_body> go_on{http::status::continue_, parser.get().version()};
+          auto [continue_ec, continue_n] = co_await http::async_write(stream, go_on, kTuple);
+          (void)continue_n;
+          if (continue_ec) break;
+        }
+        auto [body_ec, body_n] = co_await http::async_read(stream, buffer, parser, kTuple);
+        (void)body_n;
+        if (connection_ended(body_ec)) break;
+        read_ec = body_ec;
+      }
       HttpResponse response;
       bool keep_alive = false;
       unsigned version = 11;
       if (read_ec) {
-        response =
-            read_ec == http::error::body_limit
-                ? problem(413, "Content Too Large",
-                          "the body is larger than " + std::to_string(max_body_bytes) + " bytes")
-                : problem(400, "Bad Request", read_ec.message());
+        if (read_ec == http::error::body_limit) {
+          response = problem(413, "Content Too Large",
+                             "the body is larger than " + std::to_string(max_body_bytes) + " bytes");
+        } else if (read_ec == http::error::header_limit) {
+          response = problem(431, "Request Header Fields Too Large", "the request's header is too large");
+        } else {
+          response = problem(400, "Bad Request", read_ec.message());
+        }
       } else {
         auto& req = parser.get();
         keep_alive = req.keep_alive();
@@ -223,19 +323,33 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       beast::get_lowest_layer(stream).expires_after(kReadTimeout);
       auto [write_ec, written] = co_await http::async_write(stream, res, kTuple);
       (void)written;
+      if (!write_ec && read_ec) co_await drain(stream);
       if (write_ec || !keep_alive) break;
+    }
+  }
+
+  // Reads and drops what the client still sends, for a while, so that the close that follows
+  // does not reset the connection under the answer before the client has read it.
+  template <class Stream>
+  asio::awaitable<void> drain(Stream& stream) {
+    beast::get_lowest_layer(stream).expires_after(kDrainTime);
+    std::vector<char> scratch(64 * 1024);
+    for (std::size_t dropped = 0; dropped < kDrainBytes;) {
+      auto [ec, n] = co_await stream.async_read_some(asio::buffer(scratch), kTuple);
+      if (ec) break;
+      dropped += n;
     }
   }
 };
 
 HttpServer::HttpServer(asio::io_context& io, config::HttpConfig config)
     : impl_(std::make_shared<Impl>(io, "http", std::move(config.host), config.port,
-                                   config.max_body_bytes)) {}
+                                   config.max_body_bytes, config.max_connections)) {}
 
-HttpServer::HttpServer(asio::io_context& io, config::HttpsConfig config, std::size_t max_body_bytes,
+HttpServer::HttpServer(asio::io_context& io, config::HttpsConfig config, const config::HttpConfig& limits,
                        observe::ListenProbe& listen, HttpsProbe& https)
     : impl_(std::make_shared<Impl>(io, "https", std::move(config.host), config.port,
-                                   max_body_bytes)) {
+                                   limits.max_body_bytes, limits.max_connections)) {
   impl_->tls = make_server_tls_context(config.tls);
   impl_->allowed = std::move(config.allowed_senders);
   impl_->listen_probe = &listen;

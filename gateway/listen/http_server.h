@@ -26,13 +26,14 @@ class HttpServer {
  public:
   /// Plain HTTP.
   HttpServer(boost::asio::io_context& io, config::HttpConfig config);
-  /// HTTPS with `config.tls` (optionally mutual TLS) and the body limit `max_body_bytes`. Failed
+  /// HTTPS with `config.tls` (optionally mutual TLS), and the body and connection limits of
+  /// `limits` (the http section's). Failed
   /// handshakes count in `listen` (helsebro_listen_connections_refused_total{channel="https"}).
   /// With `config.allowed_senders`, a request whose client certificate subject matches none is
   /// answered 403 with problem JSON before any handler sees it, and counted in `https`. Throws
   /// std::system_error when the certificate, key or CA file cannot be loaded. The probes must
   /// outlive the server.
-  HttpServer(boost::asio::io_context& io, config::HttpsConfig config, std::size_t max_body_bytes,
+  HttpServer(boost::asio::io_context& io, config::HttpsConfig config, const config::HttpConfig& limits,
              observe::ListenProbe& listen, HttpsProbe& https);
   ~HttpServer();
 

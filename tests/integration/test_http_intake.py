@@ -7,8 +7,10 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import tempfile
+import time
 import unittest
 import urllib.error
 import urllib.request
@@ -228,6 +230,70 @@ class HttpIntake(unittest.TestCase):
         self.assertEqual(problem["issue"][0]["expression"], ["Patient.gender"])
         self.assertEqual(gw.metric("helsebro_journal_messages", state="rejected"), 1)
         self.assertEqual(gw.metric("helsebro_intake_messages_rejected_total", channel="http-fhir"), 1)
+
+    # Transport ----------------------------------------------------------------------------------
+
+    def raw(self, gw, request, timeout=10):
+        """Sends bytes on a new connection; returns it and the first answer's bytes (up to the end
+        of its header, or its whole body when one follows)."""
+        conn = socket.create_connection(("127.0.0.1", gw.http_port), timeout=timeout)
+        self.addCleanup(conn.close)
+        conn.sendall(request)
+        return conn, conn.recv(65536)
+
+    def test_a_body_over_the_limit_gets_413_even_while_the_client_is_still_sending(self):
+        gw = self.gateway({"http": {"maxBodyBytes": 4096}})
+        # Four MiB: more than the sockets' buffers hold, so the client is still sending when the
+        # answer is written; it must read a 413, not a reset connection.
+        status, headers, body = post(self.url(gw, "fhir"), b"{" + b" " * (4 << 20) + b"}", "application/fhir+json")
+        self.assertEqual(status, 413)
+        self.assertEqual(json.loads(body)["status"], 413)
+        self.assertEqual(journal_total(gw), 0)
+
+    def test_a_client_that_expects_100_continue_gets_it_or_its_refusal_before_sending_the_body(self):
+        gw = self.gateway({"http": {"maxBodyBytes": 4096}})
+        body = patient("24079210087")
+        head = (f"POST /inbound/fhir HTTP/1.1\r\nHost: x\r\nContent-Type: application/fhir+json\r\n"
+                f"Expect: 100-continue\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+        conn, first = self.raw(gw, head)
+        self.assertTrue(first.startswith(b"HTTP/1.1 100 Continue\r\n"), first)
+        conn.sendall(body)
+        answer = first.split(b"\r\n\r\n", 1)[1] or conn.recv(65536)
+        self.assertTrue(answer.startswith(b"HTTP/1.1 202 "), answer)
+
+        too_big = (b"POST /inbound/fhir HTTP/1.1\r\nHost: x\r\nContent-Type: application/fhir+json\r\n"
+                   b"Expect: 100-continue\r\nContent-Length: 10000\r\n\r\n")
+        _, refused = self.raw(gw, too_big)
+        self.assertTrue(refused.startswith(b"HTTP/1.1 413 "), refused)
+        self.assertIn(b"Connection: close", refused)
+
+    def test_connections_over_the_limit_are_answered_503_and_served_again_once_one_closes(self):
+        gw = self.gateway({"http": {"maxConnections": 2}})
+        idle = [socket.create_connection(("127.0.0.1", gw.http_port), timeout=10) for _ in range(2)]
+        time.sleep(0.2)  # both accepted
+        _, refused = self.raw(gw, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        self.assertTrue(refused.startswith(b"HTTP/1.1 503 "), refused)
+        self.assertIn(b"Retry-After: 1", refused)
+        for conn in idle:
+            conn.close()
+
+        def healthy():
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{gw.http_port}/healthz", timeout=5) as r:
+                    return r.status == 200
+            except (urllib.error.HTTPError, OSError):
+                return False
+        wait_for(healthy, what="/healthz served again")
+
+    def test_a_wrong_method_names_the_allowed_ones_and_a_huge_header_is_431(self):
+        gw = self.gateway()
+        req = urllib.request.Request(f"http://127.0.0.1:{gw.http_port}/inbound/fhir", method="GET")
+        with self.assertRaises(urllib.error.HTTPError) as wrong:
+            urllib.request.urlopen(req, timeout=10)
+        self.assertEqual(wrong.exception.code, 405)
+        self.assertEqual(wrong.exception.headers["Allow"], "POST")
+        _, answer = self.raw(gw, b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20000 + b"\r\n\r\n")
+        self.assertTrue(answer.startswith(b"HTTP/1.1 431 "), answer)
 
     # Back-pressure ------------------------------------------------------------------------------
 
