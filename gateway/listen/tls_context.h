@@ -11,7 +11,8 @@
 namespace boost::asio::ssl {
 class context;
 }
-struct ssl_st;  // OpenSSL's SSL
+struct ssl_st;   // OpenSSL's SSL
+struct x509_st;  // OpenSSL's X509
 
 namespace helsebro::listen {
 
@@ -20,9 +21,17 @@ namespace helsebro::listen {
 /// std::system_error when a file cannot be loaded.
 std::unique_ptr<boost::asio::ssl::context> make_server_tls_context(const config::TlsConfig& tls);
 
-/// The verified client certificate's subject, one-line as OpenSSL prints it
-/// ("/C=NO/O=St. Olavs hospital/CN=lab"); empty without a client certificate.
+/// The verified client certificate's subject (certificate_subject()); empty without a client
+/// certificate.
 std::string peer_certificate_subject(ssl_st* ssl);
+
+/// A certificate's subject as allowedSenders rules write it: each attribute in certificate
+/// order as "/SHORTNAME=value", the value in UTF-8 ("/C=NO/O=Fjellgården legekontor/CN=lab"),
+/// as OpenSSL's one-line form has it for ASCII names, but never cut short and without OpenSSL's
+/// \xHH for letters such as æ, ø and å. A '/' or '\' inside a value is written "\/" or "\\",
+/// so that no value can pass for another attribute; control characters and bytes that are not
+/// UTF-8 as \xHH.
+std::string certificate_subject(x509_st* cert);
 
 /// Whether a client certificate subject is one of the allowed senders' (certificateSubject
 /// rules only). No rules: anyone is allowed.
