@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
 #include <filesystem>
 #include <cstdlib>
 #include <fstream>
@@ -292,7 +293,8 @@ Config parse_config(const std::string& text, const std::string& source) {
   if (auto* list = member(doc, "inboundDirectories")) c.inbound_directories = read_inbound_directories(*list, source);
   // Channel names are journal columns and metric labels: MLLP channels and inbound directories
   // share one name space.
-  std::vector<std::string> names{c.mllp.channel};
+  // The HTTP intake's and the listeners' own names are taken too.
+  std::vector<std::string> names{c.mllp.channel, "http-hl7v2", "http-kith", "http-fhir", "http", "https"};
   auto check_unique = [&names, &source](const std::string& name, const std::string& at) {
     if (std::find(names.begin(), names.end(), name) != names.end()) {
       throw ConfigError(source, at, "channel name \"" + name + "\" is used twice");
@@ -304,6 +306,26 @@ Config parse_config(const std::string& text, const std::string& source) {
   }
   for (std::size_t i = 0; i < c.inbound_directories.size(); ++i) {
     check_unique(c.inbound_directories[i].channel, "/inboundDirectories/" + std::to_string(i) + "/channel");
+  }
+  // A resend is known as one only while its original is in the journal: retention must not
+  // remove delivered messages before the duplicate window has passed.
+  auto seconds = [](double v) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.15g", v);
+    return std::string(text);
+  };
+  auto check_window = [&](const MllpConfig& m, const std::string& at) {
+    if (m.duplicate_window_seconds > c.keep_delivered_days * 86400) {
+      throw ConfigError(source, "/retention/deliveredDays",
+                        "delivered messages are removed after " + seconds(c.keep_delivered_days * 86400) +
+                            " s, before the duplicate window of " + at + " (" +
+                            seconds(m.duplicate_window_seconds) +
+                            " s) has passed: a resend after that would be stored and delivered again");
+    }
+  };
+  check_window(c.mllp, "/mllp/duplicateWindowSeconds");
+  for (std::size_t i = 0; i < c.mllp_channels.size(); ++i) {
+    check_window(c.mllp_channels[i], "/mllpChannels/" + std::to_string(i) + "/duplicateWindowSeconds");
   }
   if (auto* h = member(doc, "http")) {
     read(*h, "host", c.http.host);

@@ -436,6 +436,11 @@ TEST_F(ConfigTest, InboundDirectoryErrorsNameTheirPointer) {
   EXPECT_EQ(error_of(R"({"mllpChannels": [{"channel": "lab"}],
                          "inboundDirectories": [{"channel": "lab", "path": "/x", "format": "hl7v2"}]})"),
             "helsebro.json at /inboundDirectories/0/channel: channel name \"lab\" is used twice");
+  // The gateway's own channels (HTTP intake) and listeners are taken.
+  for (const char* own : {"http-hl7v2", "http-kith", "http-fhir", "https"}) {
+    EXPECT_EQ(error_of(std::string(R"({"mllpChannels": [{"channel": ")") + own + R"("}]})"),
+              std::string("helsebro.json at /mllpChannels/0/channel: channel name \"") + own + "\" is used twice");
+  }
 }
 
 TEST_F(ConfigTest, ReadsHttpsWithMutualTlsAndAllowedSenders) {
@@ -473,6 +478,26 @@ TEST_F(ConfigTest, HttpsPortComesFromTheEnvironment) {
   ::setenv("HELSEBRO_HTTPS_PORT", "9443", 1);
   apply_environment(c);
   EXPECT_EQ(c.https.port, 9443);
+}
+
+TEST_F(ConfigTest, RetentionMustOutlastTheDuplicateWindow) {
+  // Default retention (30 days) against a 90-day window on a channel.
+  EXPECT_EQ(error_of(R"({"mllpChannels": [{"channel": "lab", "duplicateWindowSeconds": 7776000}]})"),
+            "helsebro.json at /retention/deliveredDays: delivered messages are removed after 2592000 s, before "
+            "the duplicate window of /mllpChannels/0/duplicateWindowSeconds (7776000 s) has passed: a resend after "
+            "that would be stored and delivered again");
+  EXPECT_TRUE(contains(error_of(R"({"retention": {"deliveredDays": 0}})"), "/mllp/duplicateWindowSeconds (86400 s)"));
+  // No window, or retention long enough: fine.
+  EXPECT_NO_THROW(parse_config(R"({"retention": {"deliveredDays": 0}, "mllp": {"duplicateWindowSeconds": 0}})", "c"));
+  EXPECT_NO_THROW(parse_config(R"({"retention": {"deliveredDays": 1}})", "c"));
+}
+
+TEST_F(ConfigTest, CountsHaveAMaximumInsteadOfWrappingAround) {
+  EXPECT_TRUE(contains(error_of(R"({"fhir": {"retry": {"maxAttempts": 4294967297}}})"), "/fhir/retry/maxAttempts"));
+  EXPECT_TRUE(contains(error_of(R"({"maxBacklog": 18446744073709551615})"), "/maxBacklog"));
+  EXPECT_TRUE(contains(error_of(R"({"mllp": {"maxConnections": 2147483648}})"), "/mllp/maxConnections"));
+  EXPECT_TRUE(contains(error_of(R"({"http": {"maxConnections": 0}})"), "/http/maxConnections"));
+  EXPECT_EQ(parse_config(R"({"http": {"maxConnections": 3}})", "c").http.max_connections, 3u);
 }
 
 }  // namespace
