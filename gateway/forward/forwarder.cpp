@@ -72,7 +72,7 @@ struct Forwarder::Impl : std::enable_shared_from_this<Forwarder::Impl> {
 
   Impl(asio::io_context& io, Journal& j, config::FhirConfig c, observe::ForwardProbe& p, Clock k, Url u)
       : strand(asio::make_strand(io)), journal(j), config(std::move(c)), probe(p), clock(std::move(k)),
-        url(std::move(u)), target_label("fhir"),
+        url(std::move(u)), target_label(observe::ForwardProbe::kTarget),
         breaker(kBreakerThreshold, static_cast<EpochMillis>(std::max(0.1, config.retry.initial_seconds) * 1000),
                 static_cast<EpochMillis>(std::max(0.1, config.retry.max_seconds) * 1000)),
         wake(strand) {

@@ -77,7 +77,11 @@ Family::Family(std::string name, std::string help, MetricType type,
       help_(std::move(help)),
       type_(type),
       label_names_(std::move(label_names)),
-      bounds_(std::move(bounds)) {}
+      bounds_(std::move(bounds)) {
+  // A family without labels has one series: exposed from the start, at zero, so that a rule such
+  // as increase(…[10m]) > 0 sees its first event (a series that first appears at 1 shows none).
+  if (label_names_.empty()) child({});
+}
 
 Family::Child& Family::child(const Labels& labels) {
   if (labels.size() != label_names_.size()) {

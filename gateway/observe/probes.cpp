@@ -107,7 +107,10 @@ JournalProbe::JournalProbe(Registry& r)
       failures_(r.add("helsebro_journal_write_failures_total", "Journal writes that failed, by reason.",
                       MetricType::kCounter, {"reason"})),
       depth_(r.add("helsebro_journal_messages", "Messages in the journal, by state (messages).",
-                   MetricType::kGauge, {"state"})) {}
+                   MetricType::kGauge, {"state"})) {
+  // Every reason a write can fail for, at zero: alerts see the first failure.
+  for (const char* reason : {"begin", "write", "commit"}) failures_.counter({reason});
+}
 
 void JournalProbe::committed(std::size_t operations, double seconds) {
   commits_.counter().inc();
@@ -142,7 +145,15 @@ ForwardProbe::ForwardProbe(Registry& r)
                              MetricType::kHistogram, {"target"}, latency_buckets())),
       end_to_end_(r.add("helsebro_forward_delivery_seconds",
                         "Time from receipt to delivery, by target (seconds).", MetricType::kHistogram,
-                        {"target"}, latency_buckets())) {}
+                        {"target"}, latency_buckets())) {
+  // The one target, at zero from the start: "nothing delivered for 15 minutes" can then be told
+  // from "no data", and the circuit reads closed until it opens.
+  const std::string target(kTarget);
+  delivered_.counter({target});
+  circuit_.gauge({target}).set(0);
+  request_latency_.histogram({target});
+  end_to_end_.histogram({target});
+}
 
 void ForwardProbe::delivered(std::string_view target, double seconds_since_received) {
   delivered_.counter({s(target)}).inc();

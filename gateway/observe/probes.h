@@ -77,6 +77,8 @@ class JournalProbe {
 
 class ForwardProbe {
  public:
+  /// The label of the one target the forwarder delivers to (the shared record's FHIR server).
+  static constexpr std::string_view kTarget = "fhir";
   explicit ForwardProbe(Registry& r);
   void delivered(std::string_view target, double seconds_since_received);
   void attempt_failed(std::string_view target, std::string_view reason);

@@ -33,6 +33,15 @@ TEST(Metrics, FamilyWithoutChildrenStillHasHelpAndType) {
             "# TYPE helsebro_unused_total counter\n");
 }
 
+TEST(Metrics, AFamilyWithoutLabelsIsExposedAtZeroBeforeItsFirstEvent) {
+  Registry r;
+  r.add("helsebro_commits_total", "Commits.", MetricType::kCounter);
+  r.add("helsebro_wait_seconds", "Waits (seconds).", MetricType::kHistogram, {}, {1});
+  const std::string text = r.expose();
+  EXPECT_TRUE(contains(text, "\nhelsebro_commits_total 0\n")) << text;
+  EXPECT_TRUE(contains(text, "\nhelsebro_wait_seconds_count 0\n")) << text;
+}
+
 TEST(Metrics, GaugeWithoutLabels) {
   Registry r;
   Family& f = r.add("helsebro_depth", "Queue depth (messages).", MetricType::kGauge);

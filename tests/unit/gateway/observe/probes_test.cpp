@@ -61,6 +61,20 @@ TEST(Probes, EveryPartReportsUnderItsOwnNames) {
   }
 }
 
+// What alerts need before anything has happened: a series at zero, not none.
+TEST(Probes, SeriesAlertsWatchExistAtZeroFromTheStart) {
+  Registry r;
+  Probes probes(r);
+  const std::string text = r.expose();
+  for (const char* series : {"helsebro_journal_commits_total 0", "helsebro_journal_write_failures_total{reason=\"commit\"} 0",
+                             "helsebro_journal_write_failures_total{reason=\"write\"} 0",
+                             "helsebro_forward_messages_delivered_total{target=\"fhir\"} 0",
+                             "helsebro_forward_circuit_open{target=\"fhir\"} 0",
+                             "helsebro_forward_delivery_seconds_count{target=\"fhir\"} 0"}) {
+    EXPECT_TRUE(contains(text, std::string("\n") + series + "\n")) << series << "\n" << text;
+  }
+}
+
 TEST(Probes, EveryFamilyHasHelpAndType) {
   Registry r;
   Probes probes(r);
