@@ -83,7 +83,7 @@ Result<std::size_t> reload(MappingHolder& holder, const config::Config& config, 
   return (*loaded)->mappings().size();
 }
 
-void route_observability(listen::HttpServer& http, observe::Registry& registry) {
+void route_observability(listen::HttpServer& http, observe::Registry& registry, const Backlog& backlog) {
   http.route("GET", "/metrics", [&registry](const listen::HttpRequest&, listen::Respond respond) {
     listen::HttpResponse r;
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
@@ -97,7 +97,21 @@ void route_observability(listen::HttpServer& http, observe::Registry& registry) 
     respond(std::move(r));
   };
   http.route("GET", "/healthz", ok);
-  http.route("GET", "/readyz", ok);
+  // Ready to take messages: not while the backlog is over its limit, when every inbound endpoint
+  // answers 503 and MLLP listeners stop reading (a load balancer should send elsewhere).
+  http.route("GET", "/readyz", [&backlog](const listen::HttpRequest&, listen::Respond respond) {
+    listen::HttpResponse r;
+    r.content_type = "application/json";
+    if (backlog.over_limit()) {
+      r.status = 503;
+      r.headers.emplace_back("Retry-After", "5");
+      r.body = "{\"status\":\"backlog_full\",\"backlog\":" + std::to_string(backlog.count()) +
+               ",\"limit\":" + std::to_string(backlog.limit()) + "}";
+    } else {
+      r.body = "{\"status\":\"ok\"}";
+    }
+    respond(std::move(r));
+  });
 }
 
 #ifndef HELSEBRO_VERSION
@@ -220,7 +234,7 @@ int serve(const config::Config& config) {
   forward::Forwarder forwarder(io, journal, config.fhir, probes.forward);
   std::vector<std::unique_ptr<listen::MllpListener>> channels;
   listen::HttpServer http(io, config.http);
-  route_observability(http, registry);
+  route_observability(http, registry, backlog);
   const intake::MappingProvider mappings_now = [&holder] { return holder.get(); };
   auto pipeline = std::make_shared<listen::InboundPipeline>();
   pipeline->journal = &journal;

@@ -214,6 +214,8 @@ class HttpIntake(unittest.TestCase):
 
     def test_valid_fhir_patient_is_accepted_and_delivered(self):
         gw = self.gateway()
+        with urllib.request.urlopen(f"http://127.0.0.1:{gw.http_port}/readyz", timeout=10) as ready:
+            self.assertEqual(json.loads(ready.read()), {"status": "ok"})
         status, _, body = post(self.url(gw, "fhir"), patient("24079210087"), "application/fhir+json")
         self.assertEqual(status, 202, body)
         self.assertRegex(json.loads(body)["messageId"], r"^[0-9a-f-]{36}$")
@@ -313,6 +315,12 @@ class HttpIntake(unittest.TestCase):
             self.assertEqual(json.loads(reply)["status"], 503)
         self.assertEqual(journal_total(gw), 2)
         self.assertGreaterEqual(gw.metric("helsebro_listen_backpressure_pauses_total", channel="http-fhir"), 1)
+        with self.assertRaises(urllib.error.HTTPError) as not_ready:
+            urllib.request.urlopen(f"http://127.0.0.1:{gw.http_port}/readyz", timeout=10)
+        self.assertEqual(not_ready.exception.code, 503)
+        self.assertEqual(json.loads(not_ready.exception.read()), {"status": "backlog_full", "backlog": 2, "limit": 2})
+        with urllib.request.urlopen(f"http://127.0.0.1:{gw.http_port}/healthz", timeout=10) as alive:
+            self.assertEqual(alive.status, 200)  # alive, only not ready
 
 
 if __name__ == "__main__":
