@@ -186,7 +186,9 @@ PreparedFhir FhirIntake::check(MessageRecord seed, std::string_view bytes) const
   p.metric_type = "other";
 
   rapidjson::Document doc;
-  doc.Parse<rapidjson::kParseIterativeFlag>(r.payload.data(), r.payload.size());  // no recursion
+  // No recursion; and JSON is UTF-8 (RFC 8259): a name in Latin-1 would reach the record garbled.
+  doc.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(r.payload.data(),
+                                                                                   r.payload.size());
   if (doc.HasParseError()) {
     std::string reason = rapidjson::GetParseError_En(doc.GetParseError());
     reason.append(" at byte ").append(std::to_string(doc.GetErrorOffset()));

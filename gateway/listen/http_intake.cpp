@@ -95,6 +95,13 @@ void handle_fhir(const Parts& parts, const HttpRequest& request, Respond respond
   if (auto refused = refuse(parts, request, channel, {"application/fhir+json", "application/json"})) {
     return respond(std::move(*refused));
   }
+  if (auto it = request.headers.find("content-type"); it != request.headers.end()) {
+    if (const std::string charset = charset_of(it->second); !charset.empty() && charset != "utf-8" && charset != "utf8") {
+      parts->pipeline->probes->intake.rejected(channel, "unsupported_media_type");
+      return respond(problem(415, "Unsupported Media Type",
+                             "FHIR JSON is UTF-8: send it as UTF-8 (charset=utf-8), not charset=" + charset));
+    }
+  }
   const auto started = Clock::now();
   auto prepared = std::make_shared<intake::PreparedFhir>(parts->fhir->prepare(request.body, peer_of(request)));
   parts->pipeline->journal->append(
@@ -122,6 +129,31 @@ std::string media_type(std::string_view content_type) {
   std::string out(type);
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
+}
+
+std::string charset_of(std::string_view content_type) {
+  std::size_t at = content_type.find(';');
+  while (at != std::string_view::npos) {
+    std::string_view param = content_type.substr(at + 1);
+    const std::size_t next = param.find(';');
+    param = param.substr(0, next);
+    while (!param.empty() && (param.front() == ' ' || param.front() == '\t')) param.remove_prefix(1);
+    while (!param.empty() && (param.back() == ' ' || param.back() == '\t')) param.remove_suffix(1);
+    const std::size_t equals = param.find('=');
+    std::string name(param.substr(0, equals));
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    while (!name.empty() && name.back() == ' ') name.pop_back();
+    if (name == "charset" && equals != std::string_view::npos) {
+      std::string_view value = param.substr(equals + 1);
+      while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+      if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
+      std::string out(value);
+      for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      return out;
+    }
+    at = next == std::string_view::npos ? std::string_view::npos : at + 1 + next;
+  }
+  return {};
 }
 
 void route_inbound(const std::vector<HttpServer*>& servers, HttpIntakeParts parts) {

@@ -48,5 +48,8 @@ void route_inbound(const std::vector<HttpServer*>& servers, HttpIntakeParts part
 
 /// The media type of a Content-Type value, lower case, without parameters.
 std::string media_type(std::string_view content_type);
+/// The charset parameter of a Content-Type, lower-case and unquoted ("iso-8859-1"); "" when
+/// there is none.
+std::string charset_of(std::string_view content_type);
 
 }  // namespace helsebro::listen

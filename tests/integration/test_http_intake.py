@@ -222,6 +222,18 @@ class HttpIntake(unittest.TestCase):
         found = wait_for(lambda: self.fhir.patients_with_fnr("24079210087"), what="the Patient")
         self.assertEqual(found[0]["gender"], "female")
 
+    def test_fhir_in_another_charset_is_refused(self):
+        gw = self.gateway()
+        latin1 = b'{"resourceType":"Patient","name":[{"given":["\xc5se"]}]}'
+        status, _, body = post(self.url(gw, "fhir"), latin1, "application/fhir+json; charset=ISO-8859-1")
+        self.assertEqual(status, 415, body)
+        self.assertIn("UTF-8", json.loads(body)["detail"])
+        status, _, body = post(self.url(gw, "fhir"), latin1, "application/fhir+json")
+        self.assertEqual(status, 400, body)
+        self.assertEqual(gw.metric("helsebro_journal_messages", state="rejected"), 1)  # kept for inspection
+        status, _, body = post(self.url(gw, "fhir"), patient("24079210087"), 'application/fhir+json; charset="UTF-8"')
+        self.assertEqual(status, 202, body)
+
     def test_invalid_fhir_is_422_with_the_path_and_kept_as_rejected(self):
         gw = self.gateway()
         status, headers, body = post(self.url(gw, "fhir"), patient("24079210087", gender="banana"),

@@ -66,6 +66,19 @@ TEST(FhirIntake, RejectsNonJsonWith400) {
   EXPECT_EQ(p.http_status, 400);
 }
 
+// "Åse" in Latin-1: JSON is UTF-8, and the record would store a garbled name.
+TEST(FhirIntake, RejectsBytesThatAreNotUtf8With400NamingTheByte) {
+  const std::string latin1 = R"({"resourceType":"Patient","name":[{"given":[")" + std::string("\xC5se") + R"("]}]})";
+  const PreparedFhir p = make_intake().prepare(latin1, "10.0.0.1");
+  EXPECT_EQ(p.record.state, MessageState::kRejected);
+  EXPECT_EQ(p.http_status, 400);
+  EXPECT_TRUE(contains(p.body, "Invalid encoding")) << p.body;
+  EXPECT_TRUE(contains(p.body, "at byte 45")) << p.body;  // the first byte of "\xC5se"
+  EXPECT_FALSE(contains(p.body, "\xC5se")) << "the answer does not quote the value";
+  const std::string utf8 = R"({"resourceType":"Patient","name":[{"given":["Åse"]}]})";
+  EXPECT_EQ(make_intake().prepare(utf8, "10.0.0.1").http_status, 202);
+}
+
 TEST(FhirIntake, RejectsJsonWithoutResourceType) {
   EXPECT_EQ(make_intake().prepare(R"({"gender":"female"})", "10.0.0.1").http_status, 422);
   EXPECT_EQ(make_intake().prepare("[]", "10.0.0.1").http_status, 422);
