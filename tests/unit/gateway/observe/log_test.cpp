@@ -21,6 +21,17 @@ TEST(Log, JsonStringsAreEscaped) {
   EXPECT_EQ(json_string("\xC3\xA6"), "\"\xC3\xA6\"");  // UTF-8 passes through
 }
 
+// A Latin-1 file name, a cut-off sequence, an overlong form, a surrogate: each byte that is not
+// part of well-formed UTF-8 becomes U+FFFD, so the line stays JSON a collector can read.
+TEST(Log, BytesThatAreNotUtf8BecomeTheReplacementCharacter) {
+  EXPECT_EQ(json_string("epikrise_\xF8.xml"), "\"epikrise_\\ufffd.xml\"");
+  EXPECT_EQ(json_string("\xC3"), "\"\\ufffd\"");                 // cut off
+  EXPECT_EQ(json_string("\xC0\xAF"), "\"\\ufffd\\ufffd\"");     // overlong '/'
+  EXPECT_EQ(json_string("\xED\xA0\x80"), "\"\\ufffd\\ufffd\\ufffd\"");  // a surrogate
+  EXPECT_EQ(json_string("\xF4\x90\x80\x80"), "\"\\ufffd\\ufffd\\ufffd\\ufffd\"");  // past U+10FFFF
+  EXPECT_EQ(json_string("\xE2\x82\xAC \xF0\x9F\x98\x80 \xC3\xB8"), "\"\xE2\x82\xAC \xF0\x9F\x98\x80 \xC3\xB8\"");
+}
+
 TEST(Log, ParsesLevels) {
   LogLevel level = LogLevel::kInfo;
   EXPECT_TRUE(parse_log_level("debug", level));
