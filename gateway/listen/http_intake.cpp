@@ -90,6 +90,19 @@ void handle_kith(const Parts& parts, const HttpRequest& request, Respond respond
       });
 }
 
+// A FHIR body stored (accepted or rejected): its answer.
+void fhir_stored(const Parts& parts, intake::PreparedFhir& prepared, const std::string& channel,
+                 Clock::time_point started, Respond respond) {
+  const bool translated = prepared.record.state == MessageState::kTranslated;
+  parts->pipeline->probes->intake.acknowledged(channel, std::to_string(prepared.http_status), seconds_since(started));
+  if (translated && parts->pipeline->on_stored) parts->pipeline->on_stored();
+  HttpResponse response;
+  response.status = prepared.http_status;
+  response.content_type = prepared.content_type;
+  response.body = std::move(prepared.body);
+  respond(std::move(response));
+}
+
 void handle_fhir(const Parts& parts, const HttpRequest& request, Respond respond) {
   const std::string& channel = parts->fhir->channel();
   if (auto refused = refuse(parts, request, channel, {"application/fhir+json", "application/json"})) {
@@ -104,18 +117,31 @@ void handle_fhir(const Parts& parts, const HttpRequest& request, Respond respond
   }
   const auto started = Clock::now();
   auto prepared = std::make_shared<intake::PreparedFhir>(parts->fhir->prepare(request.body, peer_of(request)));
+  const bool accepted = prepared->record.state == MessageState::kTranslated;
+  const auto window = static_cast<EpochMillis>(parts->pipeline->duplicate_window_seconds * 1000);
+  if (accepted && window > 0) {
+    // The same sender and body within the window: a resend, answered with the first 202.
+    parts->pipeline->journal->append_unique(
+        prepared->record, prepared->record.received_at - window,
+        [parts, prepared, started, channel, respond = std::move(respond)](Result<AppendOutcome> r) mutable {
+          if (!r) return respond(storage_failed(parts, channel, prepared->record, r.error()));
+          if (!r->duplicate) return fhir_stored(parts, *prepared, channel, started, std::move(respond));
+          parts->pipeline->probes->intake.duplicate(channel);
+          parts->pipeline->probes->intake.acknowledged(channel, "202", seconds_since(started));
+          observe::log_info("inbound.duplicate",
+                            {{"id", prepared->record.id}, {"channel", channel}, {"original", r->original_id}});
+          HttpResponse response;
+          response.status = 202;
+          response.content_type = prepared->content_type;
+          response.body = r->original_ack.empty() ? std::move(prepared->body) : r->original_ack;
+          respond(std::move(response));
+        });
+    return;
+  }
   parts->pipeline->journal->append(
-      prepared->record, [parts, prepared, started, channel, respond = std::move(respond)](Result<std::int64_t> r) {
+      prepared->record, [parts, prepared, started, channel, respond = std::move(respond)](Result<std::int64_t> r) mutable {
         if (!r) return respond(storage_failed(parts, channel, prepared->record, r.error()));
-        const bool translated = prepared->record.state == MessageState::kTranslated;
-        parts->pipeline->probes->intake.acknowledged(channel, std::to_string(prepared->http_status),
-                                                     seconds_since(started));
-        if (translated && parts->pipeline->on_stored) parts->pipeline->on_stored();
-        HttpResponse response;
-        response.status = prepared->http_status;
-        response.content_type = prepared->content_type;
-        response.body = std::move(prepared->body);
-        respond(std::move(response));
+        fhir_stored(parts, *prepared, channel, started, std::move(respond));
       });
 }
 

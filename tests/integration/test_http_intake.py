@@ -222,6 +222,19 @@ class HttpIntake(unittest.TestCase):
         found = wait_for(lambda: self.fhir.patients_with_fnr("24079210087"), what="the Patient")
         self.assertEqual(found[0]["gender"], "female")
 
+    def test_a_resent_fhir_body_gets_its_first_answer_and_is_not_delivered_twice(self):
+        gw = self.gateway()
+        body = patient("13116900216")
+        first = post(self.url(gw, "fhir"), body, "application/fhir+json")
+        again = post(self.url(gw, "fhir"), body, "application/fhir+json")
+        self.assertEqual((first[0], again[0]), (202, 202))
+        self.assertEqual(json.loads(again[2])["messageId"], json.loads(first[2])["messageId"])
+        other = post(self.url(gw, "fhir"), patient("13116900216", gender="male"), "application/fhir+json")
+        self.assertNotEqual(json.loads(other[2])["messageId"], json.loads(first[2])["messageId"])
+        wait_for(lambda: gw.metric("helsebro_journal_messages", state="delivered") == 2, what="two delivered")
+        self.assertEqual(gw.metric("helsebro_intake_duplicates_total", channel="http-fhir"), 1)
+        self.assertEqual(journal_total(gw), 2)
+
     def test_fhir_in_another_charset_is_refused(self):
         gw = self.gateway()
         latin1 = b'{"resourceType":"Patient","name":[{"given":["\xc5se"]}]}'
