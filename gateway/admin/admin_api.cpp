@@ -1,5 +1,7 @@
 #include "gateway/admin/admin_api.h"
 
+#include <cctype>
+
 #include <openssl/crypto.h>
 #include <rapidjson/document.h>
 
@@ -12,10 +14,14 @@ namespace helsebro::admin {
 bool authorized(const listen::HttpRequest& request, const std::string& token) {
   auto it = request.headers.find("authorization");
   if (token.empty() || it == request.headers.end()) return false;
-  const std::string expected = "Bearer " + token;
-  const std::string& given = it->second;
-  return given.size() == expected.size() &&
-         CRYPTO_memcmp(given.data(), expected.data(), given.size()) == 0;
+  // The scheme's name is case-insensitive (RFC 9110 11.1); the token is compared in constant time.
+  const std::string& header = it->second;
+  constexpr std::string_view kScheme = "bearer ";
+  if (header.size() != kScheme.size() + token.size()) return false;
+  for (std::size_t i = 0; i < kScheme.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(header[i])) != kScheme[i]) return false;
+  }
+  return CRYPTO_memcmp(header.data() + kScheme.size(), token.data(), token.size()) == 0;
 }
 
 namespace {

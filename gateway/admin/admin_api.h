@@ -25,7 +25,8 @@ struct AdminActions {
 /// Registers the admin routes. `token` empty: the API is off.
 void route_admin(listen::HttpServer& http, std::string token, AdminActions actions);
 
-/// True when the request carries "Authorization: Bearer <token>" (compared in constant time).
+/// True when the request carries "Authorization: Bearer <token>" (the scheme in any case, the
+/// token compared in constant time).
 bool authorized(const listen::HttpRequest& request, const std::string& token);
 
 }  // namespace helsebro::admin
