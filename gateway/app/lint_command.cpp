@@ -50,7 +50,7 @@ std::string check_schema(const fs::path& file, const std::string& schema_text) {
   rapidjson::SchemaDocument schema(schema_doc);
   rapidjson::SchemaValidator validator(schema);
   rapidjson::Document doc;
-  doc.Parse(text.c_str());
+  doc.Parse<rapidjson::kParseCommentsFlag>(text.c_str());  // the engine takes comments too
   if (doc.Accept(validator)) return {};
   const mapping::JsonNode* node = at_pointer(*tree, validator.GetInvalidDocumentPointer());
   return file.string() + ":" + std::to_string(node->line) + ":" + std::to_string(node->column) + ": " +
@@ -61,6 +61,10 @@ std::string check_schema(const fs::path& file, const std::string& schema_text) {
 }  // namespace
 
 int lint_mappings(const std::string& dir, std::ostream& out, std::ostream& err) {
+  return lint_mappings(dir, default_kith_schema_dir(dir), out, err);
+}
+
+int lint_mappings(const std::string& dir, const std::string& kith_schema_dir, std::ostream& out, std::ostream& err) {
   if (!fs::is_directory(dir)) {
     err << "helsebro lint: " << dir << ": not a directory\n";
     return 2;
@@ -82,10 +86,12 @@ int lint_mappings(const std::string& dir, std::ostream& out, std::ostream& err) 
   }
   // The compiler checks what no schema can: names that must exist, paths, tables, variables,
   // and the FHIR elements the plans write, with their cardinalities and values (plan_check.h).
-  auto set = load_mappings(dir);
-  if (!set) {  // one problem per line
+  auto set = load_mappings(dir, kith_schema_dir);
+  if (!set) {  // one problem per line, each once (a file the schema check refused fails to load too)
     std::istringstream lines(set.error().detail);
-    for (std::string line; std::getline(lines, line);) problems.push_back(line);
+    for (std::string line; std::getline(lines, line);) {
+      if (std::find(problems.begin(), problems.end(), line) == problems.end()) problems.push_back(line);
+    }
   }
   for (const auto& p : problems) out << p << "\n";
   if (!problems.empty()) {

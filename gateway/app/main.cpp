@@ -205,8 +205,11 @@ int main(int argc, char** argv) {
       std::cerr << "helsebro lint: expected at most one DIR\n";
       return 2;
     }
-    return helsebro::app::lint_mappings(args.positional.empty() ? config.mappings_dir : args.positional.front(),
-                                        std::cout, std::cerr);
+    const std::string dir = args.positional.empty() ? config.mappings_dir : args.positional.front();
+    // The KITH schemas the gateway would use: the configuration's, else beside the mappings.
+    const std::string schemas =
+        config.kith.configured ? config.kith.schemas_dir : helsebro::app::default_kith_schema_dir(dir);
+    return helsebro::app::lint_mappings(dir, schemas, std::cout, std::cerr);
   }
   if (args.command == "replay") return replay_command(config, args);
   if (args.command == "map") {

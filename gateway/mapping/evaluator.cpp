@@ -57,7 +57,7 @@ void Evaluator::push_constant(const JsonNode& j) {
     case JsonNode::Type::kNull: tape_.push_null(); break;
     case JsonNode::Type::kBool: tape_.push_bool(j.boolean); break;
     case JsonNode::Type::kInt: tape_.push_int(j.integer); break;
-    case JsonNode::Type::kDouble: tape_.push_double(j.number); break;
+    case JsonNode::Type::kDouble: tape_.push_number(j.string); break;  // as written, e.g. 1.50
     case JsonNode::Type::kString: tape_.push_string(j.string, j.plain); break;
     case JsonNode::Type::kArray: {
       const std::size_t at = tape_.open(JsonToken::Kind::kArray);

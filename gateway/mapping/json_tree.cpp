@@ -5,12 +5,18 @@
 #include <rapidjson/error/en.h>
 #include <rapidjson/reader.h>
 
+#include <charconv>
+#include <cstdlib>
+
 namespace helsebro::mapping {
 namespace {
 
+// Line and column of a byte offset; columns count characters, as editors do, not bytes (an "ø"
+// before the place is one column, not two).
 struct LineIndex {
+  std::string_view text;
   std::vector<std::size_t> starts{0};
-  explicit LineIndex(std::string_view text) {
+  explicit LineIndex(std::string_view t) : text(t) {
     for (std::size_t i = 0; i < text.size(); ++i) {
       if (text[i] == '\n') starts.push_back(i + 1);
     }
@@ -21,7 +27,11 @@ struct LineIndex {
       const std::size_t mid = (lo + hi) / 2;
       (starts[mid] <= offset ? lo : hi) = mid;
     }
-    return {static_cast<std::uint32_t>(lo + 1), static_cast<std::uint32_t>(offset - starts[lo] + 1)};
+    std::uint32_t column = 1;
+    for (std::size_t i = starts[lo]; i < offset && i < text.size(); ++i) {
+      if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) ++column;  // not a continuation byte
+    }
+    return {static_cast<std::uint32_t>(lo + 1), column};
   }
 };
 
@@ -45,20 +55,34 @@ class Builder {
     n.type = JsonNode::Type::kInt;
     n.integer = i;
     n.number = static_cast<double>(i);
+    n.string = std::to_string(i);
     return scalar(std::move(n));
   }
-  // RapidJSON reports every positive integer above UINT32_MAX here, not through Int64.
-  bool Uint64(std::uint64_t u) {
-    if (u <= static_cast<std::uint64_t>(INT64_MAX)) return Int64(static_cast<std::int64_t>(u));
-    return Double(static_cast<double>(u));
-  }
+  bool Uint64(std::uint64_t u) { return RawNumber(std::to_string(u)); }
   bool Double(double d) {
     JsonNode n;
     n.type = JsonNode::Type::kDouble;
     n.number = d;
     return scalar(std::move(n));
   }
-  bool RawNumber(const char*, rapidjson::SizeType, bool) { return false; }
+  // Numbers arrive as their text (kParseNumbersAsStringsFlag): a decimal keeps its digits
+  // ("1.50" stays 1.50 in a FHIR decimal), and an integer too large for 64 bits its value.
+  bool RawNumber(const char* s, rapidjson::SizeType length, bool) { return RawNumber(std::string(s, length)); }
+  bool RawNumber(std::string text) {
+    JsonNode n;
+    n.type = JsonNode::Type::kDouble;
+    if (text.find_first_of(".eE") == std::string::npos) {
+      std::int64_t i = 0;
+      auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), i);
+      if (ec == std::errc{} && end == text.data() + text.size()) {
+        n.type = JsonNode::Type::kInt;
+        n.integer = i;
+      }
+    }
+    n.number = n.type == JsonNode::Type::kInt ? static_cast<double>(n.integer) : std::strtod(text.c_str(), nullptr);
+    n.string = std::move(text);
+    return scalar(std::move(n));
+  }
   bool String(const char* s, rapidjson::SizeType length, bool) {
     JsonNode n;
     n.type = JsonNode::Type::kString;
@@ -76,6 +100,7 @@ class Builder {
   bool EndArray(rapidjson::SizeType) { return close(); }
 
   JsonNode result;
+  bool too_deep = false;
 
  private:
   // Position of the token that just ended, pointing at its first character.
@@ -106,6 +131,10 @@ class Builder {
     return true;
   }
   bool open(JsonNode::Type type) {
+    if (stack_.size() >= kMaxJsonDepth) {
+      too_deep = true;
+      return false;
+    }
     JsonNode n;
     n.type = type;
     locate(n, true);
@@ -157,17 +186,25 @@ std::string_view JsonNode::type_name() const {
 }
 
 Result<JsonNode> parse_json_tree(std::string_view text) {
+  if (text.substr(0, 3) == "\xEF\xBB\xBF") {
+    return Error{Errc::kInvalidValue, "1:1: the file starts with a byte-order mark: save it as UTF-8 without one"};
+  }
   const std::string copy(text);  // rapidjson's StringStream needs a terminated buffer
   rapidjson::StringStream stream(copy.c_str());
   LineIndex lines(copy);
   Builder builder(stream, lines, copy);
   rapidjson::Reader reader;
-  const rapidjson::ParseResult ok =
-      reader.Parse<rapidjson::kParseStopWhenDoneFlag | rapidjson::kParseCommentsFlag>(stream, builder);
+  // The reader recurses once per level, and the builder stops it at kMaxJsonDepth.
+  constexpr unsigned kFlags = rapidjson::kParseStopWhenDoneFlag | rapidjson::kParseCommentsFlag |
+                              rapidjson::kParseNumbersAsStringsFlag;
+  const rapidjson::ParseResult ok = reader.Parse<kFlags>(stream, builder);
   if (!ok) {
-    auto [line, column] = lines.at(ok.Offset());
-    return Error{Errc::kInvalidValue, std::to_string(line) + ":" + std::to_string(column) +
-                                          ": " + rapidjson::GetParseError_En(ok.Code())};
+    // Too deep: the reader has taken the bracket that opened one level too many; point at it.
+    const std::size_t at = builder.too_deep && ok.Offset() > 0 ? ok.Offset() - 1 : ok.Offset();
+    auto [line, column] = lines.at(at);
+    const std::string why = builder.too_deep ? "nested deeper than " + std::to_string(kMaxJsonDepth) + " levels"
+                                             : rapidjson::GetParseError_En(ok.Code());
+    return Error{Errc::kInvalidValue, std::to_string(line) + ":" + std::to_string(column) + ": " + why};
   }
   std::size_t rest = stream.Tell();
   while (rest < copy.size() && (copy[rest] == ' ' || copy[rest] == '\n' || copy[rest] == '\r' ||

@@ -158,6 +158,42 @@ TEST_F(PlanCheckTest, TheSetIsRefusedAndLintListsEachProblemOnItsLine) {
   EXPECT_NE(out.str().find("\n12 problem(s) in "), std::string::npos) << out.str();
 }
 
+// What the engine takes, lint takes: comments. What it refuses, lint names once.
+TEST(Lint, TakesCommentsAndNamesAByteOrderMarkOnce) {
+  test::TempDir dir("helsebro-lint");
+  dir.write("mappings/hl7v2/m.json", R"({"mapping": "m", // one line of comment
+    "accepts": {"format": "hl7v2", "messages": ["ADT^A04"]},
+    /* and a block */
+    "resources": [{"name": "p", "resourceType": "Patient", "resource": {"gender": "female"}}]})");
+  const std::string mappings = (dir.path() / "mappings").string();
+  std::ostringstream out, err;
+  EXPECT_EQ(lint_mappings(mappings, out, err), 0) << out.str() << err.str();
+  EXPECT_NE(out.str().find("no problems"), std::string::npos) << out.str();
+
+  dir.write("mappings/hl7v2/m.json", "\xEF\xBB\xBF{}");
+  std::ostringstream bom_out, bom_err;
+  EXPECT_EQ(lint_mappings(mappings, bom_out, bom_err), 1);
+  EXPECT_NE(bom_out.str().find("m.json:1:1: the file starts with a byte-order mark"), std::string::npos) << bom_out.str();
+  EXPECT_NE(bom_out.str().find("\n1 problem(s) in "), std::string::npos) << bom_out.str();
+}
+
+// Mappings away from the repository, their KITH schemas named as kith.schemasDir names them.
+TEST(Lint, UsesTheKithSchemasItIsGiven) {
+  test::TempDir dir("helsebro-lint");
+  const auto copy = dir.path() / "deploy" / "maps";
+  std::filesystem::create_directories(copy.parent_path());
+  std::filesystem::copy(std::filesystem::path(HELSEBRO_SOURCE_DIR) / "mappings", copy,
+                        std::filesystem::copy_options::recursive);
+  std::ostringstream out, err;
+  EXPECT_EQ(lint_mappings(copy.string(), (std::filesystem::path(HELSEBRO_SOURCE_DIR) / "schemas" / "kith").string(),
+                          out, err),
+            0)
+      << out.str() << err.str();
+  std::ostringstream beside_out, beside_err;
+  EXPECT_EQ(lint_mappings(copy.string(), beside_out, beside_err), 1);  // none beside the copy
+  EXPECT_NE(beside_out.str().find("need the schema index"), std::string::npos) << beside_out.str();
+}
+
 TEST(PlanCheck, TheRepositorysMappingsHaveNoProblems) {
   auto set = load_mappings((std::filesystem::path(HELSEBRO_SOURCE_DIR) / "mappings").string());
   ASSERT_TRUE(set) << set.error().detail;

@@ -81,6 +81,16 @@ TEST(JsonTree, CrLfLinesAndUtf8Columns) {
   EXPECT_EQ(tree->find("navn")->string, "\xC3\x98stby");
   EXPECT_EQ(tree->find("n")->line, 3u);
   EXPECT_EQ(tree->find("n")->column, 8u);
+  // After "Østby" on the same line: columns count characters, not bytes.
+  auto after = parse_json_tree("{\"a\": \"\xC3\x98stby\", \"b\": 1}");
+  ASSERT_TRUE(after) << after.error().detail;
+  EXPECT_EQ(after->find("b")->column, 21u);  // the value 1; 22 if "Ø" counted as two
+  EXPECT_EQ(parse_json_tree("{\"\xC3\xA6\xC3\xB8\xC3\xA5\": x}").error().detail, "1:9: Invalid value.");
+}
+
+TEST(JsonTree, AByteOrderMarkIsNamed) {
+  EXPECT_EQ(parse_json_tree("\xEF\xBB\xBF{}").error().detail,
+            "1:1: the file starts with a byte-order mark: save it as UTF-8 without one");
 }
 
 TEST(JsonTree, AcceptsComments) {
@@ -136,6 +146,29 @@ TEST(JsonTree, ScalarDocument) {
   ASSERT_TRUE(tree);
   EXPECT_EQ(tree->string, "just a string");
   EXPECT_EQ(tree->column, 3u);
+}
+
+TEST(JsonTree, NumbersKeepTheDigitsTheyWereWrittenWith) {
+  auto tree = parse_json_tree(R"({"d": 1.50, "z": 0.1000, "big": 12345678901234567890, "i": 7, "e": 1E2})");
+  ASSERT_TRUE(tree) << tree.error().detail;
+  EXPECT_EQ(tree->find("d")->string, "1.50");
+  EXPECT_EQ(tree->find("z")->string, "0.1000");
+  EXPECT_EQ(tree->find("big")->type, Type::kDouble);  // past 64 bits: not an integer to compute with
+  EXPECT_EQ(tree->find("big")->string, "12345678901234567890");
+  EXPECT_EQ(tree->find("i")->type, Type::kInt);
+  EXPECT_EQ(tree->find("i")->integer, 7);
+  EXPECT_EQ(tree->find("e")->type, Type::kDouble);
+  EXPECT_DOUBLE_EQ(tree->find("e")->number, 100.0);
+}
+
+// A file nested sixty thousand deep is refused with its place, not a crash.
+TEST(JsonTree, RefusesNestingDeeperThanTheLimit) {
+  const std::string deep = "{\"a\": " + std::string(60000, '[') + std::string(60000, ']') + "}";
+  auto tree = parse_json_tree(deep);
+  ASSERT_FALSE(tree);
+  EXPECT_EQ(tree.error().detail, "1:" + std::to_string(7 + kMaxJsonDepth - 1) + ": nested deeper than 256 levels");
+  const std::string fits = std::string(kMaxJsonDepth, '[') + std::string(kMaxJsonDepth, ']');
+  EXPECT_TRUE(parse_json_tree(fits));
 }
 
 }  // namespace

@@ -921,6 +921,21 @@ TEST_F(MappingTest, DecimalsKeepTheDigitsTheSenderGave) {
   EXPECT_NE(t->bundle.find("\"value\":3.10}"), std::string::npos);
 }
 
+// "a number → that value": a decimal constant keeps its digits (FHIR decimals are exact).
+TEST_F(MappingTest, NumberConstantsAreWrittenAsTheMappingWritesThem) {
+  write_simple(R"({"code": {"text": "x"}, "extension": [
+      {"url": "http://example.org/a", "valueDecimal": 1.50},
+      {"url": "http://example.org/b", "valueDecimal": 12345678901234567890},
+      {"url": "http://example.org/c", "valueInteger": 3}]})");
+  auto set = load_ok();
+  ASSERT_TRUE(set);
+  auto t = translate(*set, "ADT^A04", adt());
+  ASSERT_TRUE(t) << t.error().message();
+  EXPECT_NE(t->bundle.find(R"("valueDecimal":1.50})"), std::string::npos) << t->bundle;
+  EXPECT_NE(t->bundle.find(R"("valueDecimal":12345678901234567890})"), std::string::npos) << t->bundle;
+  EXPECT_NE(t->bundle.find(R"("valueInteger":3})"), std::string::npos) << t->bundle;
+}
+
 }  // namespace
 
 // --- occurrence variables, filters, joins, patterns -------------------------------------------------
@@ -1270,3 +1285,5 @@ TEST(EvaluatorScratch, GivesBackTheRoomABigMessageMade) {
   EXPECT_EQ(scratch.selected.capacity(), 0u);
   EXPECT_GE(scratch.refs.capacity(), 10u);
 }
+
+
