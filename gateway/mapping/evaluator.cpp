@@ -121,7 +121,7 @@ class Evaluator::Selection {
   std::size_t end_;
 };
 
-bool Evaluator::text_value(const PlanNode& n, std::string_view text, const SourceNode* node) {
+bool Evaluator::text_value(const PlanNode& n, std::string_view text, const SourceNode* node, bool occurrence) {
   const Modifiers& m = n.mods;
   if (m.match && !text.empty()) {
     bool matched = false;
@@ -141,7 +141,7 @@ bool Evaluator::text_value(const PlanNode& n, std::string_view text, const Sourc
   if (is_blank(text)) text = {};
   TextHome home = TextHome::kElsewhere;
   if (text.empty()) {
-    if (!m.has_default) return missing(n, node);
+    if (!m.has_default) return occurrence ? false : missing(n, node);
     text = m.default_value;
     home = m.default_plain ? TextHome::kPlanPlain : TextHome::kPlan;
   }
@@ -289,7 +289,7 @@ void Evaluator::collect(const PlanNode& n, const SourceNode& context) {
       // A plain value: read the text once (it is decoded on every read).
       const auto text = view_.text_unless_null(node, read_);
       if (!text || text->empty()) continue;
-      if (text_value(n, *text, &node)) any = true;
+      if (text_value(n, *text, &node, true)) any = true;
       if (failed()) return;
       continue;
     }

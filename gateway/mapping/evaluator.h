@@ -97,7 +97,9 @@ class Evaluator {
   /// Where a text lies, for the tape: the mapping plan (a table's coding, a default) outlives it.
   enum class TextHome : std::uint8_t { kElsewhere, kPlan, kPlanPlain };
 
-  bool text_value(const PlanNode& n, std::string_view text, const SourceNode* node);
+  /// `occurrence`: one of several a "$each" reads; coming out empty is then no error, since
+  /// "$required" asks only that one of them yields a value (collect() checks that).
+  bool text_value(const PlanNode& n, std::string_view text, const SourceNode* node, bool occurrence = false);
   bool converted_value(const PlanNode& n, std::string_view text, const SourceNode* node,
                        TextHome home = TextHome::kElsewhere);
   /// `plain`: no byte of `text` needs a JSON escape.

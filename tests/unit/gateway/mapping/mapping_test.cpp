@@ -556,6 +556,19 @@ TEST_F(MappingTest, RequiredRepeatingValueMissing) {
   EXPECT_EQ(e.where.field, 3u);
 }
 
+// "With $required, at least one occurrence must yield a value": a repetition that does not match
+// is passed over, not an error (the first, MR number 12345, has no digits-only match here).
+TEST_F(MappingTest, RequiredRepeatingValueNeedsOnlyOneOccurrence) {
+  write_simple(R"({"ids": [{"$each": "PID-3.1", "$match": "^0[0-9]+$", "$required": "a number starting with 0"}]})");
+  const rapidjson::Document r = simple_resource();
+  ASSERT_TRUE(r.HasMember("ids"));
+  ASSERT_EQ(r["ids"].Size(), 1u);
+  EXPECT_EQ(str(r["ids"][0]), "01018012371");
+  const Error e = simple_error(adt("12345^^^AHUS^MR~ 98765^^^NHN^FNR"));
+  EXPECT_EQ(e.code, Errc::kRequiredFieldMissing);
+  EXPECT_EQ(e.detail, "a number starting with 0");
+}
+
 TEST_F(MappingTest, RequiredVariableMissing) {
   write_simple(R"({"x": "{{fnr}}"})",
                R"({"fnr": {"$path": "PID-3.1", "$required": "fødselsnummer is required"}})");
