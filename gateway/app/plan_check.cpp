@@ -68,7 +68,8 @@ class Checker {
   void resource(const mapping::ResourcePlan& plan, const mapping::Mapping& mapping) {
     const ComplexType* type = table_.resource(plan.resource_type);
     if (type == nullptr) {
-      problems_.push_back(mapping.file() + ": resource '" + plan.name + "': " + plan.resource_type +
+      const std::string& where = plan.where_in_file.empty() ? mapping.file() : plan.where_in_file;
+      problems_.push_back(where + ": resource '" + plan.name + "': " + plan.resource_type +
                           " is not a resource type of FHIR R4");
       return;
     }
@@ -129,13 +130,69 @@ class Checker {
         // One value per occurrence: an item of the list $each makes.
         if (n.use != nullptr) use(*n.use, item);
         if (n.body) node(*n.body, n.op == Op::kEach ? item : at, resource_body);
-        if (n.use == nullptr && !n.body) texts(n, at);
+        if (n.use == nullptr && !n.body) {
+          value_kind(kind_of(n.mods.as), at, n.where_in_file);
+          texts(n, at);
+        }
         return;
+      case Op::kTemplate:
+      case Op::kRef:
+        return value_kind(JsonKind::kString, at, n.where_in_file);
+      case Op::kJoin:
+        return value_kind(kind_of(n.mods.as), at, n.where_in_file);
       case Op::kConst:
         return constant(n.constant, at, n.where_in_file, resource_body);
-      default:  // templates, references, joined values: no members, texts made per message
+      default:  // $refs: References, each an object
         return;
     }
+  }
+
+  // The JSON type of a value the plan makes from a text: what "$as" turns it into.
+  enum class JsonKind { kString, kNumber, kBoolean, kObject };
+  static JsonKind kind_of(mapping::ValueType as) {
+    switch (as) {
+      case mapping::ValueType::kInteger:
+      case mapping::ValueType::kDecimal: return JsonKind::kNumber;
+      case mapping::ValueType::kBoolean: return JsonKind::kBoolean;
+      default: return JsonKind::kString;
+    }
+  }
+  static const char* kind_name(JsonKind kind) {
+    switch (kind) {
+      case JsonKind::kString: return "text";
+      case JsonKind::kNumber: return "number";
+      case JsonKind::kBoolean: return "true/false";
+      case JsonKind::kObject: return "object";
+    }
+    return "value";
+  }
+
+  // A value of JSON type `kind` placed `at`: the validator refuses every message it is in when
+  // FHIR has another type there (a reference's text where a Reference object goes, a text where
+  // an integer goes).
+  void value_kind(JsonKind kind, const Place& at, const std::string& where) {
+    const TypeRef& type = at.type;
+    if (type.complex != nullptr) {
+      if (kind == JsonKind::kObject) return;
+      return problem(where, std::string("a ") + kind_name(kind) + " where FHIR has a " + type.complex->name +
+                                " (an object" + (type.complex->name == "Reference" ? ": {\"reference\": …}" : "") + ")");
+    }
+    if (type.primitive == nullptr) return;
+    using Json = validate::PrimitiveType::Json;
+    const JsonKind wanted = type.primitive->json == Json::kNumber    ? JsonKind::kNumber
+                            : type.primitive->json == Json::kBoolean ? JsonKind::kBoolean
+                                                                     : JsonKind::kString;
+    if (kind == wanted) return;
+    std::string hint;
+    if (wanted == JsonKind::kNumber) {
+      hint = type.primitive->name == "decimal" ? "; \"$as\": \"decimal\" makes one" : "; \"$as\": \"integer\" makes one";
+    } else if (wanted == JsonKind::kBoolean) {
+      hint = "; \"$as\": \"boolean\" makes one";
+    }
+    const std::string& name = type.primitive->name;
+    const bool vowel = !name.empty() && std::string_view("aeiou").find(name.front()) != std::string_view::npos;
+    problem(where, std::string("a ") + kind_name(kind) + " where FHIR has " + (vowel ? "an " : "a ") + name +
+                       " (a JSON " + kind_name(wanted) + hint + ")");
   }
 
   // A datatype map, once for each type and required value set it is used with (what it is
@@ -170,8 +227,13 @@ class Checker {
       for (const JsonNode& item : j.items) constant(item, Place{type, at.element, Shape::kItem, at.binding}, where, false);
       return;
     }
-    if (j.is_string() && type.primitive != nullptr) return text(j.string, at, place(where, j), "");
-    if (!j.is_object()) return;
+    if (!j.is_object()) {
+      if (j.type == JsonNode::Type::kNull) return;  // null: left out
+      const JsonKind kind = j.is_string() ? JsonKind::kString : j.is_number() ? JsonKind::kNumber : JsonKind::kBoolean;
+      value_kind(kind, at, place(where, j));
+      if (j.is_string() && type.primitive != nullptr) text(j.string, at, place(where, j), "");
+      return;
+    }
     if (type.complex == nullptr) return problem(place(where, j), "an object where FHIR has a " + type.primitive->name);
     required(*type.complex, place(where, j), [&](std::string_view key) { return j.find(key) != nullptr; });
     if (at.binding != nullptr && type.complex->coded == ComplexType::Coded::kCoding) {
@@ -321,7 +383,12 @@ std::vector<std::string> plan_problems(const mapping::MappingSet& set, const val
   for (const auto& mapping : set.mappings()) {
     for (const mapping::ResourcePlan& plan : mapping->resources()) checker.resource(plan, *mapping);
   }
-  return problems;
+  // A shared part is compiled into every mapping that includes it: its problems once each.
+  std::vector<std::string> once;
+  for (std::string& p : problems) {
+    if (std::find(once.begin(), once.end(), p) == once.end()) once.push_back(std::move(p));
+  }
+  return once;
 }
 
 }  // namespace helsebro::app

@@ -442,6 +442,7 @@ Result<ResourcePlan> Compiler::resource(const JsonNode& j) {
         return error(value, "\"resourceType\" is the name of a FHIR resource type, such as \"Patient\"");
       }
       r.resource_type = type;
+      r.where_in_file = location(file_, value);
     } else if (key == "when") {
       // compiled above, before the occurrence variables
     } else if (key == "forEach") {

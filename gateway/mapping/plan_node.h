@@ -89,6 +89,7 @@ struct PlanNode {
 struct ResourcePlan {
   std::string name;
   std::string resource_type;
+  std::string where_in_file;  // "file:line:column" of its resourceType
   std::unique_ptr<Condition> when;
   std::unique_ptr<SourcePath> for_each;
   /// Variables of the occurrence ("let" inside the resource): slot and value, computed in order

@@ -158,6 +158,56 @@ TEST_F(PlanCheckTest, TheSetIsRefusedAndLintListsEachProblemOnItsLine) {
   EXPECT_NE(out.str().find("\n12 problem(s) in "), std::string::npos) << out.str();
 }
 
+// A value of the wrong JSON type fails every message it is in: refused when the set loads.
+TEST(PlanCheck, NamesValuesOfTheWrongJsonType) {
+  test::TempDir dir("helsebro-plan");
+  dir.write("mappings/hl7v2/m.json", R"({"mapping": "m",
+  "accepts": {"format": "hl7v2", "messages": ["ADT^A04"]},
+  "resources": [
+    {"name": "p", "resourceType": "Patient", "resource": {
+      "active": "false",
+      "multipleBirthInteger": {"$path": "PID-25"},
+      "deceasedBoolean": {"$path": "PID-30", "$as": "boolean"},
+      "birthDate": {"$path": "PID-7", "$as": "date"},
+      "gender": 1,
+      "generalPractitioner": [{"$ref": "e"}],
+      "managingOrganization": {"reference": {"$ref": "e"}},
+      "name": [{"family": "{{$messageId}}", "text": {"$path": "PID-5.1", "$as": "integer"}}]
+    }},
+    {"name": "e", "resourceType": "Encounter", "resource": {
+      "status": "finished", "class": {"code": "IMP"},
+      "subject": {"$ref": "p"}, "length": {"value": {"$path": "PV1-2", "$as": "decimal"}}
+    }}
+  ]})");
+  auto set = load_mappings((dir.path() / "mappings").string());
+  ASSERT_FALSE(set);
+  const std::string& detail = set.error().detail;
+  const std::string file = (dir.path() / "mappings" / "hl7v2" / "m.json").string();
+  EXPECT_EQ(detail,
+            file + ":5:17: a text where FHIR has a boolean (a JSON true/false; \"$as\": \"boolean\" makes one) (Patient.active)\n" +
+            file + ":6:31: a text where FHIR has an integer (a JSON number; \"$as\": \"integer\" makes one) (Patient.multipleBirthInteger)\n" +
+            file + ":9:17: a number where FHIR has a code (a JSON text) (Patient.gender)\n" +
+            file + ":10:31: a text where FHIR has a Reference (an object: {\"reference\": …}) (Patient.generalPractitioner)\n" +
+            file + ":12:53: a number where FHIR has a string (a JSON text) (Patient.name.text)\n" +
+            file + ":16:18: a text where FHIR has a Reference (an object: {\"reference\": …}) (Encounter.subject)");
+}
+
+// A resource type misspelt in a shared part: once, at its place in the part.
+TEST(PlanCheck, AWrongResourceTypeInASharedPartIsNamedThereOnce) {
+  test::TempDir dir("helsebro-plan");
+  dir.write("mappings/hl7v2/shared/org.json", R"({"part": "org",
+  "resources": [{"name": "o", "resourceType": "Organisation", "resource": {"name": "x"}}]})");
+  for (const char* m : {"a", "b"}) {
+    dir.write(std::string("mappings/hl7v2/") + m + ".json",
+              std::string(R"({"mapping": ")") + m + R"(", "include": ["org"],
+  "accepts": {"format": "hl7v2", "messages": ["ADT^A0)" + (m[0] == 'a' ? "1" : "2") + R"("]}})");
+  }
+  auto set = load_mappings((dir.path() / "mappings").string());
+  ASSERT_FALSE(set);
+  EXPECT_EQ(set.error().detail, (dir.path() / "mappings" / "hl7v2" / "shared" / "org.json").string() +
+                                    ":2:47: resource 'o': Organisation is not a resource type of FHIR R4");
+}
+
 // What the engine takes, lint takes: comments. What it refuses, lint names once.
 TEST(Lint, TakesCommentsAndNamesAByteOrderMarkOnce) {
   test::TempDir dir("helsebro-lint");
