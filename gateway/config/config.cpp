@@ -144,6 +144,10 @@ MllpConfig read_mllp(const rapidjson::Value& m) {
   read(m, "duplicateWindowSeconds", c.duplicate_window_seconds);
   if (auto* mode = member(m, "ackMode")) c.original_ack_mode_only = std::string(mode->GetString()) == "original";
   read(m, "holdUnmapped", c.hold_unmapped);
+  if (auto* ids = member(m, "processingIds")) {
+    c.processing_ids.clear();
+    for (const auto& id : ids->GetArray()) c.processing_ids.emplace_back(id.GetString());
+  }
   read(m, "acceptInvalidPersonId", c.accept_invalid_person_id);
   if (auto* translate = member(m, "translate")) c.translate_after_ack = std::string(translate->GetString()) == "afterAck";
   if (auto* tls = member(m, "tls")) c.tls = read_tls(*tls);

@@ -38,6 +38,9 @@ struct MllpConfig {
   double duplicate_window_seconds = 86400;
   bool original_ack_mode_only = false;  // ackMode "original": AA/AE/AR even when MSH-15/16 are set
   bool hold_unmapped = false;            // no mapping for the type: store as held and AA, not AR
+  /// MSH-11.1 values taken (P production, T training, D debugging); others are refused AR, so
+  /// that a test message never reaches a production record. An empty MSH-11 is taken.
+  std::vector<std::string> processing_ids{"P"};
   bool accept_invalid_person_id = false; // bad fødselsnummer control digits: warn, do not AE
   /// translate "afterAck": acknowledge once the message is stored (MSH checked, a mapping for
   /// its type), translate it in the background; a mapping's refusal then makes it rejected after

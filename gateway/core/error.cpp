@@ -18,6 +18,7 @@ constexpr std::array<ErrcInfo, static_cast<std::size_t>(Errc::kCount)> kTable{{
     {"invalid_value", "102", "Data type error", 'E', "invalid value"},
     {"unsupported_message_type", "200", "Unsupported message type", 'R', "unsupported message type"},
     {"unsupported_version", "203", "Unsupported version id", 'R', "unsupported HL7 version"},
+    {"unsupported_processing_id", "202", "Unsupported processing id", 'R', "processing id not taken on this channel"},
     {"duplicate_message", "205", "Duplicate key identifier", 'A', "duplicate message"},
     {"sender_not_allowed", "207", "Application internal error", 'R', "sender not allowed on this channel"},
     {"no_mapping", "200", "Unsupported message type", 'R', "no mapping for this message type"},

@@ -23,6 +23,7 @@ enum class Errc : std::uint16_t {
   kInvalidValue,
   kUnsupportedMessageType,
   kUnsupportedVersion,
+  kUnsupportedProcessingId,
   kDuplicateMessage,
   kSenderNotAllowed,
   // Mapping.

@@ -1,5 +1,7 @@
 #include "gateway/intake/hl7v2_intake.h"
 
+#include <algorithm>
+
 #include "adapters/hl7v2/ack.h"
 #include "adapters/hl7v2/charset.h"
 #include "adapters/hl7v2/escape.h"
@@ -54,6 +56,7 @@ ChannelRules channel_rules(const config::MllpConfig& c) {
   rules.parse.fallback_charset = charset(c.fallback_charset);
   rules.original_ack_mode_only = c.original_ack_mode_only;
   rules.hold_unmapped = c.hold_unmapped;
+  rules.processing_ids = c.processing_ids;
   rules.accept_invalid_person_id = c.accept_invalid_person_id;
   rules.translate_after_ack = c.translate_after_ack;
   for (const auto& r : c.allowed_senders) {
@@ -179,6 +182,17 @@ PreparedMessage Hl7v2Intake::prepare_started(PreparedMessage p, std::string_view
   if (r.control_id.empty()) {
     return reject(std::move(p), Error{Errc::kRequiredFieldMissing, "MSH-10 (message control id) is empty",
                                       Location{"MSH", 1, 10}}, bytes);
+  }
+  // A training or debugging message must not reach the record this channel delivers to.
+  if (const std::string processing = m.decode(m.component(msh, 11, 1, 1));
+      !processing.empty() &&
+      std::find(rules_.processing_ids.begin(), rules_.processing_ids.end(), processing) == rules_.processing_ids.end()) {
+    std::string taken;
+    for (const std::string& id : rules_.processing_ids) taken.append(taken.empty() ? "" : ", ").append(id);
+    return reject(std::move(p), Error{Errc::kUnsupportedProcessingId,
+                                      "processing id " + processing + " is not taken on channel " + rules_.channel +
+                                          " (it takes " + taken + ")",
+                                      Location{"MSH", 1, 11}}, bytes);
   }
   if (mapping == nullptr && rules_.hold_unmapped) {
     // Kept for a mapping to come: answered AA, translated by `helsebro replay --state held`.

@@ -41,6 +41,7 @@ struct ChannelRules {
   std::vector<SenderRule> allowed;   // empty: anyone may send
   bool original_ack_mode_only = false;  // AA/AE/AR even when MSH-15/16 ask for enhanced mode
   bool hold_unmapped = false;            // no mapping for the type: held (AA), not refused (AR)
+  std::vector<std::string> processing_ids{"P"};  // MSH-11.1 taken (an empty one too)
   bool accept_invalid_person_id = false; // wrong fødselsnummer control digits: a warning, not AE
   /// Store as received and acknowledge once the header is checked and a mapping takes the type;
   /// the Translator translates it after the ACK.

@@ -46,6 +46,29 @@ TEST(Hl7v2Intake, TranslatesAMappedMessageAndPreparesAnAA) {
   EXPECT_EQ(ack->control_id, "CTRL1");
 }
 
+// A training (T) or debugging (D) message must not reach the production record: AR, ERR 202.
+TEST(Hl7v2Intake, RefusesAProcessingIdTheChannelDoesNotTakeWithAR) {
+  std::string training = adt("15038510190^^^^FNR");
+  training.replace(training.find("|CTRL1|P|"), 9, "|CTRL1|T|");
+  const PreparedMessage p = make_intake().prepare(training, kPeer);
+  EXPECT_EQ(p.record.state, MessageState::kRejected);
+  EXPECT_EQ(p.ack_code, "AR");
+  EXPECT_NE(p.record.reason.find("processing id T is not taken on channel mllp (it takes P)"), std::string::npos)
+      << p.record.reason;
+  EXPECT_NE(p.ack.find("ERR||MSH^1^11|202^Unsupported processing id^HL70357|E|"), std::string::npos) << p.ack;
+
+  ChannelRules test_channel;
+  test_channel.processing_ids = {"T", "D"};
+  EXPECT_EQ(make_intake(test_channel).prepare(training, kPeer).ack_code, "AA");
+  // "P^T": processing id P, mode T (current processing); and a message without MSH-11.
+  std::string with_mode = adt("15038510190^^^^FNR");
+  with_mode.replace(with_mode.find("|CTRL1|P|"), 9, "|CTRL1|P^T|");
+  EXPECT_EQ(make_intake().prepare(with_mode, kPeer).ack_code, "AA");
+  std::string without = adt("15038510190^^^^FNR");
+  without.replace(without.find("|CTRL1|P|"), 9, "|CTRL1||");
+  EXPECT_EQ(make_intake().prepare(without, kPeer).ack_code, "AA");
+}
+
 TEST(Hl7v2Intake, RejectsInputThatIsNotHl7WithAR) {
   const PreparedMessage p = make_intake().prepare("hello", kPeer);
   EXPECT_EQ(p.record.state, MessageState::kRejected);
