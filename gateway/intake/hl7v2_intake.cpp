@@ -33,13 +33,19 @@ std::string code_for(AckMode mode, char outcome) {
   return std::string(1, mode == AckMode::kEnhanced ? 'C' : 'A') + outcome;
 }
 
+// Whether an acknowledgement type (HL7 table 0155: AL, NE, ER, SU) asks for one on this outcome.
+bool asks(std::string_view type, char outcome) {
+  if (type == "NE") return false;
+  if (type == "ER") return outcome != 'A';
+  if (type == "SU") return outcome == 'A';
+  return type == "AL";
+}
+
 // Enhanced mode: MSH-15 says when the sender wants an accept acknowledgement at all.
 bool wanted(const PreparedMessage& p, char outcome) {
   if (p.mode != AckMode::kEnhanced) return true;
-  if (p.accept_ack_type == "NE") return false;
-  if (p.accept_ack_type == "ER") return outcome != 'A';
-  if (p.accept_ack_type == "SU") return outcome == 'A';
-  return true;  // AL, or empty beside a set MSH-16
+  if (p.accept_ack_type.empty()) return true;  // empty beside a set MSH-16: as AL
+  return asks(p.accept_ack_type, outcome);
 }
 
 }  // namespace
@@ -84,6 +90,14 @@ void Hl7v2Intake::acknowledge(PreparedMessage& p, char outcome, const std::optio
                               std::string_view raw) const {
   p.ack_code = code_for(p.mode, outcome);
   p.send_ack = wanted(p, outcome);
+  // No accept acknowledgement wanted, but MSH-16 asks for the application's on this outcome, which
+  // is known now (the message was translated, or refused, before this answer): that is the
+  // answer, AA/AE/AR. Not for a message translated after the ACK: its outcome is not known yet.
+  if (p.mode == AckMode::kEnhanced && !p.send_ack && p.record.state != MessageState::kReceived &&
+      asks(p.application_ack_type, outcome)) {
+    p.ack_code = code_for(AckMode::kOriginal, outcome);
+    p.send_ack = true;
+  }
   p.ack = ack_text(p, p.ack_code, error, raw);
   p.record.ack = p.ack;
 }
@@ -160,6 +174,7 @@ PreparedMessage Hl7v2Intake::prepare_started(PreparedMessage p, std::string_view
   r.message_type = m.message_type();
   const bool has_type = !m.value("MSH", 9, 1).empty();
   p.accept_ack_type = m.decode(m.field(msh, 15));
+  p.application_ack_type = m.decode(m.field(msh, 16));
   if (!rules_.original_ack_mode_only && (!p.accept_ack_type.empty() || !m.field(msh, 16).empty())) {
     p.mode = AckMode::kEnhanced;
   }
@@ -297,7 +312,9 @@ PreparedMessage Hl7v2Intake::prepare_oversized(std::string_view prefix, std::siz
 
 std::string Hl7v2Intake::storage_failed_ack(const PreparedMessage& p) const {
   const Error error{Errc::kJournalWriteFailed, "please resend later"};
-  return ack_text(p, code_for(p.mode, 'E'), error, p.record.payload);
+  if (wanted(p, 'E')) return ack_text(p, code_for(p.mode, 'E'), error, p.record.payload);
+  if (asks(p.application_ack_type, 'E')) return ack_text(p, "AE", error, p.record.payload);
+  return {};  // the sender asked for no answer (MSH-15/16 NE)
 }
 
 }  // namespace helsebro::intake

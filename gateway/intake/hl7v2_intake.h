@@ -71,6 +71,7 @@ struct PreparedMessage {
   std::string charset = "UNICODE UTF-8";
   AckMode mode = AckMode::kOriginal;
   std::string accept_ack_type;   // MSH-15 in enhanced mode: AL, NE, ER, SU
+  std::string application_ack_type;  // MSH-16: AL, NE, ER, SU
   std::size_t unmapped_fields = 0;  // translated: the non-empty fields its mapping did not read
 };
 

@@ -234,7 +234,7 @@ class Hl7v2Exchange final : public InboundExchange,
       a.accepted = a.accepted || m.record.state != MessageState::kRejected;
       if (r->duplicate) {
         duplicate(*pipeline_, channel(), m.record.id, *r);
-        acks.push_back(r->original_ack);
+        acks.push_back(m.send_ack ? r->original_ack : std::string());  // NE: none, as the first time
       } else {
         note_reused_control_id(*pipeline_, channel(), m.record.id, *r);
         if (awaits_delivery(m.record.state)) ++translated;

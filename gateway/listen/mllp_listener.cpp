@@ -258,7 +258,7 @@ struct MllpListener::Impl : std::enable_shared_from_this<MllpListener::Impl> {
     if (stored->duplicate) {
       probes.intake.duplicate(config.channel);
       observe::log_info("mllp.duplicate", {{"id", m.record.id}, {"original", stored->original_id}});
-      return stored->original_ack;
+      return m.send_ack ? stored->original_ack : std::string();  // NE: no answer, as the first time
     }
     if (!stored->same_control_id_as.empty()) {
       probes.intake.control_id_reused(config.channel);

@@ -199,6 +199,44 @@ TEST(Hl7v2Intake, EnhancedModeSendsNoAcknowledgementWhenAskedForNone) {
   EXPECT_TRUE(refused.send_ack);
 }
 
+// MSH-15 NE with MSH-16 AL or ER: no accept acknowledgement, but the sender asked for the
+// application's, which Helsebro knows when it answers: AA/AE/AR, never silence on an error.
+TEST(Hl7v2Intake, EnhancedModeAnswersWithTheApplicationAckWhenOnlyThatIsAskedFor) {
+  const std::string bad_fnr = "15038510191^^^^FNR";
+  auto with_pid = [](std::string message, const std::string& pid3) {
+    message.replace(message.find("15038510190^^^^FNR"), 18, pid3);
+    return message;
+  };
+  for (const char* tail : {"|||NE|AL", "|||NE|ER"}) {
+    const PreparedMessage refused = make_intake().prepare(with_pid(adt_with(tail), bad_fnr), kPeer);
+    EXPECT_EQ(refused.record.state, MessageState::kRejected) << tail;
+    EXPECT_TRUE(refused.send_ack) << tail;
+    EXPECT_EQ(refused.ack_code, "AE") << tail;
+    EXPECT_NE(refused.ack.find("MSA|AE|CTRL1"), std::string::npos) << refused.ack;
+  }
+  const PreparedMessage accepted = make_intake().prepare(adt_with("|||NE|AL"), kPeer);
+  EXPECT_TRUE(accepted.send_ack);
+  EXPECT_EQ(accepted.ack_code, "AA");
+  EXPECT_FALSE(make_intake().prepare(adt_with("|||NE|ER"), kPeer).send_ack);  // ER: only on error
+  EXPECT_TRUE(make_intake().prepare(adt_with("|||NE|SU"), kPeer).send_ack);
+  // The accept acknowledgement, when asked for, is the answer as before.
+  EXPECT_EQ(make_intake().prepare(with_pid(adt_with("|||AL|AL"), bad_fnr), kPeer).ack_code, "CE");
+  // Translated after the ACK: the application outcome is not known when answering.
+  ChannelRules after;
+  after.translate_after_ack = true;
+  EXPECT_FALSE(make_intake(after).prepare(adt_with("|||NE|AL"), kPeer).send_ack);
+}
+
+TEST(Hl7v2Intake, AFailedStoreIsAnsweredOnlyAsTheSenderAsked) {
+  Hl7v2Intake intake = make_intake();
+  EXPECT_EQ(intake.storage_failed_ack(intake.prepare(adt_with("|||NE|NE"), kPeer)), "");
+  EXPECT_NE(intake.storage_failed_ack(intake.prepare(adt_with("|||NE|ER"), kPeer)).find("MSA|AE|CTRL1"),
+            std::string::npos);
+  EXPECT_NE(intake.storage_failed_ack(intake.prepare(adt_with("|||ER|NE"), kPeer)).find("MSA|CE|CTRL1"),
+            std::string::npos);
+  EXPECT_NE(intake.storage_failed_ack(intake.prepare(adt_with(""), kPeer)).find("MSA|AE|CTRL1"), std::string::npos);
+}
+
 TEST(Hl7v2Intake, RefusesSendersTheChannelDoesNotAllow) {
   ChannelRules rules;
   rules.allowed = {{"", "", "AHUS"}, {"/CN=lab.stolav.no", "", ""}};
