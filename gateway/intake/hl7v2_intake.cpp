@@ -310,6 +310,17 @@ PreparedMessage Hl7v2Intake::prepare_oversized(std::string_view prefix, std::siz
                 prefix);
 }
 
+PreparedMessage Hl7v2Intake::prepare_abandoned(std::string_view bytes, const Peer& peer) const {
+  PreparedMessage p = start(bytes, peer);
+  if (probe_) probe_->received(rules_.channel, "hl7v2", p.metric_type);
+  p = reject(std::move(p),
+             Error{Errc::kNotHl7, "the frame was cut short: a start block (0x0B) came before its end block (0x1C); "
+                                  "what came is kept, and not answered"},
+             bytes);
+  p.send_ack = false;
+  return p;
+}
+
 std::string Hl7v2Intake::storage_failed_ack(const PreparedMessage& p) const {
   const Error error{Errc::kJournalWriteFailed, "please resend later"};
   if (wanted(p, 'E')) return ack_text(p, code_for(p.mode, 'E'), error, p.record.payload);

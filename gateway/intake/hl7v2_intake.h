@@ -98,6 +98,10 @@ class Hl7v2Intake {
   PreparedMessage prepare_again(const MessageRecord& stored, const Peer& peer) const;
   /// A frame over the size limit: a rejected record of its first bytes and an AR.
   PreparedMessage prepare_oversized(std::string_view prefix, std::size_t limit, const Peer& peer) const;
+  /// A frame cut short by the next start block: a rejected record of what came, not answered
+  /// (the sender may have given up on it and be waiting for its resend's answer, whose control id
+  /// it would share).
+  PreparedMessage prepare_abandoned(std::string_view bytes, const Peer& peer) const;
   /// The NAK sent instead of the prepared ACK when the journal could not store the message.
   std::string storage_failed_ack(const PreparedMessage& prepared) const;
   /// One batch acknowledgement (BHS … BTS) around the messages' acknowledgements.

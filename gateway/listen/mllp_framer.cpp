@@ -68,7 +68,10 @@ std::optional<FrameEvent> MllpFramer::next() {
             oversized_ = false;
             return FrameEvent{FrameEvent::Kind::kOversized, std::move(frame_)};
           }
-          break;
+          // What came is kept (a 0x0B inside a message, or a sender that gave up on it).
+          FrameEvent event{FrameEvent::Kind::kAbandoned, std::move(frame_)};
+          frame_.clear();
+          return event;
         }
         ++pos_;  // the end block; 0x0D should follow, but a frame is not lost without it
         if (pos_ < size && pending_input_[pos_] == kCarriageReturn) ++pos_;

@@ -14,6 +14,7 @@ struct FrameEvent {
   enum class Kind {
     kFrame,      // a complete payload
     kOversized,  // a frame passed the limit; `payload` holds its first bytes only
+    kAbandoned,  // a start block came before the frame's end block; `payload` holds what came
   };
   Kind kind = Kind::kFrame;
   std::string payload;

@@ -182,6 +182,16 @@ struct MllpListener::Impl : std::enable_shared_from_this<MllpListener::Impl> {
           open = false;  // the rest of the stream cannot be trusted to be in step
           break;
         }
+        if (event->kind == FrameEvent::Kind::kAbandoned) {
+          probes.listen.frame_abandoned(config.channel);
+          intake::PreparedFrame frame;
+          frame.messages.push_back(intake.prepare_abandoned(event->payload, peer));
+          observe::log_warn("mllp.frame_abandoned",
+                            {{"channel", config.channel}, {"id", frame.messages.back().record.id},
+                             {"bytes", static_cast<std::int64_t>(event->payload.size())}});
+          frames.push_back(std::move(frame));
+          continue;
+        }
         frames.push_back(intake.prepare_frame(event->payload, peer));
       }
       if (const auto skipped = framer.take_skipped(); skipped > 0) probes.listen.bytes_skipped(config.channel, skipped);

@@ -20,6 +20,10 @@ ListenProbe::ListenProbe(Registry& r)
       oversized_(r.add("helsebro_listen_frames_oversized_total",
                        "Frames larger than the configured maximum, by channel.",
                        MetricType::kCounter, {"channel"})),
+      abandoned_(r.add("helsebro_listen_frames_abandoned_total",
+                       "Frames a start block cut short before their end block, kept as rejected and not "
+                       "answered, by channel.",
+                       MetricType::kCounter, {"channel"})),
       skipped_(r.add("helsebro_listen_skipped_bytes_total",
                      "Bytes outside any MLLP frame that were skipped, by channel (bytes).",
                      MetricType::kCounter, {"channel"})) {}
@@ -34,6 +38,7 @@ void ListenProbe::connection_refused(std::string_view channel, std::string_view 
 }
 void ListenProbe::paused(std::string_view channel) { paused_.counter({s(channel)}).inc(); }
 void ListenProbe::frame_oversized(std::string_view channel) { oversized_.counter({s(channel)}).inc(); }
+void ListenProbe::frame_abandoned(std::string_view channel) { abandoned_.counter({s(channel)}).inc(); }
 void ListenProbe::bytes_skipped(std::string_view channel, std::uint64_t n) {
   skipped_.counter({s(channel)}).inc(n);
 }

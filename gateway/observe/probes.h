@@ -17,6 +17,8 @@ class ListenProbe {
   void connection_closed(std::string_view channel);
   void connection_refused(std::string_view channel, std::string_view reason);
   void frame_oversized(std::string_view channel);
+  /// A frame cut short by the next start block: stored as rejected, not answered.
+  void frame_abandoned(std::string_view channel);
   void bytes_skipped(std::string_view channel, std::uint64_t n);
   /// Connections of the channel stopped reading because the backlog was over its limit.
   void paused(std::string_view channel);
@@ -27,6 +29,7 @@ class ListenProbe {
   Family& opened_;
   Family& refused_;
   Family& oversized_;
+  Family& abandoned_;
   Family& skipped_;
 };
 

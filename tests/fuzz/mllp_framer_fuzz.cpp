@@ -21,6 +21,7 @@ using listen::MllpFramer;
 struct ModelFrame {
   bool oversized = false;
   std::string content;  // the whole frame, also when oversized
+  bool abandoned = false;  // cut short by a start block (within the limit: its bytes come out)
 };
 
 struct Model {
@@ -30,7 +31,8 @@ struct Model {
   bool in_frame = false;
 };
 
-// MLLP as the framer documents it: 0x0B starts a frame (abandoning an unfinished one), 0x1C
+// MLLP as the framer documents it: 0x0B starts a frame (abandoning an unfinished one, whose bytes
+// come out as abandoned, or as oversized past the limit), 0x1C
 // ends it (a 0x0D after it is consumed), bytes between frames other than CR/LF are skipped.
 Model model_of(std::string_view stream, std::size_t limit) {
   Model model;
@@ -46,7 +48,7 @@ Model model_of(std::string_view stream, std::size_t limit) {
       }
     } else if (c == MllpFramer::kStartBlock) {
       ++model.abandoned;
-      if (content.size() > limit) model.frames.push_back({true, content});
+      model.frames.push_back({content.size() > limit, content, content.size() <= limit});
       content.clear();
     } else if (c == MllpFramer::kEndBlock) {
       model.frames.push_back({content.size() > limit, content});
@@ -86,6 +88,12 @@ void compare(const Framed& got, const Model& want, std::size_t limit, std::size_
   for (std::size_t i = 0; i < got.events.size(); ++i) {
     const FrameEvent& event = got.events[i];
     const ModelFrame& frame = want.frames[i];
+    if (event.kind == FrameEvent::Kind::kAbandoned) {
+      check(frame.abandoned, "a frame came out abandoned that was not cut short");
+      check(event.payload == frame.content, "an abandoned frame's bytes are not what was sent");
+      continue;
+    }
+    check(!frame.abandoned, "a frame cut short came out as another kind of event");
     if (event.kind == FrameEvent::Kind::kFrame) {
       check(!frame.oversized, "an oversized frame came out whole");
       check(event.payload.size() <= limit, "a frame payload larger than the limit");

@@ -162,6 +162,16 @@ class MllpChannels(unittest.TestCase):
         conn.close()
         self.assertEqual(gw.metric("helsebro_listen_skipped_bytes_total"), len(b"noise before"))
 
+    def test_a_frame_cut_short_by_a_start_block_is_kept_as_rejected_and_not_answered(self):
+        gw = self.gateway()
+        conn = MllpConnection(gw.mllp_port)
+        conn.send_raw(SB + adt("CUT00001")[:60] + SB + adt("WHOLE001") + EB + CR)
+        reply = segments(conn.read_frame().decode())
+        self.assertEqual((reply["MSA"][1], reply["MSA"][2]), ("AA", "WHOLE001"))  # the only answer
+        conn.close()
+        self.assertEqual(gw.metric("helsebro_listen_frames_abandoned_total", channel="mllp"), 1)
+        self.assertEqual(gw.metric("helsebro_journal_messages", state="rejected"), 1)  # kept for inspection
+
     def test_a_batch_frame_gets_a_batch_acknowledgement(self):
         gw = self.gateway()
         conn = MllpConnection(gw.mllp_port)

@@ -84,8 +84,11 @@ TEST(MllpFramer, ResynchronisesOnAStartBlockInsideAFrame) {
   MllpFramer framer(1024);
   framer.feed("\x0bhalf a message" + framed("whole"));
   auto events = drain(framer);
-  ASSERT_EQ(events.size(), 1u);
-  EXPECT_EQ(events[0].payload, "whole");
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].kind, FrameEvent::Kind::kAbandoned);  // kept, not lost without a trace
+  EXPECT_EQ(events[0].payload, "half a message");
+  EXPECT_EQ(events[1].kind, FrameEvent::Kind::kFrame);
+  EXPECT_EQ(events[1].payload, "whole");
   EXPECT_EQ(framer.abandoned(), 1u);
 }
 
