@@ -9,6 +9,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <filesystem>
+#include <string>
+#include <vector>
 
 #include "gateway/observe/log.h"
 
@@ -29,11 +31,18 @@ struct MappingsWatch::Impl : std::enable_shared_from_this<MappingsWatch::Impl> {
   Impl(asio::io_context& i, std::string d, std::function<void()> c)
       : io(i), dir(std::move(d)), changed(std::move(c)), descriptor(i), settle(i) {}
 
+  std::vector<int> tree_watches;  // the directory and every folder below it
+  int parent_watch = -1;          // the folder holding it: a swapped or re-linked directory
+
   void watch(const fs::path& path) {
-    constexpr std::uint32_t kEvents = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE;
-    if (inotify_add_watch(fd, path.c_str(), kEvents) < 0) {
+    constexpr std::uint32_t kEvents = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE |
+                                      IN_MOVE_SELF | IN_DELETE_SELF;
+    const int wd = inotify_add_watch(fd, path.c_str(), kEvents);
+    if (wd < 0) {
       observe::log_warn("mappings.watch_failed", {{"path", path.string()}});
+      return;
     }
+    tree_watches.push_back(wd);
   }
 
   void watch_tree() {
@@ -44,14 +53,42 @@ struct MappingsWatch::Impl : std::enable_shared_from_this<MappingsWatch::Impl> {
     }
   }
 
+  // The directory's name now names another directory (a release moved into place, a symbolic
+  // link switched): watch that one, and no longer the one moved away.
+  void rewatch() {
+    for (const int wd : tree_watches) inotify_rm_watch(fd, wd);
+    tree_watches.clear();
+    watch_tree();
+    observe::log_info("mappings.watch_renewed", {{"dir", dir}});
+  }
+
+  void watch_parent() {
+    fs::path parent = fs::path(dir).lexically_normal().parent_path();
+    if (parent.empty()) parent = ".";
+    parent_watch = inotify_add_watch(fd, parent.c_str(), IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_ONLYDIR);
+    if (parent_watch < 0) observe::log_warn("mappings.watch_failed", {{"path", parent.string()}});
+  }
+
+  std::string base_name() const {
+    fs::path normal = fs::path(dir).lexically_normal();
+    if (!normal.has_filename()) normal = normal.parent_path();  // "mappings/"
+    return normal.filename().string();
+  }
+
   void read() {
     descriptor.async_read_some(asio::buffer(buffer), [self = shared_from_this()](auto ec, std::size_t n) {
       if (ec) return;
       bool relevant = false;
+      bool swapped = false;
+      const std::string own_name = self->base_name();
       for (std::size_t at = 0; at < n;) {
         const auto* event = reinterpret_cast<const inotify_event*>(self->buffer.data() + at);
         const std::string name = event->len ? event->name : "";
-        if (event->mask & IN_ISDIR) {
+        if (event->wd == self->parent_watch) {
+          if (name == own_name) swapped = true;  // the directory's own name: moved, replaced, re-linked
+        } else if (event->mask & (IN_MOVE_SELF | IN_DELETE_SELF)) {
+          swapped = true;
+        } else if (event->mask & IN_ISDIR) {
           if (event->mask & (IN_CREATE | IN_MOVED_TO)) self->watch_tree();
           relevant = true;
         } else if (name.size() > 5 && name.compare(name.size() - 5, 5, ".json") == 0) {
@@ -59,7 +96,8 @@ struct MappingsWatch::Impl : std::enable_shared_from_this<MappingsWatch::Impl> {
         }
         at += sizeof(inotify_event) + event->len;
       }
-      if (relevant) self->schedule();
+      if (swapped) self->rewatch();
+      if (relevant || swapped) self->schedule();
       self->read();
     });
   }
@@ -85,6 +123,7 @@ bool MappingsWatch::start() {
   }
   impl_->descriptor.assign(impl_->fd);
   impl_->watch_tree();
+  impl_->watch_parent();
   impl_->read();
   return true;
 }

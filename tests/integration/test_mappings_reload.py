@@ -8,6 +8,7 @@ import shutil
 import signal
 import tempfile
 import threading
+import time
 import unittest
 import urllib.request
 
@@ -115,6 +116,26 @@ class MappingsReload(unittest.TestCase):
         self.assertIn("no-such-table", body["detail"])
         self.assertIn("previous mappings keep serving", body["detail"])
         self.assertNotIn(TOKEN, self.gw.log_text(), "the token is never logged")
+
+    def test_a_directory_swapped_into_place_is_loaded_and_watched(self):
+        # A release-style deploy: the new set copied beside, then moved into the watched name.
+        new, old = self.mappings + ".new", self.mappings + ".old"
+        self.addCleanup(shutil.rmtree, new, True)
+        self.addCleanup(shutil.rmtree, old, True)
+        shutil.copytree(self.mappings, new)
+        os.rename(self.mappings, old)
+        os.rename(new, self.mappings)
+        wait_for(lambda: self.reloads("file_change"), what="a reload after the swap")
+        before = len(self.reloads("file_change"))
+        # An edit in the directory now in place is seen; one in the directory moved away is not.
+        self.edit_mapping(lambda text: text)
+        wait_for(lambda: len(self.reloads("file_change")) > before, what="a reload after an edit in the new directory")
+        settled = len(self.reloads("file_change"))
+        path = os.path.join(old, MAPPING)
+        with open(path, "a") as f:
+            f.write("\n")
+        time.sleep(1.0)  # the watcher waits 150 ms for a change to settle; nothing should come
+        self.assertEqual(len(self.reloads("file_change")), settled)
 
     def test_sighup_reloads(self):
         self.gw.proc.send_signal(signal.SIGHUP)
