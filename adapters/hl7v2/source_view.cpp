@@ -45,7 +45,26 @@ void SourceView::mark(const SourceNode& node) const {
   if (node.kind < kRepetitionNode || node.kind > kSubcomponentNode) return;
   const std::size_t index = message_.segment_entry(node.a).first_field + node.b - 1;
   if (index >= read_.size()) return;
-  read_[index] |= node.kind == kRepetitionNode ? 1ULL : component_bit(node.d);
+  const std::uint64_t bits = node.kind == kRepetitionNode ? 1ULL : component_bit(node.d);
+  if (node.c <= 1) {
+    read_[index] |= bits;
+    return;
+  }
+  for (LaterRead& later : read_later_) {
+    if (later.field == index && later.repetition == node.c) {
+      later.bits |= bits;
+      return;
+    }
+  }
+  read_later_.push_back({index, node.c, bits});
+}
+
+std::uint64_t SourceView::read_bits(std::size_t field, std::uint32_t repetition) const {
+  if (repetition <= 1) return read_[field];
+  for (const LaterRead& later : read_later_) {
+    if (later.field == field && later.repetition == repetition) return later.bits;
+  }
+  return 0;
 }
 
 template <class Visit>
@@ -54,9 +73,10 @@ void SourceView::for_each_unread(Visit&& visit) const {
     const bool msh = message_.segment_id(seg) == "MSH";
     for (std::uint32_t f = 1; f <= message_.field_count(seg); ++f) {
       if (msh && f <= 2) continue;
-      const std::uint64_t bits = read_[message_.segment_entry(seg).first_field + f - 1];
-      if (bits & 1ULL) continue;
+      const std::size_t field = message_.segment_entry(seg).first_field + f - 1;
       for (std::uint32_t r = 1; r <= message_.repetition_count(seg, f); ++r) {
+        const std::uint64_t bits = read_bits(field, r);
+        if (bits & 1ULL) continue;
         for (std::uint32_t c = 1; c <= message_.component_count(seg, f, r); ++c) {
           const std::string_view value = message_.component(seg, f, r, c);
           if (value.empty() || value == "\"\"" || (bits & component_bit(c))) continue;

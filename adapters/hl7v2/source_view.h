@@ -72,9 +72,17 @@ class SourceView final : public mapping::SourceView {
   // False when no value can hold an escape: the escape character appears nowhere after MSH-2
   // (which declares it), so values are read in place without looking for it.
   bool escapes_ = true;
-  // Per field of the message (in the parser's field order): bit 0 = a whole repetition was
-  // read, bit c = component c was read (components past 63 share bit 63).
+  // Per field of the message (in the parser's field order), for its first repetition: bit 0 =
+  // the whole repetition was read, bit c = component c was read (components past 63 share bit
+  // 63). Later repetitions, which few reads reach, have their bits in read_later_.
   mutable std::vector<std::uint64_t> read_;
+  struct LaterRead {
+    std::size_t field;        // index into read_
+    std::uint32_t repetition; // 2 and up
+    std::uint64_t bits;
+  };
+  mutable std::vector<LaterRead> read_later_;
+  std::uint64_t read_bits(std::size_t field, std::uint32_t repetition) const;
 };
 
 }  // namespace helsebro::hl7v2

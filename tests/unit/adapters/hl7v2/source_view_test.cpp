@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <optional>
 
 #include "adapters/hl7v2/parser.h"
@@ -158,6 +160,22 @@ TEST_F(SourceViewTest, FirstTextMarksWhatItReads) {
   read_one.text_view(select("OBX-5").front(), scratch);
   EXPECT_EQ(walked.unread(), read_one.unread());
   EXPECT_NE(walked.unread(), SourceView(message_).unread());
+}
+
+// A later repetition is its own data: reading the first repetition's components leaves the
+// second's unread (a mapping that reads only PID-3[1] drops PID-3[2], and --unmapped says so).
+TEST_F(SourceViewTest, ReadingOneRepetitionLeavesTheOthersUnread) {
+  std::string scratch;
+  SourceView view(message_);
+  for (const SourceNode& n : select("PID-3[1].1")) view.text_view(n, scratch);
+  for (const SourceNode& n : select("PID-3[1].4")) view.text_view(n, scratch);
+  for (const SourceNode& n : select("PID-3[1].5")) view.text_view(n, scratch);
+  const auto unread = view.unread();
+  EXPECT_EQ(std::count(unread.begin(), unread.end(), "PID-3[2].1"), 1) << ::testing::PrintToString(unread);
+  EXPECT_EQ(std::count(unread.begin(), unread.end(), "PID-3.1"), 0) << ::testing::PrintToString(unread);
+  for (const SourceNode& n : select("PID-3[2]")) view.text_view(n, scratch);  // the whole repetition
+  const auto after = view.unread();
+  EXPECT_EQ(std::count(after.begin(), after.end(), "PID-3[2].1"), 0) << ::testing::PrintToString(after);
 }
 
 TEST_F(SourceViewTest, MshHeaderFieldsAreNotDecoded) {
