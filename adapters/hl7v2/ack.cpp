@@ -6,9 +6,7 @@
 #include "adapters/hl7v2/parser.h"
 
 namespace helsebro::hl7v2 {
-namespace {
-
-std::string timestamp(EpochMillis now) {
+std::string hl7_timestamp(EpochMillis now) {
   const std::time_t seconds = static_cast<std::time_t>(now / 1000);
   std::tm tm{};
   gmtime_r(&seconds, &tm);
@@ -16,6 +14,8 @@ std::string timestamp(EpochMillis now) {
   std::strftime(buf, sizeof buf, "%Y%m%d%H%M%S+0000", &tm);
   return buf;
 }
+
+namespace {
 
 // The MSH fields an ACK echoes, raw (still escaped with the answered message's delimiters).
 struct Header {
@@ -118,7 +118,7 @@ std::string build_ack(const AckRequest& request) {
   // MSH-9: ACK^<trigger>^ACK; plain "ACK" when the trigger is unknown (never "ACK^ACK").
   const std::string type = h.trigger.empty() ? "ACK" : "ACK" + c + h.trigger + c + "ACK";
   out += "MSH" + f + enc + f + from_app + f + from_facility + f + h.sending_app + f +
-         h.sending_facility + f + timestamp(request.now) + f + f + type + f +
+         h.sending_facility + f + hl7_timestamp(request.now) + f + f + type + f +
          encode_escapes(request.control_id, d) + f + h.processing_id + f + h.version;
   if (!h.charset.empty()) out += f + f + f + f + f + f + h.charset;
   out += '\r';

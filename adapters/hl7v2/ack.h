@@ -26,6 +26,9 @@ struct AckRequest {
   std::string facility = "HELSEBRO";
 };
 
+/// A time as HL7 writes it (YYYYMMDDHHMMSS+0000, UTC): MSH-7 and BHS-7 of what Helsebro answers.
+std::string hl7_timestamp(EpochMillis now);
+
 /// The ACK as UTF-8 text, segments terminated by '\r'. Callers encode it to the message's charset.
 std::string build_ack(const AckRequest& request);
 

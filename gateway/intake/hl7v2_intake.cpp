@@ -276,26 +276,58 @@ PreparedFrame Hl7v2Intake::prepare_frame(std::string_view frame, const Peer& pee
     return out;
   }
   out.batch = true;
-  if (!envelope.bhs.empty()) {
-    auto bhs = hl7v2::parse("MSH" + std::string(envelope.bhs.substr(3)));
-    if (bhs) out.batch_control_id = bhs->decode(bhs->field(0, 11));
+  // The header read as an MSH: its delimiters, and its fields in the same places.
+  auto header_of = [](std::string_view segment) -> std::optional<hl7v2::Message> {
+    if (segment.size() < 4) return std::nullopt;
+    auto parsed = hl7v2::parse("MSH" + std::string(segment.substr(3)));
+    return parsed ? std::optional<hl7v2::Message>(std::move(*parsed)) : std::nullopt;
+  };
+  const auto bhs = header_of(envelope.bhs);
+  const auto fhs = header_of(envelope.fhs);
+  if (const auto& h = bhs ? bhs : fhs) {
+    out.batch_delimiters = h->delimiters();
+    out.batch_sending_application = std::string(h->field(0, 3));
+    out.batch_sending_facility = std::string(h->field(0, 4));
+    out.batch_receiving_application = std::string(h->field(0, 5));
+    out.batch_receiving_facility = std::string(h->field(0, 6));
+  }
+  if (bhs) out.batch_control_id = bhs->decode(bhs->field(0, 11));
+  if (fhs) {
+    out.file = true;
+    out.file_control_id = fhs->decode(fhs->field(0, 11));
   }
   for (const auto& slice : *slices) out.messages.push_back(prepare(slice.bytes, peer));
   return out;
 }
 
+// The answer to a batch: a batch of the acknowledgements, with the batch's own delimiters, from
+// its receiver back to its sender; BHS-11 and BHS-12 name the batch answered. A file (FHS … FTS)
+// is answered as a file.
 std::string Hl7v2Intake::batch_ack(const PreparedFrame& frame, const std::vector<std::string>& acks) const {
-  const hl7v2::Delimiters d;
-  const EpochMillis now = clock_.now_ms();
-  std::string out = "BHS|^~\\&|HELSEBRO|HELSEBRO|||" + std::to_string(now) + "|||||" +
-                    hl7v2::encode_escapes(frame.batch_control_id, d) + "\r";
+  const hl7v2::Delimiters& d = frame.batch_delimiters;
+  const std::string f(1, d.field);
+  const std::string enc = std::string{d.component, d.repetition, d.escape, d.subcomponent} +
+                          (d.truncation ? std::string(1, d.truncation) : std::string());
+  const std::string from_app = frame.batch_receiving_application.empty() ? "HELSEBRO" : frame.batch_receiving_application;
+  const std::string from_facility =
+      frame.batch_receiving_facility.empty() ? "HELSEBRO" : frame.batch_receiving_facility;
+  const std::string when = hl7v2::hl7_timestamp(clock_.now_ms());
+  auto header = [&](const char* id, const std::string& control_id) {
+    const std::string reference = hl7v2::encode_escapes(control_id, d);
+    return std::string(id) + f + enc + f + from_app + f + from_facility + f + frame.batch_sending_application + f +
+           frame.batch_sending_facility + f + when + f + f + f + f + reference + f + reference + "\r";
+  };
+  std::string out;
+  if (frame.file) out += header("FHS", frame.file_control_id);
+  out += header("BHS", frame.batch_control_id);
   std::size_t count = 0;
   for (const std::string& ack : acks) {
     if (ack.empty()) continue;
     out += ack;
     ++count;
   }
-  out += "BTS|" + std::to_string(count) + "\r";
+  out += "BTS" + f + std::to_string(count) + "\r";
+  if (frame.file) out += "FTS" + f + "1\r";
   return out;
 }
 

@@ -80,6 +80,13 @@ struct PreparedFrame {
   std::vector<PreparedMessage> messages;
   bool batch = false;
   std::string batch_control_id;  // BHS-11 of the batch answered
+  // The batch's header as its answer echoes it: its delimiters, and its sender and receiver
+  // (BHS-3 to BHS-6, raw: escaped with those delimiters); with a file header (FHS), FHS-11.
+  hl7v2::Delimiters batch_delimiters;
+  std::string batch_sending_application, batch_sending_facility;
+  std::string batch_receiving_application, batch_receiving_facility;
+  bool file = false;
+  std::string file_control_id;
 };
 
 /// Thread-safe: holds no per-message state.

@@ -271,10 +271,32 @@ TEST(Hl7v2Intake, SplitsABatchIntoMessagesAndAnswersWithABatchAck) {
   EXPECT_EQ(frame.messages[1].record.control_id, "M2");
   EXPECT_EQ(frame.batch_control_id, "B1");
   const std::string ack = intake.batch_ack(frame, {frame.messages[0].ack, frame.messages[1].ack});
-  EXPECT_EQ(ack.rfind("BHS|", 0), 0u);
+  // From the batch's receiver (ours when it named none) back to its sender, at an HL7 time,
+  // naming the batch answered in BHS-11 and BHS-12.
+  EXPECT_EQ(ack.rfind("BHS|^~\\&|HELSEBRO|HELSEBRO|DIPS|STOLAV|20251124160000+0000||||B1|B1\r", 0), 0u) << ack;
   EXPECT_NE(ack.find("MSA|AA|M1"), std::string::npos);
   EXPECT_NE(ack.find("MSA|AA|M2"), std::string::npos);
   EXPECT_NE(ack.find("BTS|2\r"), std::string::npos);
+}
+
+// A file of one batch, with its own delimiters: answered as a file, every segment in them.
+TEST(Hl7v2Intake, AnswersAFileBatchAsAFileInItsOwnDelimiters) {
+  const std::string message = "MSH*^~\\&*DIPS*STOLAV*HELSEBRO*HMN*20261123101500**ADT^A04*M1*P*2.5\r"
+                              "PID*1**15038510190^^^^FNR**Nordmann^Kari**19850315*F\rPV1*1*I\r";
+  const std::string file = "FHS*^~\\&*DIPS*STOLAV*HELSEBRO*HMN*20261123****F1\r"
+                           "BHS*^~\\&*DIPS*STOLAV*HELSEBRO*HMN*20261123****B1\r" + message + "BTS*1\rFTS*1\r";
+  auto intake = make_intake();
+  const PreparedFrame frame = intake.prepare_frame(file, kPeer);
+  ASSERT_TRUE(frame.batch);
+  ASSERT_EQ(frame.messages.size(), 1u);
+  const std::string ack = intake.batch_ack(frame, {frame.messages[0].ack});
+  EXPECT_EQ(ack.rfind("FHS*^~\\&*HELSEBRO*HMN*DIPS*STOLAV*20251124160000+0000****F1*F1\r"
+                      "BHS*^~\\&*HELSEBRO*HMN*DIPS*STOLAV*20251124160000+0000****B1*B1\rMSH*",
+                      0),
+            0u)
+      << ack;
+  EXPECT_NE(ack.find("MSA*AA*M1"), std::string::npos) << ack;
+  EXPECT_EQ(ack.substr(ack.size() - 12), "BTS*1\rFTS*1\r") << ack;
 }
 
 // Two messages and a BTS that counts three, without BHS: the frame is no batch and no message.
