@@ -426,8 +426,10 @@ __attribute__((optimize("no-tree-slp-vectorize"))) Result<void> Parser::index(Me
       }
       std::string shown;
       for (std::uint32_t k = pos; k < std::min<std::uint32_t>(pos + 8, line_end); ++k) {
+        // Bytes outside printable ASCII as \xHH: the text goes into a NAK in the sender's
+        // charset, and eight bytes may end inside a character.
         const auto byte = static_cast<unsigned char>(buf[k]);
-        if (byte < 0x20 || byte == 0x7F) {
+        if (byte < 0x20 || byte >= 0x7F) {
           char hex[8];
           std::snprintf(hex, sizeof hex, "\\x%02X", byte);
           shown += hex;

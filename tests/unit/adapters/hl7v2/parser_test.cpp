@@ -323,6 +323,15 @@ TEST(Parser, BadSegmentIdIsRefusedWithItsOffset) {
   EXPECT_NE(m.error().detail.find("segment 3"), std::string::npos) << m.error().detail;
 }
 
+// The excerpt goes into a NAK written in the sender's charset: only printable ASCII as it is,
+// so that neither a character cut in half nor a byte of another charset lands in it.
+TEST(Parser, ABadSegmentIsQuotedInPrintableAsciiOnly) {
+  auto m = parse(msh() + "\r" + kPid + "\rb\xC3\xB8\xC3\xB8\xC3\xB8\xC3\xB8|x\r");
+  ASSERT_FALSE(m);
+  EXPECT_NE(m.error().detail.find("starts with 'b\\xC3\\xB8\\xC3\\xB8\\xC3\\xB8\\xC3'"), std::string::npos)
+      << m.error().detail;
+}
+
 TEST(Parser, SegmentIdMustBeFollowedByTheFieldSeparator) {
   for (const std::string bad : {"PV", "PV1X|1", "PV1^1", "P-1|1"}) {
     auto m = parse(msh() + "\r" + bad + "\r");
