@@ -615,10 +615,8 @@ Result<std::vector<MessageSlice>> split_messages(std::string_view bytes, BatchEn
     pos = next;
   }
   close();
-  if (out.empty()) {
-    return Error{env.is_batch() ? Errc::kMissingMsh : Errc::kNotHl7,
-                 env.is_batch() ? "the batch holds no message" : "no MSH segment found", at_offset(0)};
-  }
+  if (out.empty() && !env.is_batch()) return Error{Errc::kNotHl7, "no MSH segment found", at_offset(0)};
+  // A batch may hold no message (HL7 v2 2.10.3: zero or more); it is answered as an empty batch.
   if (envelope != nullptr) *envelope = env;
   return out;
 }

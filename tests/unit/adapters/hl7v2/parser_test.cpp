@@ -446,10 +446,14 @@ TEST(SplitMessages, RefusesSegmentsBeforeTheFirstMsh) {
   EXPECT_TRUE(slices.error().where.has_offset);
 }
 
-TEST(SplitMessages, RefusesABatchWithoutMessages) {
-  auto slices = split_messages("BHS|^~\\&|B\rBTS|0\r");
-  ASSERT_FALSE(slices);
-  EXPECT_EQ(slices.error().code, Errc::kMissingMsh);
+// HL7 v2 2.10.3: a batch holds zero or more messages.
+TEST(SplitMessages, TakesABatchWithoutMessages) {
+  BatchEnvelope envelope;
+  auto slices = split_messages("BHS|^~\\&|B\rBTS|0\r", &envelope);
+  ASSERT_TRUE(slices) << slices.error().message();
+  EXPECT_TRUE(slices->empty());
+  EXPECT_TRUE(envelope.is_batch());
+  EXPECT_FALSE(split_messages("BHS|^~\\&|B\rBTS|1\r"));  // counting one it does not hold
 }
 
 TEST(Parser, RejectsControlCharactersAsDelimiters) {

@@ -279,6 +279,21 @@ TEST(Hl7v2Intake, SplitsABatchIntoMessagesAndAnswersWithABatchAck) {
   EXPECT_NE(ack.find("BTS|2\r"), std::string::npos);
 }
 
+// A batch may hold no message: answered as an empty batch, nothing stored.
+TEST(Hl7v2Intake, AnswersAnEmptyBatchWithAnEmptyBatch) {
+  auto intake = make_intake();
+  const PreparedFrame frame = intake.prepare_frame("BHS|^~\\&|DIPS|STOLAV|||20261123||||B0\rBTS|0\r", kPeer);
+  ASSERT_TRUE(frame.batch);
+  EXPECT_TRUE(frame.messages.empty());
+  const std::string ack = intake.batch_ack(frame, {});
+  EXPECT_EQ(ack.rfind("BHS|^~\\&|HELSEBRO|HELSEBRO|DIPS|STOLAV|", 0), 0u) << ack;
+  EXPECT_EQ(ack.substr(ack.size() - 6), "BTS|0\r") << ack;
+  // A batch whose BTS counts a message it does not hold is still refused.
+  const PreparedFrame wrong = intake.prepare_frame("BHS|^~\\&|DIPS|STOLAV\rBTS|1\r", kPeer);
+  ASSERT_EQ(wrong.messages.size(), 1u);
+  EXPECT_EQ(wrong.messages[0].ack_code, "AE");
+}
+
 // A file of one batch, with its own delimiters: answered as a file, every segment in them.
 TEST(Hl7v2Intake, AnswersAFileBatchAsAFileInItsOwnDelimiters) {
   const std::string message = "MSH*^~\\&*DIPS*STOLAV*HELSEBRO*HMN*20261123101500**ADT^A04*M1*P*2.5\r"
