@@ -62,18 +62,21 @@ struct MappingsWatch::Impl : std::enable_shared_from_this<MappingsWatch::Impl> {
     observe::log_info("mappings.watch_renewed", {{"dir", dir}});
   }
 
+  // The directory's path without a trailing separator ("mappings/" → "mappings").
+  fs::path normal_dir() const {
+    fs::path normal = fs::path(dir).lexically_normal();
+    if (!normal.has_filename()) normal = normal.parent_path();
+    return normal;
+  }
+
   void watch_parent() {
-    fs::path parent = fs::path(dir).lexically_normal().parent_path();
+    fs::path parent = normal_dir().parent_path();
     if (parent.empty()) parent = ".";
     parent_watch = inotify_add_watch(fd, parent.c_str(), IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_ONLYDIR);
     if (parent_watch < 0) observe::log_warn("mappings.watch_failed", {{"path", parent.string()}});
   }
 
-  std::string base_name() const {
-    fs::path normal = fs::path(dir).lexically_normal();
-    if (!normal.has_filename()) normal = normal.parent_path();  // "mappings/"
-    return normal.filename().string();
-  }
+  std::string base_name() const { return normal_dir().filename().string(); }
 
   void read() {
     descriptor.async_read_some(asio::buffer(buffer), [self = shared_from_this()](auto ec, std::size_t n) {

@@ -298,13 +298,18 @@ Config parse_config(const std::string& text, const std::string& source) {
   // Channel names are journal columns and metric labels: MLLP channels and inbound directories
   // share one name space.
   // The HTTP intake's and the listeners' own names are taken too.
-  std::vector<std::string> names{c.mllp.channel, "http-hl7v2", "http-kith", "http-fhir", "http", "https"};
+  static const std::vector<std::string> kOwn{"http-hl7v2", "http-kith", "http-fhir", "http", "https"};
+  std::vector<std::string> names;
   auto check_unique = [&names, &source](const std::string& name, const std::string& at) {
+    if (std::find(kOwn.begin(), kOwn.end(), name) != kOwn.end()) {
+      throw ConfigError(source, at, "channel name \"" + name + "\" is the gateway's own (its HTTP intake and listeners)");
+    }
     if (std::find(names.begin(), names.end(), name) != names.end()) {
       throw ConfigError(source, at, "channel name \"" + name + "\" is used twice");
     }
     names.push_back(name);
   };
+  check_unique(c.mllp.channel, "/mllp/channel");
   for (std::size_t i = 0; i < c.mllp_channels.size(); ++i) {
     check_unique(c.mllp_channels[i].channel, "/mllpChannels/" + std::to_string(i) + "/channel");
   }

@@ -301,7 +301,7 @@ PreparedFrame Hl7v2Intake::prepare_frame(std::string_view frame, const Peer& pee
 }
 
 // The answer to a batch: a batch of the acknowledgements, with the batch's own delimiters, from
-// its receiver back to its sender; BHS-11 and BHS-12 name the batch answered. A file (FHS … FTS)
+// its receiver back to its sender; BHS-12 names the batch answered. A file (FHS … FTS)
 // is answered as a file.
 std::string Hl7v2Intake::batch_ack(const PreparedFrame& frame, const std::vector<std::string>& acks) const {
   const hl7v2::Delimiters& d = frame.batch_delimiters;
@@ -314,8 +314,9 @@ std::string Hl7v2Intake::batch_ack(const PreparedFrame& frame, const std::vector
   const std::string when = hl7v2::hl7_timestamp(clock_.now_ms());
   auto header = [&](const char* id, const std::string& control_id) {
     const std::string reference = hl7v2::encode_escapes(control_id, d);
+    // -11, this batch's own id, is left empty (optional); -12 names the batch answered.
     return std::string(id) + f + enc + f + from_app + f + from_facility + f + frame.batch_sending_application + f +
-           frame.batch_sending_facility + f + when + f + f + f + f + reference + f + reference + "\r";
+           frame.batch_sending_facility + f + when + f + f + f + f + f + reference + "\r";
   };
   std::string out;
   if (frame.file) out += header("FHS", frame.file_control_id);

@@ -74,7 +74,13 @@ void handle_hl7v2(const Parts& parts, const HttpRequest& request, Respond respon
   }
   // A journal failure is answered inside the ACK (AE/CE, "please resend later"), as over MLLP.
   hl7v2_exchange(parts->pipeline, parts->hl7v2, request.body, intake::Peer{request.peer, request.certificate_subject})
-      ->store([respond = std::move(respond)](InboundAnswer answer) { respond(to_response(std::move(answer))); });
+      ->store([respond = std::move(respond)](InboundAnswer answer) {
+        // Asked for no answer (MSH-15/16 NE), a failed store still owes the HTTP client one.
+        if (answer.storage_failed && answer.body.empty()) {
+          return respond(retry_later("the message could not be stored; send it again"));
+        }
+        respond(to_response(std::move(answer)));
+      });
 }
 
 void handle_kith(const Parts& parts, const HttpRequest& request, Respond respond) {

@@ -27,12 +27,27 @@ struct LineIndex {
       const std::size_t mid = (lo + hi) / 2;
       (starts[mid] <= offset ? lo : hi) = mid;
     }
+    // Counted on from the place asked before when it lies on this line before this one: the
+    // parser asks in file order, so a file on one line costs one pass, not one per value.
+    std::size_t from = starts[lo];
     std::uint32_t column = 1;
-    for (std::size_t i = starts[lo]; i < offset && i < text.size(); ++i) {
+    if (cached_line_ == lo && cached_offset_ <= offset && cached_offset_ >= from) {
+      from = cached_offset_;
+      column = cached_column_;
+    }
+    for (std::size_t i = from; i < offset && i < text.size(); ++i) {
       if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) ++column;  // not a continuation byte
     }
+    cached_line_ = lo;
+    cached_offset_ = offset;
+    cached_column_ = column;
     return {static_cast<std::uint32_t>(lo + 1), column};
   }
+
+ private:
+  mutable std::size_t cached_line_ = static_cast<std::size_t>(-1);
+  mutable std::size_t cached_offset_ = 0;
+  mutable std::uint32_t cached_column_ = 1;
 };
 
 // Builds JsonNodes from SAX events; the stream's position tells where each token ended.

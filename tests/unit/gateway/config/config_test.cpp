@@ -439,8 +439,12 @@ TEST_F(ConfigTest, InboundDirectoryErrorsNameTheirPointer) {
   // The gateway's own channels (HTTP intake) and listeners are taken.
   for (const char* own : {"http-hl7v2", "http-kith", "http-fhir", "https"}) {
     EXPECT_EQ(error_of(std::string(R"({"mllpChannels": [{"channel": ")") + own + R"("}]})"),
-              std::string("helsebro.json at /mllpChannels/0/channel: channel name \"") + own + "\" is used twice");
+              std::string("helsebro.json at /mllpChannels/0/channel: channel name \"") + own +
+                  "\" is the gateway's own (its HTTP intake and listeners)");
   }
+  EXPECT_EQ(error_of(R"({"mllp": {"channel": "http-hl7v2"}})"),
+            "helsebro.json at /mllp/channel: channel name \"http-hl7v2\" is the gateway's own (its HTTP intake and "
+            "listeners)");
 }
 
 TEST_F(ConfigTest, ReadsHttpsWithMutualTlsAndAllowedSenders) {
