@@ -209,9 +209,6 @@ PreparedFhir FhirIntake::check(MessageRecord seed, std::string_view bytes) const
   r.ordering_key = ordering_key(doc);
   r.mapping = "fhir";
   r.state = MessageState::kTranslated;
-  // FHIR has no control id: the body's hash stands in for one, so that a client resending the
-  // same body (its 202 lost) is answered with the first 202 instead of creating a second copy.
-  r.control_id = "sha256:" + r.payload_sha256.substr(0, 32);
   p.http_status = 202;
   p.content_type = "application/json";
   p.body = R"({"messageId":")" + r.id + R"(","state":"translated"})";

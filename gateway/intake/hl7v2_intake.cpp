@@ -351,6 +351,8 @@ PreparedMessage Hl7v2Intake::prepare_abandoned(std::string_view bytes, const Pee
                                   "what came is kept, and not answered"},
              bytes);
   p.send_ack = false;
+  p.answerable = false;
+  p.ack_code = "none";  // what the acknowledged metric counts: no answer was sent
   return p;
 }
 

@@ -66,6 +66,7 @@ struct PreparedMessage {
   std::string ack;               // to send once the record is durable (encoded in its charset)
   std::string ack_code;          // AA/AE/AR, or CA/CE/CR in enhanced mode
   bool send_ack = true;          // enhanced mode may ask for no acknowledgement (NE, ER, SU)
+  bool answerable = true;        // false: never answered, not even when the store fails (a cut frame)
   std::string metric_type;       // message type label: known to a mapping, or "other"
   std::optional<hl7v2::Message> message;  // kept to answer a failed commit
   std::string charset = "UNICODE UTF-8";

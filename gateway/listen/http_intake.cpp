@@ -125,8 +125,13 @@ void handle_fhir(const Parts& parts, const HttpRequest& request, Respond respond
   auto prepared = std::make_shared<intake::PreparedFhir>(parts->fhir->prepare(request.body, peer_of(request)));
   const bool accepted = prepared->record.state == MessageState::kTranslated;
   const auto window = static_cast<EpochMillis>(parts->pipeline->duplicate_window_seconds * 1000);
-  if (accepted && window > 0) {
-    // The same sender and body within the window: a resend, answered with the first 202.
+  // FHIR has no control id; a client that retries names its request with an Idempotency-Key.
+  // The same sender, key and body within the window is a resend, answered with the first 202.
+  // Without a key nothing is taken for a resend: the same body twice may be a value set back.
+  const auto key = request.headers.find("idempotency-key");
+  const bool keyed = key != request.headers.end() && !key->second.empty() && key->second.size() <= 256;
+  if (keyed) prepared->record.control_id = key->second;
+  if (accepted && keyed && window > 0) {
     parts->pipeline->journal->append_unique(
         prepared->record, prepared->record.received_at - window,
         [parts, prepared, started, channel, respond = std::move(respond)](Result<AppendOutcome> r) mutable {

@@ -262,6 +262,7 @@ struct MllpListener::Impl : std::enable_shared_from_this<MllpListener::Impl> {
     if (!stored) {
       probes.intake.rejected(config.channel, info(Errc::kJournalWriteFailed).name);
       observe::log_error("mllp.journal_failed", {{"id", m.record.id}, {"error", stored.error().detail}});
+      if (!m.answerable) return {};  // a cut frame: no answer, whatever became of its store
       m.ack_code = m.mode == intake::AckMode::kEnhanced ? "CE" : "AE";
       return intake.storage_failed_ack(m);
     }

@@ -279,6 +279,18 @@ TEST(Hl7v2Intake, SplitsABatchIntoMessagesAndAnswersWithABatchAck) {
   EXPECT_NE(ack.find("BTS|2\r"), std::string::npos);
 }
 
+// A frame cut short by a start block: kept as rejected, never answered (its resend would share
+// its control id), not even when its store fails.
+TEST(Hl7v2Intake, ACutFrameIsKeptButNeverAnswered) {
+  auto intake = make_intake();
+  const PreparedMessage p = intake.prepare_abandoned(adt("15038510190^^^^FNR").substr(0, 60), kPeer);
+  EXPECT_EQ(p.record.state, MessageState::kRejected);
+  EXPECT_NE(p.record.reason.find("cut short"), std::string::npos) << p.record.reason;
+  EXPECT_FALSE(p.send_ack);
+  EXPECT_FALSE(p.answerable);
+  EXPECT_EQ(p.ack_code, "none");
+}
+
 // A batch may hold no message: answered as an empty batch, nothing stored.
 TEST(Hl7v2Intake, AnswersAnEmptyBatchWithAnEmptyBatch) {
   auto intake = make_intake();
