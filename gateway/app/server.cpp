@@ -233,7 +233,7 @@ int serve(const config::Config& config) {
   asio::io_context io(config.threads);
   forward::Forwarder forwarder(io, journal, config.fhir, probes.forward);
   std::vector<std::unique_ptr<listen::MllpListener>> channels;
-  listen::HttpServer http(io, config.http);
+  listen::HttpServer http(io, config.http, &probes.listen);
   route_observability(http, registry, backlog);
   const intake::MappingProvider mappings_now = [&holder] { return holder.get(); };
   auto pipeline = std::make_shared<listen::InboundPipeline>();

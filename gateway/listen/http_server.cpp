@@ -181,26 +181,55 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     }
   }
 
-  // Over the connection limit: plain HTTP gets a 503 with Retry-After before the close; HTTPS,
-  // which would need a handshake first, is closed.
+  // Over the connection limit. Plain HTTP: the request's header is read (not its body); health,
+  // readiness and metrics are served still, so that a busy gateway is not taken for a dead one,
+  // and anything else gets a 503 with Retry-After; what the client still sends is read and
+  // dropped for a moment, so that the close does not reset the connection under the answer.
+  // HTTPS, which would need a handshake first, is closed.
   asio::awaitable<void> refuse_busy(tcp::socket socket) {
     auto self = shared_from_this();
     beast::error_code ec;
-    if (!tls) {
-      HttpResponse busy = problem(503, "Service Unavailable",
-                                  "too many connections at once (" + std::to_string(max_connections) +
-                                      "): try again shortly");
-      std::string text = "HTTP/1.1 503 Service Unavailable\r\nServer: helsebro\r\nContent-Type: " +
-                         busy.content_type + "\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: " +
-                         std::to_string(busy.body.size()) + "\r\n\r\n" + busy.body;
-      beast::tcp_stream stream(std::move(socket));
-      stream.expires_after(std::chrono::seconds(2));
-      co_await asio::async_write(stream, asio::buffer(text), kTuple);
-      stream.socket().shutdown(tcp::socket::shutdown_send, ec);
-      stream.close();
+    if (tls) {
+      socket.close(ec);
       co_return;
     }
-    socket.close(ec);
+    const std::string peer = address_of(socket);
+    beast::tcp_stream stream(std::move(socket));
+    beast::flat_buffer buffer;
+    http::request_parser<http::empty_body> parser;
+    parser.header_limit(8 * 1024);
+    stream.expires_after(std::chrono::seconds(2));
+    auto [read_ec, read_n] = co_await http::async_read_header(stream, buffer, parser, kTuple);
+    (void)read_n;
+    HttpResponse answer;
+    const auto& req = parser.get();
+    const std::string target(req.target());
+    const bool probe = !read_ec && req.method() == http::verb::get &&
+                       (target == "/healthz" || target == "/readyz" || target == "/metrics");
+    if (probe) {
+      HttpRequest request;
+      request.method = "GET";
+      request.target = request.path = target;
+      request.peer = peer;
+      answer = co_await dispatch(request);
+    } else {
+      answer = problem(503, "Service Unavailable",
+                       "too many connections at once (" + std::to_string(max_connections) + "): try again shortly");
+      answer.headers.emplace_back("Retry-After", "1");
+    }
+    http::response<http::string_body> res{static_cast<http::status>(answer.status), 11};
+    res.set(http::field::server, "helsebro");
+    res.set(http::field::content_type, answer.content_type);
+    for (const auto& [name, value] : answer.headers) res.set(name, value);
+    res.keep_alive(false);
+    res.body() = std::move(answer.body);
+    res.prepare_payload();
+    stream.expires_after(std::chrono::seconds(2));
+    auto [write_ec, written] = co_await http::async_write(stream, res, kTuple);
+    (void)written;
+    if (!write_ec && !probe) co_await drain(stream, std::chrono::seconds(1));
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream.close();
   }
 
   template <class Socket>
@@ -331,8 +360,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   // Reads and drops what the client still sends, for a while, so that the close that follows
   // does not reset the connection under the answer before the client has read it.
   template <class Stream>
-  asio::awaitable<void> drain(Stream& stream) {
-    beast::get_lowest_layer(stream).expires_after(kDrainTime);
+  asio::awaitable<void> drain(Stream& stream, std::chrono::seconds time = kDrainTime) {
+    beast::get_lowest_layer(stream).expires_after(time);
     std::vector<char> scratch(64 * 1024);
     for (std::size_t dropped = 0; dropped < kDrainBytes;) {
       auto [ec, n] = co_await stream.async_read_some(asio::buffer(scratch), kTuple);
@@ -342,9 +371,11 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   }
 };
 
-HttpServer::HttpServer(asio::io_context& io, config::HttpConfig config)
+HttpServer::HttpServer(asio::io_context& io, config::HttpConfig config, observe::ListenProbe* listen)
     : impl_(std::make_shared<Impl>(io, "http", std::move(config.host), config.port,
-                                   config.max_body_bytes, config.max_connections)) {}
+                                   config.max_body_bytes, config.max_connections)) {
+  impl_->listen_probe = listen;
+}
 
 HttpServer::HttpServer(asio::io_context& io, config::HttpsConfig config, const config::HttpConfig& limits,
                        observe::ListenProbe& listen, HttpsProbe& https)

@@ -24,8 +24,8 @@ class HttpsProbe;
 
 class HttpServer {
  public:
-  /// Plain HTTP.
-  HttpServer(boost::asio::io_context& io, config::HttpConfig config);
+  /// Plain HTTP; connections refused over the limit count in `listen` when given.
+  HttpServer(boost::asio::io_context& io, config::HttpConfig config, observe::ListenProbe* listen = nullptr);
   /// HTTPS with `config.tls` (optionally mutual TLS), and the body and connection limits of
   /// `limits` (the http section's). Failed
   /// handshakes count in `listen` (helsebro_listen_connections_refused_total{channel="https"}).

@@ -308,19 +308,26 @@ class HttpIntake(unittest.TestCase):
         gw = self.gateway({"http": {"maxConnections": 2}})
         idle = [socket.create_connection(("127.0.0.1", gw.http_port), timeout=10) for _ in range(2)]
         time.sleep(0.2)  # both accepted
-        _, refused = self.raw(gw, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        body = patient("24079210087")
+        _, refused = self.raw(gw, (f"POST /inbound/fhir HTTP/1.1\r\nHost: x\r\nContent-Type: application/fhir+json\r\n"
+                                   f"Content-Length: {len(body)}\r\n\r\n").encode() + body)
         self.assertTrue(refused.startswith(b"HTTP/1.1 503 "), refused)
         self.assertIn(b"Retry-After: 1", refused)
+        # Health is answered even so: a busy gateway is not a dead one.
+        _, health = self.raw(gw, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        self.assertTrue(health.startswith(b"HTTP/1.1 200 "), health)
         for conn in idle:
             conn.close()
 
-        def healthy():
+        def served():
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{gw.http_port}/healthz", timeout=5) as r:
-                    return r.status == 200
-            except (urllib.error.HTTPError, OSError):
+                status, _, _ = post(self.url(gw, "fhir"), body, "application/fhir+json")
+                return status == 202
+            except OSError:
                 return False
-        wait_for(healthy, what="/healthz served again")
+        wait_for(served, what="intake served again")
+        self.assertGreaterEqual(gw.metric("helsebro_listen_connections_refused_total", channel="http",
+                                          reason="too_many_connections"), 2)
 
     def test_a_wrong_method_names_the_allowed_ones_and_a_huge_header_is_431(self):
         gw = self.gateway()
