@@ -118,11 +118,43 @@ TlsConfig read_tls(const rapidjson::Value& t) {
   return c;
 }
 
+// A certificate subject written as OpenSSL's one-line form wrote it, with each byte of a letter
+// such as "å" as \xC3\xA5: those bytes (0x80 and up, which the gateway's own form keeps as they
+// are) become the bytes again, so that a rule written before still matches. An escaped
+// backslash ("\\") and the control characters the gateway writes as \xHH stay as they are.
+std::string subject_rule(const std::string& text) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\\' && i + 1 < text.size() && text[i + 1] == '\\') {
+      out.append("\\\\");
+      ++i;
+      continue;
+    }
+    if (text[i] == '\\' && i + 3 < text.size() && (text[i + 1] == 'x' || text[i + 1] == 'X')) {
+      const int high = hex(text[i + 2]), low = hex(text[i + 3]);
+      if (high >= 8 && low >= 0) {
+        out.push_back(static_cast<char>(high * 16 + low));
+        i += 3;
+        continue;
+      }
+    }
+    out.push_back(text[i]);
+  }
+  return out;
+}
+
 std::vector<SenderRuleConfig> read_senders(const rapidjson::Value& list) {
   std::vector<SenderRuleConfig> out;
   for (const auto& rule : list.GetArray()) {
     SenderRuleConfig r;
     read(rule, "certificateSubject", r.certificate_subject);
+    r.certificate_subject = subject_rule(r.certificate_subject);
     read(rule, "sendingApplication", r.sending_application);
     read(rule, "sendingFacility", r.sending_facility);
     out.push_back(std::move(r));

@@ -484,6 +484,19 @@ TEST_F(ConfigTest, HttpsPortComesFromTheEnvironment) {
   EXPECT_EQ(c.https.port, 9443);
 }
 
+// Rules written as OpenSSL's one-line form printed a subject (each byte of "å" as \xC3\xA5) still
+// match: those bytes are read as the bytes; an escaped backslash and \x09 (a tab, as the gateway
+// writes control characters) stay as they are.
+TEST_F(ConfigTest, CertificateSubjectRulesInOpenSslsOldFormStillMatch) {
+  const Config c = parse_config(R"({"mllp": {"allowedSenders": [
+      {"certificateSubject": "/C=NO/O=Fjellg\\xC3\\xA5rden legekontor/CN=kommunikasjon"},
+      {"certificateSubject": "/O=back\\\\xC3/CN=tab\\x09here"}]}})",
+                                "helsebro.json");
+  ASSERT_EQ(c.mllp.allowed_senders.size(), 2u);
+  EXPECT_EQ(c.mllp.allowed_senders[0].certificate_subject, "/C=NO/O=Fjellgården legekontor/CN=kommunikasjon");
+  EXPECT_EQ(c.mllp.allowed_senders[1].certificate_subject, "/O=back\\\\xC3/CN=tab\\x09here");
+}
+
 TEST_F(ConfigTest, RetentionMustOutlastTheDuplicateWindow) {
   // Default retention (30 days) against a 90-day window on a channel.
   EXPECT_EQ(error_of(R"({"mllpChannels": [{"channel": "lab", "duplicateWindowSeconds": 7776000}]})"),
