@@ -376,8 +376,19 @@ int serve(const config::Config& config) {
   for (const auto& channel : channels) {
     channel_ports += (channel_ports.empty() ? "" : ",") + channel->channel() + ":" + std::to_string(channel->port());
   }
+  // Which MSH-11 processing ids each channel takes: a test deployment fed T messages refuses
+  // them all until it lists T, and this line says why at once.
+  std::string processing_ids;
+  auto add_ids = [&processing_ids](const config::MllpConfig& c) {
+    std::string ids;
+    for (const std::string& id : c.processing_ids) ids += id;
+    processing_ids += (processing_ids.empty() ? "" : ",") + c.channel + ":" + ids;
+  };
+  add_ids(config.mllp);
+  for (const auto& c : config.mllp_channels) add_ids(c);
   observe::log_info("server.listening", {{"mllp_port", static_cast<int>(channels.front()->port())},
                                          {"mllp_channels", channel_ports},
+                                         {"processing_ids", processing_ids},
                                          {"http_port", static_cast<int>(http.port())},
                                          {"https_port", https ? static_cast<int>(https->port()) : 0},
                                          {"inbound_directories", static_cast<int>(directories.size())},
