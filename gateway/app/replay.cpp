@@ -124,17 +124,18 @@ class Readers {
       skip.skipped = "only the first bytes of this frame were kept (it was over the size limit)";
       return skip;
     }
+    // The channel's rules whole (its allowed senders, processing ids, person-id and charset
+    // options), so that a message acknowledged under them is translated under them.
     intake::ChannelRules rules;
-    rules.channel = stored.channel;
-    rules.hold_unmapped = stored.state == MessageState::kHeld;
     for (const config::MllpConfig& c : rules_.channels) {
-      if (c.channel != stored.channel) continue;
-      rules.accept_invalid_person_id = c.accept_invalid_person_id;
-      rules.allowed = intake::channel_rules(c).allowed;
-      // Received, to be translated after its AA: held when its mapping has gone meanwhile and
-      // the channel holds, as on arrival.
-      if (stored.state == MessageState::kReceived) rules.hold_unmapped = c.hold_unmapped;
+      if (c.channel == stored.channel) rules = intake::channel_rules(c);
     }
+    rules.channel = stored.channel;
+    // Held messages are replayed to be translated: held again only when still no mapping takes
+    // them. Received ones (to be translated after their AA) are held when their mapping has gone
+    // meanwhile and the channel holds, as on arrival.
+    if (stored.state == MessageState::kHeld) rules.hold_unmapped = true;
+    else if (stored.state != MessageState::kReceived) rules.hold_unmapped = false;
     if (auto charset = hl7v2::charset_from_msh18(stored.charset);
         charset && !stored.charset.empty()) {
       rules.parse.forced_charset = *charset;

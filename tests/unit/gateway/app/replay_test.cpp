@@ -335,6 +335,24 @@ TEST(Replay, ReadsHttpAndDirectoryHl7v2WithTheDefaultChannelsOptions) {
   EXPECT_EQ(stored(journal, "m-lab-files").state, MessageState::kTranslated);
 }
 
+// A training message on a channel that takes T was acknowledged under that channel's rules: it
+// is translated under them again, not refused for its processing id.
+TEST(Replay, ReadsAMessageWithTheProcessingIdsItsChannelTakes) {
+  test::TempDir dir;
+  journal::SqliteJournal journal(dir.str());
+  auto set = repository_mappings();
+  ASSERT_TRUE(set);
+  config::Config config;
+  config.mllp.processing_ids = {"P", "T"};
+  MessageRecord training = dead_admission("m-training");
+  training.payload.replace(training.payload.find("|C1|P|"), 6, "|C1|T|");
+  store(journal, training);
+  auto summary = replay_messages(journal, *set, by_state(MessageState::kDead), kLater, replay_rules(config));
+  ASSERT_TRUE(summary) << summary.error().message();
+  EXPECT_EQ(summary->translated, 1u);
+  EXPECT_EQ(stored(journal, "m-training").state, MessageState::kTranslated) << stored(journal, "m-training").reason;
+}
+
 // --- Translation after the ACK ---------------------------------------------------------------
 
 // A channel translating after the ACK stores the message as received, with an AA; the
