@@ -85,6 +85,7 @@ struct Retranslation {
   std::string reason;
   std::string skipped;  // not empty: the message was not read again, and is left as it is
   std::size_t unmapped_fields = 0;  // translated: the non-empty fields its mapping did not read
+  std::size_t waived_checks = 0;    // translated: person-id checks the channel waived
 };
 
 Retranslation from_record(MessageRecord& r) {
@@ -146,6 +147,7 @@ class Readers {
     intake::PreparedMessage p = intake.prepare_again(stored, intake::Peer{stored.peer, stored.peer});
     Retranslation t = from_record(p.record);
     t.unmapped_fields = p.unmapped_fields;
+    t.waived_checks = p.waived_checks;
     return t;
   }
 
@@ -271,7 +273,8 @@ Result<std::vector<TranslatedAfterAck>> translate_received(Journal& journal, con
       t.reason = std::move(t.skipped);
     }
     const std::size_t at = out.size();
-    out.push_back({stored.id, stored.channel, t.state, stored.received_at, t.reason, t.mapping, t.unmapped_fields});
+    out.push_back({stored.id, stored.channel, t.state, stored.received_at, t.reason, t.mapping, t.unmapped_fields,
+                   t.waived_checks});
     journal.retranslate(stored.seq, {MessageState::kReceived, stored.revision}, t.state, std::move(t.bundle),
                         std::move(t.ordering_key), std::move(t.mapping), std::move(t.reason), now,
                         [pending, at](Result<void> r) {

@@ -115,6 +115,7 @@ void Translator::translate_all() {
       if (t.state == MessageState::kTranslated) {
         ++translated;
         if (intake_ && t.unmapped_fields > 0) intake_->unmapped_fields(t.mapping, t.unmapped_fields);
+        for (std::size_t i = 0; intake_ && i < t.waived_checks; ++i) intake_->invalid_person_id_accepted(t.channel);
       } else {
         observe::log_info("translator.not_delivered",
                           {{"id", t.id}, {"channel", t.channel}, {"state", to_string(t.state)}});

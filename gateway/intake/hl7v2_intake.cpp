@@ -245,6 +245,7 @@ PreparedMessage Hl7v2Intake::prepare_started(PreparedMessage p, std::string_view
   if (!translated) return reject(std::move(p), translated.error(), bytes);
   p.unmapped_fields = view.unread_count();
   if (probe_ && p.unmapped_fields > 0) probe_->unmapped_fields(mapping->name(), p.unmapped_fields);
+  p.waived_checks = translated->warnings.size();
   for (const std::string& warning : translated->warnings) {
     // Locations and reasons only: the identifier itself is never logged.
     observe::log_warn("intake.check_waived", {{"id", r.id}, {"channel", rules_.channel}, {"detail", warning}});

@@ -74,6 +74,7 @@ struct PreparedMessage {
   std::string accept_ack_type;   // MSH-15 in enhanced mode: AL, NE, ER, SU
   std::string application_ack_type;  // MSH-16: AL, NE, ER, SU
   std::size_t unmapped_fields = 0;  // translated: the non-empty fields its mapping did not read
+  std::size_t waived_checks = 0;    // translated: person-id checks the channel waived (warnings)
 };
 
 /// A frame: one message, or the messages of a batch (FHS/BHS … BTS/FTS).

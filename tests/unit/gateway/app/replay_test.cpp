@@ -335,6 +335,27 @@ TEST(Replay, ReadsHttpAndDirectoryHl7v2WithTheDefaultChannelsOptions) {
   EXPECT_EQ(stored(journal, "m-lab-files").state, MessageState::kTranslated);
 }
 
+// A person-id check the channel waives is counted when the message is translated after its ACK,
+// as it is when translated before (the translator counts what this reports).
+TEST(TranslateReceived, ReportsTheChecksTheChannelWaived) {
+  test::TempDir dir;
+  journal::SqliteJournal journal(dir.str());
+  auto set = repository_mappings();
+  ASSERT_TRUE(set);
+  config::Config config;
+  config.mllp.accept_invalid_person_id = true;
+  config.mllp.translate_after_ack = true;
+  MessageRecord received = dead_admission("m-received");
+  received.state = MessageState::kReceived;
+  received.payload.replace(received.payload.find("15038510190"), 11, "15038510191");  // wrong control digit
+  store(journal, received);
+  auto done = translate_received(journal, *set, kLater, replay_rules(config), 10);
+  ASSERT_TRUE(done) << done.error().message();
+  ASSERT_EQ(done->size(), 1u);
+  EXPECT_EQ(done->at(0).state, MessageState::kTranslated) << done->at(0).reason;
+  EXPECT_EQ(done->at(0).waived_checks, 1u);
+}
+
 // A training message on a channel that takes T was acknowledged under that channel's rules: it
 // is translated under them again, not refused for its processing id.
 TEST(Replay, ReadsAMessageWithTheProcessingIdsItsChannelTakes) {
