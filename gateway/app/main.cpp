@@ -88,9 +88,15 @@ bool parse_arguments(int argc, char** argv, Arguments& out, std::string& error) 
         return false;
       }
       const std::string value = argv[++i];
-      if (arg == "--id") out.ids.push_back(value);
-      else if (arg == "--state") out.state = value;
-      else out.since = value;
+      if (arg == "--id") {
+        out.ids.push_back(value);
+        // --id ID…: the arguments after it that are no options are ids too.
+        while (i + 1 < argc && argv[i + 1][0] != '-' && !out.command.empty()) out.ids.emplace_back(argv[++i]);
+      } else if (arg == "--state") {
+        out.state = value;
+      } else {
+        out.since = value;
+      }
     } else if (arg == "--unmapped") {
       out.unmapped = true;
     } else if (arg == "--no-validate") {
@@ -115,6 +121,11 @@ bool parse_arguments(int argc, char** argv, Arguments& out, std::string& error) 
 
 int replay_command(const helsebro::config::Config& config, const Arguments& args) {
   using namespace helsebro;
+  if (!args.positional.empty()) {
+    std::cerr << "helsebro replay: unexpected argument '" << args.positional.front()
+              << "' (ids follow --id: replay --id ID…)\n";
+    return 2;
+  }
   MessageQuery query;
   query.ids = args.ids;
   if (args.state) {

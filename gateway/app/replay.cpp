@@ -18,19 +18,29 @@
 
 namespace helsebro::app {
 
+// YYYY-MM-DD or YYYY-MM-DDThh:mm:ssZ exactly: every digit where it belongs, a day the month has,
+// nothing after. A date that does not exist is refused, not moved to another.
 std::optional<EpochMillis> parse_utc_time(const std::string& text) {
-  std::tm tm{};
-  int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
-  char tail = 0;
-  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c", &y, &mo, &d, &h, &mi, &s, &tail) ==
-          7 &&
-      tail == 'Z') {
-  } else if (text.size() == 10 && std::sscanf(text.c_str(), "%4d-%2d-%2d", &y, &mo, &d) == 3) {
-    h = mi = s = 0;
-  } else {
-    return std::nullopt;
+  const bool with_time = text.size() == 20;
+  if (text.size() != 10 && !with_time) return std::nullopt;
+  const std::string_view shape = with_time ? "dddd-dd-ddTdd:dd:ddZ" : "dddd-dd-dd";
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    const bool digit = text[i] >= '0' && text[i] <= '9';
+    if (shape[i] == 'd' ? !digit : text[i] != shape[i]) return std::nullopt;
   }
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return std::nullopt;
+  auto number = [&text](std::size_t at, std::size_t length) {
+    int n = 0;
+    for (std::size_t i = at; i < at + length; ++i) n = n * 10 + (text[i] - '0');
+    return n;
+  };
+  const int y = number(0, 4), mo = number(5, 2), d = number(8, 2);
+  const int h = with_time ? number(11, 2) : 0, mi = with_time ? number(14, 2) : 0, s = with_time ? number(17, 2) : 0;
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (mo < 1 || mo > 12) return std::nullopt;
+  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  const int days = kDays[mo - 1] + (mo == 2 && leap ? 1 : 0);
+  if (d < 1 || d > days || h > 23 || mi > 59 || s > 59) return std::nullopt;
+  std::tm tm{};
   tm.tm_year = y - 1900;
   tm.tm_mon = mo - 1;
   tm.tm_mday = d;

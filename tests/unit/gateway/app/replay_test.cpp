@@ -33,6 +33,14 @@ TEST(ParseUtcTime, ReadsDatesAndUtcTimes) {
   EXPECT_FALSE(parse_utc_time("2026-11-01T12:00:00"));  // a zone is required
   EXPECT_FALSE(parse_utc_time("01.11.2026"));
   EXPECT_FALSE(parse_utc_time("2026-13-01"));
+  // A date that does not exist is refused, not moved (2026-02-31 was read as 2026-03-03).
+  EXPECT_FALSE(parse_utc_time("2026-02-31"));
+  EXPECT_FALSE(parse_utc_time("2026-02-29"));
+  EXPECT_EQ(parse_utc_time("2028-02-29"), parse_utc_time("2028-02-28").value() + 86'400'000);  // a leap year
+  EXPECT_FALSE(parse_utc_time("2026-11-01T-5:00:00Z"));
+  EXPECT_FALSE(parse_utc_time("2026-11-1x"));
+  EXPECT_FALSE(parse_utc_time("2026-11-01T12:00:00Zjunk"));
+  EXPECT_FALSE(parse_utc_time("2026-11-01T24:00:00Z"));
 }
 
 std::int64_t store(Journal& journal, MessageRecord record) {
