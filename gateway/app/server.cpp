@@ -379,13 +379,11 @@ int serve(const config::Config& config) {
   // Which MSH-11 processing ids each channel takes: a test deployment fed T messages refuses
   // them all until it lists T, and this line says why at once.
   std::string processing_ids;
-  auto add_ids = [&processing_ids](const config::MllpConfig& c) {
+  for (const config::MllpConfig& c : config.all_mllp_channels()) {
     std::string ids;
     for (const std::string& id : c.processing_ids) ids += id;
     processing_ids += (processing_ids.empty() ? "" : ",") + c.channel + ":" + ids;
-  };
-  add_ids(config.mllp);
-  for (const auto& c : config.mllp_channels) add_ids(c);
+  }
   observe::log_info("server.listening", {{"mllp_port", static_cast<int>(channels.front()->port())},
                                          {"mllp_channels", channel_ports},
                                          {"processing_ids", processing_ids},

@@ -115,17 +115,15 @@ PreparedKith KithIntake::classify(MessageRecord seed, std::string_view bytes, bo
     const KithMessageKey key = kith_message_key(c.message->header(), *index_);
     const auto set = mappings_();
     const mapping::Mapping* mapping = set ? set->find("kith", key.type) : nullptr;
-    std::string mismatch;
-    if (mapping != nullptr && mapping->accepts_version(key.version)) {
-      mismatch = kith_payload_mismatch(c.message->header(), *index_, *mapping);
-    }
+    const bool takes = mapping != nullptr && mapping->accepts_version(key.version);
+    std::string mismatch = takes ? kith_payload_mismatch(c.message->header(), *index_, *mapping) : std::string();
     if (!mismatch.empty()) {
       // The type names one message and the content is another: translating it would make a
       // resource of next to nothing, and answer OK for what was never read.
       r.mapping = mapping->name();
       rejection = kith::Rejection{kith::AppRecCode::kT99, std::move(mismatch), {}, 0, 0, true};
       r.state = MessageState::kRejected;
-    } else if (mapping != nullptr && mapping->accepts_version(key.version)) {
+    } else if (takes) {
       r.mapping = mapping->name();
       kith::SourceView view(c.message->document());
       auto translated = mapping->translate(

@@ -98,6 +98,18 @@ HttpRequest to_request(http::request<http::string_body>& req, const std::string&
   return request;
 }
 
+// An answer as Beast writes it.
+http::response<http::string_body> to_beast(HttpResponse response, unsigned version, bool keep_alive) {
+  http::response<http::string_body> res{static_cast<http::status>(response.status), version};
+  res.set(http::field::server, "helsebro");
+  res.set(http::field::content_type, response.content_type);
+  for (const auto& [name, value] : response.headers) res.set(name, value);
+  res.keep_alive(keep_alive);
+  res.body() = std::move(response.body);
+  res.prepare_payload();
+  return res;
+}
+
 }  // namespace
 
 struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
@@ -217,13 +229,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
                        "too many connections at once (" + std::to_string(max_connections) + "): try again shortly");
       answer.headers.emplace_back("Retry-After", "1");
     }
-    http::response<http::string_body> res{static_cast<http::status>(answer.status), 11};
-    res.set(http::field::server, "helsebro");
-    res.set(http::field::content_type, answer.content_type);
-    for (const auto& [name, value] : answer.headers) res.set(name, value);
-    res.keep_alive(false);
-    res.body() = std::move(answer.body);
-    res.prepare_payload();
+    auto res = to_beast(std::move(answer), 11, false);
     stream.expires_after(std::chrono::seconds(2));
     auto [write_ec, written] = co_await http::async_write(stream, res, kTuple);
     (void)written;
@@ -342,13 +348,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         version = req.version();
         response = co_await dispatch(to_request(req, peer, subject));
       }
-      http::response<http::string_body> res{static_cast<http::status>(response.status), version};
-      res.set(http::field::server, "helsebro");
-      res.set(http::field::content_type, response.content_type);
-      for (const auto& [name, value] : response.headers) res.set(name, value);
-      res.keep_alive(keep_alive);
-      res.body() = std::move(response.body);
-      res.prepare_payload();
+      auto res = to_beast(std::move(response), version, keep_alive);
       beast::get_lowest_layer(stream).expires_after(kReadTimeout);
       auto [write_ec, written] = co_await http::async_write(stream, res, kTuple);
       (void)written;

@@ -113,6 +113,13 @@ MessageQuery by_state(MessageState state) {
 
 // --- HL7 v2 ----------------------------------------------------------------------------------
 
+// The record with its fødselsnummer's last control digit wrong (15038510191).
+MessageRecord with_wrong_control_digit(MessageRecord r) {
+  const std::string valid = "15038510190";
+  r.payload.replace(r.payload.find(valid), valid.size(), "15038510191");
+  return r;
+}
+
 // An HL7 v2 admission the repository's mappings take, stored as a dead letter.
 MessageRecord dead_admission(const std::string& id) {
   MessageRecord r;
@@ -227,7 +234,7 @@ TEST(Replay, HeldMessagesAreTranslatedOnceAMappingTakesThemAndStayHeldOtherwise)
   journal::SqliteJournal journal(dir.str());
   // The admission, its fødselsnummer with wrong control digits, held instead of dead.
   MessageRecord held = dead_admission("m-held");
-  held.payload.replace(held.payload.find("15038510190"), 11, "15038510191");
+  held = with_wrong_control_digit(held);
   held.state = MessageState::kHeld;
   held.reason.clear();
   store(journal, held);
@@ -330,10 +337,8 @@ TEST(Replay, ReadsHttpAndDirectoryHl7v2WithTheDefaultChannelsOptions) {
   inbox.format = "hl7v2";
   config.inbound_directories.push_back(inbox);
   for (const char* channel : {"http-hl7v2", "lab-files"}) {
-    MessageRecord dead = dead_admission(std::string("m-") + channel);
+    MessageRecord dead = with_wrong_control_digit(dead_admission(std::string("m-") + channel));
     dead.channel = channel;
-    const std::string valid = "15038510190";
-    dead.payload.replace(dead.payload.find(valid), valid.size(), "15038510191");  // wrong control digit
     store(journal, dead);
   }
   auto summary = replay_messages(journal, *set, by_state(MessageState::kDead), kLater, replay_rules(config));
@@ -353,9 +358,8 @@ TEST(TranslateReceived, ReportsTheChecksTheChannelWaived) {
   config::Config config;
   config.mllp.accept_invalid_person_id = true;
   config.mllp.translate_after_ack = true;
-  MessageRecord received = dead_admission("m-received");
+  MessageRecord received = with_wrong_control_digit(dead_admission("m-received"));
   received.state = MessageState::kReceived;
-  received.payload.replace(received.payload.find("15038510190"), 11, "15038510191");  // wrong control digit
   store(journal, received);
   auto done = translate_received(journal, *set, kLater, replay_rules(config), 10);
   ASSERT_TRUE(done) << done.error().message();
