@@ -1,5 +1,6 @@
 #include "adapters/hl7v2/ack.h"
 
+#include <algorithm>
 #include <ctime>
 
 #include "adapters/hl7v2/escape.h"
@@ -86,6 +87,29 @@ bool version_before_2_5(const std::string& version) {
          version.rfind("2.3", 0) == 0 || version.rfind("2.4", 0) == 0;
 }
 
+// Versions before 2.7 give MSH-10 at most 20 characters (2.7 raised it to 199).
+bool short_control_ids(const std::string& version) {
+  if (version.rfind("2.", 0) != 0) return true;  // unknown: the older, stricter rule
+  const std::string_view minor = std::string_view(version).substr(2);
+  std::size_t digits = 0;
+  while (digits < minor.size() && minor[digits] >= '0' && minor[digits] <= '9') ++digits;
+  if (digits == 0) return true;
+  return digits == 1 && minor[0] < '7';  // 2.10 and later are later than 2.7
+}
+
+bool is_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+
+// The ACK's own control id as `version` lets MSH-10 hold it. A message id (a UUID v7: 48 bits of
+// time, then random bits) keeps its first 12 hex digits (the time) and its last 8 (random): 20
+// characters, unique among the ids of one millisecond but for a chance of one in 2^32 a pair.
+std::string control_id_for(const std::string& id, const std::string& version) {
+  if (id.size() <= 20 || !short_control_ids(version)) return id;
+  const bool uuid = id.size() == 36 && id[8] == '-' && id[13] == '-' && id[18] == '-' && id[23] == '-' &&
+                    std::all_of(id.begin(), id.end(), [](char c) { return c == '-' || is_hex(c); });
+  if (uuid) return id.substr(0, 8) + id.substr(9, 4) + id.substr(28, 8);
+  return id.substr(0, 20);
+}
+
 }  // namespace
 
 std::string_view to_string(AckCode code) {
@@ -119,7 +143,7 @@ std::string build_ack(const AckRequest& request) {
   const std::string type = h.trigger.empty() ? "ACK" : "ACK" + c + h.trigger + c + "ACK";
   out += "MSH" + f + enc + f + from_app + f + from_facility + f + h.sending_app + f +
          h.sending_facility + f + hl7_timestamp(request.now) + f + f + type + f +
-         encode_escapes(request.control_id, d) + f + h.processing_id + f + h.version;
+         encode_escapes(control_id_for(request.control_id, h.version), d) + f + h.processing_id + f + h.version;
   if (!h.charset.empty()) out += f + f + f + f + f + f + h.charset;
   out += '\r';
   out += "MSA" + f + std::string(to_string(request.code)) + f + h.control_id;

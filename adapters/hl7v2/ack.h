@@ -20,7 +20,10 @@ struct AckRequest {
   std::string_view raw_input;        // the raw frame, to salvage MSH fields when message is null
   AckCode code = AckCode::kAA;
   std::optional<Error> error;        // for AE/AR/CE/CR: becomes an ERR segment and MSA-3
-  std::string control_id;            // MSH-10 of the ACK itself
+  /// MSH-10 of the ACK itself. Longer than 20 characters, it is shortened for versions before
+  /// 2.7, whose MSH-10 holds 20: a UUID to its first 12 and last 8 hex digits (time and random
+  /// bits), anything else to its first 20 characters.
+  std::string control_id;
   EpochMillis now = 0;
   std::string application = "HELSEBRO";
   std::string facility = "HELSEBRO";

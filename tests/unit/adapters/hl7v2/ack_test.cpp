@@ -249,6 +249,30 @@ TEST(Ack, ReadAckRefusesWhatIsNotAnAck) {
   EXPECT_FALSE(read_ack(adt()));  // no MSA
 }
 
+// MSH-10 holds 20 characters up to version 2.6; the gateway's ids are 36-character UUIDs.
+TEST(Ack, ControlIdFitsMsh10OfTheVersionAnswered) {
+  const std::string id = "0192f3a4-5b6c-7d8e-9f01-23456789abcd";
+  auto control_id_for = [&](const std::string& version) {
+    const Message m = parsed(adt(version));
+    AckRequest r = request_for(&m, AckCode::kAA);
+    r.control_id = id;
+    return parsed(build_ack(r)).value("MSH", 10);
+  };
+  for (const std::string version : {"2.3", "2.3.1", "2.4", "2.5", "2.5.1", "2.6", "3.0"}) {
+    // The id's time (its first 12 hex digits) and its last 8 random ones.
+    EXPECT_EQ(control_id_for(version), "0192f3a45b6c6789abcd") << version;
+  }
+  for (const std::string version : {"2.7", "2.7.1", "2.8", "2.9", "2.10"}) {
+    EXPECT_EQ(control_id_for(version), id) << version;
+  }
+  const Message m = parsed(adt("2.5"));
+  AckRequest r = request_for(&m, AckCode::kAA);
+  r.control_id = "not-a-uuid-but-longer-than-twenty";
+  EXPECT_EQ(parsed(build_ack(r)).value("MSH", 10), "not-a-uuid-but-longe");
+  r.control_id = "exactly-twenty-chars";
+  EXPECT_EQ(parsed(build_ack(r)).value("MSH", 10), "exactly-twenty-chars");
+}
+
 TEST(Ack, CodeNames) {
   EXPECT_EQ(to_string(AckCode::kAA), "AA");
   EXPECT_EQ(to_string(AckCode::kAE), "AE");
