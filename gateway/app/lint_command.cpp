@@ -72,18 +72,26 @@ int lint_mappings(const std::string& dir, const std::string& kith_schema_dir, st
   std::vector<std::string> problems;
   std::size_t files = 0;
   auto check_all = [&](const fs::path& folder, const std::string& schema) {
-    for (const auto& file : json_files(folder)) {
+    auto listed = json_files(folder);
+    if (!listed) {
+      problems.push_back(listed.error().detail);
+      return;
+    }
+    for (const auto& file : *listed) {
       ++files;
       if (auto problem = check_schema(file, schema); !problem.empty()) problems.push_back(problem);
     }
   };
   check_all(fs::path(dir) / "terminology", terminology_schema());
-  for (const auto& entry : fs::directory_iterator(dir)) {
-    if (!entry.is_directory() || entry.path().filename() == "terminology") continue;
-    check_all(entry.path(), mapping_schema());
-    check_all(entry.path() / "datatypes", datatype_schema());
-    check_all(entry.path() / "shared", mapping_schema());
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    std::error_code type_ec;
+    if (!it->is_directory(type_ec) || it->path().filename() == "terminology") continue;
+    check_all(it->path(), mapping_schema());
+    check_all(it->path() / "datatypes", datatype_schema());
+    check_all(it->path() / "shared", mapping_schema());
   }
+  if (ec) problems.push_back(dir + ": cannot be listed: " + ec.message());
   // The compiler checks what no schema can: names that must exist, paths, tables, variables,
   // and the FHIR elements the plans write, with their cardinalities and values (plan_check.h).
   auto set = load_mappings(dir, kith_schema_dir);

@@ -14,12 +14,26 @@ std::optional<std::string> read_file(const std::filesystem::path& file) {
   return text.str();
 }
 
-std::vector<std::filesystem::path> json_files(const std::filesystem::path& dir) {
-  std::vector<std::filesystem::path> files;
+Result<std::vector<std::filesystem::path>> json_files(const std::filesystem::path& dir) {
+  namespace fs = std::filesystem;
+  auto cannot_list = [&](const std::error_code& ec) {
+    return Error{Errc::kInvalidValue, dir.string() + ": cannot be listed: " + ec.message()};
+  };
+  std::vector<fs::path> files;
   std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-    if (entry.is_regular_file() && entry.path().extension() == ".json") files.push_back(entry.path());
+  fs::directory_iterator it(dir, ec);
+  if (ec) {
+    if (ec == std::errc::no_such_file_or_directory || ec == std::errc::not_a_directory) return files;
+    return cannot_list(ec);
   }
+  for (; it != fs::directory_iterator(); it.increment(ec)) {
+    if (ec) return cannot_list(ec);
+    if (it->path().extension() != ".json") continue;
+    const bool regular = it->is_regular_file(ec);
+    if (ec) return Error{Errc::kInvalidValue, it->path().string() + ": cannot be read: " + ec.message()};
+    if (regular) files.push_back(it->path());
+  }
+  if (ec) return cannot_list(ec);
   std::sort(files.begin(), files.end());
   return files;
 }

@@ -262,7 +262,9 @@ Result<std::shared_ptr<const MappingSet>> MappingSet::load(const std::string& di
   auto set = std::make_shared<MappingSet>();
   set->directory_ = dir;
   if (!fs::is_directory(dir)) return Error{Errc::kInvalidValue, dir + ": not a directory"};
-  for (const fs::path& file : json_files(fs::path(dir) / "terminology")) {
+  auto tables = json_files(fs::path(dir) / "terminology");
+  if (!tables) return tables.error();
+  for (const fs::path& file : *tables) {
     auto text = read_mapping_file(file);
     if (!text) return text.error();
     auto table = TerminologyTable::load(file.string(), *text);
@@ -274,7 +276,9 @@ Result<std::shared_ptr<const MappingSet>> MappingSet::load(const std::string& di
   }
   for (const auto& [format, dialect] : dialects) {
     std::map<std::string, Compiler::PendingDatatype> pending;
-    for (const fs::path& file : json_files(fs::path(dir) / format / "datatypes")) {
+    auto datatypes = json_files(fs::path(dir) / format / "datatypes");
+    if (!datatypes) return datatypes.error();
+    for (const fs::path& file : *datatypes) {
       auto text = read_mapping_file(file);
       if (!text) return text.error();
       auto tree = parse_json_tree(*text);
@@ -289,7 +293,9 @@ Result<std::shared_ptr<const MappingSet>> MappingSet::load(const std::string& di
       pending[name->string] = Compiler::PendingDatatype{file.string(), *body, false};
     }
     Compiler::SharedParts parts;
-    for (const fs::path& file : json_files(fs::path(dir) / format / "shared")) {
+    auto shared = json_files(fs::path(dir) / format / "shared");
+    if (!shared) return shared.error();
+    for (const fs::path& file : *shared) {
       auto text = read_mapping_file(file);
       if (!text) return text.error();
       auto tree = parse_json_tree(*text);
@@ -302,7 +308,9 @@ Result<std::shared_ptr<const MappingSet>> MappingSet::load(const std::string& di
       }
       parts.emplace(*name, Compiler::SharedPart{file.string(), std::move(*tree)});
     }
-    for (const fs::path& file : json_files(fs::path(dir) / format)) {
+    auto files = json_files(fs::path(dir) / format);
+    if (!files) return files.error();
+    for (const fs::path& file : *files) {
       auto text = read_mapping_file(file);
       if (!text) return text.error();
       auto tree = parse_json_tree(*text);

@@ -227,6 +227,19 @@ TEST(Lint, TakesCommentsAndNamesAByteOrderMarkOnce) {
   EXPECT_NE(bom_out.str().find("\n1 problem(s) in "), std::string::npos) << bom_out.str();
 }
 
+// A folder lint cannot list is a problem it names, not a folder without files.
+TEST(Lint, NamesAFolderItCannotList) {
+  test::TempDir dir("helsebro-lint");
+  dir.write("mappings/hl7v2/m.json", R"({"mapping": "m",
+    "accepts": {"format": "hl7v2", "messages": ["ADT^A04"]},
+    "resources": [{"name": "p", "resourceType": "Patient", "resource": {"gender": "female"}}]})");
+  const auto shared = dir.path() / "mappings" / "hl7v2" / "shared";
+  std::filesystem::create_symlink("shared", shared);  // a link to itself
+  std::ostringstream out, err;
+  EXPECT_EQ(lint_mappings((dir.path() / "mappings").string(), out, err), 1) << out.str() << err.str();
+  EXPECT_NE(out.str().find("hl7v2/shared: cannot be listed"), std::string::npos) << out.str();
+}
+
 // Mappings away from the repository, their KITH schemas named as kith.schemasDir names them.
 TEST(Lint, UsesTheKithSchemasItIsGiven) {
   test::TempDir dir("helsebro-lint");

@@ -253,6 +253,28 @@ TEST_F(MappingTest, MissingDirectoryIsRefused) {
   EXPECT_NE(set.error().detail.find("not a directory"), std::string::npos);
 }
 
+// A folder of mappings that is there but cannot be listed (here a symbolic link to itself; a
+// folder the gateway may not read, or one on a failing disk) refuses the set: loaded as empty, a
+// reload would swap in a set without those mappings.
+TEST_F(MappingTest, AFolderThatCannotBeListedIsRefused) {
+  dir_.write("hl7v2/adt.json", kAdt);
+  ASSERT_TRUE(load_ok());
+  for (const std::string folder : {"terminology", "hl7v2/shared", "hl7v2/datatypes"}) {
+    const std::filesystem::path at = dir_.path() / folder;
+    std::filesystem::remove_all(at);
+    std::filesystem::create_symlink(at.filename(), at);  // a link to itself
+    auto set = MappingSet::load(dir_.path().string(), {{"hl7v2", &dialect_}});
+    ASSERT_FALSE(set) << folder;
+    EXPECT_NE(set.error().detail.find(folder + ": cannot be listed"), std::string::npos) << set.error().detail;
+    std::filesystem::remove(dir_.path() / folder);
+  }
+  std::filesystem::rename(dir_.path() / "hl7v2", dir_.path() / "moved");
+  std::filesystem::create_symlink("hl7v2", dir_.path() / "hl7v2");
+  auto set = MappingSet::load(dir_.path().string(), {{"hl7v2", &dialect_}});
+  ASSERT_FALSE(set);
+  EXPECT_NE(set.error().detail.find("/hl7v2/datatypes: cannot be listed"), std::string::npos) << set.error().detail;
+}
+
 // --- a full translation --------------------------------------------------------------------------
 
 TEST_F(MappingTest, TranslatesAnAdtMessageIntoATransactionBundle) {
