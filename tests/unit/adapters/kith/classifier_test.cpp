@@ -282,6 +282,14 @@ TEST_F(KithClassifier, ReadsLatin1ByItsDeclaration) {
   EXPECT_EQ(c.message->header().patient.ids.at(0).id, testing::kFnr);
 }
 
+// The XML declaration says how the bytes are read, whatever the HTTP charset said: Latin-1 bytes
+// under a UTF-8 declaration are refused as not well-formed, never read as other letters.
+TEST_F(KithClassifier, BytesThatAreNotWhatTheDeclarationNamesAreRefused) {
+  const Classification c = classify(dialog_message({{"Første notat", "F\xF8rste notat"}}));
+  ASSERT_TRUE(c.rejection);
+  EXPECT_EQ(c.rejection->code, AppRecCode::kT01) << c.rejection->text;
+}
+
 TEST_F(KithClassifier, AnAppRecIsNeverAnswered) {
   const Classification c = classify(R"(<AppRec xmlns="http://www.kith.no/xmlstds/apprec/2012-02-15">
       <MsgType V="APPREC"/><MIGversion>v1.1 2012-02-15</MIGversion><GenDate>bad</GenDate><Id>x</Id>
