@@ -50,8 +50,12 @@
 
 #include "gateway/journal/wal_batching_vfs.h"
 #include "gateway/listen/mllp_framer.h"
+#include "floor_common.h"
 
 namespace {
+
+using helsebro::bench::append_ack;
+using helsebro::bench::control_id;
 
 constexpr std::size_t kMaxFrameBytes = 1 << 20;
 
@@ -142,28 +146,6 @@ class FileStore final : public Store {
   off_t at_ = 0;
   std::string batch_;
 };
-
-// MSH-10 of a message; empty when the MSH has fewer fields.
-std::string_view control_id(std::string_view message) {
-  const std::size_t end = std::min(message.find('\r'), message.size());
-  std::size_t field_start = 0;
-  int field = 0;
-  for (std::size_t i = 0; i < end; ++i) {
-    if (message[i] != '|') continue;
-    ++field;  // the separator after "MSH" opens MSH-2; the ninth opens MSH-10
-    if (field == 9) field_start = i + 1;
-    if (field == 10) return message.substr(field_start, i - field_start);
-  }
-  return field >= 9 ? message.substr(field_start, end - field_start) : std::string_view{};
-}
-
-void append_ack(std::string& out, std::string_view id) {
-  out.push_back(helsebro::listen::MllpFramer::kStartBlock);
-  out.append("MSH|^~\\&|FLOOR|FLOOR|LOAD|LOAD|20260101000000||ACK|").append(id).append("|P|2.5\rMSA|CA|");
-  out.append(id).append("\r");
-  out.push_back(helsebro::listen::MllpFramer::kEndBlock);
-  out.push_back(helsebro::listen::MllpFramer::kCarriageReturn);
-}
 
 struct Connection {
   helsebro::listen::MllpFramer framer{kMaxFrameBytes};  // the gateway's own

@@ -22,6 +22,7 @@ GATEWAYS = (("helsebro", "Helsebro, translated before the ACK"), ("helsebro-afte
 FLOORS = (("floor-sqlite", "Floor: SQLite WAL commit, then ACK"),
           ("floor-sqlite-gathered", "Floor: SQLite, commits wait for every sender"),
           ("floor-sqlite-writer", "Floor: SQLite, commits on a writer thread"),
+          ("floor-asio", "Floor: the same behind Asio coroutines, as the gateway listens"),
           ("floor-file", "Floor: file write + fdatasync, then ACK"))
 SERVERS = GATEWAYS + FLOORS + (("medplum", "Medplum Hl7Server (nothing stored)"),)
 
