@@ -243,9 +243,9 @@ int serve(const config::Config& config) {
   // translated too, and would otherwise hold back every later delivery.
   app::Translator translator(
       journal, [&holder] { return holder.get(); }, app::replay_rules(config), registry, &probes.intake,
-      [&forwarder](std::size_t translated) {
-        if (translated > 0) forwarder.notify();
-      });
+      // Every outcome, a refusal or a hold too, settles a message that held back each later
+      // delivery (Journal::pending): the forwarder looks again now, not at its idle poll.
+      [&forwarder](std::size_t) { forwarder.notify(); });
   journal.on_change([&journal, &backlog, &translator, &forwarder](bool by_another_process) {
     backlog.set(journal.undelivered());
     if (by_another_process) {  // e.g. `helsebro replay` queued messages

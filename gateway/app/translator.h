@@ -32,8 +32,9 @@ namespace helsebro::app {
 class Translator {
  public:
   using MappingsNow = std::function<std::shared_ptr<const mapping::MappingSet>()>;
-  /// Called on the translator's thread after a batch is committed: how many became translated
-  /// (to deliver).
+  /// Called on the translator's thread after each batch is committed, whatever its messages
+  /// became: how many became translated (to deliver). Those it rejected or held were settled too,
+  /// and no later message waits behind them for delivery any more.
   using Translated = std::function<void(std::size_t translated)>;
 
   /// The journal, registry and probe must outlive the translator. `intake` counts the fields each

@@ -191,6 +191,40 @@ class Delivery(unittest.TestCase):
         self.assertIn("gender", reason, "the reason is kept for inspection")
         self.assertEqual([a for a in self.fhir.arrivals() if a["path"] == "/fhir"], [], "never sent")
 
+    def test_a_message_refused_after_the_ack_lets_later_deliveries_go_at_once(self):
+        # Until a message translated after the ACK is settled, no later message is delivered. One
+        # its mapping refuses is settled too: the forwarder must look again then, not at its idle
+        # poll (5 s). Each round: A to a channel that translates after the ACK (refused: its family
+        # name is read as the gender), then B to one that translates before it (valid), stored
+        # while A waits for translation.
+        mappings, _, _ = self.copy_mappings(lambda t: t.replace(self.GENDER, self.WRONG_GENDER))
+        gw = Gateway(self.fhir.base, config={"mllp": {"translate": "afterAck", "channel": "late"},
+                                             "mllpChannels": [{"channel": "early", "port": 0}]},
+                     env={"HELSEBRO_MAPPINGS_DIR": mappings}).start()
+        self.addCleanup(gw.cleanup)
+        event = next(e for e in gw.log.json_events() if e.get("event") == "server.listening")
+        ports = dict(pair.split(":") for pair in event["mllp_channels"].split(","))
+        late, early = MllpConnection(int(ports["late"])), MllpConnection(int(ports["early"]))
+        self.addCleanup(late.close)
+        self.addCleanup(early.close)
+
+        def female(control_id, fnr):  # valid with the wrong rule too: "female" as the family name
+            return adt("A01", control_id, fnr).replace(b"Hansen^", b"female^")
+
+        waits = []
+        for i in range(6):
+            delivered = gw.metric("helsebro_forward_messages_delivered_total")
+            late.send(adt("A01", f"LATE{i}", FNRS[0]))
+            early.send(female(f"EARLY{i}", FNRS[1]))
+            self.assertEqual(segments(late.read_frame().decode())["MSA"][1], "AA")
+            self.assertEqual(segments(early.read_frame().decode())["MSA"][1], "AA")
+            started = time.monotonic()
+            wait_for(lambda: gw.metric("helsebro_forward_messages_delivered_total") == delivered + 1,
+                     timeout=20, interval=0.01, what=f"round {i}: B delivered")
+            waits.append(time.monotonic() - started)
+        self.assertEqual(gw.metric("helsebro_translator_messages_total", state="rejected"), 6)
+        self.assertLess(max(waits), 2.5, f"B waited for the forwarder's idle poll: {waits}")
+
     def test_fields_no_rule_read_are_counted_before_and_after_the_ack(self):
         # The same message twice, the second with a Z-segment no mapping reads: 3 more fields
         # (ZNO-1, ZNO-2.1, ZNO-2.2) are counted for it, whenever the channel translates.
