@@ -7,6 +7,7 @@
 #include <charconv>
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <optional>
 #include <string_view>
 
@@ -204,6 +205,8 @@ std::optional<double> retry_after_seconds(std::string_view value, EpochMillis no
   if (std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; })) {
     std::int64_t seconds = 0;
     auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
+    // More seconds than 64 bits hold is still a wait, the longest one (the caller caps it).
+    if (ec == std::errc::result_out_of_range) return static_cast<double>(std::numeric_limits<std::int64_t>::max());
     if (ec != std::errc{}) return std::nullopt;
     return static_cast<double>(seconds);
   }

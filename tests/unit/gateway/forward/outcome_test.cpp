@@ -169,6 +169,10 @@ TEST(Backoff, RetryAfterIsHeededUpToADay) {
   const auto huge = retry_after_seconds("9223372036854775807", 0);
   ASSERT_TRUE(huge);
   EXPECT_DOUBLE_EQ(backoff_seconds(0, {1, 60}, 0.5, huge), kMostRetryAfterSeconds);
+  // Past what 64 bits hold: still a wait, not an unreadable header (which would mean 10 ms).
+  const auto huger = retry_after_seconds("99999999999999999999999", 0);
+  ASSERT_TRUE(huger);
+  EXPECT_DOUBLE_EQ(backoff_seconds(0, {1, 60}, 0.5, huger), kMostRetryAfterSeconds);
 }
 
 TEST(Backoff, AnUnreadableRetryAfterLeavesTheNormalBackoff) {
