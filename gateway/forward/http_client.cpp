@@ -33,6 +33,8 @@ const char* label(TransportFailure failure) {
       return "unreachable";
     case TransportFailure::kTls:
       return "tls";
+    case TransportFailure::kRequest:
+      return "request";
   }
   return "unreachable";
 }
@@ -252,18 +254,23 @@ const Url& HttpClient::target() const {
 
 asio::awaitable<Result<HttpReply>> HttpClient::request(HttpRequest request) {
   const Url& to = impl_->target;
-  http::request<http::string_body> req{http::string_to_verb(request.method), request.target, 11};
-  std::string host = to.host.find(':') == std::string::npos ? to.host : "[" + to.host + "]";
-  host.append(1, ':').append(std::to_string(to.port));
-  req.set(http::field::host, host);
-  req.set(http::field::user_agent, "helsebro");
-  req.set(http::field::accept, request.accept);
-  if (!request.content_type.empty()) req.set(http::field::content_type, request.content_type);
-  if (!request.authorization.empty()) req.set(http::field::authorization, request.authorization);
-  req.keep_alive(true);
-  req.body() = std::move(request.body);
-  req.prepare_payload();
+  http::request<http::string_body> req;
   impl_->failure = TransportFailure::kNone;
+  try {  // Beast throws on a field it cannot hold (64 KiB): an error, not the end of the caller
+    req = {http::string_to_verb(request.method), request.target, 11};
+    std::string host = to.host.find(':') == std::string::npos ? to.host : "[" + to.host + "]";
+    host.append(1, ':').append(std::to_string(to.port));
+    req.set(http::field::host, host);
+    req.set(http::field::user_agent, "helsebro");
+    req.set(http::field::accept, request.accept);
+    if (!request.content_type.empty()) req.set(http::field::content_type, request.content_type);
+    if (!request.authorization.empty()) req.set(http::field::authorization, request.authorization);
+    req.keep_alive(true);
+    req.body() = std::move(request.body);
+    req.prepare_payload();
+  } catch (const std::exception& e) {
+    co_return impl_->fail(TransportFailure::kRequest, "build the request to", e.what());
+  }
   // A kept-alive connection may have been closed by the server meanwhile: then try once more on
   // a fresh one, but only when the exchange failed as such a connection fails (exchange()).
   for (int attempt = 0; attempt < 2; ++attempt) {

@@ -38,7 +38,9 @@ struct HttpReply {
 };
 
 /// Where a request that got no reply failed: a bounded metric label for each.
-enum class TransportFailure { kNone, kResolve, kConnect, kTls, kSend, kReceive };
+/// Where an exchange failed. kRequest: the request could not be built (a header too large for
+/// it), so nothing was sent.
+enum class TransportFailure { kNone, kResolve, kConnect, kTls, kSend, kReceive, kRequest };
 const char* label(TransportFailure failure);
 
 /// A TLS client context: the trusted authorities (caFile, or the system's) and the client

@@ -79,6 +79,16 @@ Result<TokenGrant> parse_token_response(std::string_view body) {
   if (token == doc.MemberEnd() || !token->value.IsString() || token->value.GetStringLength() == 0) {
     return bad("has no access_token");
   }
+  // The token goes into every request's Authorization header, which carries neither control
+  // characters nor spaces, and which servers (and Beast) take only up to a size.
+  const std::string_view value(token->value.GetString(), token->value.GetStringLength());
+  if (value.size() > kMaxAccessTokenBytes) {
+    return bad("has an access_token of " + std::to_string(value.size()) + " characters; at most " +
+               std::to_string(kMaxAccessTokenBytes) + " fit in a request header");
+  }
+  if (std::any_of(value.begin(), value.end(), [](char c) { return c < 0x21 || c > 0x7E; })) {
+    return bad("has an access_token with a character a request header cannot carry");
+  }
   const auto type = doc.FindMember("token_type");
   if (type == doc.MemberEnd() || !type->value.IsString() ||
       !iequals(type->value.GetString(), "Bearer")) {

@@ -30,6 +30,9 @@ struct TokenGrant {
   std::optional<double> expires_in_seconds;  // absent when the server did not say
 };
 
+/// The longest access token taken: it goes into every request's Authorization header.
+inline constexpr std::size_t kMaxAccessTokenBytes = 16 * 1024;
+
 /// A successful token response (RFC 6749 §5.1): a JSON object with access_token and token_type
 /// "Bearer" (any case); expires_in optional.
 Result<TokenGrant> parse_token_response(std::string_view body);

@@ -7,6 +7,7 @@
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/post.hpp>
 #include <memory>
+#include <string>
 
 #include "gateway/core/journal.h"
 
@@ -19,11 +20,19 @@ auto async_journal_op(Token&& token, Start start) {
       [start = std::move(start)](auto handler) mutable {
         auto executor = boost::asio::get_associated_executor(handler);
         auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-        start([shared, executor](auto result) {
-          boost::asio::post(executor, [shared, result = std::move(result)]() mutable {
-            (*shared)(std::move(result));
+        try {
+          start([shared, executor](auto result) {
+            boost::asio::post(executor, [shared, result = std::move(result)]() mutable {
+              (*shared)(std::move(result));
+            });
           });
-        });
+        } catch (const std::exception& e) {
+          // The journal could not even take the write (out of memory): the caller is told, as of
+          // any write that failed. Thrown from here, it would end the process.
+          boost::asio::post(executor, [shared, what = std::string(e.what())]() mutable {
+            (*shared)(Error{Errc::kJournalWriteFailed, "the journal could not take the write: " + what});
+          });
+        }
       },
       token);
 }

@@ -112,6 +112,7 @@ class TokenEndpoint:
         self.problems = []
         self.jtis = set()
         self.refuse = False
+        self.make_token = lambda: secrets.token_urlsafe(24)
         endpoint = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -164,7 +165,7 @@ class TokenEndpoint:
                     self.problems.append(problem)
                 self.reply(request, 400, {"error": "invalid_client", "error_description": "Client authentication failed"})
                 return
-            token = secrets.token_urlsafe(24)
+            token = self.make_token()
             self.fhir.hook("auth", {"add": token, "expiresIn": self.lifetime + self.LEEWAY})
             with self.lock:
                 self.issued.append(token)
@@ -333,6 +334,24 @@ class OAuth(unittest.TestCase):
         self.delivered(gw, 1)
         self.assertEqual(gw.metric("helsebro_journal_messages", state="dead"), 0)
         self.assert_no_secrets_logged(gw, secret, *endpoint.issued)
+
+    def test_a_token_no_request_header_can_carry_is_refused_and_the_messages_retried(self):
+        # A 70,000-character token cannot go into a request header. It was taken, the request could
+        # not be built, and each lane held its message for good, without a word. Now the token is
+        # refused with the reason, the messages are retried, and go once a usable token comes.
+        secret = "correct-horse-battery"
+        endpoint = self.endpoint(lifetime=60, secret=secret)
+        endpoint.make_token = lambda: "A" * 70000
+        gw = self.secret_gateway(endpoint, secret, lanes=2)
+        send_each(gw, [("TOKBIG1", PATIENTS[0]), ("TOKBIG2", PATIENTS[1]), ("TOKBIG3", PATIENTS[2])])
+        wait_for(lambda: gw.metric("helsebro_forward_attempts_failed_total", reason="token") >= 3,
+                 what="failed attempts for want of a usable token")
+        wait_for(lambda: all(state == "failed" for state, _, _ in journal_states(gw)), what="every message failed")
+        for state, reason, _ in journal_states(gw):
+            self.assertIn("70000 characters; at most 16384 fit in a request header", reason)
+        self.assertEqual(self.arrivals(), [], "nothing sent without a usable token")
+        endpoint.make_token = lambda: secrets.token_urlsafe(24)
+        self.delivered(gw, 3)
 
     def make_key(self, algorithm):
         path = os.path.join(self.tmp, f"{algorithm}.pem")

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -50,6 +51,11 @@ class WaitingJournal final : public Journal {
     stale_key_[seq] = records_[seq].ordering_key;
     records_[seq].ordering_key = std::move(key);
   }
+  // The next `n` marks throw, as nothing in the journal should, but anything may (memory).
+  void throw_on_marks(int n) {
+    std::lock_guard lock(mutex_);
+    throwing_marks_ = n;
+  }
   // The next `n` marks fail as a full disk would.
   void fail_marks(int n) {
     std::lock_guard lock(mutex_);
@@ -76,6 +82,10 @@ class WaitingJournal final : public Journal {
   void mark_delivered(std::int64_t seq, std::int64_t, EpochMillis, Done done) override {
     {
       std::lock_guard lock(mutex_);
+      if (throwing_marks_ > 0) {
+        --throwing_marks_;
+        throw std::runtime_error("out of memory, say");
+      }
       if (failing_marks_ > 0) {
         --failing_marks_;
         done(Error{Errc::kJournalWriteFailed, "database or disk is full"});
@@ -163,6 +173,7 @@ class WaitingJournal final : public Journal {
   std::vector<std::int64_t> order_;
   std::map<std::int64_t, std::string> stale_key_;
   int failing_marks_ = 0;
+  int throwing_marks_ = 0;
   std::size_t failures_ = 0;
 };
 
@@ -283,6 +294,20 @@ TEST(Forwarder, AMessageWhoseDeliveryTheJournalCouldNotRecordWaitsBeforeItGoesAg
   std::this_thread::sleep_for(300ms);  // time stands still: the hold does not pass
   EXPECT_EQ(rig.requests.load(), 1) << "sent again at once";
   EXPECT_TRUE(journal.delivered().empty());
+  rig.now += 2'000;  // past the first hold (1 s)
+  rig.notify();
+  EXPECT_TRUE(eventually([&] { return journal.delivered().count(1) == 1; }));
+  EXPECT_EQ(rig.requests.load(), 2);
+}
+
+// A journal that throws when asked to record the outcome (out of memory) is a journal that could
+// not record it: the message waits, then goes again. Thrown on, the exception ended the process.
+TEST(Forwarder, AJournalThatThrowsIsAJournalThatFailed) {
+  WaitingJournal journal;
+  journal.add(1, ForwarderRig::kStart);
+  journal.throw_on_marks(1);
+  ForwarderRig rig(journal, 1, [](const std::string&) { return 200; });
+  ASSERT_TRUE(eventually([&] { return rig.requests.load() >= 1; }));
   rig.now += 2'000;  // past the first hold (1 s)
   rig.notify();
   EXPECT_TRUE(eventually([&] { return journal.delivered().count(1) == 1; }));

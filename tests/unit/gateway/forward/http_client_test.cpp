@@ -97,7 +97,8 @@ class ScriptedServer {
 constexpr const char* kOk = "HTTP/1.1 200 OK\r\nContent-Type: application/fhir+json\r\nContent-Length: 2\r\n\r\n{}";
 
 // Sends `count` requests one after another on one client, as a forwarding lane does.
-std::vector<Result<HttpReply>> send(unsigned short port, int count, std::chrono::milliseconds timeout) {
+std::vector<Result<HttpReply>> send(unsigned short port, int count, std::chrono::milliseconds timeout,
+                                    const std::string& authorization = {}) {
   asio::io_context io;
   Url url;
   url.scheme = "http";
@@ -114,6 +115,7 @@ std::vector<Result<HttpReply>> send(unsigned short port, int count, std::chrono:
           request.target = "/fhir";
           request.body = "{}";
           request.content_type = "application/fhir+json";
+          request.authorization = authorization;
           out.push_back(co_await client.request(std::move(request)));
         }
         co_return out;
@@ -142,6 +144,19 @@ TEST(HttpClient, ReadsPastInterimAnswersToTheFinalOne) {
   EXPECT_EQ(replies[1]->status, 201);
   EXPECT_EQ(replies[1]->body, R"({"b":2})");
   EXPECT_EQ(server.connections(), 1);
+}
+
+// A header too large for a request (Beast holds 64 KiB a field) is a failed attempt, with nothing
+// sent, not an exception: thrown, it left the forwarder's lane taken for good.
+TEST(HttpClient, ARequestThatCannotBeBuiltIsAFailureNotAnException) {
+  ScriptedServer server([](int) -> std::optional<Answer> { return Answer{kOk}; });
+  const auto replies = send(server.port(), 2, 5s, "Bearer " + std::string(70000, 'A'));
+  ASSERT_EQ(replies.size(), 2u);
+  ASSERT_FALSE(replies[0]);
+  EXPECT_NE(replies[0].error().detail.find("build the request to 127.0.0.1"), std::string::npos)
+      << replies[0].error().detail;
+  EXPECT_FALSE(replies[1]);
+  EXPECT_EQ(server.requests(), 0);
 }
 
 // A server that keeps sending interim answers never gives a final one: a failure, not a hang.

@@ -49,6 +49,26 @@ TEST(ParseTokenResponse, RefusesWhatIsNotABearerToken) {
   }
 }
 
+// The token goes into a request header: one too long for it, or with a character it cannot
+// carry (a line break would start a header of the token endpoint's choosing), is refused.
+TEST(ParseTokenResponse, RefusesATokenNoRequestHeaderCanCarry) {
+  auto with_token = [](const std::string& token) {
+    return parse_token_response(R"({"access_token":")" + token + R"(","token_type":"Bearer"})");
+  };
+  EXPECT_TRUE(with_token(std::string(kMaxAccessTokenBytes, 'a')));
+  auto long_one = with_token(std::string(70000, 'a'));
+  ASSERT_FALSE(long_one);
+  EXPECT_EQ(long_one.error().code, Errc::kUpstreamTransient);
+  EXPECT_NE(long_one.error().detail.find("70000 characters; at most 16384"), std::string::npos)
+      << long_one.error().detail;
+  for (const std::string token : {"abc\\r\\nX-Evil: 1", "a b", "a\\tb", "\\u00e6"}) {
+    auto refused = with_token(token);
+    ASSERT_FALSE(refused) << token;
+    EXPECT_NE(refused.error().detail.find("a character a request header cannot carry"), std::string::npos)
+        << token << ": " << refused.error().detail;
+  }
+}
+
 TEST(DescribeTokenError, SaysTheStatusAndTheServersErrorCode) {
   EXPECT_EQ(
       describe_token_error(
