@@ -188,9 +188,12 @@ struct Forwarder::Impl : std::enable_shared_from_this<Forwarder::Impl> {
         co_return;
       }
       case Outcome::kRetry: {
+        // A request the server may still be working on (it timed out, or its answer was cut off)
+        // is not sent again before the server would have given up on it too.
         const double delay = backoff_seconds(m.attempts, config.retry,
                                              std::uniform_real_distribution<double>(0, 1)(random),
-                                             d.retry_after_seconds);
+                                             d.retry_after_seconds,
+                                             lanes[lane]->last_unanswered() ? config.timeout_seconds : 0.0);
         const EpochMillis next = now + static_cast<EpochMillis>(delay * 1000);
         auto done = co_await journal::async_mark_failed(journal, m.seq, m.revision, d.reason, now, next,
                                                         asio::use_awaitable);

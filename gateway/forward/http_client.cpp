@@ -83,6 +83,7 @@ struct HttpClient::Impl {
   std::optional<beast::ssl_stream<beast::tcp_stream>> secure;
   beast::flat_buffer buffer;
   TransportFailure failure = TransportFailure::kNone;
+  bool unanswered = false;  // the last request may be with the server, unanswered
   std::string verify_problem;  // why the last handshake refused the server's certificate
 
   bool connected() const { return plain || secure; }
@@ -179,6 +180,7 @@ struct HttpClient::Impl {
     (void)written;
     if (write_ec) {
       resendable = write_ec != beast::error::timeout;
+      unanswered = !resendable;
       co_return fail(TransportFailure::kSend, "send to", write_ec.message());
     }
     // Interim answers (100 Continue, 103 Early Hints) come before the final one, each a whole
@@ -197,6 +199,7 @@ struct HttpClient::Impl {
         // parsed.
         resendable = interim == 0 && !leftover && buffer.size() == 0 && !parser->got_some() &&
                      read_ec != beast::error::timeout;
+        unanswered = !resendable;
         co_return fail(TransportFailure::kReceive, "read from", read_ec.message());
       }
       const unsigned status = parser->get().result_int();
@@ -239,6 +242,7 @@ HttpClient::HttpClient(asio::any_io_executor executor, Url target,
                                       {},
                                       {},
                                       {},
+                                      {},
                                       {}});
 }
 
@@ -248,6 +252,8 @@ TransportFailure HttpClient::last_failure() const {
   return impl_->failure;
 }
 
+bool HttpClient::last_unanswered() const { return impl_->unanswered; }
+
 const Url& HttpClient::target() const {
   return impl_->target;
 }
@@ -256,6 +262,7 @@ asio::awaitable<Result<HttpReply>> HttpClient::request(HttpRequest request) {
   const Url& to = impl_->target;
   http::request<http::string_body> req;
   impl_->failure = TransportFailure::kNone;
+  impl_->unanswered = false;
   try {  // Beast throws on a field it cannot hold (64 KiB): an error, not the end of the caller
     req = {http::string_to_verb(request.method), request.target, 11};
     std::string host = to.host.find(':') == std::string::npos ? to.host : "[" + to.host + "]";

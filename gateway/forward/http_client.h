@@ -69,6 +69,10 @@ class HttpClient {
 
   /// Where the last request without a reply failed; kNone after a reply.
   TransportFailure last_failure() const;
+  /// Whether the last request may have reached the server without its answer reaching us (a
+  /// timeout, or an answer cut off): the server may still be working on it, and a copy sent soon
+  /// after could be worked on beside it (two conditional creates at once can both create).
+  bool last_unanswered() const;
 
   const Url& target() const;
 

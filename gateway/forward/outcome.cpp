@@ -250,10 +250,10 @@ Decision classify(const Result<HttpReply>& reply, const AttemptContext& context)
 }
 
 double backoff_seconds(int attempts, const config::RetryConfig& retry, double random01,
-                       std::optional<double> retry_after) {
+                       std::optional<double> retry_after, double at_least) {
   const double exponent = std::min(attempts, 30);
   const double ceiling = std::min(retry.max_seconds, retry.initial_seconds * std::pow(2.0, exponent));
-  double delay = std::max(0.01, ceiling * random01);
+  double delay = std::max({0.01, ceiling * random01, std::min(at_least, kMostRetryAfterSeconds)});
   if (retry_after) delay = std::max(delay, std::min(*retry_after, kMostRetryAfterSeconds));
   return delay;
 }

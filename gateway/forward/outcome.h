@@ -44,10 +44,11 @@ std::optional<double> retry_after_seconds(std::string_view value, EpochMillis no
 /// Exponential backoff with full jitter: uniform in [0, min(max, initial·2^attempts)], never
 /// below 10 ms, and never sooner than the server's Retry-After, which is heeded up to a day
 /// (kMostRetryAfterSeconds: a bigger value, a year or the largest number, would park the message
-/// for good and overflow the time of its next attempt). `random01` is in [0, 1).
+/// for good and overflow the time of its next attempt), nor sooner than `at_least` (after a
+/// request the server may still be working on: the request timeout). `random01` is in [0, 1).
 inline constexpr double kMostRetryAfterSeconds = 24 * 60 * 60;
 double backoff_seconds(int attempts, const config::RetryConfig& retry, double random01,
-                       std::optional<double> retry_after);
+                       std::optional<double> retry_after, double at_least = 0);
 
 /// The readable part of an OperationOutcome (issue severity, code, diagnostics/details), short.
 std::string summarize_operation_outcome(const std::string& body);

@@ -97,8 +97,9 @@ class ScriptedServer {
 constexpr const char* kOk = "HTTP/1.1 200 OK\r\nContent-Type: application/fhir+json\r\nContent-Length: 2\r\n\r\n{}";
 
 // Sends `count` requests one after another on one client, as a forwarding lane does.
+// `unanswered`, if given, gets last_unanswered() after each request.
 std::vector<Result<HttpReply>> send(unsigned short port, int count, std::chrono::milliseconds timeout,
-                                    const std::string& authorization = {}) {
+                                    const std::string& authorization = {}, std::vector<bool>* unanswered = nullptr) {
   asio::io_context io;
   Url url;
   url.scheme = "http";
@@ -117,6 +118,7 @@ std::vector<Result<HttpReply>> send(unsigned short port, int count, std::chrono:
           request.content_type = "application/fhir+json";
           request.authorization = authorization;
           out.push_back(co_await client.request(std::move(request)));
+          if (unanswered) unanswered->push_back(client.last_unanswered());
         }
         co_return out;
       },
@@ -177,13 +179,16 @@ TEST(HttpClient, ARequestThatTimedOutOnAKeptConnectionIsNotSentAgainAtOnce) {
     if (n == 0) return Answer{kOk};
     return std::nullopt;  // the second request, and any copy of it: no answer
   });
-  const auto replies = send(server.port(), 2, 300ms);
+  std::vector<bool> unanswered;
+  const auto replies = send(server.port(), 2, 300ms, {}, &unanswered);
   ASSERT_EQ(replies.size(), 2u);
   ASSERT_TRUE(replies[0]);
   EXPECT_FALSE(replies[1]);
   std::this_thread::sleep_for(100ms);  // a copy sent on a new connection would have arrived
   EXPECT_EQ(server.requests(), 2);
   EXPECT_EQ(server.connections(), 1);
+  // The forwarder's retry waits for the server too (Backoff.WaitsAtLeastWhatItIsAskedTo).
+  EXPECT_EQ(unanswered, (std::vector<bool>{false, true}));
 }
 
 // The server began an answer (part of its status line) and then closed: it had the request, so it

@@ -161,6 +161,15 @@ TEST(Backoff, HonoursRetryAfter) {
   EXPECT_DOUBLE_EQ(backoff_seconds(0, {1, 60}, 0.5, 30.0), 30.0);
 }
 
+// After a request the server may still be working on, the next try waits at least the request
+// timeout, however small the jitter came out; a Retry-After or a longer backoff still wins.
+TEST(Backoff, WaitsAtLeastWhatItIsAskedTo) {
+  EXPECT_DOUBLE_EQ(backoff_seconds(0, {1, 60}, 0.0, std::nullopt, 30.0), 30.0);
+  EXPECT_DOUBLE_EQ(backoff_seconds(0, {1, 60}, 0.0, 45.0, 30.0), 45.0);
+  EXPECT_DOUBLE_EQ(backoff_seconds(10, {1, 60}, 0.999999, std::nullopt, 30.0), 59.99994);
+  EXPECT_DOUBLE_EQ(backoff_seconds(0, {1, 60}, 0.0, std::nullopt, 1e9), kMostRetryAfterSeconds);
+}
+
 // A server asking for a year, or for the largest number there is, gets a day: the time of the
 // next attempt must stay a time, and the message must not be parked for good.
 TEST(Backoff, RetryAfterIsHeededUpToADay) {
