@@ -96,7 +96,9 @@ struct Forwarder::Impl : std::enable_shared_from_this<Forwarder::Impl> {
       if (oauth) {
         auto fetched = co_await oauth->token();
         if (!fetched) {
-          co_return classify(fetched.error(), {"token", true});
+          Decision d = classify(fetched.error(), {"token", true});
+          d.retry_after_seconds = oauth->wait_seconds();  // the token endpoint's, if it asked
+          co_return d;
         }
         token = std::move(*fetched);
         request.authorization = "Bearer " + token;

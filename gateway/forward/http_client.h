@@ -37,9 +37,8 @@ struct HttpReply {
   std::string retry_after;  // the Retry-After header, if any
 };
 
-/// Where a request that got no reply failed: a bounded metric label for each.
-/// Where an exchange failed. kRequest: the request could not be built (a header too large for
-/// it), so nothing was sent.
+/// Where a request that got no reply failed: a bounded metric label for each (label()).
+/// kRequest: the request could not be built (a header too large for it), so nothing was sent.
 enum class TransportFailure { kNone, kResolve, kConnect, kTls, kSend, kReceive, kRequest };
 const char* label(TransportFailure failure);
 

@@ -3,10 +3,12 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <cmath>
 #include <optional>
 
 #include "gateway/forward/http_client.h"
 #include "gateway/forward/jwt.h"
+#include "gateway/forward/outcome.h"
 #include "gateway/forward/token_cache.h"
 #include "gateway/forward/token_request.h"
 #include "gateway/forward/url.h"
@@ -39,6 +41,7 @@ struct OAuthClient::Impl {
   bool refreshing = false;
   std::uint64_t refreshes = 0;  // token requests completed, to tell waiters theirs is done
   Result<std::string> last;     // the outcome of the latest token request
+  EpochMillis not_before = 0;   // the endpoint's Retry-After: no request before then
 
   Impl(asio::any_io_executor executor, const config::FhirAuthConfig& a,
        std::shared_ptr<asio::ssl::context> tls, std::chrono::milliseconds timeout, Clock k)
@@ -84,8 +87,15 @@ struct OAuthClient::Impl {
     if (!request) co_return failure(request.error().detail);
     auto reply = co_await http.request(std::move(*request));
     if (!reply) co_return failure(reply.error().detail);
-    if (reply->status < 200 || reply->status >= 300)
+    if (reply->status < 200 || reply->status >= 300) {
+      if (reply->status == 429 || reply->status == 503) {
+        const EpochMillis now = clock.now_ms();
+        if (auto wait = retry_after_seconds(reply->retry_after, now)) {
+          not_before = now + static_cast<EpochMillis>(std::min(*wait, kMostRetryAfterSeconds) * 1000);
+        }
+      }
       co_return failure(describe_token_error(reply->status, reply->body));
+    }
     auto grant = parse_token_response(reply->body);
     if (!grant) co_return failure(grant.error().detail);
     observe::log_info(
@@ -119,6 +129,11 @@ OAuthClient::~OAuthClient() = default;
 asio::awaitable<Result<std::string>> OAuthClient::token() {
   Impl& s = *impl_;
   if (const std::string* fresh = s.cache.fresh()) co_return *fresh;
+  if (auto wait = wait_seconds()) {  // the endpoint asked for time: not asked again before then
+    co_return Error{Errc::kUpstreamTransient, "token endpoint " + s.url.host + ": asked for " +
+                                                  std::to_string(static_cast<std::int64_t>(std::ceil(*wait))) +
+                                                  " s more before the next request (Retry-After)"};
+  }
   if (s.refreshing) {  // share the request in flight rather than send another
     const std::uint64_t waiting_for = s.refreshes + 1;
     while (s.refreshes < waiting_for) co_await s.refreshed.async_wait(kTuple);
@@ -140,6 +155,12 @@ asio::awaitable<Result<std::string>> OAuthClient::token() {
 
 void OAuthClient::invalidate(std::string_view token) {
   impl_->cache.invalidate(token);
+}
+
+std::optional<double> OAuthClient::wait_seconds() const {
+  const EpochMillis now = impl_->clock.now_ms();
+  if (impl_->not_before <= now) return std::nullopt;
+  return static_cast<double>(impl_->not_before - now) / 1000.0;
 }
 
 }  // namespace helsebro::forward

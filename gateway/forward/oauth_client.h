@@ -11,6 +11,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -41,6 +42,10 @@ class OAuthClient {
   /// The FHIR server refused `token` (401): the next token() fetches a new one, unless a newer
   /// token has already replaced it.
   void invalidate(std::string_view token);
+
+  /// How long the token endpoint asked to be left alone (429 or 503 with Retry-After), from now;
+  /// nullopt when it did not, or the time has passed. Until then token() fails without asking.
+  std::optional<double> wait_seconds() const;
 
  private:
   struct Impl;

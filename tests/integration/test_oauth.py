@@ -112,6 +112,7 @@ class TokenEndpoint:
         self.problems = []
         self.jtis = set()
         self.refuse = False
+        self.throttle = 0  # answer that many requests 429 with Retry-After: 2
         self.make_token = lambda: secrets.token_urlsafe(24)
         endpoint = self
 
@@ -159,6 +160,11 @@ class TokenEndpoint:
             time.sleep(self.delay)
             body = request.rfile.read(int(request.headers.get("Content-Length", 0))).decode()
             form = urllib.parse.parse_qs(body)
+            with self.lock:
+                throttled, self.throttle = self.throttle > 0, max(0, self.throttle - 1)
+            if throttled:
+                self.reply(request, 429, {"error": "slow_down"}, {"Retry-After": "2"})
+                return
             problem = "refused by the test" if self.refuse else self.check(request, form)
             if problem:
                 with self.lock:
@@ -175,9 +181,11 @@ class TokenEndpoint:
                 self.in_flight -= 1
 
     @staticmethod
-    def reply(request, status, body):
+    def reply(request, status, body, headers=None):
         data = json.dumps(body).encode()
         request.send_response(status)
+        for name, value in (headers or {}).items():
+            request.send_header(name, value)
         request.send_header("Content-Type", "application/json")
         request.send_header("Content-Length", str(len(data)))
         request.send_header("Cache-Control", "no-store")
@@ -334,6 +342,25 @@ class OAuth(unittest.TestCase):
         self.delivered(gw, 1)
         self.assertEqual(gw.metric("helsebro_journal_messages", state="dead"), 0)
         self.assert_no_secrets_logged(gw, secret, *endpoint.issued)
+
+    def test_a_token_endpoint_asking_for_time_is_left_alone_that_long(self):
+        # 429 with Retry-After: 2 from the token endpoint. Every message retries every 50-300 ms
+        # here, and each retry asked for a token: the endpoint that asked for time was asked again
+        # and again. Now nothing is asked of it for 2 s, and the messages wait as long.
+        secret = "correct-horse-battery"
+        endpoint = self.endpoint(lifetime=60, secret=secret)
+        endpoint.throttle = 1
+        gw = self.secret_gateway(endpoint, secret)
+        started = time.monotonic()
+        send_each(gw, [(f"TOKSLOW{i}", PATIENTS[i]) for i in range(4)])
+        wait_for(lambda: endpoint.requests >= 1, what="the first token request")
+        time.sleep(1.5)
+        self.assertEqual(endpoint.requests, 1, "asked again within its Retry-After")
+        states = journal_states(gw)
+        self.assertTrue(all(state in ("translated", "failed") for state, _, _ in states), states)
+        self.delivered(gw, 4)
+        self.assertEqual(endpoint.requests, 2)
+        self.assertGreaterEqual(time.monotonic() - started, 2.0)
 
     def test_a_token_no_request_header_can_carry_is_refused_and_the_messages_retried(self):
         # A 70,000-character token cannot go into a request header. It was taken, the request could
