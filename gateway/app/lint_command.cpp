@@ -86,7 +86,12 @@ int lint_mappings(const std::string& dir, const std::string& kith_schema_dir, st
   std::error_code ec;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     std::error_code type_ec;
-    if (!it->is_directory(type_ec) || it->path().filename() == "terminology") continue;
+    const bool folder = it->is_directory(type_ec);
+    if (type_ec && type_ec != std::errc::no_such_file_or_directory) {  // a link to itself, say
+      problems.push_back(it->path().string() + ": cannot be read: " + type_ec.message());
+      continue;
+    }
+    if (!folder || it->path().filename() == "terminology") continue;
     check_all(it->path(), mapping_schema());
     check_all(it->path() / "datatypes", datatype_schema());
     check_all(it->path() / "shared", mapping_schema());

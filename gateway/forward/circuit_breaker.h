@@ -16,7 +16,8 @@ namespace helsebro::forward {
 class CircuitBreaker {
  public:
   enum class State { kClosed, kOpen, kHalfOpen };
-  /// What allow() granted, told back to success() or failure() with the request's outcome.
+  /// What allow() granted, told back to success(), failure() or unused() with the request's
+  /// outcome.
   enum class Grant { kNone, kRequest, kTrial };
 
   CircuitBreaker(int threshold, EpochMillis cool_down_ms, EpochMillis max_cool_down_ms)
@@ -59,6 +60,12 @@ class CircuitBreaker {
       return;
     }
     if (++failures_ >= threshold_) open_until_ = now + cool_down_ms_;
+  }
+
+  /// A request granted as `grant` was never sent (there was no token to send it with, or it
+  /// could not be built): it tells nothing about the target, and a trial is given back.
+  void unused(Grant grant) {
+    if (grant == Grant::kTrial) trial_in_flight_ = false;
   }
 
   State state(EpochMillis now) const {

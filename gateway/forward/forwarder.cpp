@@ -9,6 +9,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <algorithm>
+#include <cmath>
 #include <random>
 #include <map>
 #include <set>
@@ -94,10 +95,14 @@ struct Forwarder::Impl : std::enable_shared_from_this<Forwarder::Impl> {
       HttpRequest request{"POST", url.path, m.bundle, "application/fhir+json", "application/fhir+json", {}};
       std::string token;
       if (oauth) {
+        // The token endpoint asked for time (Retry-After): token() fails without asking it.
+        const bool asked_to_wait = oauth->wait_seconds().has_value();
         auto fetched = co_await oauth->token();
         if (!fetched) {
           Decision d = classify(fetched.error(), {"token", true});
           d.retry_after_seconds = oauth->wait_seconds();  // the token endpoint's, if it asked
+          d.nothing_sent = asked_to_wait;  // a token request that failed counts, as a warning of
+                                           // what the target's requests would meet
           co_return d;
         }
         token = std::move(*fetched);
@@ -116,7 +121,10 @@ struct Forwarder::Impl : std::enable_shared_from_this<Forwarder::Impl> {
         continue;
       }
       // The reply's time, to read a Retry-After given as a date.
-      co_return classify(reply, {label(client.last_failure()), oauth != nullptr, clock.now_ms()});
+      Decision d = classify(reply, {label(client.last_failure()), oauth != nullptr, clock.now_ms()});
+      d.nothing_sent = !reply && client.last_failure() == TransportFailure::kRequest;
+      d.maybe_in_progress = client.last_unanswered();
+      co_return d;
     }
   }
 
@@ -140,7 +148,7 @@ struct Forwarder::Impl : std::enable_shared_from_this<Forwarder::Impl> {
   // message again while it was being sent: the new version waits for the next scan, and nothing
   // is counted. Failed (the disk full, the database busy): the message still waits as it did, and
   // is held back for a while, lest it go out again at once for as long as the journal fails.
-  bool marked(const Result<void>& r, const MessageRecord& m) {
+  bool marked(const Result<void>& r, const MessageRecord& m, EpochMillis not_before = 0) {
     if (r) {
       held.erase(m.seq);
       return true;
@@ -151,7 +159,8 @@ struct Forwarder::Impl : std::enable_shared_from_this<Forwarder::Impl> {
     } else {
       const auto last = held.find(m.seq);
       const EpochMillis hold = last == held.end() ? kFirstHoldMs : std::min(kMaxHoldMs, 2 * last->second.second);
-      held[m.seq] = {clock.now_ms() + hold, hold};
+      // Never sooner than the retry it failed to record was due (`not_before`).
+      held[m.seq] = {std::max(clock.now_ms() + hold, not_before), hold};
       observe::log_error("forward.mark_failed",
                          {{"id", m.id}, {"error", r.error().detail}, {"hold_ms", static_cast<std::int64_t>(hold)}});
     }
@@ -162,7 +171,8 @@ struct Forwarder::Impl : std::enable_shared_from_this<Forwarder::Impl> {
     Decision d = co_await post_bundle(lane, m);
     const EpochMillis now = clock.now_ms();
     const bool was_open = breaker.state(now) != CircuitBreaker::State::kClosed;
-    if (d.outcome == Outcome::kRetry) breaker.failure(now, grant);
+    if (d.nothing_sent) breaker.unused(grant);
+    else if (d.outcome == Outcome::kRetry) breaker.failure(now, grant);
     else breaker.success(grant);
     const bool is_open = breaker.state(now) != CircuitBreaker::State::kClosed;
     if (was_open != is_open) {
@@ -191,15 +201,15 @@ struct Forwarder::Impl : std::enable_shared_from_this<Forwarder::Impl> {
       }
       case Outcome::kRetry: {
         // A request the server may still be working on (it timed out, or its answer was cut off)
-        // is not sent again before the server would have given up on it too.
+        // is not sent again before fhir.timeoutSeconds: a copy sent sooner could be worked on
+        // beside it. Rounded up, so that a wait the token endpoint asked for is over by then.
         const double delay = backoff_seconds(m.attempts, config.retry,
                                              std::uniform_real_distribution<double>(0, 1)(random),
-                                             d.retry_after_seconds,
-                                             lanes[lane]->last_unanswered() ? config.timeout_seconds : 0.0);
-        const EpochMillis next = now + static_cast<EpochMillis>(delay * 1000);
+                                             d.retry_after_seconds, d.maybe_in_progress ? config.timeout_seconds : 0.0);
+        const EpochMillis next = now + static_cast<EpochMillis>(std::ceil(delay * 1000));
         auto done = co_await journal::async_mark_failed(journal, m.seq, m.revision, d.reason, now, next,
                                                         asio::use_awaitable);
-        if (!marked(done, m)) co_return;
+        if (!marked(done, m, next)) co_return;
         probe.attempt_failed(target_label, d.label);
         observe::log_info("forward.retry", {{"id", m.id}, {"reason", d.label}, {"delay_ms", static_cast<std::int64_t>(delay * 1000)}});
         co_return;
@@ -210,7 +220,13 @@ struct Forwarder::Impl : std::enable_shared_from_this<Forwarder::Impl> {
   // One lane's turn: deliver, then free the lane and the message's key, and wake the dispatcher.
   asio::awaitable<void> lane_turn(std::size_t lane, MessageRecord m, std::string key, CircuitBreaker::Grant grant) {
     auto self = shared_from_this();
-    co_await deliver(lane, m, grant);
+    try {
+      co_await deliver(lane, m, grant);
+    } catch (const std::exception& e) {
+      // Whatever threw (memory), the lane and the key are freed below: the message keeps the
+      // state it had and is taken again by a later scan.
+      observe::log_error("forward.lane_failed", {{"id", m.id}, {"error", e.what()}});
+    }
     lane_busy[lane] = false;
     keys_in_flight.erase(key);
     seqs_in_flight.erase(m.seq);

@@ -20,6 +20,12 @@ struct Decision {
   std::string reason;        // kept in the journal: status and the server's own words
   std::string label;         // bounded metric label: "unreachable", "http_503", …
   std::optional<double> retry_after_seconds;
+  /// Nothing reached the target: no token to send it with, or a request that could not be built.
+  /// Neither the target's success nor its failure (CircuitBreaker::unused).
+  bool nothing_sent = false;
+  /// Sent, and no answer came whole (a timeout, an answer cut off): the server may still be
+  /// working on it, so it is not sent again before fhir.timeoutSeconds.
+  bool maybe_in_progress = false;
 };
 
 /// What the forwarder knows about an attempt besides the reply.

@@ -83,7 +83,7 @@ Result<TokenGrant> parse_token_response(std::string_view body) {
   // characters nor spaces, and which servers (and Beast) take only up to a size.
   const std::string_view value(token->value.GetString(), token->value.GetStringLength());
   if (value.size() > kMaxAccessTokenBytes) {
-    return bad("has an access_token of " + std::to_string(value.size()) + " characters; at most " +
+    return bad("has an access_token of " + std::to_string(value.size()) + " bytes; at most " +
                std::to_string(kMaxAccessTokenBytes) + " fit in a request header");
   }
   if (std::any_of(value.begin(), value.end(), [](char c) { return c < 0x21 || c > 0x7E; })) {

@@ -375,7 +375,7 @@ class OAuth(unittest.TestCase):
                  what="failed attempts for want of a usable token")
         wait_for(lambda: all(state == "failed" for state, _, _ in journal_states(gw)), what="every message failed")
         for state, reason, _ in journal_states(gw):
-            self.assertIn("70000 characters; at most 16384 fit in a request header", reason)
+            self.assertIn("70000 bytes; at most 16384 fit in a request header", reason)
         self.assertEqual(self.arrivals(), [], "nothing sent without a usable token")
         endpoint.make_token = lambda: secrets.token_urlsafe(24)
         self.delivered(gw, 3)

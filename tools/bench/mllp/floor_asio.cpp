@@ -94,7 +94,8 @@ class Writer {
         }
         exec("BEGIN");
         for (const Frame& f : batch) {
-          sqlite3_bind_text(insert_, 1, "", 0, SQLITE_STATIC);
+          const std::string_view id = control_id(f.payload);
+          sqlite3_bind_text(insert_, 1, id.data(), static_cast<int>(id.size()), SQLITE_STATIC);
           sqlite3_bind_blob(insert_, 2, f.payload.data(), static_cast<int>(f.payload.size()), SQLITE_STATIC);
           if (sqlite3_step(insert_) != SQLITE_DONE) throw std::runtime_error(sqlite3_errmsg(db_));
           sqlite3_reset(insert_);

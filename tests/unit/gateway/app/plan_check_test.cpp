@@ -238,6 +238,10 @@ TEST(Lint, NamesAFolderItCannotList) {
   std::ostringstream out, err;
   EXPECT_EQ(lint_mappings((dir.path() / "mappings").string(), out, err), 1) << out.str() << err.str();
   EXPECT_NE(out.str().find("hl7v2/shared: cannot be listed"), std::string::npos) << out.str();
+  std::filesystem::create_symlink("loop", dir.path() / "mappings" / "loop");
+  std::ostringstream loop_out, loop_err;
+  EXPECT_EQ(lint_mappings((dir.path() / "mappings").string(), loop_out, loop_err), 1);
+  EXPECT_NE(loop_out.str().find("mappings/loop: cannot be read"), std::string::npos) << loop_out.str();
 }
 
 // Mappings away from the repository, their KITH schemas named as kith.schemasDir names them.

@@ -55,6 +55,21 @@ TEST(CircuitBreaker, AskingWhetherItBlocksLeavesTheTrialUnused) {
   EXPECT_EQ(b.allow(1004), Grant::kNone);
 }
 
+// A request granted and then never sent (no token to send it with, or it could not be built)
+// tells nothing about the target: the trial is given back, and no failure is counted.
+TEST(CircuitBreaker, ARequestNeverSentGivesItsTrialBackAndCountsForNothing) {
+  CircuitBreaker b(1, 1000, 8000);
+  b.failure(0, Grant::kRequest);
+  ASSERT_EQ(b.allow(1000), Grant::kTrial);
+  b.unused(Grant::kTrial);
+  EXPECT_EQ(b.state(1001), State::kHalfOpen) << "not opened again";
+  EXPECT_EQ(b.allow(1001), Grant::kTrial) << "the trial is there for a request that goes";
+  CircuitBreaker closed(2, 1000, 8000);
+  for (int i = 0; i < 5; ++i) closed.unused(closed.allow(i));
+  closed.failure(10, Grant::kRequest);
+  EXPECT_EQ(closed.state(11), State::kClosed) << "one failure of two";
+}
+
 TEST(CircuitBreaker, ASuccessfulTrialClosesIt) {
   CircuitBreaker b(1, 1000, 8000);
   b.failure(0, Grant::kRequest);

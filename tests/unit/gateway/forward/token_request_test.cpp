@@ -59,7 +59,7 @@ TEST(ParseTokenResponse, RefusesATokenNoRequestHeaderCanCarry) {
   auto long_one = with_token(std::string(70000, 'a'));
   ASSERT_FALSE(long_one);
   EXPECT_EQ(long_one.error().code, Errc::kUpstreamTransient);
-  EXPECT_NE(long_one.error().detail.find("70000 characters; at most 16384"), std::string::npos)
+  EXPECT_NE(long_one.error().detail.find("70000 bytes; at most 16384"), std::string::npos)
       << long_one.error().detail;
   for (const std::string token : {"abc\\r\\nX-Evil: 1", "a b", "a\\tb", "\\u00e6"}) {
     auto refused = with_token(token);

@@ -268,11 +268,33 @@ TEST_F(MappingTest, AFolderThatCannotBeListedIsRefused) {
     EXPECT_NE(set.error().detail.find(folder + ": cannot be listed"), std::string::npos) << set.error().detail;
     std::filesystem::remove(dir_.path() / folder);
   }
+  // A folder that is a link to a share not mounted, or a file under a folder's name.
+  std::filesystem::create_symlink(dir_.path() / "unmounted", dir_.path() / "terminology");
+  auto unmounted = MappingSet::load(dir_.path().string(), {{"hl7v2", &dialect_}});
+  ASSERT_FALSE(unmounted);
+  EXPECT_NE(unmounted.error().detail.find("terminology: cannot be listed: a link to nothing"), std::string::npos)
+      << unmounted.error().detail;
+  std::filesystem::remove(dir_.path() / "terminology");
+  dir_.write("hl7v2/shared", "not a folder");
+  auto file = MappingSet::load(dir_.path().string(), {{"hl7v2", &dialect_}});
+  ASSERT_FALSE(file);
+  EXPECT_NE(file.error().detail.find("shared: cannot be listed: not a folder"), std::string::npos) << file.error().detail;
+  std::filesystem::remove(dir_.path() / "hl7v2" / "shared");
   std::filesystem::rename(dir_.path() / "hl7v2", dir_.path() / "moved");
   std::filesystem::create_symlink("hl7v2", dir_.path() / "hl7v2");
   auto set = MappingSet::load(dir_.path().string(), {{"hl7v2", &dialect_}});
   ASSERT_FALSE(set);
   EXPECT_NE(set.error().detail.find("/hl7v2/datatypes: cannot be listed"), std::string::npos) << set.error().detail;
+}
+
+// An editor's lock file (`.#adt.json`, a link to nothing) is no mapping file, and no reason to
+// refuse the set while someone edits a mapping.
+TEST_F(MappingTest, ALinkToNothingNamedJsonIsNotAMappingFile) {
+  dir_.write("hl7v2/adt.json", kAdt);
+  std::filesystem::create_symlink("user@host.1234:1700000000", dir_.path() / "hl7v2" / ".#adt.json");
+  auto set = load_ok();
+  ASSERT_TRUE(set);
+  EXPECT_EQ(set->mappings().size(), 1u);
 }
 
 // --- a full translation --------------------------------------------------------------------------
