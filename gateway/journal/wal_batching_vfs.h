@@ -12,7 +12,14 @@
 // writes the buffer first; a failed buffered write is reported by the next call that needs it
 // (at the latest that xSync), so a commit whose frames did not reach the file fails. Crash
 // safety is SQLite's: the same bytes land at the same offsets, and recovery checks every
-// frame's checksum. Used by sqlite_journal.cpp alone.
+// frame's checksum. Needs synchronous=FULL (every commit syncs the WAL), which the journal sets.
+//
+// Several connections (the gateway's, `helsebro replay`'s) write one WAL in turn, each while it
+// holds the WAL's write lock. Frames a transaction spilled (it outgrew the page cache) and then
+// rolled back are never synced: buffered past the lock, they would be written later over frames
+// another connection committed at the same offsets meanwhile. So the buffer is also written out
+// when the connection gives up the write lock, while it still holds it.
+// Used by sqlite_journal.cpp alone.
 
 #include <sqlite3.h>
 
@@ -47,7 +54,12 @@ class WalBatchingVfs {
     sqlite3_file* real;          // the wrapped file, stored right after this struct
     std::vector<char>* pending;  // WAL only: bytes not yet written, starting at `start`
     sqlite3_int64 start;
+    File* wal;                   // a database: its connection's WAL, while that is open
+    File* database;              // a WAL: its connection's database file (ours), if any
   };
+
+  // The shared-memory lock slot SQLite's WAL write lock is (WAL_WRITE_LOCK in wal.c).
+  static constexpr int kWalWriteLock = 0;
 
   static sqlite3_vfs& vfs() {
     static sqlite3_vfs v;
@@ -79,12 +91,23 @@ class WalBatchingVfs {
     f->real = reinterpret_cast<sqlite3_file*>(f + 1);
     f->pending = nullptr;
     f->start = 0;
+    f->wal = nullptr;
+    f->database = nullptr;
     const int rc = base_vfs()->xOpen(base_vfs(), name, f->real, flags, out_flags);
     if (f->real->pMethods == nullptr) {
       f->base.pMethods = nullptr;  // nothing opened: SQLite will not call xClose
       return rc;
     }
-    if (flags & SQLITE_OPEN_WAL) f->pending = new (std::nothrow) std::vector<char>();
+    if (flags & SQLITE_OPEN_WAL) {
+      f->pending = new (std::nothrow) std::vector<char>();
+      // The database file this WAL belongs to, opened by the same connection through this VFS:
+      // its shm_lock() is where the write lock is given up.
+      sqlite3_file* database = sqlite3_database_file_object(name);
+      if (database != nullptr && database->pMethods == &methods()) {
+        f->database = self(database);
+        f->database->wal = f;
+      }
+    }
     f->base.pMethods = &methods();
     return rc;
   }
@@ -127,6 +150,8 @@ class WalBatchingVfs {
     int rc = flush(file);
     delete f->pending;
     f->pending = nullptr;
+    if (f->database != nullptr && f->database->wal == f) f->database->wal = nullptr;
+    if (f->wal != nullptr) f->wal->database = nullptr;  // the database closed first
     const int closed = f->real->pMethods->xClose(f->real);
     return rc != SQLITE_OK ? rc : closed;
   }
@@ -183,7 +208,15 @@ class WalBatchingVfs {
   }
   static int shm_lock(sqlite3_file* file, int offset, int n, int flags) {
     const sqlite3_io_methods* m = real(file)->pMethods;
-    return m->iVersion >= 2 ? m->xShmLock(real(file), offset, n, flags) : SQLITE_IOERR_SHMLOCK;
+    if (m->iVersion < 2) return SQLITE_IOERR_SHMLOCK;
+    File* wal = self(file)->wal;
+    if (wal != nullptr && (flags & SQLITE_SHM_UNLOCK) && offset <= kWalWriteLock && kWalWriteLock < offset + n) {
+      // Giving up the write lock: nothing of this connection's may reach the WAL after it. What
+      // is left was never synced, so it is no commit's (a rolled-back transaction's spilled
+      // frames); written now, under the lock, it overwrites nothing another connection wrote.
+      flush(&wal->base);
+    }
+    return m->xShmLock(real(file), offset, n, flags);
   }
   static void shm_barrier(sqlite3_file* file) {
     const sqlite3_io_methods* m = real(file)->pMethods;
