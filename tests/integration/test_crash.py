@@ -5,7 +5,9 @@ without an acknowledgement is sent again, so resends of stored messages must not
 for both ways of translating: before the ACK (the default) and after it (translate "afterAck",
 where a kill leaves acknowledged messages untranslated, to be translated after the restart)."""
 
+import os
 import signal
+import sqlite3
 import threading
 import time
 import unittest
@@ -117,9 +119,33 @@ class CrashRecovery(unittest.TestCase):
         missing = [i for i in range(MESSAGES) if f"V-CRASH{i:05d}" not in encounters]
         doubled = {k: v for k, v in encounters.items() if v != 1}
         self.assertEqual(missing, [], "no acknowledged message is missing")
+        # Encounters are written by conditional update, so the record cannot hold one twice
+        # whatever happens: that is how a resend stays harmless. What can go wrong is upstream of
+        # it, and is checked below: a message stored twice, or delivered out of its patient's order.
         self.assertEqual(doubled, {}, "none is there twice")
         for fnr in fnrs[:20]:
             self.assertEqual(len(fhir.patients_with_fnr(fnr)), 1)
+        # Stored once: a resend of a stored message whose ACK the kill cut off is a duplicate.
+        db = sqlite3.connect(f"file:{os.path.join(data_dir, 'journal.db')}?mode=ro", uri=True, timeout=5)
+        self.addCleanup(db.close)
+        stored = dict(db.execute("SELECT control_id, COUNT(*) FROM messages GROUP BY control_id").fetchall())
+        self.assertEqual({c: n for c, n in stored.items() if n != 1}, {}, "a message stored twice")
+        self.assertEqual(len(stored), MESSAGES)
+        (delivered,), = db.execute("SELECT COUNT(*) FROM messages WHERE state = 2").fetchall()
+        self.assertEqual(delivered, MESSAGES)
+        # Each patient's messages reached the record in the order they were sent (one sender sends
+        # all of a patient's, one after another). A kill between a delivery and its record in the
+        # journal sends that message again, right after itself, never after a later one.
+        arrived = {}
+        for a in fhir.arrivals():
+            if a.get("status") != 200 or a["path"] != "/fhir":
+                continue
+            visit = next(i.split("|")[1] for e in a["entries"] for i in e.get("identifiers", []) if "|V-CRASH" in i)
+            i = int(visit[len("V-CRASH"):])
+            arrived.setdefault(i % PATIENTS, []).append(i)
+        for patient, order in arrived.items():
+            again = [b for a, b in zip(order, order[1:]) if b < a]
+            self.assertEqual(again, [], f"patient {patient}: {order}")
         return gw
 
 
