@@ -271,6 +271,8 @@ void SqliteJournal::commit_batch(std::vector<Operation>& batch) {
   const auto started = std::chrono::steady_clock::now();
   WriterConnection& w = *writer_db_;
   StateDelta committed;
+  // A transaction a failed ROLLBACK left open would refuse every BEGIN from then on.
+  if (w.in_transaction()) w.rollback();
   const bool began = w.begin();
   std::vector<Result<std::int64_t>> results = apply_all(batch, began, committed);
   bool commit_failed = false;
@@ -280,7 +282,7 @@ void SqliteJournal::commit_batch(std::vector<Operation>& batch) {
     if (injected || !w.in_transaction() || !w.add_counts(committed) || !w.commit()) {
       const Error e = injected ? Error{Errc::kJournalWriteFailed, "injected commit fault"}
                                : db_error(w.db(), "commit");
-      if (w.in_transaction()) w.rollback();
+      if (w.in_transaction() && !(fault_hook_ && fault_hook_(FaultPoint::kRollback))) w.rollback();
       for (auto& r : results) r = e;
       commit_failed = true;
     }

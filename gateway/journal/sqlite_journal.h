@@ -31,8 +31,9 @@ class WriterConnection;  // the writer thread's connection and prepared statemen
 class Checkpointer;      // WAL checkpoints on a thread of their own
 class Statement;         // a prepared statement
 
-/// Where tests can make the journal fail on purpose.
-enum class FaultPoint { kWrite, kCommit };
+/// Where tests can make the journal fail on purpose. kRollback: the rollback after a failed
+/// commit fails too, and leaves the transaction open.
+enum class FaultPoint { kWrite, kCommit, kRollback };
 
 class SqliteJournal final : public Journal {
  public:

@@ -648,6 +648,21 @@ TEST_F(JournalTest, CommitFaultFailsTheAppendAndStoresNothing) {
   EXPECT_EQ(sample(registry, "helsebro_journal_commits_total"), 1);
 }
 
+// A commit fails, and the rollback after it too, leaving the transaction open: the next batch
+// rolls it back before it begins, instead of failing to begin for good.
+TEST_F(JournalTest, ATransactionAFailedRollbackLeftOpenDoesNotBlockTheNextBatch) {
+  SqliteJournal j(dir_.str());
+  std::atomic<bool> failing{true};
+  j.set_fault_hook([&failing](FaultPoint point) {
+    return failing && (point == FaultPoint::kCommit || point == FaultPoint::kRollback);
+  });
+  ASSERT_FALSE(append(j, record("lost")));
+  failing = false;
+  EXPECT_GT(append_ok(j, record("kept")), 0);
+  EXPECT_FALSE(get(j, "lost").has_value());
+  EXPECT_TRUE(get(j, "kept").has_value());
+}
+
 TEST_F(JournalTest, WriteFaultFailsOnlyThatOperation) {
   SqliteJournal j(dir_.str());
   std::atomic<int> writes{0};
