@@ -100,8 +100,7 @@ Classification Classifier::classify(std::string_view bytes) const {
   out.rejection = check(*parsed, h, out.receiver_index);
   if (out.rejection) {
     // A receipt is never answered; anything else is when its sender can be addressed.
-    out.rejection->answerable =
-        h.envelope != Envelope::kAppRec && h.sender.has_value() && h.sender->identified();
+    out.rejection->answerable = !h.receipt && h.sender.has_value() && h.sender->identified();
   }
   return out;
 }
@@ -134,7 +133,7 @@ std::optional<Rejection> Classifier::check(const XmlDocument& parsed, const Mess
     return r;
   }
   // A receipt for a message Helsebro sent is never answered: only its format is checked.
-  if (h.envelope == Envelope::kAppRec) return std::nullopt;
+  if (h.receipt) return std::nullopt;
   if (!is_uuid(h.msg_id)) {
     return reject(AppRecCode::kE10,
                   h.msg_id.empty()
@@ -158,6 +157,7 @@ std::optional<Rejection> Classifier::check_namespaces(const MessageHeader& h) co
                        " tas bare imot i en hodemelding (MsgHead)"}));
   }
   if (h.envelope != Envelope::kMsgHead) return std::nullopt;
+  if (h.receipt) return std::nullopt;  // a MsgHead of receipts: checked against their schema
   for (const Payload& p : h.payloads) {
     const SchemaEntry* e = index.find(p.ns);
     if (e == nullptr || !e->payload) {

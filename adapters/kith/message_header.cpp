@@ -1,5 +1,7 @@
 #include "adapters/kith/message_header.h"
 
+#include <algorithm>
+
 #include <libxml/tree.h>
 
 #include <pugixml.hpp>
@@ -259,8 +261,15 @@ void read_shape(const XmlDocument& doc, const SchemaIndex& index, MessageHeader&
   if (entry->kind == SchemaKind::kEnvelope && header.root_element == "MsgHead") {
     header.envelope = Envelope::kMsgHead;
     header.payloads = msghead_payloads(root);
+    // A MsgHead that carries receipts and nothing else is a receipt too (MsgInfo/Type APPREC).
+    header.receipt = !header.payloads.empty() &&
+                     std::all_of(header.payloads.begin(), header.payloads.end(), [&](const Payload& p) {
+                       const SchemaEntry* e = index.find(p.ns);
+                       return e != nullptr && e->kind == SchemaKind::kReceipt && p.element == "AppRec";
+                     });
   } else if (entry->kind == SchemaKind::kReceipt && header.root_element == "AppRec") {
     header.envelope = Envelope::kAppRec;
+    header.receipt = true;
   } else if (entry->kind == SchemaKind::kMessage && header.root_element == "Message") {
     header.envelope = Envelope::kStandalone;
   }

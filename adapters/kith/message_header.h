@@ -61,6 +61,8 @@ struct PatientFacts {
 
 struct MessageHeader {
   Envelope envelope = Envelope::kOther;
+  /// A receipt (AppRec): standalone, or the content of a MsgHead. Never answered.
+  bool receipt = false;
   std::string root_ns;
   std::string root_element;
   std::vector<Payload> payloads;  // MsgHead only

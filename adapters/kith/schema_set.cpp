@@ -214,7 +214,8 @@ Result<std::shared_ptr<const SchemaSet>> SchemaSet::load(const std::filesystem::
   std::shared_ptr<SchemaSet> set(new SchemaSet(std::move(*index)));
   std::vector<const SchemaEntry*> payloads;
   for (const SchemaEntry& e : set->index_.entries()) {
-    if (e.payload) payloads.push_back(&e);
+    // A MsgHead carries messages, or receipts (MsgInfo/Type APPREC).
+    if (e.payload || e.kind == SchemaKind::kReceipt) payloads.push_back(&e);
   }
   for (const SchemaEntry& e : set->index_.entries()) {
     if (!e.root) continue;

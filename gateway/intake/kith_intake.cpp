@@ -110,7 +110,7 @@ PreparedKith KithIntake::classify(MessageRecord seed, std::string_view bytes, bo
   std::optional<kith::Rejection> rejection = c.rejection;
   r.state = rejection ? MessageState::kRejected : MessageState::kHeld;  // held until a mapping takes it
 
-  const bool receipt = c.accepted() && c.message->header().envelope == kith::Envelope::kAppRec;
+  const bool receipt = c.accepted() && c.message->header().receipt;
   if (c.accepted() && !receipt && !rejection && mappings_ && index_) {
     const KithMessageKey key = kith_message_key(c.message->header(), *index_);
     const auto set = mappings_();

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "adapters/kith/apprec_writer.h"
 #include "tests/unit/adapters/kith/test_support.h"
 
 namespace helsebro::kith {
@@ -288,6 +289,39 @@ TEST_F(KithClassifier, BytesThatAreNotWhatTheDeclarationNamesAreRefused) {
   const Classification c = classify(dialog_message({{"Første notat", "F\xF8rste notat"}}));
   ASSERT_TRUE(c.rejection);
   EXPECT_EQ(c.rejection->code, AppRecCode::kT01) << c.rejection->text;
+}
+
+// A receipt wrapped in a MsgHead (MsgInfo/Type APPREC) is a receipt: accepted when valid, never
+// answered when not. It was answered with a rejection (T10), which invites a receipt for the
+// receipt.
+TEST_F(KithClassifier, AnAppRecInAMsgHeadIsAReceipt) {
+  const Classification message = classify(dialog_message());
+  ASSERT_TRUE(message.accepted());
+  AppRecRequest answer = answer_to(message.message->header());
+  answer.id = "0192f3a4-5b6c-7d8e-9f01-23456789abcd";
+  answer.now = 1'705'314'600'000;
+  auto apprec = write_apprec(answer);
+  ASSERT_TRUE(apprec) << apprec.error().detail;
+  std::string content = *apprec;
+  content.erase(0, content.find("<AppRec"));  // no XML declaration inside the MsgHead
+  const std::string dialog = dialog_message();
+  const std::size_t from = dialog.find("<Dialogmelding");
+  const std::size_t to = dialog.find("</Dialogmelding>") + std::string_view("</Dialogmelding>").size();
+  std::string wrapped = dialog.substr(0, from) + content + dialog.substr(to);
+  const std::size_t type = wrapped.find("<Type V=\"DIALOG_NOTAT\"");
+  ASSERT_NE(type, std::string::npos);
+  wrapped.replace(type, std::string_view("<Type V=\"DIALOG_NOTAT\"").size(), "<Type V=\"APPREC\"");
+
+  const Classification receipt = classify(wrapped);
+  ASSERT_TRUE(receipt.accepted()) << receipt.rejection->text;
+  EXPECT_TRUE(receipt.message->header().receipt);
+
+  const std::size_t status = wrapped.find("<Status ");
+  ASSERT_NE(status, std::string::npos);
+  wrapped.replace(status, std::string_view("<Status ").size(), "<Unknown ");  // not in its schema
+  const Classification invalid = classify(wrapped);
+  ASSERT_TRUE(invalid.rejection);
+  EXPECT_FALSE(invalid.rejection->answerable);
 }
 
 TEST_F(KithClassifier, AnAppRecIsNeverAnswered) {
