@@ -120,6 +120,20 @@ TEST(KithIntake, TranslatesAMessageAMappingTakes) {
   EXPECT_TRUE(p.duplicate_checked);
 }
 
+// With several identifiers the national one decides who the patient is, in whatever order they
+// come: an H-nummer listed first made the message a new patient of its own, the fødselsnummer
+// left unread.
+TEST(KithIntake, TheFodselsnummerDecidesThePatientBeforeAnHNummerListedFirst) {
+  const std::string fnr_ident = std::string("<Ident>\n        <Id>") + std::string(kt::kFnr) + "</Id>";
+  const std::string message = kt::dialog_message(
+      {{fnr_ident, "<Ident><Id>H123456</Id><TypeId V=\"HNR\" S=\"2.16.578.1.12.4.1.1.8116\" DN=\"H-nummer\"/></Ident>\n"
+                   "      " + fnr_ident}});
+  const PreparedKith p = make_mapping_intake().prepare(message, "10.0.0.1");
+  ASSERT_EQ(p.record.state, MessageState::kTranslated) << p.record.reason;
+  EXPECT_EQ(p.record.ordering_key, std::string("urn:oid:2.16.578.1.12.4.1.4.1|") + std::string(kt::kFnr));
+  EXPECT_FALSE(contains(p.record.bundle, "H123456")) << "the H-nummer is not who the patient is";
+}
+
 // MsgInfo/Type says Henvisning (whose mapping takes version 1.1), the content is a Dialogmelding
 // 1.1: the henvisning mapping would make a ServiceRequest of next to nothing and answer OK.
 TEST(KithIntake, RefusesContentThatIsNotTheMessageItsTypeNamesWithAppRecT99) {
