@@ -1,5 +1,6 @@
 #include "adapters/kith/apprec_writer.h"
 
+#include <chrono>
 #include <ctime>
 #include <pugixml.hpp>
 
@@ -93,9 +94,21 @@ bool digits(std::string_view s, std::size_t from, std::size_t count) {
   return true;
 }
 
+int number(std::string_view s, std::size_t from, std::size_t count) {
+  int n = 0;
+  for (std::size_t i = from; i < from + count; ++i) n = n * 10 + (s[i] - '0');
+  return n;
+}
+
+// YYYY-MM-DD, a day that exists (xs:date has no year 0000).
 bool is_date(std::string_view s) {
-  return s.size() == 10 && digits(s, 0, 4) && s[4] == '-' && digits(s, 5, 2) && s[7] == '-' &&
-         digits(s, 8, 2);
+  if (!(s.size() == 10 && digits(s, 0, 4) && s[4] == '-' && digits(s, 5, 2) && s[7] == '-' && digits(s, 8, 2))) {
+    return false;
+  }
+  const std::chrono::year_month_day day{std::chrono::year(number(s, 0, 4)),
+                                        std::chrono::month(static_cast<unsigned>(number(s, 5, 2))),
+                                        std::chrono::day(static_cast<unsigned>(number(s, 8, 2)))};
+  return number(s, 0, 4) > 0 && day.ok();
 }
 
 // YYYY-MM-DDThh:mm:ss, optional fraction, optional Z or ±hh:mm.
@@ -104,6 +117,7 @@ bool is_date_time(std::string_view s) {
       s[13] != ':' || !digits(s, 14, 2) || s[16] != ':' || !digits(s, 17, 2)) {
     return false;
   }
+  if (number(s, 11, 2) > 23 || number(s, 14, 2) > 59 || number(s, 17, 2) > 59) return false;
   std::size_t i = 19;
   if (i < s.size() && s[i] == '.') {
     const std::size_t start = ++i;
@@ -112,8 +126,12 @@ bool is_date_time(std::string_view s) {
   }
   if (i == s.size()) return true;
   if (s[i] == 'Z') return i + 1 == s.size();
-  return (s[i] == '+' || s[i] == '-') && s.size() == i + 6 && digits(s, i + 1, 2) &&
-         s[i + 3] == ':' && digits(s, i + 4, 2);
+  if (!((s[i] == '+' || s[i] == '-') && s.size() == i + 6 && digits(s, i + 1, 2) && s[i + 3] == ':' &&
+        digits(s, i + 4, 2))) {
+    return false;
+  }
+  const int zone = number(s, i + 1, 2) * 60 + number(s, i + 4, 2);
+  return number(s, i + 4, 2) <= 59 && zone <= 14 * 60;  // at most ±14:00
 }
 
 std::string issue_date(const std::string& original, const std::string& fallback) {

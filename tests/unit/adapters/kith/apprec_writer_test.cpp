@@ -169,6 +169,17 @@ TEST(KithAppRecWriter, KeepsOriginalIssueDateValid) {
   ASSERT_TRUE(xml);
   EXPECT_STREQ(parse(*xml).child("AppRec").child("OriginalMsgId").child_value("IssueDate"),
                "2024-02-29T08:00:00.123+01:00");
+  // The shape of a time, but no time that exists (xs:dateTime refuses them): the receipt's own.
+  for (const char* impossible : {"2026-13-45T25:61:61", "2026-02-30", "2025-02-29T08:00:00", "0000-01-01",
+                                 "2026-01-01T24:00:00", "2026-01-01T08:00:60", "2026-01-01T08:00:00+15:00",
+                                 "2026-01-01T08:00:00+01:60"}) {
+    r.original_issue_date = impossible;
+    xml = write_apprec(r);
+    ASSERT_TRUE(xml);
+    expect_valid(*xml);
+    EXPECT_STREQ(parse(*xml).child("AppRec").child("OriginalMsgId").child_value("IssueDate"), "2024-03-01T10:15:00Z")
+        << impossible;
+  }
 }
 
 TEST(KithAppRecWriter, AnswersAPersonAndAnUnreadableSenderValidly) {
