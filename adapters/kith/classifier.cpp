@@ -44,6 +44,11 @@ Rejection from_fault(const XmlFault& fault) {
       r.text = cat({"Meldingen har en DOCTYPE-deklarasjon", at_line(fault.line, fault.column),
                     "; DTD og entiteter tas ikke imot"});
       break;
+    case XmlFault::Kind::kTooComplex:
+      r.code = AppRecCode::kT99;
+      r.text = cat({"Meldingen har flere attributter i ett element, eller flere navnerom, enn det som tas imot",
+                    at_line(fault.line, fault.column)});
+      break;
     case XmlFault::Kind::kNotWellFormed:
       r.code = AppRecCode::kT01;
       r.text = cat({"Meldingen er ikke velformet XML", at_line(fault.line, fault.column)});

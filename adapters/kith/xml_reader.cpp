@@ -5,6 +5,7 @@
 #include <libxml/xmlerror.h>
 
 #include <limits>
+#include <optional>
 #include <stdexcept>
 
 #include "adapters/kith/schema_resolver.h"
@@ -50,6 +51,109 @@ void on_error(void* ctx, xmlErrorPtr error) {
   state.fault.detail = std::move(message);
 }
 
+// The input as code units: bytes, or 16-bit units of UTF-16 (by its byte-order mark, or by the
+// "<" that must open the document); markup is ASCII either way.
+class Units {
+ public:
+  explicit Units(std::string_view bytes) : bytes_(bytes) {
+    const auto b = [&](std::size_t i) { return i < bytes.size() ? static_cast<unsigned char>(bytes[i]) : 0x100u; };
+    if ((b(0) == 0xFF && b(1) == 0xFE) || (b(0) == '<' && b(1) == 0)) width_ = 2, little_ = true;
+    if ((b(0) == 0xFE && b(1) == 0xFF) || (b(0) == 0 && b(1) == '<')) width_ = 2, little_ = false;
+  }
+  std::size_t size() const { return bytes_.size() / width_; }
+  char32_t operator[](std::size_t i) const {
+    if (i >= size()) return 0;
+    const auto at = [&](std::size_t j) { return static_cast<unsigned char>(bytes_[j]); };
+    if (width_ == 1) return at(i);
+    const std::size_t j = i * 2;
+    return little_ ? at(j) | (at(j + 1) << 8) : (at(j) << 8) | at(j + 1);
+  }
+  bool starts(std::size_t i, std::string_view text) const {
+    for (std::size_t k = 0; k < text.size(); ++k) {
+      if ((*this)[i + k] != static_cast<unsigned char>(text[k])) return false;
+    }
+    return true;
+  }
+  /// The first unit at or after `from` where `text` starts; size() when there is none.
+  std::size_t find(std::string_view text, std::size_t from) const {
+    for (std::size_t i = from; i < size(); ++i) {
+      if (starts(i, text)) return i;
+    }
+    return size();
+  }
+
+ private:
+  std::string_view bytes_;
+  std::size_t width_ = 1;
+  bool little_ = true;
+};
+
+bool space(char32_t c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+// Counts the attributes of each start tag and the namespace declarations of the document, without
+// parsing it, in one pass: comments, CDATA sections, processing instructions and quoted values
+// are stepped over. Past a limit, the fault; otherwise nothing (libxml2 judges the rest).
+std::optional<XmlFault> too_complex(std::string_view bytes, const ReadLimits& limits) {
+  const Units u(bytes);
+  const std::size_t n = u.size();
+  std::size_t declarations = 0;
+  auto fault = [&](std::size_t at, std::string detail) {
+    std::uint32_t line = 1;
+    for (std::size_t i = 0; i < at && i < n; ++i) line += u[i] == '\n' ? 1 : 0;
+    return XmlFault{XmlFault::Kind::kTooComplex, line, 0, std::move(detail)};
+  };
+  for (std::size_t k = 0; k < n;) {
+    if (u[k] != '<') {
+      ++k;
+      continue;
+    }
+    if (u.starts(k, "<!--")) {
+      k = u.find("-->", k + 4) + 3;
+    } else if (u.starts(k, "<![CDATA[")) {
+      k = u.find("]]>", k + 9) + 3;
+    } else if (u.starts(k, "<?")) {
+      k = u.find("?>", k + 2) + 2;
+    } else if (u[k + 1] == '!' || u[k + 1] == '/') {
+      k = u.find(">", k + 2) + 1;
+    } else {  // a start tag: its name, then attributes up to ">" or "/>"
+      const std::size_t tag = k;
+      ++k;
+      while (k < n && !space(u[k]) && u[k] != '>' && u[k] != '/') ++k;
+      std::size_t attributes = 0;
+      while (k < n) {
+        while (k < n && space(u[k])) ++k;
+        if (k >= n || u[k] == '>') break;
+        if (u[k] == '/') {
+          ++k;
+          continue;
+        }
+        const std::size_t name = k;
+        while (k < n && !space(u[k]) && u[k] != '=' && u[k] != '>' && u[k] != '/') ++k;
+        if (k == name) {  // a stray character: libxml2 will say what is wrong
+          ++k;
+          continue;
+        }
+        if (++attributes > limits.max_attributes_per_element) {
+          return fault(tag, "an element has more than " + std::to_string(limits.max_attributes_per_element) +
+                                " attributes");
+        }
+        if (u.starts(name, "xmlns") && (k == name + 5 || u[name + 5] == ':') &&
+            ++declarations > limits.max_namespace_declarations) {
+          return fault(name, "the message declares more than " + std::to_string(limits.max_namespace_declarations) +
+                                 " namespaces");
+        }
+        while (k < n && space(u[k])) ++k;
+        if (u[k] != '=') continue;
+        ++k;
+        while (k < n && space(u[k])) ++k;
+        if (u[k] == '"' || u[k] == '\'') k = u.find(u[k] == '"' ? "\"" : "'", k + 1) + 1;
+      }
+      ++k;
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 XmlDocument::XmlDocument(_xmlDoc* doc) : doc_(doc) {}
@@ -70,6 +174,7 @@ XmlResult<XmlDocument> read_xml(std::string_view bytes, const ReadLimits& limits
                         std::to_string(limits.max_bytes)});
     return fault;
   }
+  if (auto fault = too_complex(bytes, limits)) return *fault;
   init_libxml();
   xmlParserCtxtPtr ctxt = xmlCreateMemoryParserCtxt(bytes.data(), static_cast<int>(bytes.size()));
   if (ctxt == nullptr)

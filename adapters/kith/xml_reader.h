@@ -19,6 +19,11 @@ struct ReadLimits {
   /// Larger inputs are refused before parsing. libxml2 itself also caps element depth (256) and
   /// a single text node (10 MB).
   std::size_t max_bytes = 16 * 1024 * 1024;
+  /// libxml2 takes time that grows with the square of these (its duplicate check of attributes,
+  /// its namespace lookups): a message past them is refused before it is parsed. E-messages have
+  /// a handful of each.
+  std::size_t max_attributes_per_element = 256;
+  std::size_t max_namespace_declarations = 256;
 };
 
 /// Why bytes could not be read as XML.
@@ -27,6 +32,7 @@ struct XmlFault {
     kTooLarge,       // over ReadLimits::max_bytes
     kDoctype,        // has a document type declaration
     kNotWellFormed,  // not well-formed XML or XML Namespaces, or an unreadable charset
+    kTooComplex,     // more attributes on one element, or namespace declarations, than ReadLimits
   };
   Kind kind = Kind::kNotWellFormed;
   std::uint32_t line = 0;    // 1-based; 0 when not known

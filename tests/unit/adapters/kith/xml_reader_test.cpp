@@ -52,6 +52,48 @@ TEST(KithXmlReader, RefusesInputOverTheSizeLimitBeforeParsing) {
   EXPECT_TRUE(read_xml("<a>0123456789</a>", ReadLimits{17}));
 }
 
+// libxml2 takes time that grows with the square of an element's attributes and of the namespace
+// declarations in scope: 70,000 attributes took 4.8 s of CPU in a 1 MB body, 32 s at 4 MB. Such
+// input is refused before it is parsed; what looks like markup inside comments, CDATA sections,
+// processing instructions and quoted values is not counted.
+TEST(KithXmlReader, RefusesTooManyAttributesOrNamespacesBeforeParsing) {
+  auto element_with = [](int attributes, const std::string& name) {
+    std::string xml = "<?xml version=\"1.0\"?>\n<a";
+    for (int i = 0; i < attributes; ++i) xml += " " + name + std::to_string(i) + "=\"v\"";
+    return xml + "/>";
+  };
+  EXPECT_TRUE(read_xml(element_with(256, "x")));
+  auto many = read_xml(element_with(257, "x"));
+  ASSERT_FALSE(many);
+  EXPECT_EQ(many.error().kind, XmlFault::Kind::kTooComplex);
+  EXPECT_EQ(many.error().line, 2u);
+  EXPECT_NE(many.error().detail.find("more than 256 attributes"), std::string::npos);
+
+  std::string namespaces = "<r>";  // 300 declarations, none with more than one attribute
+  for (int i = 0; i < 300; ++i) namespaces += "<e xmlns:p" + std::to_string(i) + "=\"urn:" + std::to_string(i) + "\"/>";
+  auto declared = read_xml(namespaces + "</r>");
+  ASSERT_FALSE(declared);
+  EXPECT_EQ(declared.error().kind, XmlFault::Kind::kTooComplex);
+  EXPECT_NE(declared.error().detail.find("more than 256 namespaces"), std::string::npos);
+
+  std::string hidden = "<r a='b> x=1 y=2 z=3 /'><!-- <c";  // none of it is an attribute of anything
+  for (int i = 0; i < 300; ++i) hidden += " xmlns:q" + std::to_string(i) + "='u'";
+  hidden += " --><![CDATA[<d";
+  for (int i = 0; i < 300; ++i) hidden += " k" + std::to_string(i) + "='u'";
+  hidden += "]]><?pi <e f='g'?></r>";
+  EXPECT_TRUE(read_xml(hidden)) << (read_xml(hidden) ? "" : read_xml(hidden).error().detail);
+
+  // UTF-16 is counted by its 16-bit units.
+  std::string utf16 = "\xFF\xFE";
+  for (char c : element_with(257, "x").substr(std::string("<?xml version=\"1.0\"?>\n").size())) {
+    utf16 += c;
+    utf16 += '\0';
+  }
+  auto wide = read_xml(utf16);
+  ASSERT_FALSE(wide);
+  EXPECT_EQ(wide.error().kind, XmlFault::Kind::kTooComplex);
+}
+
 TEST(KithXmlReader, RefusesDoctypeWithoutExpandingItsEntities) {
   const std::uint64_t refused_before = refused_loads();
   auto doc = read_xml(
