@@ -189,6 +189,7 @@ class Readers {
       options.receiver_her_ids.emplace(rules_.kith.receiver_her_ids.begin(),
                                        rules_.kith.receiver_her_ids.end());
     }
+    options.limits.max_bytes = rules_.kith.max_body_bytes;
     intake::KithRules rules;
     rules.apprec_1_0 = rules_.kith.apprec_version == "1.0";
     std::shared_ptr<const kith::SchemaIndex> index(*schemas, &(*schemas)->index());

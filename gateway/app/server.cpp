@@ -145,6 +145,7 @@ KithIntakeFactory kith_intakes(const config::KithConfig& config, observe::Probes
   if (!config.receiver_her_ids.empty()) {
     options.receiver_her_ids.emplace(config.receiver_her_ids.begin(), config.receiver_her_ids.end());
   }
+  options.limits.max_bytes = config.max_body_bytes;
   auto classifier = std::make_shared<const kith::Classifier>(*schemas, std::move(options));
   std::shared_ptr<const kith::SchemaIndex> index(*schemas, &(*schemas)->index());
   return [&probes, config, classifier, index, mappings, patients](const std::string& channel) {
@@ -277,6 +278,7 @@ int serve(const config::Config& config) {
                                                                probes.forward);
   }
   const KithIntakeFactory kith = kith_intakes(config.kith, probes, mappings_now, patients);
+  inbound.kith_max_body_bytes = config.kith.max_body_bytes;
   if (kith) inbound.kith = kith("http-kith");
   else if (config.kith.configured) return 2;
   else inbound.kith_unavailable = "its schemas could not be loaded";

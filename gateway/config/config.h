@@ -97,6 +97,9 @@ struct KithConfig {
   /// others get AppRec status 2, E35. When the record cannot answer, the message is accepted.
   bool require_known_patient = false;
   PatientLookupConfig patient_lookup;
+  /// The largest e-message taken by POST /inbound/kith (bytes): attachments make e-messages much
+  /// larger than the other intakes' bodies (http.maxBodyBytes). Larger ones get 413.
+  std::size_t max_body_bytes = 16 << 20;
 };
 
 struct RetryConfig {

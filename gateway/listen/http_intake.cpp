@@ -199,9 +199,10 @@ void route_inbound(const std::vector<HttpServer*>& servers, HttpIntakeParts part
     http->route("POST", "/inbound/hl7v2", [shared](const HttpRequest& request, Respond respond) {
       handle_hl7v2(shared, request, std::move(respond));
     });
-    http->route("POST", "/inbound/kith", [shared](const HttpRequest& request, Respond respond) {
-      handle_kith(shared, request, std::move(respond));
-    });
+    http->route(
+        "POST", "/inbound/kith",
+        [shared](const HttpRequest& request, Respond respond) { handle_kith(shared, request, std::move(respond)); },
+        shared->kith_max_body_bytes);
     http->route("POST", "/inbound/fhir", [shared](const HttpRequest& request, Respond respond) {
       handle_fhir(shared, request, std::move(respond));
     });

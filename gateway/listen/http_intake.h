@@ -36,6 +36,7 @@ struct HttpIntakeParts {
   std::shared_ptr<const intake::KithIntake> kith;  // null: KITH intake unavailable (503)
   std::string kith_unavailable;                    // why, for the 503's detail
   std::shared_ptr<const intake::FhirIntake> fhir;
+  std::size_t kith_max_body_bytes = 0;  // the largest e-message; 0: the server's limit
 };
 
 /// Seconds a sender is asked to wait when the backlog is full.

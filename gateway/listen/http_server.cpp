@@ -127,6 +127,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   HttpsProbe* https_probe = nullptr;
   tcp::acceptor acceptor;
   std::map<std::pair<std::string, std::string>, HttpHandler> routes;
+  std::map<std::pair<std::string, std::string>, std::size_t> body_limits;  // routes with their own
+  std::size_t largest_route_limit = 0;
   std::uint16_t bound_port = 0;
 
   Impl(asio::io_context& i, std::string name, std::string h, std::uint16_t p, std::size_t limit,
@@ -312,12 +314,30 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     beast::flat_buffer buffer;
     for (;;) {
       http::request_parser<http::string_body> parser;
-      parser.body_limit(max_body_bytes);
+      // The largest any route takes, until the header says which route (Beast checks a declared
+      // length against the limit as soon as it reads the header).
+      parser.body_limit(std::max(max_body_bytes, largest_route_limit));
       beast::get_lowest_layer(stream).expires_after(kReadTimeout);
       auto [head_ec, head_n] = co_await http::async_read_header(stream, buffer, parser, kTuple);
       (void)head_n;
       if (connection_ended(head_ec)) break;
+      // The route's own limit, now that the header names the route.
+      std::size_t limit = max_body_bytes;
+      if (!head_ec || head_ec == http::error::body_limit) {
+        const std::string_view target = parser.get().target();
+        const auto own = body_limits.find(
+            {std::string(parser.get().method_string()), std::string(target.substr(0, target.find('?')))});
+        if (own != body_limits.end()) limit = own->second;
+      }
       beast::error_code read_ec = head_ec;
+      if (!head_ec) {
+        const auto declared = parser.content_length();
+        if (declared && *declared > limit) {
+          read_ec = http::error::body_limit;  // not read: answered 413 at once
+        } else {
+          parser.body_limit(limit);  // a chunked body is held to it as it comes
+        }
+      }
       if (!read_ec && !parser.is_done()) {
         if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
           http::response<http::empty_body> go_on{http::status::continue_, parser.get().version()};
@@ -335,8 +355,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       unsigned version = 11;
       if (read_ec) {
         if (read_ec == http::error::body_limit) {
-          response = problem(413, "Content Too Large",
-                             "the body is larger than " + std::to_string(max_body_bytes) + " bytes");
+          response = problem(413, "Content Too Large", "the body is larger than " + std::to_string(limit) + " bytes");
         } else if (read_ec == http::error::header_limit) {
           response = problem(431, "Request Header Fields Too Large", "the request's header is too large");
         } else {
@@ -389,7 +408,11 @@ HttpServer::HttpServer(asio::io_context& io, config::HttpsConfig config, const c
 
 HttpServer::~HttpServer() = default;
 
-void HttpServer::route(std::string method, std::string path, HttpHandler handler) {
+void HttpServer::route(std::string method, std::string path, HttpHandler handler, std::size_t max_body_bytes) {
+  if (max_body_bytes > 0) {
+    impl_->body_limits[{method, path}] = max_body_bytes;
+    impl_->largest_route_limit = std::max(impl_->largest_route_limit, max_body_bytes);
+  }
   impl_->routes[{std::move(method), std::move(path)}] = std::move(handler);
 }
 

@@ -37,8 +37,9 @@ class HttpServer {
              observe::ListenProbe& listen, HttpsProbe& https);
   ~HttpServer();
 
-  /// Registers a handler for an exact path and method. Call before start().
-  void route(std::string method, std::string path, HttpHandler handler);
+  /// Registers a handler for an exact path and method. Call before start(). `max_body_bytes`: the
+  /// largest body this route takes, when not the server's (0).
+  void route(std::string method, std::string path, HttpHandler handler, std::size_t max_body_bytes = 0);
   /// Binds and starts accepting. Throws std::system_error when the port cannot be bound.
   void start();
   void stop();

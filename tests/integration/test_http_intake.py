@@ -203,12 +203,28 @@ class HttpIntake(unittest.TestCase):
         self.assertEqual(gw.metric("helsebro_journal_messages", state="held"), 0)
 
     def test_kith_endpoint_refuses_wrong_content_type_and_oversized_bodies(self):
-        gw = self.gateway({"http": {"maxBodyBytes": 4096}})
+        gw = self.gateway({"http": {"maxBodyBytes": 4096}, "kith": {"schemasDir": KITH_SCHEMAS, "maxBodyBytes": 4096}})
         status, _, _ = post(self.url(gw, "kith"), b"{}", "application/json")
         self.assertEqual(status, 415)
-        status, _, _ = self.post_kith(gw, b"<a>" + b"x" * 8192 + b"</a>")
+        status, _, body = self.post_kith(gw, b"<a>" + b"x" * 8192 + b"</a>")
         self.assertEqual(status, 413)
+        self.assertIn("larger than 4096 bytes", json.loads(body)["detail"])
         self.assertEqual(gw.metric("helsebro_journal_messages", state="rejected"), 0)
+
+    def test_an_e_message_with_attachments_is_taken_past_the_other_intakes_limit(self):
+        # Attachments make e-messages large: one of 2 MB gets its AppRec (kith.maxBodyBytes, 16 MB),
+        # where an HL7 v2 body of that size gets 413 (http.maxBodyBytes, 1 MB). It got 413 too, and
+        # a sender without an AppRec waits 96 hours before it knows.
+        sample = self.kith_sample()
+        padded = sample.replace(b"</MsgHead>", b"<!-- " + b"x" * (2 << 20) + b" --></MsgHead>")
+        self.assertGreater(len(padded), 2 << 20)
+        gw = self.gateway()
+        status, _, body = self.post_kith(gw, padded)
+        self.assertEqual(status, 200, body[:300])
+        self.assertEqual(apprec_codes(body.decode()), ("1", []))
+        status, _, _ = post(self.url(gw, "hl7v2"), b"MSH|^~\\&|A|B|C|D|20260101||ADT^A01|1|P|2.5\r" + b"x" * (2 << 20),
+                            "x-application/hl7-v2+er7")
+        self.assertEqual(status, 413)
 
     # FHIR ---------------------------------------------------------------------------------------
 
