@@ -6,6 +6,7 @@
 
 #include <limits>
 #include <optional>
+#include <vector>
 #include <stdexcept>
 
 #include "adapters/kith/schema_resolver.h"
@@ -90,13 +91,16 @@ class Units {
 
 bool space(char32_t c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
-// Counts the attributes of each start tag and the namespace declarations of the document, without
-// parsing it, in one pass: comments, CDATA sections, processing instructions and quoted values
-// are stepped over. Past a limit, the fault; otherwise nothing (libxml2 judges the rest).
+// Counts the attributes of each start tag and the namespace declarations in scope, without
+// parsing the document, in one pass: comments, CDATA sections, processing instructions and quoted
+// values are stepped over. Past a limit, the fault; otherwise nothing (libxml2 judges the rest,
+// and refuses nesting past 256). A declaration repeated on every element (as some generators
+// write them) goes out of scope with its element.
 std::optional<XmlFault> too_complex(std::string_view bytes, const ReadLimits& limits) {
   const Units u(bytes);
   const std::size_t n = u.size();
-  std::size_t declarations = 0;
+  std::size_t declarations = 0;         // in scope
+  std::vector<std::size_t> open;        // each open element's own declarations
   auto fault = [&](std::size_t at, std::string detail) {
     std::uint32_t line = 1;
     for (std::size_t i = 0; i < at && i < n; ++i) line += u[i] == '\n' ? 1 : 0;
@@ -113,17 +117,26 @@ std::optional<XmlFault> too_complex(std::string_view bytes, const ReadLimits& li
       k = u.find("]]>", k + 9) + 3;
     } else if (u.starts(k, "<?")) {
       k = u.find("?>", k + 2) + 2;
-    } else if (u[k + 1] == '!' || u[k + 1] == '/') {
+    } else if (u[k + 1] == '/') {  // an end tag: its element's declarations leave scope
+      if (!open.empty()) {
+        declarations -= open.back();
+        open.pop_back();
+      }
+      k = u.find(">", k + 2) + 1;
+    } else if (u[k + 1] == '!') {
       k = u.find(">", k + 2) + 1;
     } else {  // a start tag: its name, then attributes up to ">" or "/>"
       const std::size_t tag = k;
       ++k;
       while (k < n && !space(u[k]) && u[k] != '>' && u[k] != '/') ++k;
       std::size_t attributes = 0;
+      std::size_t own = 0;
+      bool empty = false;  // <e/>: its declarations leave scope at once
       while (k < n) {
         while (k < n && space(u[k])) ++k;
         if (k >= n || u[k] == '>') break;
         if (u[k] == '/') {
+          empty = u[k + 1] == '>';
           ++k;
           continue;
         }
@@ -137,16 +150,23 @@ std::optional<XmlFault> too_complex(std::string_view bytes, const ReadLimits& li
           return fault(tag, "an element has more than " + std::to_string(limits.max_attributes_per_element) +
                                 " attributes");
         }
-        if (u.starts(name, "xmlns") && (k == name + 5 || u[name + 5] == ':') &&
-            ++declarations > limits.max_namespace_declarations) {
-          return fault(name, "the message declares more than " + std::to_string(limits.max_namespace_declarations) +
-                                 " namespaces");
+        if (u.starts(name, "xmlns") && (k == name + 5 || u[name + 5] == ':')) {
+          ++own;
+          if (++declarations > limits.max_namespace_declarations) {
+            return fault(name, "the message has more than " + std::to_string(limits.max_namespace_declarations) +
+                                   " namespace declarations in scope");
+          }
         }
         while (k < n && space(u[k])) ++k;
         if (u[k] != '=') continue;
         ++k;
         while (k < n && space(u[k])) ++k;
         if (u[k] == '"' || u[k] == '\'') k = u.find(u[k] == '"' ? "\"" : "'", k + 1) + 1;
+      }
+      if (empty) {
+        declarations -= own;
+      } else {
+        open.push_back(own);
       }
       ++k;
     }

@@ -23,7 +23,7 @@ struct ReadLimits {
   /// its namespace lookups): a message past them is refused before it is parsed. E-messages have
   /// a handful of each.
   std::size_t max_attributes_per_element = 256;
-  std::size_t max_namespace_declarations = 256;
+  std::size_t max_namespace_declarations = 256;  // in scope at any element
 };
 
 /// Why bytes could not be read as XML.

@@ -29,9 +29,9 @@ Result<std::vector<std::filesystem::path>> json_files(const std::filesystem::pat
     std::error_code status_ec;
     const fs::file_status there = fs::symlink_status(dir, status_ec);
     if (status_ec || there.type() == fs::file_type::not_found) return files;
-    return Error{Errc::kInvalidValue, dir.string() + ": cannot be listed: " +
-                                          (there.type() == fs::file_type::symlink ? "a link to nothing (" + ec.message() + ")"
-                                                                                  : "not a folder")};
+    const bool dangling = there.type() == fs::file_type::symlink && !fs::exists(dir, status_ec);
+    return Error{Errc::kInvalidValue,
+                 dir.string() + ": cannot be listed: " + (dangling ? "a link to nothing" : "not a folder")};
   }
   for (; it != fs::directory_iterator(); it.increment(ec)) {
     if (ec) return cannot_list(ec);

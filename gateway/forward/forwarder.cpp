@@ -167,8 +167,10 @@ struct Forwarder::Impl : std::enable_shared_from_this<Forwarder::Impl> {
     return false;
   }
 
-  asio::awaitable<void> deliver(std::size_t lane, const MessageRecord& m, CircuitBreaker::Grant grant) {
+  // `told`: set once the circuit breaker knows how the attempt went.
+  asio::awaitable<void> deliver(std::size_t lane, const MessageRecord& m, CircuitBreaker::Grant grant, bool& told) {
     Decision d = co_await post_bundle(lane, m);
+    told = true;
     const EpochMillis now = clock.now_ms();
     const bool was_open = breaker.state(now) != CircuitBreaker::State::kClosed;
     if (d.nothing_sent) breaker.unused(grant);
@@ -220,12 +222,16 @@ struct Forwarder::Impl : std::enable_shared_from_this<Forwarder::Impl> {
   // One lane's turn: deliver, then free the lane and the message's key, and wake the dispatcher.
   asio::awaitable<void> lane_turn(std::size_t lane, MessageRecord m, std::string key, CircuitBreaker::Grant grant) {
     auto self = shared_from_this();
+    bool told = false;
     try {
-      co_await deliver(lane, m, grant);
+      co_await deliver(lane, m, grant, told);
     } catch (const std::exception& e) {
-      // Whatever threw (memory), the lane and the key are freed below: the message keeps the
-      // state it had and is taken again by a later scan.
+      // Whatever threw (memory), the lane and the key are freed below, a half-open circuit's
+      // trial is given back, and the message keeps the state it had and waits a while before a
+      // later scan takes it again.
       observe::log_error("forward.lane_failed", {{"id", m.id}, {"error", e.what()}});
+      if (!told) breaker.unused(grant);
+      held[m.seq] = {clock.now_ms() + kFirstHoldMs, kFirstHoldMs};
     }
     lane_busy[lane] = false;
     keys_in_flight.erase(key);
@@ -303,6 +309,12 @@ struct Forwarder::Impl : std::enable_shared_from_this<Forwarder::Impl> {
         const EpochMillis until =
             open ? breaker.open_until() : at + std::chrono::duration_cast<std::chrono::milliseconds>(kIdlePoll).count();
         co_await sleep(std::chrono::milliseconds(std::max<EpochMillis>(1, until - at)));
+        continue;
+      }
+      // The token endpoint asked for time (Retry-After): no message can go before then, and none
+      // is taken only to fail at once.
+      if (const auto wait = oauth ? oauth->wait_seconds() : std::nullopt) {
+        co_await sleep(std::chrono::milliseconds(static_cast<std::int64_t>(std::ceil(*wait * 1000))));
         continue;
       }
       const EpochMillis now = clock.now_ms();

@@ -134,6 +134,19 @@ TEST(KithIntake, TheFodselsnummerDecidesThePatientBeforeAnHNummerListedFirst) {
   EXPECT_FALSE(contains(p.record.bundle, "H123456")) << "the H-nummer is not who the patient is";
 }
 
+// A blank fødselsnummer is no fødselsnummer: the H-nummer beside it decides, instead of a Patient
+// without any identifier.
+TEST(KithIntake, ABlankFodselsnummerLeavesTheDecisionToTheNextIdentifier) {
+  const std::string fnr_ident = std::string("<Ident>\n        <Id>") + std::string(kt::kFnr) + "</Id>";
+  const std::string message = kt::dialog_message(
+      {{fnr_ident, "<Ident><Id>H123456</Id><TypeId V=\"HNR\" S=\"2.16.578.1.12.4.1.1.8116\" DN=\"H-nummer\"/></Ident>\n"
+                   "      <Ident>\n        <Id> </Id>"}});
+  const PreparedKith p = make_mapping_intake().prepare(message, "10.0.0.1");
+  ASSERT_EQ(p.record.state, MessageState::kTranslated) << p.record.reason;
+  EXPECT_NE(p.record.ordering_key.find("h-nummer"), std::string::npos) << p.record.ordering_key;
+  EXPECT_NE(p.record.ordering_key.find("H123456"), std::string::npos) << p.record.ordering_key;
+}
+
 // MsgInfo/Type says Henvisning (whose mapping takes version 1.1), the content is a Dialogmelding
 // 1.1: the henvisning mapping would make a ServiceRequest of next to nothing and answer OK.
 TEST(KithIntake, RefusesContentThatIsNotTheMessageItsTypeNamesWithAppRecT99) {
