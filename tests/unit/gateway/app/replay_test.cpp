@@ -99,6 +99,17 @@ ReplayRules kith_rules() {
   return rules;
 }
 
+// A journal in a directory of its own and the repository's mappings, for each test.
+class ReplayStored : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(set); }
+
+  test::TempDir dir;
+  journal::SqliteJournal journal{dir.str()};
+  std::shared_ptr<const mapping::MappingSet> set = repository_mappings();
+};
+using TranslateStored = ReplayStored;
+
 MessageQuery by_id(const std::string& id) {
   MessageQuery query;
   query.ids = {id};
@@ -262,14 +273,10 @@ TEST(Replay, HeldMessagesAreTranslatedOnceAMappingTakesThemAndStayHeldOtherwise)
 // The ADT mapping PUTs the MessageHeader and Provenance by ids derived from the message id, and
 // records the receipt time: a replay must give the very Bundle of the first translation, or the
 // shared record would get a second MessageHeader and Provenance for one message.
-TEST(Replay, GivesAnHl7v2MessageTheBundleOfItsFirstTranslation) {
-  test::TempDir dir;
-  journal::SqliteJournal journal(dir.str());
-  auto set = repository_mappings();
-  ASSERT_TRUE(set);
+TEST_F(ReplayStored, GivesAnHl7v2MessageTheBundleOfItsFirstTranslation) {
   intake::ChannelRules rules;
   const intake::Hl7v2Intake intake(
-      rules, [&set] { return set; }, Clock([] { return kArrived; }), nullptr);
+      rules, [this] { return set; }, Clock([] { return kArrived; }), nullptr);
   intake::PreparedMessage first = intake.prepare(
       "MSH|^~\\&|DIPS|STOLAV|H|H|20261123||ADT^A04|C1|P|2.5\rPID|1||15038510190^^^^FNR||Berg^Ida||"
       "20030201|F\rPV1|1|E\r",
@@ -294,11 +301,7 @@ TEST(Replay, GivesAnHl7v2MessageTheBundleOfItsFirstTranslation) {
 // A replay reads a message as its channel read it on arrival, refusals included: a sender the
 // channel does not allow stays refused, and a frame over the size limit, of which only the first
 // bytes were kept, is not read as if it were the whole message.
-TEST(Replay, KeepsTheChannelsRefusalsOfSendersAndOversizedFrames) {
-  test::TempDir dir;
-  journal::SqliteJournal journal(dir.str());
-  auto set = repository_mappings();
-  ASSERT_TRUE(set);
+TEST_F(ReplayStored, KeepsTheChannelsRefusalsOfSendersAndOversizedFrames) {
   config::Config config;
   config.mllp.channel = "lab";
   config.mllp.allowed_senders.push_back({"", "LIS", "STOLAV"});
@@ -325,11 +328,7 @@ TEST(Replay, KeepsTheChannelsRefusalsOfSendersAndOversizedFrames) {
 
 // HL7 v2 over HTTP and from inbound directories is stored under channels of its own, read with
 // the default MLLP channel's options: a replay reads it with them too.
-TEST(Replay, ReadsHttpAndDirectoryHl7v2WithTheDefaultChannelsOptions) {
-  test::TempDir dir;
-  journal::SqliteJournal journal(dir.str());
-  auto set = repository_mappings();
-  ASSERT_TRUE(set);
+TEST_F(ReplayStored, ReadsHttpAndDirectoryHl7v2WithTheDefaultChannelsOptions) {
   config::Config config;
   config.mllp.accept_invalid_person_id = true;
   config::InboundDirectoryConfig inbox;
@@ -350,11 +349,7 @@ TEST(Replay, ReadsHttpAndDirectoryHl7v2WithTheDefaultChannelsOptions) {
 
 // A person-id check the channel waives is counted when the message is translated after its ACK,
 // as it is when translated before (the translator counts what this reports).
-TEST(TranslateReceived, ReportsTheChecksTheChannelWaived) {
-  test::TempDir dir;
-  journal::SqliteJournal journal(dir.str());
-  auto set = repository_mappings();
-  ASSERT_TRUE(set);
+TEST_F(TranslateStored, ReportsTheChecksTheChannelWaived) {
   config::Config config;
   config.mllp.accept_invalid_person_id = true;
   config.mllp.translate_after_ack = true;
@@ -370,11 +365,7 @@ TEST(TranslateReceived, ReportsTheChecksTheChannelWaived) {
 
 // A training message on a channel that takes T was acknowledged under that channel's rules: it
 // is translated under them again, not refused for its processing id.
-TEST(Replay, ReadsAMessageWithTheProcessingIdsItsChannelTakes) {
-  test::TempDir dir;
-  journal::SqliteJournal journal(dir.str());
-  auto set = repository_mappings();
-  ASSERT_TRUE(set);
+TEST_F(ReplayStored, ReadsAMessageWithTheProcessingIdsItsChannelTakes) {
   config::Config config;
   config.mllp.processing_ids = {"P", "T"};
   MessageRecord training = dead_admission("m-training");
@@ -391,18 +382,14 @@ TEST(Replay, ReadsAMessageWithTheProcessingIdsItsChannelTakes) {
 // A channel translating after the ACK stores the message as received, with an AA; the
 // translation gives it the Bundle a translation before the ACK gives, and refusals and missing
 // mappings end in rejected and held, never left received.
-TEST(TranslateReceived, GivesTheBundleATranslationBeforeTheAckGives) {
-  test::TempDir dir;
-  journal::SqliteJournal journal(dir.str());
-  auto set = repository_mappings();
-  ASSERT_TRUE(set);
+TEST_F(TranslateStored, GivesTheBundleATranslationBeforeTheAckGives) {
   const std::string adt =
       "MSH|^~\\&|DIPS|STOLAV|H|H|20261123||ADT^A04|C1|P|2.5\rPID|1||15038510190^^^^FNR||Berg^Ida||"
       "20030201|F\rPV1|1|E\r";
   intake::ChannelRules rules;
-  const intake::Hl7v2Intake before(rules, [&set] { return set; }, Clock([] { return kArrived; }), nullptr);
+  const intake::Hl7v2Intake before(rules, [this] { return set; }, Clock([] { return kArrived; }), nullptr);
   rules.translate_after_ack = true;
-  const intake::Hl7v2Intake after(rules, [&set] { return set; }, Clock([] { return kArrived; }), nullptr);
+  const intake::Hl7v2Intake after(rules, [this] { return set; }, Clock([] { return kArrived; }), nullptr);
   const intake::PreparedMessage expected = before.prepare(adt, intake::Peer{"10.0.0.1", {}});
   intake::PreparedMessage arrival = after.prepare(adt, intake::Peer{"10.0.0.1", {}});
   ASSERT_EQ(arrival.record.state, MessageState::kReceived) << arrival.record.reason;
@@ -437,11 +424,7 @@ TEST(TranslateReceived, GivesTheBundleATranslationBeforeTheAckGives) {
   EXPECT_TRUE(again->empty());
 }
 
-TEST(TranslateReceived, RejectsAReceivedMessageOfAFormatItCannotReadRatherThanLeaveIt) {
-  test::TempDir dir;
-  journal::SqliteJournal journal(dir.str());
-  auto set = repository_mappings();
-  ASSERT_TRUE(set);
+TEST_F(TranslateStored, RejectsAReceivedMessageOfAFormatItCannotReadRatherThanLeaveIt) {
   MessageRecord odd = arriving(kArrived, "somewhere", "10.0.0.1");
   odd.format = "csv";
   odd.payload = "a,b";
@@ -517,11 +500,7 @@ TEST(Replay, TranslatesAHeldEMessageOnceAMappingTakesItAndOnlyThen) {
 // The Dialogmelding mapping PUTs its MessageHeader and Provenance by ids derived from the message
 // id: a replayed e-message must give the Bundle of its first translation, or the shared record
 // would get copies of them.
-TEST(Replay, GivesAnEMessageTheBundleOfItsFirstTranslation) {
-  test::TempDir dir;
-  journal::SqliteJournal journal(dir.str());
-  auto set = repository_mappings();
-  ASSERT_TRUE(set);
+TEST_F(ReplayStored, GivesAnEMessageTheBundleOfItsFirstTranslation) {
   MessageRecord first = kith_arrival(set, kt::dialog_message());
   ASSERT_EQ(first.state, MessageState::kTranslated) << first.reason;
   first.state = MessageState::kDelivered;
@@ -689,13 +668,9 @@ TEST(Replay, AnInvalidFhirMessageStaysRejectedWithItsReason) {
 
 // --- Every format at once --------------------------------------------------------------------
 
-TEST(Replay, CountsEveryStoredFormatByOutcome) {
-  test::TempDir dir;
-  journal::SqliteJournal journal(dir.str());
-  auto set = repository_mappings();
-  ASSERT_TRUE(set);
+TEST_F(ReplayStored, CountsEveryStoredFormatByOutcome) {
   const intake::Hl7v2Intake hl7v2(
-      {}, [&set] { return set; }, Clock([] { return kArrived; }), nullptr);
+      {}, [this] { return set; }, Clock([] { return kArrived; }), nullptr);
   std::vector<MessageRecord> dead = {
       hl7v2
           .prepare("MSH|^~\\&|DIPS|STOLAV|H|H|20261123||ADT^A04|C1|P|2.5\rPID|1||15038510190^^^^"
