@@ -65,6 +65,15 @@ struct Forwarder::Impl : std::enable_shared_from_this<Forwarder::Impl> {
   // Messages whose last outcome the journal did not take: seq → (not before, how long it held).
   std::map<std::int64_t, std::pair<EpochMillis, EpochMillis>> held;
   std::chrono::steady_clock::time_point last_deep_scan{};
+  // Where the last deep scan stopped when the backlog was longer than it reads (kMaxWindows
+  // windows), and the keys it had passed by then: the next deep scan goes on from there, so that
+  // every waiting message is looked at within a few deep scans, however many messages of
+  // held-back keys lie ahead of it. The keys only ever hold messages back: a key passed whose
+  // older messages have gone since waits for the next sweep from the start, never goes too early.
+  struct Sweep {
+    std::int64_t after = 0;
+    std::set<std::string> passed;
+  } sweep;
   CircuitBreaker breaker;
   asio::steady_timer wake;
   std::atomic<bool> notified{false};
@@ -330,20 +339,41 @@ struct Forwarder::Impl : std::enable_shared_from_this<Forwarder::Impl> {
       const auto started = std::chrono::steady_clock::now();
       std::int64_t after = 0;
       for (int window = 0; scan == Scan::kMore; ++window) {
-        if (window > 0 && (window == kMaxWindows || started - last_deep_scan < kDeepScanEvery)) {
-          // More may wait behind the windows read: the next deep scan reads on.
+        if (window == 1) {
+          if (started - last_deep_scan < kDeepScanEvery) {
+            // More may wait behind the first window: the next deep scan reads on.
+            next_retry = std::min(next_retry, now + kDeepScanEvery.count());
+            break;
+          }
+          last_deep_scan = started;
+          if (sweep.after > after) {  // go on where the last deep scan stopped
+            passed.merge(sweep.passed);
+            after = sweep.after;
+          }
+        }
+        if (window == kMaxWindows) {  // enough for one scan on the listeners' strand
+          sweep = Sweep{after, std::move(passed)};
           next_retry = std::min(next_retry, now + kDeepScanEvery.count());
           break;
         }
-        if (window == 1) last_deep_scan = started;
         auto pending = journal.pending(kBatch, after);
         if (!pending) {
           observe::log_error("forward.journal_read_failed", {{"error", pending.error().detail}});
           scan = Scan::kReadFailed;
+          if (window > 0) sweep = Sweep{};  // its keys went into `passed`: start over
           break;
         }
         scan = dispatch(*pending, now, passed, next_retry);
-        if (pending->size() < kBatch) break;
+        if (window > 0 && scan == Scan::kStop) {
+          // This window again next time: the keys of its messages not yet looked at are not
+          // among those passed.
+          sweep = Sweep{after, std::move(passed)};
+          break;
+        }
+        if (pending->size() < kBatch) {  // the end of the backlog: the next sweep starts over
+          if (window > 0) sweep = Sweep{};
+          break;
+        }
         after = pending->back().seq;
       }
       if (scan == Scan::kReadFailed) {

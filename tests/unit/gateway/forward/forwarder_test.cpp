@@ -283,6 +283,29 @@ TEST(Forwarder, AStuckKeyWithMoreThanAWindowOfMessagesHoldsBackOnlyItself) {
   EXPECT_GE(journal.failures(), 1u);
 }
 
+// Many patients' oldest messages wait for a retry, with more of their messages behind them than
+// one deep scan reads (64 windows of 512): a later patient's message must still go, on a later
+// deep scan that reads on where the last one stopped, while the held-back ones keep their order.
+TEST(Forwarder, MoreHeldBackMessagesThanADeepScanReadsHoldBackOnlyTheirOwnKeys) {
+  WaitingJournal journal;
+  constexpr std::int64_t kStuck = 40'000;
+  constexpr int kStuckKeys = 3;
+  for (std::int64_t seq = 1; seq <= kStuck; ++seq)
+    journal.add(seq, ForwarderRig::kStart, "patient/stuck" + std::to_string(seq % kStuckKeys));
+  journal.add(kStuck + 1, ForwarderRig::kStart, "patient/other");
+  journal.add(kStuck + 2, ForwarderRig::kStart, "patient/stuck0");
+  ForwarderRig rig(journal, 4, [](const std::string& bundle) {
+    for (const char* oldest : {R"("id":"m1")", R"("id":"m2")", R"("id":"m3")"})
+      if (bundle.find(oldest) != std::string::npos) return 503;
+    return 200;
+  });
+  EXPECT_TRUE(eventually([&] { return journal.delivered().count(kStuck + 1) == 1; }, 10s))
+      << "the other patient's message waits behind " << kStuck << " held-back messages";
+  EXPECT_EQ(journal.delivered().size(), journal.delivered().count(kStuck + 1))
+      << "a held-back patient's later message went before its oldest";
+  EXPECT_GE(journal.failures(), 3u);
+}
+
 // The target took the message, but the journal could not record it (a full disk): the message
 // still waits, and goes again, but not at once and not in a loop while the journal fails.
 TEST(Forwarder, AMessageWhoseDeliveryTheJournalCouldNotRecordWaitsBeforeItGoesAgain) {
