@@ -102,6 +102,15 @@ Classification Classifier::classify(std::string_view bytes) const {
     return out;
   }
   const MessageHeader& h = out.message->header();
+  // The receipt comes from the receiver the message reached us as (a copy's receiver too),
+  // whatever is wrong with it: found before any check can refuse it. A message that names none
+  // of ours is answered by this endpoint, not in the name of a receiver it is not.
+  if (const auto ours = our_receiver(h)) {
+    out.receiver_index = *ours;
+  } else if (!options_.answering_her_id.empty()) {
+    Party& self = out.answering.emplace();
+    self.ids.push_back(Ident{options_.answering_her_id, Coded{"HER", "2.16.578.1.12.4.1.1.9051", "HER-id"}});
+  }
   out.rejection = check(*parsed, h, out.receiver_index);
   if (out.rejection) {
     // A receipt is never answered; anything else is when its sender can be addressed.
@@ -125,9 +134,6 @@ std::shared_ptr<const EMessage> Classifier::read_message(std::string_view bytes,
 
 std::optional<Rejection> Classifier::check(const XmlDocument& parsed, const MessageHeader& h,
                                            std::size_t& receiver_index) const {
-  // The receipt comes from the receiver the message reached us as (a copy's receiver too),
-  // whatever is wrong with it: found before any check can refuse it.
-  receiver_index = our_receiver(h);
   if (auto rejection = check_namespaces(h)) return rejection;
   if (auto violation = schemas_->validate(parsed)) {
     Rejection r = reject(AppRecCode::kT02,
@@ -178,14 +184,14 @@ std::optional<Rejection> Classifier::check_namespaces(const MessageHeader& h) co
   return std::nullopt;
 }
 
-std::size_t Classifier::our_receiver(const MessageHeader& h) const {
+std::optional<std::size_t> Classifier::our_receiver(const MessageHeader& h) const {
   if (!options_.receiver_her_ids) return 0;
   for (std::size_t i = 0; i < h.receivers.size(); ++i) {
     for (const std::string& her : h.receivers[i].ids_of_type("HER")) {
       if (options_.receiver_her_ids->count(her) != 0) return i;
     }
   }
-  return 0;
+  return std::nullopt;
 }
 
 std::optional<Rejection> Classifier::check_receiver(const MessageHeader& h,

@@ -24,6 +24,9 @@ struct ClassifierOptions {
   ReadLimits limits;
   /// The HER-ids this endpoint receives for. nullopt: any receiver (no E21 check).
   std::optional<std::set<std::string>> receiver_her_ids;
+  /// Who answers a message that names none of those as its receiver: the first HER-id
+  /// configured (kith.receiverHerIds). Empty: the message's first receiver.
+  std::string answering_her_id;
 };
 
 struct Rejection {
@@ -47,6 +50,10 @@ struct Classification {
   std::shared_ptr<const EMessage> message;
   /// Which of message->header().receivers carries one of our HER-ids (0 when not checked).
   std::size_t receiver_index = 0;
+  /// Who the AppRec comes from when the message names none of our HER-ids as its receiver
+  /// (E21, or a fault found before the receiver was checked): this endpoint, not the receiver the
+  /// message names. Unset otherwise: the receipt comes from receivers[receiver_index].
+  std::optional<Party> answering;
 
   bool accepted() const { return !rejection.has_value() && message != nullptr; }
 };
@@ -64,7 +71,7 @@ class Classifier {
   std::optional<Rejection> check(const XmlDocument& parsed, const MessageHeader& header,
                                  std::size_t& receiver_index) const;
   // The first receiver with one of our HER-ids; the first receiver when none has.
-  std::size_t our_receiver(const MessageHeader& h) const;
+  std::optional<std::size_t> our_receiver(const MessageHeader& h) const;
   std::optional<Rejection> check_namespaces(const MessageHeader& header) const;
   std::optional<Rejection> check_receiver(const MessageHeader& header, std::size_t& index) const;
   std::optional<Rejection> check_patient(const MessageHeader& header) const;

@@ -188,6 +188,7 @@ class Readers {
     if (!rules_.kith.receiver_her_ids.empty()) {
       options.receiver_her_ids.emplace(rules_.kith.receiver_her_ids.begin(),
                                        rules_.kith.receiver_her_ids.end());
+      options.answering_her_id = rules_.kith.receiver_her_ids.front();
     }
     options.limits.max_bytes = rules_.kith.max_body_bytes;
     intake::KithRules rules;

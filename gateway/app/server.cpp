@@ -144,6 +144,7 @@ KithIntakeFactory kith_intakes(const config::KithConfig& config, observe::Probes
   kith::ClassifierOptions options;
   if (!config.receiver_her_ids.empty()) {
     options.receiver_her_ids.emplace(config.receiver_her_ids.begin(), config.receiver_her_ids.end());
+    options.answering_her_id = config.receiver_her_ids.front();
   }
   options.limits.max_bytes = config.max_body_bytes;
   auto classifier = std::make_shared<const kith::Classifier>(*schemas, std::move(options));

@@ -54,6 +54,7 @@ std::string problem_body(const kith::Rejection& rejection) {
 
 kith::AppRecRequest KithIntake::apprec_for(const kith::Classification& c, const MessageRecord& r) const {
   kith::AppRecRequest request = kith::answer_to(c.message->header(), c.receiver_index);
+  if (c.answering) request.sender = *c.answering;
   request.version = rules_.apprec_1_0 ? kith::AppRecVersion::kV1_0 : kith::AppRecVersion::kV1_1;
   request.id = uuid_v7(r.received_at);
   request.now = r.received_at;

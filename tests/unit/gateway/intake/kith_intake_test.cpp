@@ -26,6 +26,7 @@ constexpr EpochMillis kNow = 1'764'000'000'000;
 KithIntake make_intake(bool apprec_1_0 = false) {
   kith::ClassifierOptions options;
   options.receiver_her_ids = std::set<std::string>{std::string(kt::kReceiverHer)};
+  options.answering_her_id = std::string(kt::kReceiverHer);
   KithRules rules;
   rules.apprec_1_0 = apprec_1_0;
   rules.software_version = "9.9.9";
@@ -76,6 +77,17 @@ TEST(KithIntake, RejectsAnotherReceiverWithAppRecE21) {
       kt::dialog_message({{"<Id>111222</Id>", "<Id>555</Id>"}, {"<Id>333444</Id>", "<Id>556</Id>"}}), "10.0.0.1");
   EXPECT_EQ(p.record.state, MessageState::kRejected);
   EXPECT_TRUE(contains(p.body, R"(V="E21")")) << p.body;
+  // The receipt comes from us, not in the name of the receiver the message named.
+  const auto from = p.body.find("<Sender>");
+  const auto to = p.body.find("</Sender>");
+  ASSERT_TRUE(from != std::string::npos && to != std::string::npos) << p.body;
+  const std::string sender = p.body.substr(from, to - from);
+  EXPECT_TRUE(contains(sender, "<Id>" + std::string(kt::kReceiverHer) + "</Id>")) << sender;
+  EXPECT_TRUE(contains(sender, R"(<TypeId V="HER")")) << sender;
+  EXPECT_FALSE(contains(sender, "<Id>555</Id>")) << sender;
+  auto doc = kith::read_xml(p.body);
+  ASSERT_TRUE(doc) << doc.error().detail;
+  EXPECT_FALSE(kt::schemas()->validate(*doc)) << p.body;
 }
 
 TEST(KithIntake, AnswersUnreadableInputWithProblemJson) {
