@@ -33,6 +33,39 @@ Route route_for(std::string_view declared) {
 
 constexpr unsigned kParseOptions = pugi::parse_default;  // no parse_doctype: DOCTYPEs were refused
 
+// The schemas type every V, U and S attribute (code, unit, code system) as a token, an OID, a
+// number, a date or a URI: each collapses its whitespace, so " FNR " is valid and is "FNR". The
+// mappings compare them as strings (TypeId/@V='FNR'); they get the value the schema means.
+// (pugixml has already turned tabs and line breaks in attribute values into spaces.)
+bool collapses(std::string_view name) { return name == "V" || name == "U" || name == "S"; }
+
+void collapse_codes(pugi::xml_node element) {
+  std::string collapsed;
+  for (pugi::xml_node n = element; n;) {
+    for (pugi::xml_attribute a = n.first_attribute(); a; a = a.next_attribute()) {
+      const std::string_view value = a.value();
+      if (!collapses(a.name()) || value.empty() ||
+          (value.front() != ' ' && value.back() != ' ' && value.find("  ") == std::string_view::npos)) {
+        continue;
+      }
+      collapsed.clear();
+      for (const char c : value) {
+        if (c != ' ' || (!collapsed.empty() && collapsed.back() != ' ')) collapsed.push_back(c);
+      }
+      if (!collapsed.empty() && collapsed.back() == ' ') collapsed.pop_back();
+      a.set_value(collapsed.c_str());
+    }
+    // Depth first, without recursion: a deep document cannot exhaust the stack.
+    if (n.first_child()) {
+      n = n.first_child();
+      continue;
+    }
+    while (n != element && !n.next_sibling()) n = n.parent();
+    if (n == element) break;
+    n = n.next_sibling();
+  }
+}
+
 }  // namespace
 
 EMessage::EMessage(std::unique_ptr<pugi::xml_document> document, MessageHeader header,
@@ -68,6 +101,7 @@ std::unique_ptr<pugi::xml_document> load_document(std::string_view bytes, const 
   }
   if (!result || !doc->document_element()) return nullptr;
   canonicalize_names(*doc, prefixes);
+  collapse_codes(doc->document_element());
   return doc;
 }
 

@@ -132,6 +132,19 @@ TEST(KithIntake, TranslatesAMessageAMappingTakes) {
   EXPECT_TRUE(p.duplicate_checked);
 }
 
+// The schemas type TypeId/@V (and every V, U and S) as tokens: " FNR " is valid and is "FNR". The
+// mappings' predicates compare @V with "FNR", so the value read must be the token, or the
+// patient's fødselsnummer would be silently left out.
+TEST(KithIntake, ACodeWithSpaceAroundItIsTheCodeTheSchemaSays) {
+  const std::string message = kt::dialog_message(
+      {{R"(<TypeId V="FNR" S="2.16.578.1.12.4.1.1.8116")", "<TypeId V=\"\t FNR \" S=\" 2.16.578.1.12.4.1.1.8116\""}});
+  ASSERT_NE(message, kt::dialog_message());
+  const PreparedKith p = make_mapping_intake().prepare(message, "10.0.0.1");
+  ASSERT_EQ(p.record.state, MessageState::kTranslated) << p.record.reason;
+  EXPECT_EQ(p.record.ordering_key, std::string("urn:oid:2.16.578.1.12.4.1.4.1|") + std::string(kt::kFnr));
+  EXPECT_TRUE(contains(p.record.bundle, std::string(R"("value":")") + std::string(kt::kFnr) + "\"")) << p.record.bundle;
+}
+
 // With several identifiers the national one decides who the patient is, in whatever order they
 // come: an H-nummer listed first made the message a new patient of its own, the fødselsnummer
 // left unread.
