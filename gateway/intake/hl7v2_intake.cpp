@@ -1,6 +1,7 @@
 #include "gateway/intake/hl7v2_intake.h"
 
 #include <algorithm>
+#include <cctype>
 
 #include "adapters/hl7v2/ack.h"
 #include "adapters/hl7v2/charset.h"
@@ -33,12 +34,23 @@ std::string code_for(AckMode mode, char outcome) {
   return std::string(1, mode == AckMode::kEnhanced ? 'C' : 'A') + outcome;
 }
 
+// MSH-15/16 as table 0155 spells it: "al " and "Al" are AL.
+std::string ack_type(std::string_view field) {
+  while (!field.empty() && field.front() == ' ') field.remove_prefix(1);
+  while (!field.empty() && field.back() == ' ') field.remove_suffix(1);
+  std::string out(field);
+  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
 // Whether an acknowledgement type (HL7 table 0155: AL, NE, ER, SU) asks for one on this outcome.
+// A value the table does not have is read as AL: a sender waiting for an answer it never gets
+// stops sending, and an answer it did not want costs it nothing.
 bool asks(std::string_view type, char outcome) {
   if (type == "NE") return false;
   if (type == "ER") return outcome != 'A';
   if (type == "SU") return outcome == 'A';
-  return type == "AL";
+  return true;
 }
 
 // Enhanced mode: MSH-15 says when the sender wants an accept acknowledgement at all.
@@ -173,10 +185,27 @@ PreparedMessage Hl7v2Intake::prepare_started(PreparedMessage p, std::string_view
   r.control_id = m.decode(m.field(msh, 10));
   r.message_type = m.message_type();
   const bool has_type = !m.value("MSH", 9, 1).empty();
-  p.accept_ack_type = m.decode(m.field(msh, 15));
-  p.application_ack_type = m.decode(m.field(msh, 16));
-  if (!rules_.original_ack_mode_only && (!p.accept_ack_type.empty() || !m.field(msh, 16).empty())) {
+  p.accept_ack_type = ack_type(m.decode(m.field(msh, 15)));
+  p.application_ack_type = ack_type(m.decode(m.field(msh, 16)));
+  if (!rules_.original_ack_mode_only && (!p.accept_ack_type.empty() || !p.application_ack_type.empty())) {
     p.mode = AckMode::kEnhanced;
+    // The sender wants no accept acknowledgement of a success, but the application's answer:
+    // only a translation gives that, so this one is translated before it is answered.
+    if (!wanted(p, 'A') && p.application_ack_type != "NE" && !p.application_ack_type.empty())
+      translate_now = true;
+  }
+  // An acknowledgement is never acknowledged: two systems answering each other's answers would
+  // never stop. It is kept (held) for inspection, and not answered, not even when its store fails.
+  if (m.decode(m.component(msh, 9, 1, 1)) == "ACK") {
+    r.state = MessageState::kHeld;
+    r.reason = "an acknowledgement (ACK) is kept, and not answered";
+    p.send_ack = false;
+    p.answerable = false;
+    p.ack_code = "none";
+    if (probe_) probe_->received(rules_.channel, "hl7v2", p.metric_type);
+    if (probe_) probe_->held(rules_.channel, p.metric_type);
+    observe::log_info("intake.ack_received", {{"id", r.id}, {"channel", rules_.channel}});
+    return p;
   }
 
   auto set = mappings_();

@@ -221,10 +221,42 @@ TEST(Hl7v2Intake, EnhancedModeAnswersWithTheApplicationAckWhenOnlyThatIsAskedFor
   EXPECT_TRUE(make_intake().prepare(adt_with("|||NE|SU"), kPeer).send_ack);
   // The accept acknowledgement, when asked for, is the answer as before.
   EXPECT_EQ(make_intake().prepare(with_pid(adt_with("|||AL|AL"), bad_fnr), kPeer).ack_code, "CE");
-  // Translated after the ACK: the application outcome is not known when answering.
+  // On a channel that translates after the ACK, a sender asking for the application's answer and
+  // no accept acknowledgement gets it all the same: its message is translated before the answer.
   ChannelRules after;
   after.translate_after_ack = true;
-  EXPECT_FALSE(make_intake(after).prepare(adt_with("|||NE|AL"), kPeer).send_ack);
+  const PreparedMessage late = make_intake(after).prepare(adt_with("|||NE|AL"), kPeer);
+  EXPECT_EQ(late.record.state, MessageState::kTranslated);
+  EXPECT_TRUE(late.send_ack);
+  EXPECT_EQ(late.ack_code, "AA");
+  const PreparedMessage late_refused = make_intake(after).prepare(with_pid(adt_with("|||NE|ER"), bad_fnr), kPeer);
+  EXPECT_TRUE(late_refused.send_ack);
+  EXPECT_EQ(late_refused.ack_code, "AE");
+  // Asked for the accept acknowledgement: answered at once, translated afterwards, as before.
+  EXPECT_EQ(make_intake(after).prepare(adt_with("|||AL|AL"), kPeer).record.state, MessageState::kReceived);
+}
+
+// MSH-15 spelt other than table 0155 has it ("al", "AL ") is the value meant; one the table does
+// not have is answered as AL: a sender that gets no answer at all waits for it for ever.
+TEST(Hl7v2Intake, AnAcknowledgementTypeTheTableDoesNotHaveIsAnsweredAsAL) {
+  for (const char* tail : {"|||XX|NE", "|||al|NE", "|||AL |NE", "|||?|"}) {
+    const PreparedMessage p = make_intake().prepare(adt_with(tail), kPeer);
+    EXPECT_TRUE(p.send_ack) << tail;
+    EXPECT_EQ(p.ack_code, "CA") << tail;
+  }
+  EXPECT_FALSE(make_intake().prepare(adt_with("|||ne|ne"), kPeer).send_ack);
+  EXPECT_FALSE(make_intake().prepare(adt_with("||| NE|NE"), kPeer).send_ack);
+}
+
+// An acknowledgement sent to the listener is kept, and never acknowledged: two systems answering
+// each other's answers would not stop.
+TEST(Hl7v2Intake, AnAcknowledgementIsKeptAndNotAnswered) {
+  const PreparedMessage p = make_intake().prepare(
+      "MSH|^~\\&|DIPS|STOLAV|HELSEBRO|HMN|20261123101500||ACK^A04^ACK|ACK1|P|2.5\rMSA|AA|X1\r", kPeer);
+  EXPECT_EQ(p.record.state, MessageState::kHeld);
+  EXPECT_FALSE(p.send_ack);
+  EXPECT_FALSE(p.answerable);
+  EXPECT_EQ(p.record.control_id, "ACK1");
 }
 
 TEST(Hl7v2Intake, AFailedStoreIsAnsweredOnlyAsTheSenderAsked) {
