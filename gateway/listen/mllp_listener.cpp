@@ -84,13 +84,23 @@ struct MllpListener::Impl : std::enable_shared_from_this<MllpListener::Impl> {
   }
 
   asio::awaitable<void> accept_loop() {
+    asio::steady_timer pause(acceptor.get_executor());
+    bool failing = false;
     for (;;) {
       auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(io), kTuple);
-      if (ec == asio::error::operation_aborted) co_return;
+      if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
       if (ec) {
-        observe::log_warn("mllp.accept_failed", {{"channel", config.channel}, {"error", ec.message()}});
+        // Out of file descriptors or memory: the connection waits in the kernel's queue. Trying
+        // again at once would spin on the same error, fill the log and starve the sessions.
+        probes.listen.connection_refused(config.channel, "accept_failed");
+        if (!failing) observe::log_error("mllp.accept_failed", {{"channel", config.channel}, {"error", ec.message()}});
+        failing = true;
+        pause.expires_after(std::chrono::milliseconds(100));
+        co_await pause.async_wait(kTuple);
         continue;
       }
+      if (failing) observe::log_info("mllp.accept_recovered", {{"channel", config.channel}});
+      failing = false;
       if (connections.load() >= config.max_connections) {
         probes.listen.connection_refused(config.channel, "max_connections");
         observe::log_warn("mllp.connection_refused", {{"channel", config.channel}, {"reason", "max_connections"}});

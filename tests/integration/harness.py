@@ -4,6 +4,7 @@ independent client. Every server binds 127.0.0.1 on port 0 (or a port the test c
 
 import json
 import os
+import resource
 import re
 import shutil
 import signal
@@ -151,8 +152,9 @@ class DevFhirServer:
 class Gateway:
     """`helsebro serve` on port 0 with its own data directory."""
 
-    def __init__(self, fhir_base, config=None, data_dir=None, env=None):
+    def __init__(self, fhir_base, config=None, data_dir=None, env=None, fd_limit=None):
         self.fhir_base = fhir_base
+        self.fd_limit = fd_limit  # RLIMIT_NOFILE of the process: to run it out of descriptors
         self.config = config
         self.owns_data_dir = data_dir is None
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="helsebro-it-")
@@ -179,7 +181,10 @@ class Gateway:
             with open(path, "w") as f:
                 json.dump(self.config, f)
             cmd += ["--config", path]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+        limit = self.fd_limit
+        preexec = (lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))) if limit else None
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
+                                     preexec_fn=preexec)
         self.log = _LineReader(self.proc.stderr)
         event = wait_for(lambda: next((e for e in self.log.json_events() if e.get("event") == "server.listening"), None)
                          or (self.proc.poll() is not None and {"exited": self.proc.returncode}),

@@ -83,8 +83,8 @@ class MllpChannels(unittest.TestCase):
         cls.fhir.stop()
         cls.certs.cleanup()
 
-    def gateway(self, config=None):
-        gw = Gateway(self.fhir.base, config=config).start()
+    def gateway(self, config=None, **options):
+        gw = Gateway(self.fhir.base, config=config, **options).start()
         self.addCleanup(gw.cleanup)
         return gw
 
@@ -261,6 +261,27 @@ class MllpChannels(unittest.TestCase):
         second.close()
         first.close()
         self.assertEqual(gw.metric("helsebro_listen_connections_refused_total", reason="max_connections"), 1)
+
+    def test_running_out_of_file_descriptors_pauses_accepting_instead_of_spinning(self):
+        gw = self.gateway(fd_limit=48)
+        conns = []
+        for _ in range(60):  # more than the process may open
+            try:
+                conns.append(socket.create_connection(("127.0.0.1", gw.mllp_port), timeout=5))
+            except OSError:
+                break
+        time.sleep(1.5)
+        failures = gw.log_text().count('"mllp.accept_failed"')
+        for c in conns:
+            c.close()
+        self.assertEqual(failures, 1, "logged once while failing, not once per retry")
+        # Descriptors free again: accepting goes on.
+        wait_for(lambda: '"mllp.accept_recovered"' in gw.log_text() or None, timeout=10, what="accepting again")
+        conn = MllpConnection(gw.mllp_port)
+        conn.send(adt("FDS00001"))
+        self.assertEqual(segments(conn.read_frame().decode())["MSA"][1], "AA")
+        conn.close()
+        self.assertGreaterEqual(gw.metric("helsebro_listen_connections_refused_total", reason="accept_failed"), 1)
 
     def test_an_idle_connection_is_closed(self):
         gw = self.gateway({"mllp": {"idleTimeoutSeconds": 0.3}})
