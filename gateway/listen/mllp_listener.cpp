@@ -1,5 +1,9 @@
 #include "gateway/listen/mllp_listener.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -13,8 +17,10 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
+#include <cerrno>
 #include <chrono>
 #include <deque>
+#include <optional>
 #include <vector>
 
 #include "gateway/core/backlog.h"
@@ -60,6 +66,24 @@ MessageRecord for_journal(MessageRecord& r) {
 struct StoreSlot {
   std::optional<Result<AppendOutcome>> result;
 };
+
+enum class Waiting { kNothing, kData, kClosed };
+
+// What waits on a socket that is not being read: nothing, bytes, or the peer's end of stream
+// (or an error: the connection is gone all the same). Takes nothing from it. A sender that wrote
+// a message and then gave up has closed its end behind bytes not read yet: TCP says so
+// (CLOSE_WAIT) where a peek would only see the bytes. Its message was never acknowledged.
+Waiting waiting_input(int fd) {
+  tcp_info info{};
+  socklen_t size = sizeof info;
+  if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &size) == 0 && info.tcpi_state == TCP_CLOSE_WAIT)
+    return Waiting::kClosed;
+  char byte;
+  const ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n > 0) return Waiting::kData;
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return Waiting::kNothing;
+  return Waiting::kClosed;
+}
 
 }  // namespace
 
@@ -163,16 +187,39 @@ struct MllpListener::Impl : std::enable_shared_from_this<MllpListener::Impl> {
                                                        asio::steady_timer::time_point::max());
     bool open = true;
     asio::steady_timer pause(co_await asio::this_coro::executor);
+    // A started frame must end within the read timeout, however slowly its bytes trickle in: a
+    // deadline per frame, not per read, or a sender writing a byte a second would hold its
+    // connection (and, with others, every connection the listener takes) for ever.
+    std::optional<std::chrono::steady_clock::time_point> frame_deadline;
+    auto last_read = std::chrono::steady_clock::now();
     while (open) {
       if (backlog != nullptr && backlog->over_limit()) {
         // Back-pressure: read nothing until the forwarder catches up; the sender's writes block.
         probes.listen.paused(config.channel);
-        while (backlog->over_limit()) {
+        bool gone = false;
+        while (!gone && backlog->over_limit()) {
           pause.expires_after(std::chrono::milliseconds(20));
           co_await pause.async_wait(kTuple);
+          // Still noticed meanwhile: a sender that closed its end (its slot is freed), and an idle
+          // one past the idle timeout. One that has sent and waits is never timed out for our delay.
+          const Waiting waiting = waiting_input(lowest.socket().native_handle());
+          if (waiting == Waiting::kClosed) gone = true;
+          if (waiting == Waiting::kNothing && !framer.in_frame() &&
+              std::chrono::steady_clock::now() - last_read > millis(config.idle_timeout_seconds)) {
+            observe::log_info("mllp.timeout", {{"channel", config.channel}, {"in_frame", false}});
+            gone = true;
+          }
         }
+        if (gone) break;
+        if (frame_deadline) frame_deadline = std::chrono::steady_clock::now() + millis(config.read_timeout_seconds);
       }
-      lowest.expires_after(millis(framer.in_frame() ? config.read_timeout_seconds : config.idle_timeout_seconds));
+      if (framer.in_frame()) {
+        if (!frame_deadline) frame_deadline = std::chrono::steady_clock::now() + millis(config.read_timeout_seconds);
+        lowest.expires_at(*frame_deadline);
+      } else {
+        frame_deadline.reset();
+        lowest.expires_after(millis(config.idle_timeout_seconds));
+      }
       auto [read_ec, n] = co_await stream.async_read_some(asio::buffer(buffer), kTuple);
       if (read_ec) {
         if (read_ec == beast::error::timeout) {
@@ -181,9 +228,12 @@ struct MllpListener::Impl : std::enable_shared_from_this<MllpListener::Impl> {
         break;
       }
       const auto started = std::chrono::steady_clock::now();
+      last_read = started;
       framer.feed({buffer.data(), n});
       std::vector<intake::PreparedFrame> frames;
+      bool frame_ended = false;
       while (auto event = framer.next()) {
+        frame_ended = true;
         if (event->kind == FrameEvent::Kind::kOversized) {
           probes.listen.frame_oversized(config.channel);
           intake::PreparedFrame frame;
@@ -204,6 +254,8 @@ struct MllpListener::Impl : std::enable_shared_from_this<MllpListener::Impl> {
         }
         frames.push_back(intake.prepare_frame(event->payload, peer));
       }
+      // The frame still open now started in this read: its time starts now.
+      if (frame_ended) frame_deadline.reset();
       if (const auto skipped = framer.take_skipped(); skipped > 0) probes.listen.bytes_skipped(config.channel, skipped);
       if (frames.empty()) continue;
       const std::string replies = co_await store_all(frames, signal, started);

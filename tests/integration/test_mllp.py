@@ -283,6 +283,44 @@ class MllpChannels(unittest.TestCase):
         conn.close()
         self.assertGreaterEqual(gw.metric("helsebro_listen_connections_refused_total", reason="accept_failed"), 1)
 
+    def test_a_frame_trickling_in_a_byte_at_a_time_is_cut_off_at_the_read_timeout(self):
+        gw = self.gateway({"mllp": {"readTimeoutSeconds": 1}})
+        conn = MllpConnection(gw.mllp_port)
+        started = time.monotonic()
+        conn.send_raw(SB + b"MSH|")
+        closed = False
+        for byte in b"^~\\&|DIPS|STOLAV|HELSEBRO|HMN|20261123101500||ADT^A04|SLOW1|P|2.5" * 4:
+            time.sleep(0.1)  # each read well inside the timeout; the frame as a whole is not
+            try:
+                conn.send_raw(bytes([byte]))
+            except (BrokenPipeError, ConnectionResetError):
+                closed = True
+                break
+            if time.monotonic() - started > 6:
+                break
+        self.assertTrue(closed or conn.is_closed_by_peer(timeout=1), "the slow frame still holds its connection")
+        self.assertLess(time.monotonic() - started, 4)
+        conn.close()
+        self.assertIn('"in_frame":true', gw.log_text())
+
+    def test_a_sender_that_leaves_while_the_listener_is_paused_frees_its_connection(self):
+        gw = Gateway("http://127.0.0.1:1/fhir", config={"maxBacklog": 1}).start()  # nothing is delivered
+        self.addCleanup(gw.cleanup)
+        first = MllpConnection(gw.mllp_port)
+        first.send(adt("PAUSE001"))  # the backlog reaches its limit
+        self.assertEqual(segments(first.read_frame().decode())["MSA"][1], "AA")
+        first.close()
+        wait_for(lambda: gw.metric("helsebro_listen_connections", channel="mllp") == 0 or None, timeout=10,
+                 what="the first connection to close")
+        waiting = MllpConnection(gw.mllp_port)
+        waiting.send(adt("PAUSE003"))  # not read: the backlog is over its limit
+        wait_for(lambda: gw.metric("helsebro_listen_backpressure_pauses_total", channel="mllp") >= 1 or None,
+                 timeout=10, what="the listener to pause")
+        self.assertEqual(gw.metric("helsebro_listen_connections", channel="mllp"), 1)
+        waiting.close()  # the sender gives up
+        wait_for(lambda: gw.metric("helsebro_listen_connections", channel="mllp") == 0 or None, timeout=5,
+                 what="the paused connection to be closed")
+
     def test_an_idle_connection_is_closed(self):
         gw = self.gateway({"mllp": {"idleTimeoutSeconds": 0.3}})
         conn = MllpConnection(gw.mllp_port)
