@@ -64,6 +64,29 @@ Result<int> Compiler::var_slot(const std::string& name, const JsonNode& at) {
   return error(at, "unknown variable '" + name + "' (define it in \"let\" before its use)");
 }
 
+namespace {
+
+// The values a request URL's templates put in from the message are escaped where they land: a
+// visit number "V1&_format=xml" or "V1,V2" must search for itself, not add a parameter or an
+// alternative. `query`: the whole text is a query (ifNoneExist); otherwise from its '?' on.
+void escape_url_values(PlanNode& n, bool query) {
+  if (n.op == PlanNode::Op::kTemplate) {
+    bool in_query = query;
+    for (TemplatePart& part : n.parts) {
+      if (part.var < 0) {
+        if (part.literal.find('?') != std::string::npos) in_query = true;
+        continue;
+      }
+      part.escape = in_query ? TemplatePart::Escape::kSearchValue : TemplatePart::Escape::kPathSegment;
+    }
+  }
+  for (PlanNode* child : {n.body.get(), n.otherwise.get()}) {
+    if (child != nullptr) escape_url_values(*child, query);
+  }
+}
+
+}  // namespace
+
 Result<std::unique_ptr<PlanNode>> Compiler::text_template(const JsonNode& j) {
   auto n = std::make_unique<PlanNode>();
   n->where_in_file = location(file_, j);
@@ -470,6 +493,7 @@ Result<ResourcePlan> Compiler::resource(const JsonNode& j) {
         } else if (rk == "url" || rk == "ifNoneExist") {
           auto n = node(rv);
           if (!n) return n.error();
+          escape_url_values(**n, rk == "ifNoneExist");
           (rk == "url" ? r.url : r.if_none_exist) = std::move(*n);
         } else {
           return error(rv, "unknown request key \"" + rk + "\" (method, url, ifNoneExist)");

@@ -7,6 +7,32 @@
 namespace helsebro::mapping {
 namespace {
 
+// A value from the message in a request URL. Percent-encoded (RFC 3986) but for the unreserved
+// characters, and ':' '@' (in a path segment) and also '/' '|' (in a search value, where a
+// composed "system|code" passes as it is). A search value is escaped for FHIR search first:
+// ',' would mean "or", '$' a composite's separator, '\\' an escape.
+void append_url_value(std::string& out, std::string_view value, bool search) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  auto keeps = [search](unsigned char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+           c == '_' || c == '~' || c == ':' || c == '@' || (search && (c == '/' || c == '|'));
+  };
+  auto put = [&](unsigned char c) {
+    if (keeps(c)) {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  };
+  for (const char ch : value) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (search && (c == ',' || c == '$' || c == '\\')) put('\\');
+    put(c);
+  }
+}
+
 std::string base64(std::string_view in) {
   static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string out;
@@ -490,7 +516,11 @@ std::optional<std::string_view> Evaluator::string(const PlanNode& n, const Sourc
       }
       const auto& v = vars_[static_cast<std::size_t>(part.var)];
       if (!v || v->empty()) return std::nullopt;
-      s += *v;
+      if (part.escape == TemplatePart::Escape::kNone) {
+        s += *v;
+      } else {
+        append_url_value(s, *v, part.escape == TemplatePart::Escape::kSearchValue);
+      }
     }
     return keep(s);
   }

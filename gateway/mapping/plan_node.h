@@ -58,8 +58,12 @@ struct Modifiers {
 
 /// A literal piece or a variable slot of a "{{var}}" template string.
 struct TemplatePart {
+  /// How a variable's value is written into a request URL (request.url, request.ifNoneExist):
+  /// as one path segment, or as a search parameter's value. Elsewhere as it is.
+  enum class Escape : std::uint8_t { kNone, kPathSegment, kSearchValue };
   std::string literal;
   int var = -1;
+  Escape escape = Escape::kNone;
 };
 
 // What the evaluator reads for every node comes first; the constant and the place in the file,

@@ -761,6 +761,34 @@ TEST_F(MappingTest, CustomUrlAndIfNoneExist) {
   EXPECT_FALSE(doc["entry"][0]["resource"].HasMember("id"));  // conditional update: no id
 }
 
+// A value from the message lands in a request URL escaped: "&" or "=" must not add a parameter,
+// "," must not make the search an "or", a space or "%" must not make the URL unreadable; the
+// server finds the record whose identifier is exactly that value, and no other patient's.
+TEST_F(MappingTest, ValuesInARequestUrlAreEscapedWhereTheyLand) {
+  dir_.write("hl7v2/put.json", R"({"mapping": "put",
+    "accepts": {"format": "hl7v2", "messages": ["ADT^A04"]},
+    "let": {"visit": {"$path": "PV1-19.1"}, "room": {"$path": "PV1-3.2"}},
+    "resources": [{"name": "e", "resourceType": "Encounter",
+                   "request": {"method": "PUT", "url": "Encounter?identifier=urn:sys|{{visit}}"},
+                   "resource": {"status": "finished"}},
+                  {"name": "l", "resourceType": "Location",
+                   "request": {"method": "POST", "ifNoneExist": "identifier=urn:rooms|{{room}}"},
+                   "resource": {"status": "active"}},
+                  {"name": "b", "resourceType": "Basic",
+                   "request": {"method": "PUT", "url": "Basic/{{room}}"},
+                   "resource": {"id": "x"}}]})");
+  auto set = load_ok();
+  ASSERT_TRUE(set);
+  auto t = translate(*set, "ADT^A04",
+                     adt("12345^^^AHUS^MR~01018012371^^^NHN^FNR", "F",
+                         "PV1|1|I|MED^1/2,3 %x\\E\\||||||||||||||||V1\\T\\_format=xml,V2$"));
+  ASSERT_TRUE(t) << t.error().message();
+  const auto doc = json(t->bundle);
+  EXPECT_EQ(str(doc["entry"][0]["request"]["url"]), "Encounter?identifier=urn:sys|V1%26_format%3Dxml%5C%2CV2%5C%24");
+  EXPECT_EQ(str(doc["entry"][1]["request"]["ifNoneExist"]), "identifier=urn:rooms|1/2%5C%2C3%20%25x%5C%5C");
+  EXPECT_EQ(str(doc["entry"][2]["request"]["url"]), "Basic/1%2F2%2C3%20%25x%5C");
+}
+
 // --- compile errors ------------------------------------------------------------------------------
 
 TEST_F(MappingTest, UnknownDirectiveKeyPointsAtFileLineAndColumn) {
