@@ -7,8 +7,11 @@
 #include <chrono>
 #include <cstdlib>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -54,6 +57,29 @@ class MappingHolder {
   std::atomic<std::shared_ptr<const mapping::MappingSet>> current_;
 };
 
+// How many mappings of each format (hl7v2, kith, fhir …) a set holds.
+std::map<std::string, std::size_t> by_format(const mapping::MappingSet* set) {
+  std::map<std::string, std::size_t> out;
+  if (set != nullptr) {
+    for (const auto& m : set->mappings()) ++out[m->format()];
+  }
+  return out;
+}
+
+// A reload that would drop every mapping of a format the serving set has: a folder moved,
+// emptied or unmounted, or the KITH schema index broken, far more often than a wish to stop
+// translating a whole format (a restart does that). The error, or nothing.
+std::optional<Error> loses_a_format(const mapping::MappingSet* serving, const mapping::MappingSet& loaded) {
+  const auto after = by_format(&loaded);
+  for (const auto& [format, n] : by_format(serving)) {
+    if (after.count(format) != 0) continue;
+    return Error{Errc::kInvalidValue, "the new set has no " + format + " mappings, the serving one has " +
+                                          std::to_string(n) + " (a folder moved or emptied?); to serve "
+                                          "without them, restart"};
+  }
+  return std::nullopt;
+}
+
 // Loads the mappings again and swaps them in whole; on failure the previous set keeps serving.
 Result<std::size_t> reload(MappingHolder& holder, const config::Config& config, const char* trigger) {
   // Two reloads at once (a file saved while an admin reload loads) may finish in either order:
@@ -63,8 +89,15 @@ Result<std::size_t> reload(MappingHolder& holder, const config::Config& config, 
   static std::uint64_t swapped = 0;  // the ticket of the set serving now
   const std::uint64_t ticket = ++tickets;
   const auto started = std::chrono::steady_clock::now();
-  auto loaded = load_mappings(config.mappings_dir, kith_schema_dir(config), KithSchemas::kOptional);
+  const auto serving = holder.get();
+  // KITH mappings in service: their schemas must load again, or the reload is refused (below).
+  auto loaded = load_mappings(config.mappings_dir, kith_schema_dir(config),
+                              by_format(serving.get()).count("kith") != 0 ? KithSchemas::kRequired
+                                                                         : KithSchemas::kOptional);
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  if (loaded) {
+    if (auto lost = loses_a_format(serving.get(), **loaded)) loaded = std::move(*lost);
+  }
   if (!loaded) {
     observe::log_error("mappings.reload_refused", {{"trigger", trigger}, {"error", loaded.error().detail}});
     return loaded.error();

@@ -141,6 +141,34 @@ class MappingsReload(unittest.TestCase):
         self.gw.proc.send_signal(signal.SIGHUP)
         wait_for(lambda: self.reloads("SIGHUP"), what="SIGHUP reload")
 
+    def test_a_reload_that_would_lose_a_whole_format_is_refused(self):
+        # A folder moved away (a checkout half done, a share unmounted): every HL7 v2 mapping
+        # would go, and every message after it be refused.
+        shutil.move(os.path.join(self.mappings, "hl7v2"), os.path.join(self.mappings, "hl7v2.away"))
+        self.gw.proc.send_signal(signal.SIGHUP)
+        refused = wait_for(lambda: self.reloads("SIGHUP", "mappings.reload_refused"), what="the reload to be refused")
+        self.assertIn("no hl7v2 mappings", refused[0]["error"])
+        self.assertEqual(self.send("GONE0001", "24079210087"), "AA", "the serving mappings keep serving")
+
+
+class KithSchemasOnReload(unittest.TestCase):
+    def test_a_broken_schema_index_does_not_unload_the_kith_mappings(self):
+        fhir = DevFhirServer().start()
+        self.addCleanup(fhir.stop)
+        schemas = tempfile.mkdtemp(prefix="helsebro-schemas-")
+        self.addCleanup(shutil.rmtree, schemas, True)
+        shutil.copytree(os.path.join(SOURCE_DIR, "schemas", "kith"), schemas, dirs_exist_ok=True)
+        gw = Gateway(fhir.base, config={"kith": {"schemasDir": schemas}, "mappingsWatch": False}).start()
+        self.addCleanup(gw.cleanup)
+        self.assertFalse([e for e in gw.log.json_events() if e.get("event") == "mappings.kith_skipped"])
+        with open(os.path.join(schemas, "index.json"), "w") as f:
+            f.write("{ not json")
+        gw.proc.send_signal(signal.SIGHUP)
+        refused = wait_for(lambda: [e for e in gw.log.json_events() if e.get("event") == "mappings.reload_refused"],
+                           what="the reload to be refused")
+        self.assertIn("index", refused[0]["error"])
+        self.assertFalse([e for e in gw.log.json_events() if e.get("event") == "mappings.reloaded"])
+
 
 class AdminApiOff(unittest.TestCase):
     def test_without_a_token_the_admin_api_answers_403(self):
