@@ -1,5 +1,6 @@
 #include "gateway/admin/admin_api.h"
 
+#include <algorithm>
 #include <cctype>
 
 #include <openssl/crypto.h>
@@ -60,6 +61,22 @@ std::string read_query(const std::string& body, MessageQuery& query) {
   rapidjson::Document doc;
   doc.Parse<rapidjson::kParseIterativeFlag>(body.c_str(), body.size());
   if (doc.HasParseError() || !doc.IsObject()) return "the body must be a JSON object";
+  // A misspelt member ("sinse") would silently widen the replay to every message in the state.
+  for (const auto& member : doc.GetObject()) {
+    const std::string_view name(member.name.GetString(), member.name.GetStringLength());
+    if (name != "ids" && name != "state" && name != "since" && name != "afterSeq") {
+      const bool plain = name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
+        return c >= 0x20 && c < 0x7f;
+      });
+      std::string text = "unknown member ";
+      if (plain) {
+        text.append(1, '"').append(name).append(1, '"');
+      } else {
+        text.append("in the body");
+      }
+      return text.append("; the members are ids, state, since and afterSeq");
+    }
+  }
   if (doc.HasMember("ids")) {
     if (!doc["ids"].IsArray()) return "\"ids\" must be an array of message ids";
     for (const auto& id : doc["ids"].GetArray()) {

@@ -301,6 +301,15 @@ class Delivery(unittest.TestCase):
         with urllib.request.urlopen(request, timeout=10) as r:
             self.assertEqual(json.loads(r.read()), {"queued": 0, "rejected": [], "held": [], "notFound": ["no-such-id"]})
 
+        # A misspelt member is a 400 naming it, not a replay of every message in the state.
+        request = urllib.request.Request(f"http://127.0.0.1:{gw.http_port}/admin/messages/replay",
+                                         data=json.dumps({"state": "delivered", "sinse": "2030-01-01"}).encode(),
+                                         method="POST", headers={"Authorization": f"Bearer {TOKEN}"})
+        with self.assertRaises(urllib.error.HTTPError) as misspelt:
+            urllib.request.urlopen(request, timeout=10)
+        self.assertEqual(misspelt.exception.code, 400)
+        self.assertIn('unknown member "sinse"', json.loads(misspelt.exception.read())["detail"])
+
         # A body nested a million deep is a 400, and the gateway stays up.
         request = urllib.request.Request(f"http://127.0.0.1:{gw.http_port}/admin/messages/replay",
                                          data=b"[" * 1_000_000, method="POST",
