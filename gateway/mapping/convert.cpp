@@ -134,6 +134,12 @@ Result<std::string> time_to_fhir(std::string_view dtm, TimeType type, TimeSyntax
     zone = value.substr(sign);
     value = value.substr(0, sign);
     if (zone.size() != 5 || !all_digits(zone.substr(1))) return bad_time(dtm, "zone must be +HHMM");
+    // FHIR's offsets run from -14:00 to +14:00; an hour over 14 or minutes over 59 are no zone.
+    const int zone_hours = (zone[1] - '0') * 10 + (zone[2] - '0');
+    const int zone_minutes = (zone[3] - '0') * 10 + (zone[4] - '0');
+    if (zone_minutes > 59 || zone_hours > 14 || (zone_hours == 14 && zone_minutes > 0)) {
+      return bad_time(dtm, "no such zone (offsets run from -1400 to +1400)");
+    }
   }
   std::string_view fraction;
   const std::size_t dot = value.find('.');
@@ -186,6 +192,21 @@ Result<std::string> time_to_fhir(std::string_view dtm, TimeType type, TimeSyntax
   return out;
 }
 
+namespace {
+
+// The year of birth of an 11-digit identity number: its two digits, and the century its
+// individual number (digits 7-9) gives (Skatteetaten's ranges).
+int birth_year(const int (&d)[11]) {
+  const int yy = d[4] * 10 + d[5];
+  const int individual = d[6] * 100 + d[7] * 10 + d[8];
+  if (individual < 500) return 1900 + yy;
+  if (individual < 750 && yy >= 54) return 1800 + yy;
+  if (yy < 40) return 2000 + yy;
+  return 1900 + yy;  // 900-999 with 40-99
+}
+
+}  // namespace
+
 std::string check_norwegian_person_id(std::string_view id, PersonIdKind kind) {
   if (id.size() != 11 || !all_digits(id)) return std::string(kNotElevenDigits);
   int d[11];
@@ -207,7 +228,8 @@ std::string check_norwegian_person_id(std::string_view id, PersonIdKind kind) {
   if (d_nummer) day -= 40;
   int month = d[2] * 10 + d[3];
   if (month > 40) month -= 40;  // H-nummer marks the month; tolerate it
-  if (day < 1 || day > 31 || month < 1 || month > 12) return "digits 1-4 are not a date";
+  if (month < 1 || month > 12 || day < 1 || day > days_in_month(birth_year(d), month))
+    return "digits 1-6 are not a date";
   // Filed under the other kind's system, the same person would become two patients.
   if (kind == PersonIdKind::kFodselsnummer && d_nummer) return "a D-nummer (day + 40), sent as a fødselsnummer";
   if (kind == PersonIdKind::kDNummer && !d_nummer) return "a fødselsnummer, sent as a D-nummer (day + 40)";

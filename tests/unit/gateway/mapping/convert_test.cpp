@@ -60,6 +60,11 @@ TEST(Convert, RefusesWhatIsNotADate) {
   expect_bad_time("20240115246000");      // hour 24
   expect_bad_time("20240115106000");      // minute 60
   expect_bad_time("20240115103000+01");   // short zone
+  expect_bad_time("20240115103000+1500");  // past FHIR's ±14:00
+  expect_bad_time("20240115103000+0199");  // no such minute
+  expect_bad_time("20240115103000-1401");
+  EXPECT_EQ(fhir("20240115103000+1400", TimeType::kDateTime), "2024-01-15T10:30:00+14:00");
+  EXPECT_EQ(fhir("20240115103000-1200", TimeType::kDateTime), "2024-01-15T10:30:00-12:00");
   expect_bad_time("20240115103000+01a0");
   expect_bad_time("202401151030.5");      // fraction without seconds
   expect_bad_time("20240115103000.");     // empty fraction
@@ -134,7 +139,15 @@ TEST(Convert, InvalidPersonIds) {
   EXPECT_EQ(check_norwegian_person_id("01018012381"), "first control digit is wrong");
   EXPECT_EQ(check_norwegian_person_id("01018012372"), "second control digit is wrong");
   EXPECT_EQ(check_norwegian_person_id("12345678901"), "first control digit is wrong");
-  EXPECT_EQ(check_norwegian_person_id("00000000000"), "digits 1-4 are not a date");
+  EXPECT_EQ(check_norwegian_person_id("00000000000"), "digits 1-6 are not a date");
+  // Both control digits right, but no such day: 31 February, 29 February 1985, a D-nummer's 31 February.
+  EXPECT_EQ(check_norwegian_person_id("31028510015"), "digits 1-6 are not a date");
+  EXPECT_EQ(check_norwegian_person_id("29028510037"), "digits 1-6 are not a date");
+  EXPECT_EQ(check_norwegian_person_id("71028510009", PersonIdKind::kDNummer), "digits 1-6 are not a date");
+  // Leap days are days: 1984, and 2000 (individual number 500: born in the 2000s).
+  EXPECT_EQ(check_norwegian_person_id("29028410016"), "");
+  EXPECT_EQ(check_norwegian_person_id("29020050088"), "");
+  EXPECT_EQ(check_norwegian_person_id("30048510066"), "");
 }
 
 TEST(Convert, Decimals) {
