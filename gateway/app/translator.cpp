@@ -37,7 +37,7 @@ Translator::Translator(Journal& journal, MappingsNow mappings, ReplayRules rules
                              observe::MetricType::kCounter, {"channel", "state"})),
       delay_(registry.add("helsebro_translator_delay_seconds",
                           "Time from receipt to translation for messages translated after their ACK (seconds).",
-                          observe::MetricType::kHistogram, {}, observe::latency_buckets())),
+                          observe::MetricType::kHistogram, {}, observe::wait_buckets())),
       failures_(registry.add("helsebro_translator_failures_total",
                              "Batches the translator could not read or commit (tried again).",
                              observe::MetricType::kCounter)) {}

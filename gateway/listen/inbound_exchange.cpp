@@ -242,8 +242,8 @@ class Hl7v2Exchange final : public InboundExchange,
       }
     }
     const double seconds = seconds_since(started_);
-    for (const auto& m : frame_.messages)
-      pipeline_->probes->intake.acknowledged(channel(), m.ack_code, seconds);
+    for (std::size_t i = 0; i < frame_.messages.size(); ++i)  // "none": the sender asked for no answer
+      pipeline_->probes->intake.acknowledged(channel(), acks[i].empty() ? "none" : frame_.messages[i].ack_code, seconds);
     if (translated > 0 && pipeline_->on_stored) pipeline_->on_stored();
     return with_body(std::move(a), acks);
   }

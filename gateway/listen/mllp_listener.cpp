@@ -308,7 +308,8 @@ struct MllpListener::Impl : std::enable_shared_from_this<MllpListener::Impl> {
         acks.push_back(answer(m, *slot->result, stored));
       }
       const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-      for (auto& m : frame.messages) probes.intake.acknowledged(config.channel, m.ack_code, seconds);
+      for (std::size_t i = 0; i < frame.messages.size(); ++i)  // "none": the sender asked for no answer
+        probes.intake.acknowledged(config.channel, acks[i].empty() ? "none" : frame.messages[i].ack_code, seconds);
       if (frame.batch) {
         append_frame(replies, intake.batch_ack(frame, acks));
       } else if (!acks.front().empty()) {

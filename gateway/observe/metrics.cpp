@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <stdexcept>
 
 namespace helsebro::observe {
@@ -10,8 +11,12 @@ namespace {
 std::string format_number(double v) {
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
   if (v == std::floor(v) && std::fabs(v) < 1e15) return std::to_string(static_cast<long long>(v));
+  // Nine digits when they give the value back (bucket bounds keep the text dashboards name:
+  // le="0.0001"), else seventeen: with nine, a sum past 10^9 seconds moved in steps of 10, and
+  // rate() over it was wrong.
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.9g", v);
+  if (std::strtod(buf, nullptr) != v) std::snprintf(buf, sizeof buf, "%.17g", v);
   return buf;
 }
 
@@ -159,6 +164,10 @@ std::string Registry::expose() const {
 
 std::vector<double> latency_buckets() {
   return {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
+}
+
+std::vector<double> wait_buckets() {
+  return {0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600, 4 * 3600, 24 * 3600, 96 * 3600};
 }
 
 }  // namespace helsebro::observe

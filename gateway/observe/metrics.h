@@ -103,5 +103,8 @@ class Registry {
 
 /// Latency buckets in seconds, from 100 µs to 30 s.
 std::vector<double> latency_buckets();
+/// Buckets for waits that run from milliseconds to the retry budget's days (delivery after an
+/// outage, a translation backlog): latency_buckets() would put all of them in +Inf past 30 s.
+std::vector<double> wait_buckets();
 
 }  // namespace helsebro::observe

@@ -60,7 +60,8 @@ IntakeProbe::IntakeProbe(Registry& r)
                       "Messages received, by channel, format and message type.", MetricType::kCounter,
                       {"channel", "format", "message_type"})),
       acknowledged_(r.add("helsebro_intake_messages_acknowledged_total",
-                          "Acknowledgements sent, by channel and code (AA, AE, AR, CA, CE, CR).",
+                          "Messages answered, by channel and the code sent (AA, AE, AR, CA, CE, CR); "
+                          "none: no answer (MSH-15/16 asked for none, an ACK received, a cut frame).",
                           MetricType::kCounter, {"channel", "code"})),
       rejected_(r.add("helsebro_intake_messages_rejected_total",
                       "Messages rejected as bad input, by channel and reason.", MetricType::kCounter,
@@ -81,7 +82,7 @@ void IntakeProbe::received(std::string_view channel, std::string_view format, st
 }
 void IntakeProbe::acknowledged(std::string_view channel, std::string_view code, double seconds) {
   acknowledged_.counter({s(channel), s(code)}).inc();
-  ack_latency_.histogram({s(channel)}).observe(seconds);
+  if (code != "none") ack_latency_.histogram({s(channel)}).observe(seconds);  // no answer, no time to it
 }
 void IntakeProbe::rejected(std::string_view channel, std::string_view reason) {
   rejected_.counter({s(channel), s(reason)}).inc();
@@ -150,7 +151,7 @@ ForwardProbe::ForwardProbe(Registry& r)
                              MetricType::kHistogram, {"target"}, latency_buckets())),
       end_to_end_(r.add("helsebro_forward_delivery_seconds",
                         "Time from receipt to delivery, by target (seconds).", MetricType::kHistogram,
-                        {"target"}, latency_buckets())) {
+                        {"target"}, wait_buckets())) {
   // The one target, at zero from the start: "nothing delivered for 15 minutes" can then be told
   // from "no data", and the circuit reads closed until it opens.
   const std::string target(kTarget);

@@ -37,6 +37,7 @@ class IntakeProbe {
  public:
   explicit IntakeProbe(Registry& r);
   void received(std::string_view channel, std::string_view format, std::string_view message_type);
+  /// `code` "none": nothing was sent (counted; no latency observed).
   void acknowledged(std::string_view channel, std::string_view code, double seconds);
   void rejected(std::string_view channel, std::string_view reason);
   void duplicate(std::string_view channel);

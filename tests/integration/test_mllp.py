@@ -197,6 +197,10 @@ class MllpChannels(unittest.TestCase):
         conn.send(adt("ORIG0003"))
         self.assertEqual(segments(conn.read_frame().decode())["MSA"][1:3], ["AA", "ORIG0003"])
         conn.close()
+        # What was sent is counted: the unanswered one as "none", not as the CA it was not sent.
+        self.assertEqual(gw.metric("helsebro_intake_messages_acknowledged_total", channel="mllp", code="CA"), 1)
+        self.assertEqual(gw.metric("helsebro_intake_messages_acknowledged_total", channel="mllp", code="none"), 1)
+        self.assertEqual(gw.metric("helsebro_intake_ack_seconds_count", channel="mllp"), 2)
 
     def test_a_resent_message_gets_its_original_ack_and_is_not_processed_twice(self):
         gw = self.gateway()

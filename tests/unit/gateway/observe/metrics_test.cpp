@@ -168,6 +168,24 @@ TEST(Metrics, ConcurrentUpdatesAreNotLost) {
   EXPECT_DOUBLE_EQ(sum, 40000);
 }
 
+// Sums of long-running histograms pass 10^9: each observation must still move them.
+TEST(Metrics, NumbersAreWrittenToFullPrecision) {
+  Registry r;
+  Gauge& g = r.add("helsebro_big", "A large sum (seconds).", MetricType::kGauge).gauge();
+  g.set(1080049200.5);
+  g.add(7.25);
+  EXPECT_TRUE(contains(r.expose(), "\nhelsebro_big 1080049207.75\n")) << r.expose();
+  g.set(0.1 + 0.2);
+  EXPECT_TRUE(contains(r.expose(), "\nhelsebro_big 0.30000000000000004\n")) << r.expose();
+}
+
+TEST(Metrics, WaitBucketsReachTheRetryBudget) {
+  const auto b = wait_buckets();
+  ASSERT_FALSE(b.empty());
+  EXPECT_GE(b.back(), 96 * 3600);
+  for (std::size_t i = 1; i < b.size(); ++i) EXPECT_LT(b[i - 1], b[i]);
+}
+
 TEST(Metrics, LatencyBucketsIncrease) {
   const auto b = latency_buckets();
   ASSERT_FALSE(b.empty());

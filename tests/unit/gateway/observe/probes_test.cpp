@@ -20,6 +20,7 @@ TEST(Probes, EveryPartReportsUnderItsOwnNames) {
   probes.listen.bytes_skipped("mllp", 12);
   probes.intake.received("mllp", "hl7v2", "ADT^A04");
   probes.intake.acknowledged("mllp", "AA", 0.003);
+  probes.intake.acknowledged("mllp", "none", 0.004);  // counted, no time observed
   probes.intake.rejected("mllp", "not_hl7");
   probes.intake.duplicate("mllp");
   probes.journal.committed(3, 0.002);
@@ -39,6 +40,7 @@ TEST(Probes, EveryPartReportsUnderItsOwnNames) {
            "helsebro_listen_skipped_bytes_total{channel=\"mllp\"} 12\n",
            "helsebro_intake_messages_received_total{channel=\"mllp\",format=\"hl7v2\",message_type=\"ADT^A04\"} 1\n",
            "helsebro_intake_messages_acknowledged_total{channel=\"mllp\",code=\"AA\"} 1\n",
+           "helsebro_intake_messages_acknowledged_total{channel=\"mllp\",code=\"none\"} 1\n",
            "helsebro_intake_ack_seconds_bucket{channel=\"mllp\",le=\"0.005\"} 1\n",
            "helsebro_intake_ack_seconds_count{channel=\"mllp\"} 1\n",
            "helsebro_intake_messages_rejected_total{channel=\"mllp\",reason=\"not_hl7\"} 1\n",
