@@ -107,7 +107,11 @@ PreparedKith KithIntake::classify(MessageRecord seed, std::string_view bytes, bo
     r.charset = c.message->charset();
     if (auto sender = sender_of(h); !sender.empty()) r.sender = std::move(sender);
   }
-  if (c.accepted()) p.metric_type = element_of(c.message->header());
+  if (c.accepted()) {
+    // Epikrise, Henvisning, Svarrapport … are all a <Message>: the index tells them apart.
+    std::string name = index_ ? kith_message_name(c.message->header(), *index_) : std::string();
+    p.metric_type = name.empty() ? element_of(c.message->header()) : std::move(name);
+  }
   std::optional<kith::Rejection> rejection = c.rejection;
   r.state = rejection ? MessageState::kRejected : MessageState::kHeld;  // held until a mapping takes it
 

@@ -66,6 +66,18 @@ KithMessageKey kith_message_key(const kith::MessageHeader& header, const kith::S
   return key;
 }
 
+std::string kith_message_name(const kith::MessageHeader& header, const kith::SchemaIndex& index) {
+  auto name_of = [&index](std::string_view ns) -> std::string {
+    const kith::SchemaEntry* entry = index.find(ns);
+    return entry != nullptr && entry->kind == kith::SchemaKind::kMessage ? entry->message : std::string();
+  };
+  if (header.envelope != kith::Envelope::kMsgHead) return name_of(header.root_ns);
+  for (const kith::Payload& payload : header.payloads) {
+    if (std::string name = name_of(payload.ns); !name.empty()) return name;
+  }
+  return {};
+}
+
 std::string kith_payload_mismatch(const kith::MessageHeader& header, const kith::SchemaIndex& index,
                                   const mapping::Mapping& mapping) {
   if (mapping.payloads().empty()) return {};

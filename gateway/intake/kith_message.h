@@ -33,6 +33,11 @@ struct KithMessageKey {
 /// Thread-safe; reads only its arguments.
 KithMessageKey kith_message_key(const kith::MessageHeader& header, const kith::SchemaIndex& index);
 
+/// The clinical message the e-message carries, as the schema index names it ("Epikrise",
+/// "Henvisning", "PLO Innleggelsesrapport"): the first payload (MsgHead) or the root (standalone)
+/// that is a message. Empty when none is. Bounded by the index, so fit for a metric's label.
+std::string kith_message_name(const kith::MessageHeader& header, const kith::SchemaIndex& index);
+
 /// Why the e-message's content is not what `mapping` reads (its `accepts.payloads`), as the
 /// AppRec's text: a payload that is another message (a Henvisning under MsgInfo/Type
 /// DIALOG_NOTAT), or no payload of a kind the mapping names. Empty when the content fits, and

@@ -132,6 +132,20 @@ TEST(KithIntake, TranslatesAMessageAMappingTakes) {
   EXPECT_TRUE(p.duplicate_checked);
 }
 
+// Epikrise, Henvisning and Svarrapport all have the root <Message>: the metric's message type
+// label names them as the schema index does, or every one would be counted as "Message".
+TEST(KithIntake, CountsStandaloneMessagesUnderTheirOwnNames) {
+  for (const auto& [file, name] : {std::pair{"epikrise-1-2-hjertesvikt-bjornstad.xml", "Epikrise"},
+                                   std::pair{"henvisning-1-1-ny-loevaas.xml", "Henvisning"}}) {
+    std::ifstream in(std::filesystem::path(HELSEBRO_SOURCE_DIR) / "mappings" / "kith" / "examples" / file);
+    std::stringstream text;
+    text << in.rdbuf();
+    ASSERT_FALSE(text.str().empty()) << file;
+    const PreparedKith p = make_mapping_intake().prepare(text.str(), "10.0.0.1");
+    EXPECT_EQ(p.metric_type, name) << file << ": " << p.record.reason;
+  }
+}
+
 // The schemas type TypeId/@V (and every V, U and S) as tokens: " FNR " is valid and is "FNR". The
 // mappings' predicates compare @V with "FNR", so the value read must be the token, or the
 // patient's fødselsnummer would be silently left out.
