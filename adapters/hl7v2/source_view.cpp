@@ -45,6 +45,17 @@ void SourceView::mark(const SourceNode& node) const {
   if (node.kind < kRepetitionNode || node.kind > kSubcomponentNode) return;
   const std::size_t index = message_.segment_entry(node.a).first_field + node.b - 1;
   if (index >= read_.size()) return;
+  if (node.kind == kSubcomponentNode) {
+    const std::uint32_t repetition = node.c == 0 ? 1 : node.c;
+    for (SubRead& sub : sub_read_) {
+      if (sub.field == index && sub.repetition == repetition && sub.component == node.d) {
+        sub.bits |= component_bit(node.e);
+        return;
+      }
+    }
+    sub_read_.push_back({index, repetition, node.d, component_bit(node.e)});
+    return;
+  }
   const std::uint64_t bits = node.kind == kRepetitionNode ? 1ULL : component_bit(node.d);
   if (node.c <= 1) {
     read_[index] |= bits;
@@ -67,6 +78,14 @@ std::uint64_t SourceView::read_bits(std::size_t field, std::uint32_t repetition)
   return 0;
 }
 
+std::uint64_t SourceView::sub_read_bits(std::size_t field, std::uint32_t repetition,
+                                        std::uint32_t component) const {
+  for (const SubRead& sub : sub_read_) {
+    if (sub.field == field && sub.repetition == repetition && sub.component == component) return sub.bits;
+  }
+  return 0;
+}
+
 template <class Visit>
 void SourceView::for_each_unread(Visit&& visit) const {
   for (std::uint32_t seg = 0; seg < message_.segment_count(); ++seg) {
@@ -80,7 +99,18 @@ void SourceView::for_each_unread(Visit&& visit) const {
         for (std::uint32_t c = 1; c <= message_.component_count(seg, f, r); ++c) {
           const std::string_view value = message_.component(seg, f, r, c);
           if (value.empty() || value == "\"\"" || (bits & component_bit(c))) continue;
-          visit(seg, f, r, c);
+          const auto comp = message_.component_entry(seg, f, r, c);
+          const std::uint64_t subs = sub_read_bits(field, r, c);
+          if (!comp || comp->sub_count <= 1) {
+            if (!(subs & component_bit(1))) visit(seg, f, r, c, 0);  // read as its first sub-component
+            continue;
+          }
+          // Sub-components: each one that holds something and was not read.
+          for (std::uint32_t s = 1; s <= comp->sub_count; ++s) {
+            const std::string_view sub = message_.view(message_.subcomponent_span(*comp, s));
+            if (sub.empty() || sub == "\"\"" || (subs & component_bit(s))) continue;
+            visit(seg, f, r, c, s);
+          }
         }
       }
     }
@@ -89,7 +119,7 @@ void SourceView::for_each_unread(Visit&& visit) const {
 
 std::vector<std::string> SourceView::unread() const {
   std::vector<std::string> out;
-  for_each_unread([&](std::uint32_t seg, std::uint32_t f, std::uint32_t r, std::uint32_t c) {
+  for_each_unread([&](std::uint32_t seg, std::uint32_t f, std::uint32_t r, std::uint32_t c, std::uint32_t s) {
     const std::string_view id = message_.segment_id(seg);
     std::uint32_t occurrence = 0;
     for (std::uint32_t s = 0; s <= seg; ++s) occurrence += message_.segment_id(s) == id;
@@ -99,13 +129,14 @@ std::vector<std::string> SourceView::unread() const {
     where.append("-").append(std::to_string(f));
     if (r > 1) where.append("[").append(std::to_string(r)).append("]");
     where.append(".").append(std::to_string(c));
+    if (s > 0) where.append(".").append(std::to_string(s));
   });
   return out;
 }
 
 std::size_t SourceView::unread_count() const {
   std::size_t n = 0;
-  for_each_unread([&n](std::uint32_t, std::uint32_t, std::uint32_t, std::uint32_t) { ++n; });
+  for_each_unread([&n](std::uint32_t, std::uint32_t, std::uint32_t, std::uint32_t, std::uint32_t) { ++n; });
   return n;
 }
 

@@ -83,6 +83,16 @@ class SourceView final : public mapping::SourceView {
   };
   mutable std::vector<LaterRead> read_later_;
   std::uint64_t read_bits(std::size_t field, std::uint32_t repetition) const;
+  // Sub-components read one by one (bit s = sub-component s, past 63 sharing bit 63): reading
+  // CX-4.2 reads CX-4.2, not CX-4.1 and CX-4.3 beside it. A component read whole is in read_.
+  struct SubRead {
+    std::size_t field;
+    std::uint32_t repetition;
+    std::uint32_t component;
+    std::uint64_t bits;
+  };
+  mutable std::vector<SubRead> sub_read_;
+  std::uint64_t sub_read_bits(std::size_t field, std::uint32_t repetition, std::uint32_t component) const;
 };
 
 }  // namespace helsebro::hl7v2

@@ -178,6 +178,26 @@ TEST_F(SourceViewTest, ReadingOneRepetitionLeavesTheOthersUnread) {
   EXPECT_EQ(std::count(after.begin(), after.end(), "PID-3[2].1"), 0) << ::testing::PrintToString(after);
 }
 
+// A sub-component is its own data too: reading PID-3[2].5.1 (FNR) leaves "x" and "y" beside it
+// unread, and --unmapped names them; reading the component whole reads them all.
+TEST_F(SourceViewTest, ReadingOneSubcomponentLeavesTheOthersUnread) {
+  std::string scratch;
+  SourceView view(message_);
+  for (const SourceNode& n : select("PID-3[2].5.1")) view.text_view(n, scratch);
+  const auto unread = view.unread();
+  for (const char* left : {"PID-3[2].5.2", "PID-3[2].5.3"})
+    EXPECT_EQ(std::count(unread.begin(), unread.end(), left), 1) << left << ": " << ::testing::PrintToString(unread);
+  for (const char* read : {"PID-3[2].5", "PID-3[2].5.1"})
+    EXPECT_EQ(std::count(unread.begin(), unread.end(), read), 0) << read << ": " << ::testing::PrintToString(unread);
+  // A component without sub-components read as its first one is read.
+  for (const SourceNode& n : select("PID-3[1].5.1")) view.text_view(n, scratch);
+  const auto after_first = view.unread();
+  EXPECT_EQ(std::count(after_first.begin(), after_first.end(), "PID-3.5"), 0) << ::testing::PrintToString(after_first);
+  for (const SourceNode& n : select("PID-3[2].5")) view.text_view(n, scratch);
+  const auto after = view.unread();
+  EXPECT_EQ(std::count(after.begin(), after.end(), "PID-3[2].5.2"), 0) << ::testing::PrintToString(after);
+}
+
 TEST_F(SourceViewTest, MshHeaderFieldsAreNotDecoded) {
   EXPECT_EQ(texts("MSH-1"), (Texts{"|"}));
   EXPECT_EQ(texts("MSH-2"), (Texts{"^~\\&"}));
