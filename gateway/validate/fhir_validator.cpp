@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <bitset>
 #include <charconv>
+#include <cstdio>
 #include <cstdint>
 
 #include "gateway/core/json_tape.h"
@@ -364,6 +365,18 @@ class Walker {
     // FHIR JSON: a string has some non-whitespace content (an absent value is left out instead).
     if (is_blank(s)) return issue("is empty or only whitespace");
     const bool plain = (v.flags & JsonToken::kPlainText) != 0;
+    // FHIR strings hold no character below U+0020 but tab, line feed and carriage return (an
+    // HL7 v2 \X00\ or \X07\ decodes to one; FHIR XML could not carry it at all). Plain text has
+    // no byte JSON escapes, so none of these.
+    if (!plain) {
+      for (const char c : s) {
+        if (static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n' && c != '\r') {
+          char code[8];
+          std::snprintf(code, sizeof code, "U+%04X", static_cast<unsigned>(static_cast<unsigned char>(c)));
+          return issue(std::string("holds the control character ") + code);
+        }
+      }
+    }
     if (p.regex && !(plain && p.regex->matches_every_plain_text()) && !p.regex->matches(s)) {
       return issue("not a valid " + p.name);
     }

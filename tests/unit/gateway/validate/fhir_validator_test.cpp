@@ -101,6 +101,17 @@ TEST(FhirValidator, RefusesImpossibleBirthDate) {
   EXPECT_EQ(issues[0].reason, "not a valid date");
 }
 
+// An HL7 v2 \X00\ or \X07\ decodes to a control character: no FHIR string holds one (but tab,
+// line feed and carriage return, which text may hold).
+TEST(FhirValidator, RefusesControlCharactersInStrings) {
+  const auto issues = check(R"({"resourceType":"Patient","name":[{"family":"Berg","given":["A\u0000B","C\u0007"]}]})");
+  ASSERT_EQ(issues.size(), 2u) << describe(issues);
+  EXPECT_EQ(issues[0].path, "Patient.name[0].given[0]");
+  EXPECT_EQ(issues[0].reason, "holds the control character U+0000");
+  EXPECT_EQ(issues[1].reason, "holds the control character U+0007");
+  EXPECT_TRUE(check(R"({"resourceType":"Patient","name":[{"text":"a\tb\r\nc"}]})").empty());
+}
+
 TEST(FhirValidator, AcceptsPartialDatesAndZonedDateTimes) {
   const auto issues = check(R"({"resourceType":"Patient","birthDate":"1985-03",
       "deceasedDateTime":"2026-11-23T10:10:00+01:00"})");
