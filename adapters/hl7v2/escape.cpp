@@ -1,5 +1,7 @@
 #include "adapters/hl7v2/escape.h"
 
+#include <algorithm>
+
 #include "adapters/hl7v2/charset.h"
 
 namespace helsebro::hl7v2 {
@@ -41,6 +43,56 @@ bool decode_hex(std::string_view body, std::string_view single_byte_charset, std
   return true;
 }
 
+// The count after a formatting command (".sp 2", ".sk3"): `otherwise` when there is none;
+// -1 when it is not a number.
+int command_count(std::string_view rest, int otherwise) {
+  while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
+  if (rest.empty()) return otherwise;
+  if (rest.front() == '+') rest.remove_prefix(1);
+  int n = 0;
+  for (const char c : rest) {
+    if (c < '0' || c > '9' || n > 99) return -1;
+    n = n * 10 + (c - '0');
+  }
+  return rest.empty() ? -1 : n;
+}
+
+// HL7 v2 formatted text (FT, TX, CF; chapter 2 "Formatting codes"), read as plain text: what ends
+// a line ends it, what moves along a line is spaces, the rest (fill mode, indents, centring
+// beyond its line end) only shapes a printout. False for a command that is none of these.
+bool format_command(std::string_view command, std::string& out) {
+  const std::string_view name = command.substr(0, 2);
+  const std::string_view rest = command.substr(std::min<std::size_t>(2, command.size()));
+  if (name == "br" && rest.empty()) {
+    out.push_back('\n');
+    return true;
+  }
+  if (name == "sp") {  // end the line, and skip n lines (1 when no n)
+    const int n = command_count(rest, 1);
+    if (n < 0) return false;
+    out.append(static_cast<std::size_t>(n) + 1, '\n');
+    return true;
+  }
+  if (name == "ce" && rest.empty()) {  // end the line; the next is centred
+    out.push_back('\n');
+    return true;
+  }
+  if (name == "sk") {  // skip n positions to the right
+    const int n = command_count(rest, 1);
+    if (n < 0) return false;
+    out.append(static_cast<std::size_t>(n), ' ');
+    return true;
+  }
+  if ((name == "fi" || name == "nf") && rest.empty()) return true;  // fill mode on / off
+  if (name == "in" || name == "ti") {  // indent, temporary indent: ±n
+    std::string_view count = rest;
+    while (!count.empty() && count.front() == ' ') count.remove_prefix(1);
+    if (!count.empty() && count.front() == '-') count.remove_prefix(1);
+    return command_count(count, 0) >= 0;
+  }
+  return false;
+}
+
 // Appends the meaning of one escape body (the text between two escape characters).
 bool decode_one(std::string_view body, const Delimiters& d, std::string_view single_byte_charset,
                 std::string& out) {
@@ -61,13 +113,10 @@ bool decode_one(std::string_view body, const Delimiters& d, std::string_view sin
       default: return false;
     }
   }
-  if (body == ".br") {
-    out.push_back('\n');
-    return true;
-  }
-  if (body.front() == '.') return true;  // other formatting commands (.sp, .in, .ce …)
+  if (body.front() == '.') return format_command(body.substr(1), out);
   if (body.front() == 'X') return decode_hex(body.substr(1), single_byte_charset, out);
-  if (body.front() == 'C' || body.front() == 'M' || body.front() == 'Z') return true;
+  // \Z…\ (locally defined), \C…\ and \M…\ (a switch of character set, ISO 2022): nothing
+  // here knows their meaning, so they stay in the text as they came rather than vanish.
   return false;
 }
 

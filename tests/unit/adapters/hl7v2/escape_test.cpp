@@ -42,8 +42,16 @@ TEST(Escape, TruncationEscapeOnlyWhenDeclared) {
 TEST(Escape, LineBreakAndFormattingCommands) {
   EXPECT_EQ(decode("line 1\\.br\\line 2"), "line 1\nline 2");
   EXPECT_EQ(decode("\\H\\bold\\N\\ text"), "bold text");
-  EXPECT_EQ(decode("a\\.sp2\\b\\.in+4\\c\\.ce\\d"), "abcd");
-  EXPECT_EQ(decode("\\C2842\\x\\M2442\\y\\Zcustom\\z"), "xyz");
+  // What ends a line ends it (.sp n: the line and n more), what moves along it is spaces; fill
+  // mode and indents only shape a printout.
+  EXPECT_EQ(decode("a\\.sp\\b\\.sp 2\\c\\.ce\\d"), "a\n\nb\n\n\nc\nd");
+  EXPECT_EQ(decode("a\\.sk3\\b\\.sk\\c"), "a   b c");
+  EXPECT_EQ(decode("\\.fi\\a\\.nf\\b\\.in+4\\c\\.ti-2\\d\\.in 2\\e"), "abcde");
+  // A command that is none of these, or a count that is no number, stays as it came.
+  EXPECT_EQ(decode("a\\.xy\\b\\.sp two\\c"), "a\\.xy\\b\\.sp two\\c");
+  // Locally defined escapes and character set switches: nothing here knows their meaning, so they
+  // stay in the text rather than vanish.
+  EXPECT_EQ(decode("\\C2842\\x\\M2442\\y\\Zcustom\\z"), "\\C2842\\x\\M2442\\y\\Zcustom\\z");
 }
 
 TEST(Escape, HexEscapesInUtf8) {
