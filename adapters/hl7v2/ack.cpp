@@ -44,8 +44,12 @@ Header header_from(const Message& m) {
 // Best effort for input that did not parse: read MSH fields by splitting the first line.
 Header header_from_raw(std::string_view raw) {
   Header h;
+  // Near the start (after a byte order mark, say), or the first that starts a segment (a batch's
+  // comes after FHS and BHS).
   std::size_t start = raw.find("MSH");
-  if (start == std::string_view::npos || start > 16 || raw.size() < start + 8) return h;
+  while (start != std::string_view::npos && start > 16 && raw[start - 1] != '\r' && raw[start - 1] != '\n')
+    start = raw.find("MSH", start + 1);
+  if (start == std::string_view::npos || raw.size() < start + 8) return h;
   raw = raw.substr(start);
   const char sep = raw[3];
   const std::size_t line_end = raw.find_first_of("\r\n");
@@ -65,7 +69,13 @@ Header header_from_raw(std::string_view raw) {
   if (enc.size() >= 4) {
     h.delimiters = Delimiters{sep, enc[0], enc[1], enc[2], enc[3], enc.size() > 4 ? enc[4] : '\0'};
   } else {
-    return Header{};  // delimiters unreadable: answer with defaults and no echoed fields
+    // MSH-2 short of its four characters: the answer has the default ones, and echoes only the
+    // control id (escaped in them), so that the sender can still tell which message was refused.
+    Header fallback;
+    const std::string id = field(10);
+    fallback.control_id = encode_escapes(id, fallback.delimiters);
+    if (!field(12).empty()) fallback.version = field(12).substr(0, field(12).find_first_of("^&~\\"));
+    return fallback;
   }
   auto first_component = [&](const std::string& v) { return v.substr(0, v.find(h.delimiters.component)); };
   h.sending_app = field(3);
@@ -144,7 +154,11 @@ std::string build_ack(const AckRequest& request) {
   out += "MSH" + f + enc + f + from_app + f + from_facility + f + h.sending_app + f +
          h.sending_facility + f + hl7_timestamp(request.now) + f + f + type + f +
          encode_escapes(control_id_for(request.control_id, h.version), d) + f + h.processing_id + f + h.version;
-  if (!h.charset.empty()) out += f + f + f + f + f + f + h.charset;
+  // MSH-18 names the bytes the ACK is in: the message's own declaration, unless the caller
+  // encodes it in another set; nothing when neither the message nor the caller names one.
+  const bool other = !request.charset.empty() && (!h.charset.empty() || request.charset != "UNICODE UTF-8");
+  const std::string& charset = other ? request.charset : h.charset;
+  if (!charset.empty()) out += f + f + f + f + f + f + charset;
   out += '\r';
   out += "MSA" + f + std::string(to_string(request.code)) + f + h.control_id;
   if (request.error) out += f + encode_escapes(request.error->message(), d);

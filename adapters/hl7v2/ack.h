@@ -25,6 +25,10 @@ struct AckRequest {
   /// bits), anything else to its first 20 characters.
   std::string control_id;
   EpochMillis now = 0;
+  /// The character set the caller will encode the ACK in, as MSH-18 names it ("8859/1"): its
+  /// MSH-18 then says so, whatever the message declared (a channel's charset or fallback may
+  /// have overruled it). Empty: the message's MSH-18 is echoed.
+  std::string charset;
   std::string application = "HELSEBRO";
   std::string facility = "HELSEBRO";
 };

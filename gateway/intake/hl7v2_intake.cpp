@@ -95,6 +95,7 @@ std::string Hl7v2Intake::ack_text(const PreparedMessage& p, std::string_view cod
   request.error = error;
   request.control_id = p.record.id;
   request.now = p.record.received_at;
+  request.charset = p.charset;  // what encode_for writes it in
   return encode_for(hl7v2::build_ack(request), p.charset);
 }
 

@@ -226,6 +226,47 @@ TEST(Ack, AnswersUnreadableInputWithDefaults) {
   }
 }
 
+// MSH-2 short of its four characters: the answer still names the message refused (MSA-2), in
+// the default delimiters, escaped in them.
+TEST(Ack, NamesTheControlIdWhenMsh2IsShort) {
+  const std::string raw = "MSH|^~\\|LAB|AHUS|RECV|NHN|2024||ADT^A04|ENC&3|P|2.3\rPID|1\r";
+  AckRequest r = request_for(nullptr, AckCode::kAR);
+  r.raw_input = raw;
+  r.error = Error{Errc::kNotHl7, "MSH-2 must hold four encoding characters"};
+  const std::string ack = build_ack(r);
+  const Message a = parsed(ack);
+  EXPECT_EQ(a.value("MSA", 2), "ENC&3") << ack;
+  EXPECT_NE(ack.find("|ENC\\T\\3"), std::string::npos) << ack;  // escaped in the answer's delimiters
+  EXPECT_EQ(a.value("MSH", 12), "2.3") << ack;
+}
+
+// A batch that is refused whole: the MSH after FHS and BHS is still found.
+TEST(Ack, SalvagesTheFirstMessageHeaderAfterBatchHeaders) {
+  const std::string raw =
+      "FHS|^~\\&|LAB|AHUS|||2024||||F1\rBHS|^~\\&|LAB|AHUS|||2024||||B1\r"
+      "MSH|^~\\&|LAB|AHUS|RECV|NHN|2024||ADT^A04|FIRST1|P|2.5\rpid|bad\rBTS|5\rFTS|1\r";
+  AckRequest r = request_for(nullptr, AckCode::kAR);
+  r.raw_input = raw;
+  r.error = Error{Errc::kNotHl7, "BTS-1 counts 5 messages, the batch holds 1"};
+  const Message a = parsed(build_ack(r));
+  EXPECT_EQ(a.value("MSA", 2), "FIRST1");
+  EXPECT_EQ(a.value("MSH", 5), "LAB");
+}
+
+// The caller encodes the ACK in another character set than the message declared (a channel's
+// charset or fallback overruled it): MSH-18 names the one the bytes are in.
+TEST(Ack, NamesTheCharsetTheAckIsWrittenIn) {
+  const Message m = parsed(adt("2.5", "UNICODE UTF-8"));
+  AckRequest r = request_for(&m, AckCode::kAA);
+  r.charset = "8859/1";
+  EXPECT_EQ(parsed(build_ack(r)).value("MSH", 18), "8859/1");
+  // Nothing declared and UTF-8 used: nothing said, as before.
+  const Message plain = parsed(adt("2.5", ""));
+  AckRequest none = request_for(&plain, AckCode::kAA);
+  none.charset = "UNICODE UTF-8";
+  EXPECT_EQ(parsed(build_ack(none)).value("MSH", 18), "");
+}
+
 TEST(Ack, ReadAckParsesCodeControlIdAndText) {
   const Message m = parsed(adt());
   AckRequest r = request_for(&m, AckCode::kAE);

@@ -290,6 +290,10 @@ TEST(Hl7v2Intake, ChannelCharsetOverridesAWrongMsh18) {
   const PreparedMessage rescued = make_intake(rules).prepare(wrong, kPeer);
   EXPECT_EQ(rescued.ack_code, "AA");
   EXPECT_NE(rescued.record.bundle.find("Sørensen"), std::string::npos);
+  // The ACK is written in the set the message was read in, and its MSH-18 says so: not the
+  // UTF-8 the message wrongly declared.
+  EXPECT_NE(rescued.ack.find("|8859/1\r"), std::string::npos) << rescued.ack;
+  EXPECT_EQ(rescued.ack.find("UNICODE UTF-8"), std::string::npos) << rescued.ack;
 }
 
 TEST(Hl7v2Intake, SplitsABatchIntoMessagesAndAnswersWithABatchAck) {
