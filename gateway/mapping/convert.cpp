@@ -128,6 +128,14 @@ Result<std::string> time_to_fhir(std::string_view dtm, TimeType type, TimeSyntax
     return result;
   }
   std::string_view value = trimmed;
+  // A TS of versions 2.3 to 2.5 may carry its degree of precision after the time (table 0529:
+  // Y, L, D, H, M, S; withdrawn later): the time says as much by its own length.
+  if (const std::size_t caret = value.find('^'); caret != std::string_view::npos) {
+    const std::string_view precision = value.substr(caret + 1);
+    if (precision.size() <= 1 && (precision.empty() || std::string_view("YLDHMS").find(precision) != std::string_view::npos)) {
+      value = value.substr(0, caret);
+    }
+  }
   std::string_view zone;
   const std::size_t sign = value.find_first_of("+-");
   if (sign != std::string_view::npos) {

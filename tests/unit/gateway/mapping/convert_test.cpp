@@ -60,6 +60,11 @@ TEST(Convert, RefusesWhatIsNotADate) {
   expect_bad_time("20240115246000");      // hour 24
   expect_bad_time("20240115106000");      // minute 60
   expect_bad_time("20240115103000+01");   // short zone
+  // TS of 2.3-2.5: the degree of precision after the time is the time's own.
+  EXPECT_EQ(fhir("19850315^D", TimeType::kDate), "1985-03-15");
+  EXPECT_EQ(fhir("198503151030^M", TimeType::kDateTime), "1985-03-15T10:30:00+01:00");
+  expect_bad_time("19850315^X");
+  expect_bad_time("19850315^D^x");
   expect_bad_time("20240115103000+1500");  // past FHIR's ±14:00
   expect_bad_time("20240115103000+0199");  // no such minute
   expect_bad_time("20240115103000-1401");
