@@ -78,7 +78,7 @@ struct TranslatedAfterAck {
   std::string channel;
   MessageState state = MessageState::kRejected;  // translated, rejected or held
   EpochMillis received_at = 0;
-  std::string reason;  // why it was rejected (Helsebro's text: paths and codes, no values)
+  std::string reason;  // why it was rejected: Helsebro's text, which may quote the value refused
   std::string mapping;  // the mapping that translated it
   std::size_t unmapped_fields = 0;  // translated: the non-empty fields that mapping did not read
   std::size_t waived_checks = 0;    // translated: person-id checks the channel waived (counted, as before the ACK)
