@@ -288,6 +288,14 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
                                   " is not an allowed sender");
     }
     auto it = routes.find({request.method, request.path});
+    if (it == routes.end() && request.method == "HEAD") {
+      // HEAD wherever GET is (RFC 9110 §9.3.2): GET's answer, whose body serve() leaves out.
+      if (auto get = routes.find({"GET", request.path}); get != routes.end()) {
+        HttpRequest as_get = request;
+        as_get.method = "GET";
+        co_return co_await async_handle(get->second, as_get, asio::use_awaitable);
+      }
+    }
     if (it == routes.end()) {
       bool path_known = false;
       for (const auto& [key, handler] : routes)
@@ -296,6 +304,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         std::string allow;
         for (const auto& [key, handler] : routes) {
           if (key.second == request.path) allow.append(allow.empty() ? "" : ", ").append(key.first);
+          if (key.second == request.path && key.first == "GET") allow.append(", HEAD");
         }
         HttpResponse refused = problem(405, "Method Not Allowed", request.method + " is not allowed on " + request.path);
         refused.headers.emplace_back("Allow", std::move(allow));
@@ -352,6 +361,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       }
       HttpResponse response;
       bool keep_alive = false;
+      bool head = false;
       unsigned version = 11;
       if (read_ec) {
         if (read_ec == http::error::body_limit) {
@@ -365,9 +375,11 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         auto& req = parser.get();
         keep_alive = req.keep_alive();
         version = req.version();
+        head = req.method() == http::verb::head;
         response = co_await dispatch(to_request(req, peer, subject));
       }
       auto res = to_beast(std::move(response), version, keep_alive);
+      if (head) res.body().clear();  // the header says what GET would send; the body is not sent
       beast::get_lowest_layer(stream).expires_after(kReadTimeout);
       auto [write_ec, written] = co_await http::async_write(stream, res, kTuple);
       (void)written;

@@ -3,6 +3,7 @@ the gateway are answered only after they are stored (ACK, AppRec, 202 or a probl
 reach the dev FHIR server (or are held when no mapping takes them), bad ones are answered with their reason and kept, and a
 full backlog turns senders away with 503 and Retry-After instead of storing more."""
 
+import http.client
 import json
 import os
 import re
@@ -354,6 +355,24 @@ class HttpIntake(unittest.TestCase):
         self.assertEqual(wrong.exception.headers["Allow"], "POST")
         _, answer = self.raw(gw, b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20000 + b"\r\n\r\n")
         self.assertTrue(answer.startswith(b"HTTP/1.1 431 "), answer)
+
+    def test_head_is_answered_wherever_get_is(self):
+        gw = self.gateway()
+        conn = http.client.HTTPConnection("127.0.0.1", gw.http_port, timeout=10)
+        conn.request("HEAD", "/metrics")
+        head = conn.getresponse()
+        self.assertEqual(head.status, 200)
+        self.assertTrue(head.getheader("Content-Type").startswith("text/plain"))
+        self.assertGreater(int(head.getheader("Content-Length")), 0)
+        self.assertEqual(head.read(), b"")
+        conn.request("GET", "/healthz")  # the same connection: no body was left in the way
+        self.assertEqual(conn.getresponse().read(), b'{"status":"ok"}')
+        conn.request("DELETE", "/healthz")
+        refused = conn.getresponse()
+        refused.read()
+        self.assertEqual(refused.status, 405)
+        self.assertEqual(refused.getheader("Allow"), "GET, HEAD")
+        conn.close()
 
     # Back-pressure ------------------------------------------------------------------------------
 
