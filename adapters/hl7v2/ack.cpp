@@ -92,6 +92,11 @@ Header header_from_raw(std::string_view raw) {
   return h;
 }
 
+bool has_message_structure(const std::string& version) {
+  return !(version == "2.1" || version == "2.2" || version == "2.3" || version.rfind("2.1.", 0) == 0 ||
+           version.rfind("2.2.", 0) == 0 || version == "2.3.0");
+}
+
 bool version_before_2_5(const std::string& version) {
   return version.rfind("2.1", 0) == 0 || version.rfind("2.2", 0) == 0 ||
          version.rfind("2.3", 0) == 0 || version.rfind("2.4", 0) == 0;
@@ -149,8 +154,11 @@ std::string build_ack(const AckRequest& request) {
                                                        : h.receiving_app;
   const std::string from_facility = h.receiving_facility.empty() ? encode_escapes(request.facility, d)
                                                                  : h.receiving_facility;
-  // MSH-9: ACK^<trigger>^ACK; plain "ACK" when the trigger is unknown (never "ACK^ACK").
-  const std::string type = h.trigger.empty() ? "ACK" : "ACK" + c + h.trigger + c + "ACK";
+  // MSH-9: ACK^<trigger>^ACK; plain "ACK" when the trigger is unknown (never "ACK^ACK"); the
+  // message structure (its third component) exists from 2.3.1 on.
+  const std::string type = h.trigger.empty()            ? "ACK"
+                           : has_message_structure(h.version) ? "ACK" + c + h.trigger + c + "ACK"
+                                                              : "ACK" + c + h.trigger;
   out += "MSH" + f + enc + f + from_app + f + from_facility + f + h.sending_app + f +
          h.sending_facility + f + hl7_timestamp(request.now) + f + f + type + f +
          encode_escapes(control_id_for(request.control_id, h.version), d) + f + h.processing_id + f + h.version;

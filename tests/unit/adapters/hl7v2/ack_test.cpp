@@ -143,6 +143,18 @@ TEST(Ack, ErrorWithoutLocationLeavesTheLocationEmpty) {
   EXPECT_EQ(a.value("MSA", 1), "AR");
 }
 
+// MSH-9's third component, the message structure, came with 2.3.1: an ACK in 2.3 or earlier has
+// two components.
+TEST(Ack, NamesTheMessageStructureFromVersion231On) {
+  for (const auto& [version, parts] : {std::pair{"2.2", 2}, std::pair{"2.3", 2}, std::pair{"2.3.1", 3},
+                                       std::pair{"2.5", 3}, std::pair{"2.8", 3}}) {
+    const Message m = parsed(adt(version));
+    const Message a = parsed(build_ack(request_for(&m, AckCode::kAA)));
+    EXPECT_EQ(a.value("MSH", 9, 2), "A04") << version;
+    EXPECT_EQ(a.value("MSH", 9, 3), parts == 3 ? "ACK" : "") << version;
+  }
+}
+
 TEST(Ack, EchoesTheDeclaredCharset) {
   const Message m = parsed(adt("2.5", "8859/1"));
   const Message a = parsed(build_ack(request_for(&m, AckCode::kAA)));
