@@ -161,12 +161,24 @@ void route_admin(listen::HttpServer& http, std::string token, AdminActions actio
                        }
                        auto summary = actions.replay(query);
                        if (!summary) {
-                         respond(listen::problem(500, "Replay failed", summary.error().message()));
+                         respond(listen::problem(500, "Internal Server Error",
+                                                 "the replay failed before it replayed any message: " +
+                                                     summary.error().message()));
                          return;
                        }
                        listen::HttpResponse r;
                        r.content_type = "application/json";
                        r.body = summary_json(*summary);
+                       if (summary->stopped_by) {
+                         // What was done, and where to go on from, with the reason it stopped.
+                         r.status = 500;
+                         r.content_type = "application/problem+json";
+                         std::string problem = R"({"type":"about:blank","title":"Internal Server Error","status":500,"detail":)";
+                         observe::append_json_string(problem, "the replay stopped: " + *summary->stopped_by +
+                                                                  "; what it did is below, and the same "
+                                                                  "request with afterSeq goes on");
+                         r.body = problem + "," + r.body.substr(1);
+                       }
                        respond(std::move(r));
                      }));
   http.route(
@@ -176,7 +188,7 @@ void route_admin(listen::HttpServer& http, std::string token, AdminActions actio
                 auto reloaded = actions.reload_mappings();
                 if (!reloaded) {
                   respond(listen::problem(
-                      422, "Mappings refused",
+                      422, "Unprocessable Content",
                       reloaded.error().detail + " (the previous mappings keep serving)"));
                   return;
                 }

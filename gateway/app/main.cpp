@@ -165,6 +165,10 @@ int replay_command(const helsebro::config::Config& config, const Arguments& args
   for (const auto& id : summary->not_found) std::cout << id << ": no such message\n";
   for (const auto& id : summary->held) std::cout << id << ": still held: no mapping takes its type\n";
   for (const auto& [id, why] : summary->skipped) std::cout << id << ": not replayed: " << why << "\n";
+  if (summary->stopped_by) {
+    std::cerr << "helsebro replay: stopped after the messages above: " << *summary->stopped_by << "\n";
+    return 2;
+  }
   return summary->rejected.empty() && summary->not_found.empty() && summary->skipped.empty() ? 0 : 1;
 }
 

@@ -318,8 +318,15 @@ Result<ReplaySummary> replay_messages(Journal& journal, const mapping::MappingSe
   std::size_t replayed_count = 0;
   for (;;) {
     if (most > 0) page.limit = std::min(page.limit, most - replayed_count + 1);  // one more: is there?
+    // A failure after some messages were replayed: they were, so the answer says how far it got.
+    auto stop = [&](const Error& e) -> Result<ReplaySummary> {
+      if (replayed_count == 0) return e;
+      summary.stopped_by = e.message();
+      summary.more_after_seq = page.after_seq;
+      return summary;
+    };
     auto found = journal.find(page);
-    if (!found) return found.error();
+    if (!found) return stop(found.error());
     for (const MessageRecord& stored : *found) {
       if (most > 0 && replayed_count == most) {
         summary.more_after_seq = page.after_seq;
@@ -327,7 +334,7 @@ Result<ReplaySummary> replay_messages(Journal& journal, const mapping::MappingSe
       }
       if (!query.ids.empty()) found_ids.insert(stored.id);
       if (auto replayed = replay_one(journal, readers, stored, clock, summary); !replayed)
-        return replayed.error();
+        return stop(replayed.error());
       ++replayed_count;
       page.after_seq = stored.seq;
     }

@@ -34,6 +34,9 @@ struct ReplaySummary {
   /// Stopped at `most` messages with more to go: ask again with MessageQuery::after_seq set to
   /// this (the seq of the last message replayed).
   std::optional<std::int64_t> more_after_seq;
+  /// The journal failed after some messages were replayed: why. What is counted above was done
+  /// (and committed); more_after_seq says where to go on from.
+  std::optional<std::string> stopped_by;
 };
 
 /// The KITH schemas, or why they cannot be had. Called at most once per replay, and only when

@@ -166,7 +166,7 @@ struct InboundDirectory::Impl : std::enable_shared_from_this<InboundDirectory::I
       observe::log_warn("inbox.file_unreadable",
                         {{"channel", channel()}, {"file", name}, {"error", read.error.message()}});
       const HttpResponse reply =
-          problem(400, "Unreadable File", "the file could not be read: " + read.error.message());
+          problem(400, "Bad Request", "the file could not be read: " + read.error.message());
       move(name, InboxDestination::kError, ".problem.json", reply.body, "unreadable", {}, read.id);
       co_return;
     }

@@ -240,6 +240,40 @@ TEST(Replay, StopsAtTheMostAndSaysWhereToGoOn) {
   EXPECT_FALSE(exact->more_after_seq);
 }
 
+// The journal fails after some messages were replayed: the answer says what was done and where
+// to go on from, not only that it failed (they were queued all the same).
+TEST(Replay, AJournalFailureMidwaySaysHowFarTheReplayGot) {
+  test::TempDir dir;
+  journal::SqliteJournal journal(dir.str());
+  for (int i = 0; i < 5; ++i) store(journal, dead_admission("m-dead-" + std::to_string(i)));
+  auto set = repository_mappings();
+  ASSERT_TRUE(set);
+  int writes = 0;
+  journal.set_fault_hook([&writes](journal::FaultPoint point) {
+    return point == journal::FaultPoint::kWrite && ++writes > 2;  // the third replay's write fails
+  });
+  auto partial = replay_messages(journal, *set, by_state(MessageState::kDead), kLater, {}, 2);
+  ASSERT_TRUE(partial) << partial.error().message();
+  EXPECT_EQ(partial->translated, 2u);
+  ASSERT_TRUE(partial->stopped_by);
+  EXPECT_NE(partial->stopped_by->find("injected write fault"), std::string::npos) << *partial->stopped_by;
+  ASSERT_TRUE(partial->more_after_seq);
+  EXPECT_EQ(*partial->more_after_seq, stored(journal, "m-dead-1").seq);
+  EXPECT_EQ(stored(journal, "m-dead-2").state, MessageState::kDead);
+
+  // Failing at the first: an error, as before.
+  writes = -100;
+  journal.set_fault_hook([](journal::FaultPoint point) { return point == journal::FaultPoint::kWrite; });
+  MessageQuery rest = by_state(MessageState::kDead);
+  EXPECT_FALSE(replay_messages(journal, *set, rest, kLater, {}, 2));
+  journal.set_fault_hook(nullptr);
+  rest.after_seq = *partial->more_after_seq;
+  auto finished = replay_messages(journal, *set, rest, kLater, {}, 2);
+  ASSERT_TRUE(finished) << finished.error().message();
+  EXPECT_EQ(finished->translated, 3u);
+  EXPECT_FALSE(finished->stopped_by);
+}
+
 TEST(Replay, HeldMessagesAreTranslatedOnceAMappingTakesThemAndStayHeldOtherwise) {
   test::TempDir dir;
   journal::SqliteJournal journal(dir.str());
