@@ -587,7 +587,11 @@ Result<std::vector<MessageSlice>> split_messages(std::string_view bytes, BatchEn
     } else if (id == "FHS" || id == "BHS" || id == "BTS" || id == "FTS") {
       close();
       if (id == "FHS") env.fhs = line;
-      else if (id == "BHS") env.bhs = line, batch_start = out.size();
+      else if (id == "BHS") {
+        if (env.bhs.empty()) env.bhs = line;
+        env.batches.push_back({line, out.size()});
+        batch_start = out.size();
+      }
       else if (id == "BTS") {
         env.bts = line;
         // BTS-1 counts the messages of its own batch, not of the whole file.

@@ -55,7 +55,14 @@ struct MessageSlice {
 
 /// What surrounds the messages of a batch file (FHS/BHS … BTS/FTS); empty when not a batch.
 struct BatchEnvelope {
-  std::string_view fhs, bhs, bts, fts;
+  std::string_view fhs, bhs, bts, fts;  // bhs: the first batch's header
+  /// Every batch of the file, in order: its header, and the index of its first message in the
+  /// slices split_messages returns (its last is the next one's first, less one).
+  struct Batch {
+    std::string_view bhs;
+    std::size_t first_message = 0;
+  };
+  std::vector<Batch> batches;
   bool is_batch() const { return !fhs.empty() || !bhs.empty(); }
 };
 

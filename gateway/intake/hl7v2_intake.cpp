@@ -323,6 +323,12 @@ PreparedFrame Hl7v2Intake::prepare_frame(std::string_view frame, const Peer& pee
     out.batch_receiving_facility = std::string(h->field(0, 6));
   }
   if (bhs) out.batch_control_id = bhs->decode(bhs->field(0, 11));
+  if (envelope.batches.size() > 1) {
+    for (const auto& batch : envelope.batches) {
+      const auto header = header_of(batch.bhs);
+      out.parts.push_back({header ? header->decode(header->field(0, 11)) : std::string(), batch.first_message});
+    }
+  }
   if (fhs) {
     out.file = true;
     out.file_control_id = fhs->decode(fhs->field(0, 11));
@@ -351,15 +357,21 @@ std::string Hl7v2Intake::batch_ack(const PreparedFrame& frame, const std::vector
   };
   std::string out;
   if (frame.file) out += header("FHS", frame.file_control_id);
-  out += header("BHS", frame.batch_control_id);
-  std::size_t count = 0;
-  for (const std::string& ack : acks) {
-    if (ack.empty()) continue;
-    out += ack;
-    ++count;
+  // One answering batch for each batch of the file (one, when it has one or none).
+  std::vector<PreparedFrame::Part> parts = frame.parts;
+  if (parts.empty()) parts.push_back({frame.batch_control_id, 0});
+  for (std::size_t b = 0; b < parts.size(); ++b) {
+    const std::size_t end = b + 1 < parts.size() ? parts[b + 1].first_message : acks.size();
+    out += header("BHS", parts[b].control_id);
+    std::size_t count = 0;
+    for (std::size_t i = parts[b].first_message; i < end && i < acks.size(); ++i) {
+      if (acks[i].empty()) continue;
+      out += acks[i];
+      ++count;
+    }
+    out += "BTS" + f + std::to_string(count) + "\r";
   }
-  out += "BTS" + f + std::to_string(count) + "\r";
-  if (frame.file) out += "FTS" + f + "1\r";
+  if (frame.file) out += "FTS" + f + std::to_string(parts.size()) + "\r";
   return out;
 }
 

@@ -89,6 +89,13 @@ struct PreparedFrame {
   std::string batch_receiving_application, batch_receiving_facility;
   bool file = false;
   std::string file_control_id;
+  /// A file of several batches: each one's BHS-11 and the index of its first message in
+  /// `messages`. Each is answered with a batch of its own. Empty for one batch or none.
+  struct Part {
+    std::string control_id;
+    std::size_t first_message = 0;
+  };
+  std::vector<Part> parts;
 };
 
 /// Thread-safe: holds no per-message state.

@@ -362,6 +362,33 @@ TEST(Hl7v2Intake, AnswersAFileBatchAsAFileInItsOwnDelimiters) {
   EXPECT_EQ(ack.substr(ack.size() - 12), "BTS*1\rFTS*1\r") << ack;
 }
 
+// A file of two batches: each is answered by a batch of its own, naming it in BHS-12 and holding
+// its own messages' acknowledgements; FTS counts the batches. Only the last was answered before.
+TEST(Hl7v2Intake, AnswersEachBatchOfAFile) {
+  const std::string file = "FHS|^~\\&|DIPS|STOLAV|HELSEBRO|HMN|20261123||||F1\r"
+                           "BHS|^~\\&|DIPS|STOLAV|HELSEBRO|HMN|20261123||||BATCHA\r" +
+                           adt_with("", "A1") + "BTS|1\r"
+                           "BHS|^~\\&|DIPS|STOLAV|HELSEBRO|HMN|20261123||||BATCHB\r" +
+                           adt_with("", "B1") + adt_with("", "B2") + "BTS|2\rFTS|2\r";
+  auto intake = make_intake();
+  const PreparedFrame frame = intake.prepare_frame(file, kPeer);
+  ASSERT_TRUE(frame.batch);
+  ASSERT_EQ(frame.messages.size(), 3u);
+  std::vector<std::string> acks;
+  for (const auto& m : frame.messages) acks.push_back(m.ack);
+  const std::string ack = intake.batch_ack(frame, acks);
+  const auto a = ack.find("|BATCHA\r");
+  const auto b = ack.find("|BATCHB\r");
+  ASSERT_NE(a, std::string::npos) << ack;
+  ASSERT_NE(b, std::string::npos) << ack;
+  EXPECT_LT(a, ack.find("MSA|AA|A1")) << ack;
+  EXPECT_LT(ack.find("MSA|AA|A1"), ack.find("BTS|1\r")) << ack;
+  EXPECT_LT(ack.find("BTS|1\r"), b) << ack;
+  EXPECT_LT(b, ack.find("MSA|AA|B1")) << ack;
+  EXPECT_LT(ack.find("MSA|AA|B2"), ack.find("BTS|2\r")) << ack;
+  EXPECT_EQ(ack.substr(ack.size() - 12), "BTS|2\rFTS|2\r") << ack;
+}
+
 // Two messages and a BTS that counts three, without BHS: the frame is no batch and no message.
 // Refused whole with the reason, not taken as its first message with the second lost in it.
 TEST(Hl7v2Intake, RefusesMessagesThatDoNotAddUpToABatch) {
