@@ -315,6 +315,35 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     co_return co_await async_handle(it->second, request, asio::use_awaitable);
   }
 
+  // What a request's header alone refuses. Framing that two readers could read two ways (request
+  // smuggling, RFC 9112 §6.1 and §6.3): Transfer-Encoding beside Content-Length, or one whose last
+  // coding is not chunked. A header that must be given once, given twice (a proxy may read the
+  // first, Helsebro would read the last). A sender HTTPS does not allow, before it sends a body.
+  std::optional<HttpResponse> refuse_header(const http::request<http::string_body>& req,
+                                            const std::string& subject) const {
+    if (req.count(http::field::transfer_encoding) > 0) {
+      if (req.count(http::field::content_length) > 0)
+        return problem(400, "Bad Request", "Transfer-Encoding and Content-Length are both given");
+      if (!req.chunked())
+        return problem(400, "Bad Request", "Transfer-Encoding must end in chunked");
+    }
+    for (const auto field : {http::field::content_type, http::field::authorization, http::field::host,
+                             http::field::expect}) {
+      if (req.count(field) > 1)
+        return problem(400, "Bad Request", "the header " + std::string(http::to_string(field)) + " is given twice");
+    }
+    if (req.count("Idempotency-Key") > 1) return problem(400, "Bad Request", "the header Idempotency-Key is given twice");
+    if (!subject_allowed(allowed, subject)) {
+      if (https_probe) https_probe->request_refused(listener, "sender_not_allowed");
+      observe::log_info("https.sender_refused", {{"subject", subject}});
+      return problem(403, "Forbidden",
+                     subject.empty() ? "a client certificate is required: send with the certificate you are "
+                                       "registered with"
+                                     : "the client certificate " + subject + " is not an allowed sender");
+    }
+    return std::nullopt;
+  }
+
   // Reads requests and answers them in order until the client closes, times out or asks to close.
   // The header comes first: a body declared over the limit is refused before it is read, and a
   // client that waits for "100 Continue" gets it.
@@ -339,7 +368,10 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         if (own != body_limits.end()) limit = own->second;
       }
       beast::error_code read_ec = head_ec;
-      if (!head_ec) {
+      // Refused on its header alone, before any body is read; the connection then closes.
+      std::optional<HttpResponse> refused = head_ec ? std::nullopt : refuse_header(parser.get(), subject);
+      if (refused) read_ec = http::error::bad_version;  // any error: answered below, then closed
+      if (!read_ec) {
         const auto declared = parser.content_length();
         if (declared && *declared > limit) {
           read_ec = http::error::body_limit;  // not read: answered 413 at once
@@ -363,7 +395,9 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       bool keep_alive = false;
       bool head = false;
       unsigned version = 11;
-      if (read_ec) {
+      if (refused) {
+        response = std::move(*refused);
+      } else if (read_ec) {
         if (read_ec == http::error::body_limit) {
           response = problem(413, "Content Too Large", "the body is larger than " + std::to_string(limit) + " bytes");
         } else if (read_ec == http::error::header_limit) {

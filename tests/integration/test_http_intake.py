@@ -356,6 +356,32 @@ class HttpIntake(unittest.TestCase):
         _, answer = self.raw(gw, b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20000 + b"\r\n\r\n")
         self.assertTrue(answer.startswith(b"HTTP/1.1 431 "), answer)
 
+    def test_framing_two_readers_could_read_two_ways_is_refused_and_the_connection_closed(self):
+        gw = self.gateway()
+        smuggled = (b"POST /inbound/fhir HTTP/1.1\r\nHost: x\r\nContent-Type: application/fhir+json\r\n"
+                    b"Content-Length: 26\r\n\r\n{\"resourceType\":\"Patient\"}")
+        for framing in (b"Transfer-Encoding: chunked, identity\r\nContent-Length: 0\r\n",
+                        b"Transfer-Encoding: xchunked\r\n",
+                        b"Transfer-Encoding: identity\r\nContent-Length: 3\r\n"):
+            conn, answer = self.raw(gw, b"POST /inbound/fhir HTTP/1.1\r\nHost: x\r\nContent-Type: application/fhir+json\r\n"
+                                        + framing + b"\r\n" + smuggled)
+            self.assertTrue(answer.startswith(b"HTTP/1.1 400 "), answer)
+            conn.shutdown(socket.SHUT_WR)  # all sent: the server's drain ends at once
+            rest = b""
+            while True:  # the connection closes: the request behind it is never answered
+                chunk = conn.recv(65536)
+                if not chunk:
+                    break
+                rest += chunk
+            self.assertNotIn(b"HTTP/1.1 202", answer + rest)
+        for twice in (b"Content-Type: text/html\r\nContent-Type: application/fhir+json\r\n",
+                      b"Content-Type: application/fhir+json\r\nIdempotency-Key: a\r\nIdempotency-Key: b\r\n"):
+            _, answer = self.raw(gw, b"POST /inbound/fhir HTTP/1.1\r\nHost: x\r\n" + twice +
+                                 b"Content-Length: 26\r\n\r\n{\"resourceType\":\"Patient\"}")
+            self.assertTrue(answer.startswith(b"HTTP/1.1 400 "), answer)
+            self.assertIn(b"given twice", answer)
+        self.assertEqual(journal_total(gw), 0)
+
     def test_head_is_answered_wherever_get_is(self):
         gw = self.gateway()
         conn = http.client.HTTPConnection("127.0.0.1", gw.http_port, timeout=10)

@@ -6,6 +6,7 @@ problem JSON — counted, and nothing stored."""
 import json
 import os
 import re
+import socket
 import ssl
 import unittest
 import urllib.error
@@ -101,12 +102,21 @@ class HttpsIntake(unittest.TestCase):
                                    reason="sender_not_allowed"), 1)
         self.assertEqual(journal_total(gw), 0, "refused at the transport, never stored")
 
+        # Refused on its header: a sender not allowed is not invited to send its body.
+        port = int(base.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+            with self.certs.client_context("other-client").wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+                tls.sendall(b"POST /inbound/kith HTTP/1.1\r\nHost: x\r\nContent-Type: application/xml\r\n"
+                            b"Content-Length: 3000000\r\nExpect: 100-continue\r\n\r\n")
+                first = tls.recv(65536)
+        self.assertTrue(first.startswith(b"HTTP/1.1 403 "), first[:80])
+
         status, _, body = post(base + "/inbound/kith", dialog(), self.certs.client_context("client"))
         self.assertEqual(status, 200, body)
         self.assertRegex(body.decode(), r'<Status[^>]*\bV="1"')
         self.assertEqual(journal_total(gw), 1)
         self.assertEqual(gw.metric("helsebro_listen_requests_refused_total", listener="https",
-                                   reason="sender_not_allowed"), 1)
+                                   reason="sender_not_allowed"), 2)
 
     def test_allowed_senders_without_a_required_certificate_refuse_anonymous_clients(self):
         gw, base = self.gateway(tls={"caFile": self.certs.path("ca.crt")},
