@@ -234,9 +234,18 @@ class Walker {
     if (obj.size == 0) return issue("empty object: leave the element out instead");
     if (path_.size() > kMaxDepth) return issue("nested too deeply");
     Bits values, extensions;
+    bool resource_type_seen = false;
     for (auto m = Children(obj).begin(); m != Children(obj).end() && !full(); ++m) {
       const std::string_view key = m->key_view();
-      if (is_resource && key == "resourceType") continue;
+      if (is_resource && key == "resourceType") {
+        // Read once (the first): a second could name another type to a reader that takes the last.
+        if (resource_type_seen) {
+          auto step = push(key);
+          issue("given twice");
+        }
+        resource_type_seen = true;
+        continue;
+      }
       auto step = push(key);
       const Slot* slot = find_slot(type, key);
       if (!slot) {
