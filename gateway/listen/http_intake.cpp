@@ -121,6 +121,11 @@ void handle_fhir(const Parts& parts, const HttpRequest& request, Respond respond
                              "FHIR JSON is UTF-8: send it as UTF-8 (charset=utf-8), not charset=" + charset));
     }
   }
+  // A key too long to keep would be silently ignored, and the client's retry stored twice.
+  if (auto key = request.headers.find("idempotency-key"); key != request.headers.end() && key->second.size() > 256) {
+    parts->pipeline->probes->intake.rejected(channel, "bad_request");
+    return respond(problem(400, "Bad Request", "Idempotency-Key is longer than 256 characters"));
+  }
   const auto started = Clock::now();
   auto prepared = std::make_shared<intake::PreparedFhir>(parts->fhir->prepare(request.body, peer_of(request)));
   const bool accepted = prepared->record.state == MessageState::kTranslated;
@@ -129,7 +134,7 @@ void handle_fhir(const Parts& parts, const HttpRequest& request, Respond respond
   // The same sender, key and body within the window is a resend, answered with the first 202.
   // Without a key nothing is taken for a resend: the same body twice may be a value set back.
   const auto key = request.headers.find("idempotency-key");
-  const bool keyed = key != request.headers.end() && !key->second.empty() && key->second.size() <= 256;
+  const bool keyed = key != request.headers.end() && !key->second.empty();
   if (keyed) prepared->record.control_id = key->second;
   if (accepted && keyed && window > 0) {
     parts->pipeline->journal->append_unique(

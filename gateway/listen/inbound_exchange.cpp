@@ -176,7 +176,7 @@ class Hl7v2Exchange final : public InboundExchange,
     std::vector<std::string> acks;
     InboundAnswer a;
     for (const auto& m : frame_.messages) {
-      acks.push_back(m.send_ack ? m.ack : std::string());
+      acks.push_back(m.ack);  // a request is always answered (MSH-15/16 NE is for MLLP)
       a.accepted = a.accepted || m.record.state != MessageState::kRejected;
     }
     return with_body(std::move(a), acks);
@@ -204,6 +204,7 @@ class Hl7v2Exchange final : public InboundExchange,
       a.body = intake_->batch_ack(frame_, acks);
     else if (!acks.empty())
       a.body = acks.front();
+    if (a.body.empty() && !a.storage_failed) a.http_status = 202;  // an ACK received: kept, not answered
     return a;
   }
 
@@ -234,11 +235,13 @@ class Hl7v2Exchange final : public InboundExchange,
       a.accepted = a.accepted || m.record.state != MessageState::kRejected;
       if (r->duplicate) {
         duplicate(*pipeline_, channel(), m.record.id, *r);
-        acks.push_back(m.send_ack ? r->original_ack : std::string());  // NE: none, as the first time
+        acks.push_back(r->original_ack.empty() ? m.ack : r->original_ack);
       } else {
         note_reused_control_id(*pipeline_, channel(), m.record.id, *r);
         if (awaits_delivery(m.record.state)) ++translated;
-        acks.push_back(m.send_ack ? m.ack : std::string());
+        // An HTTP request (or a file's reply) is always answered: MSH-15/16 NE asks a
+        // transport that could stay silent for no acknowledgement, and this one cannot.
+        acks.push_back(m.ack);
       }
     }
     const double seconds = seconds_since(started_);

@@ -106,6 +106,19 @@ class HttpIntake(unittest.TestCase):
         self.assertEqual(status, 200)
         self.assertIn(segments(body.decode())["MSA"][1], ("AR", "AE"))
         self.assertEqual(gw.metric("helsebro_journal_messages", state="rejected"), 1)
+        # MSH-15/16 NE asks for no acknowledgement, but an HTTP request is always answered: the
+        # refusal is in the body, not an empty 200.
+        bad_fnr = hl7("MSH|^~\\&|DIPS|STOLAV|HELSEBRO|HMN|20261123101500||ADT^A04|NE000001|P|2.5|||NE|NE",
+                      "PID|1||15038510191^^^^FNR||Berg^Ida||20030201|F", "PV1|1|E")
+        status, _, body = post(self.url(gw, "hl7v2"), bad_fnr, HL7_TYPE)
+        self.assertEqual(status, 200)
+        self.assertEqual(segments(body.decode())["MSA"][1:3], ["CE", "NE000001"])
+        # An acknowledgement sent in is kept and not answered: 202 and no body.
+        status, _, body = post(self.url(gw, "hl7v2"),
+                               hl7("MSH|^~\\&|DIPS|STOLAV|HELSEBRO|HMN|20261123101500||ACK^A04^ACK|ACK00001|P|2.5",
+                                   "MSA|AA|X1"), HL7_TYPE)
+        self.assertEqual((status, body), (202, b""))
+        self.assertEqual(gw.metric("helsebro_journal_messages", state="held"), 1)
 
     # KITH ---------------------------------------------------------------------------------------
 
@@ -260,6 +273,12 @@ class HttpIntake(unittest.TestCase):
         self.assertNotEqual(post_keyed(body, "req-2")[1], first[1])
         wait_for(lambda: gw.metric("helsebro_journal_messages", state="delivered") == 3, what="three delivered")
         self.assertEqual(gw.metric("helsebro_intake_duplicates_total", channel="http-fhir"), 1)
+        self.assertEqual(journal_total(gw), 3)
+        # A key too long to keep is refused, not ignored (the retry would be stored twice).
+        with self.assertRaises(urllib.error.HTTPError) as too_long:
+            post_keyed(body, "k" * 257)
+        self.assertEqual(too_long.exception.code, 400)
+        self.assertIn("Idempotency-Key", json.loads(too_long.exception.read())["detail"])
         self.assertEqual(journal_total(gw), 3)
 
     def test_fhir_in_another_charset_is_refused(self):
