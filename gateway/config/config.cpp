@@ -373,6 +373,7 @@ Config parse_config(const std::string& text, const std::string& source) {
     read_int(*h, "port", c.http.port);
     read_int(*h, "maxBodyBytes", c.http.max_body_bytes);
     read_int(*h, "maxConnections", c.http.max_connections);
+    read(*h, "readTimeoutSeconds", c.http.read_timeout_seconds);
   }
   if (auto* h = member(doc, "https")) {
     c.https = read_https(*h, source);

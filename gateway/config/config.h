@@ -57,6 +57,9 @@ struct HttpConfig {
   /// Connections each HTTP listener (http, https) serves at once; each may hold a body of up to
   /// max_body_bytes. More are answered 503 (HTTPS: closed).
   std::size_t max_connections = 64;
+  /// Nothing received for this long (between requests, or within one: a body counts from its
+  /// last bytes, so a large one on a slow link arrives as long as it keeps arriving): closed.
+  double read_timeout_seconds = 30;
 };
 
 /// A second listener serving only the /inbound/* endpoints over TLS (body limit: http's).

@@ -34,7 +34,6 @@ namespace http = beast::http;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
-constexpr auto kReadTimeout = std::chrono::seconds(30);
 // After a request whose body was not read (over the limit, malformed): how long, and how many
 // bytes, the rest is read and dropped before the connection closes, so that a client still
 // sending gets the answer instead of a reset.
@@ -57,6 +56,10 @@ HttpResponse problem(int status, std::string title, std::string detail) {
 namespace {
 
 // Waits for a handler's answer, which may come from another thread.
+std::chrono::milliseconds timeout_of(const config::HttpConfig& c) {
+  return std::chrono::milliseconds(static_cast<std::int64_t>(c.read_timeout_seconds * 1000));
+}
+
 template <class Token>
 auto async_handle(const HttpHandler& handler, const HttpRequest& request, Token&& token) {
   return asio::async_initiate<Token, void(HttpResponse)>(
@@ -130,6 +133,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   std::map<std::pair<std::string, std::string>, std::size_t> body_limits;  // routes with their own
   std::size_t largest_route_limit = 0;
   std::uint16_t bound_port = 0;
+  std::chrono::milliseconds read_timeout{30'000};  // http.readTimeoutSeconds
 
   Impl(asio::io_context& i, std::string name, std::string h, std::uint16_t p, std::size_t limit,
        std::size_t connections)
@@ -260,7 +264,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     auto self = shared_from_this();
     const std::string peer = address_of(socket);
     beast::ssl_stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(socket)), *tls);
-    beast::get_lowest_layer(stream).expires_after(kReadTimeout);
+    beast::get_lowest_layer(stream).expires_after(read_timeout);
     auto [handshake_ec] = co_await stream.async_handshake(ssl::stream_base::server, kTuple);
     if (handshake_ec) {
       // No certificate when one is required, or one no trusted authority signed.
@@ -355,7 +359,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       // The largest any route takes, until the header says which route (Beast checks a declared
       // length against the limit as soon as it reads the header).
       parser.body_limit(std::max(max_body_bytes, largest_route_limit));
-      beast::get_lowest_layer(stream).expires_after(kReadTimeout);
+      beast::get_lowest_layer(stream).expires_after(read_timeout);
       auto [head_ec, head_n] = co_await http::async_read_header(stream, buffer, parser, kTuple);
       (void)head_n;
       if (connection_ended(head_ec)) break;
@@ -386,8 +390,19 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
           (void)continue_n;
           if (continue_ec) break;
         }
-        auto [body_ec, body_n] = co_await http::async_read(stream, buffer, parser, kTuple);
-        (void)body_n;
+        // The read timeout runs from the last bytes that came, not from the header: a large body on
+        // a slow link arrives as long as it keeps arriving.
+        beast::error_code body_ec;
+        while (!parser.is_done()) {
+          beast::get_lowest_layer(stream).expires_after(read_timeout);
+          auto [some_ec, some_n] = co_await http::async_read_some(stream, buffer, parser, kTuple);
+          (void)some_n;
+          if (some_ec) {
+            body_ec = some_ec;
+            break;
+          }
+        }
+        // A timeout has closed the socket (Beast's stream does): nothing can be answered.
         if (connection_ended(body_ec)) break;
         read_ec = body_ec;
       }
@@ -414,7 +429,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       }
       auto res = to_beast(std::move(response), version, keep_alive);
       if (head) res.body().clear();  // the header says what GET would send; the body is not sent
-      beast::get_lowest_layer(stream).expires_after(kReadTimeout);
+      beast::get_lowest_layer(stream).expires_after(read_timeout);
       auto [write_ec, written] = co_await http::async_write(stream, res, kTuple);
       (void)written;
       if (!write_ec && read_ec) co_await drain(stream);
@@ -440,12 +455,14 @@ HttpServer::HttpServer(asio::io_context& io, config::HttpConfig config, observe:
     : impl_(std::make_shared<Impl>(io, "http", std::move(config.host), config.port,
                                    config.max_body_bytes, config.max_connections)) {
   impl_->listen_probe = listen;
+  impl_->read_timeout = timeout_of(config);
 }
 
 HttpServer::HttpServer(asio::io_context& io, config::HttpsConfig config, const config::HttpConfig& limits,
                        observe::ListenProbe& listen, HttpsProbe& https)
     : impl_(std::make_shared<Impl>(io, "https", std::move(config.host), config.port,
                                    limits.max_body_bytes, limits.max_connections)) {
+  impl_->read_timeout = timeout_of(limits);
   impl_->tls = make_server_tls_context(config.tls);
   impl_->allowed = std::move(config.allowed_senders);
   impl_->listen_probe = &listen;
