@@ -1,5 +1,7 @@
 #include "adapters/kith/source_view.h"
 
+#include <algorithm>
+
 #include <pugixml.hpp>
 
 #include "adapters/kith/strings.h"
@@ -31,15 +33,36 @@ std::uint32_t kind_of(const pugi::xpath_node& n) {
 bool is_text(pugi::xml_node n) { return n.type() == pugi::node_pcdata || n.type() == pugi::node_cdata; }
 
 // The element's string value; each text node taken is recorded in `read`.
-void append_text(pugi::xml_node node, std::string& out, std::unordered_set<const void*>& read) {
+// An XHTML element that ends a line (free-text elements of type anyType carry XHTML): its text
+// stands on lines of its own, or "<p>…henvist</p><p>Linje 2" would read "henvistLinje 2".
+bool breaks_line(pugi::xml_node element) {
+  std::string_view name = element.name();
+  if (const std::size_t colon = name.rfind(':'); colon != std::string_view::npos) name.remove_prefix(colon + 1);
+  static constexpr std::string_view kBlocks[] = {"p",  "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5",
+                                                  "h6", "ul", "ol", "table", "pre", "blockquote", "dd", "dt"};
+  return std::find(std::begin(kBlocks), std::end(kBlocks), name) != std::end(kBlocks);
+}
+
+void new_line(std::string& out) {
+  if (!out.empty() && out.back() != '\n') out.push_back('\n');
+}
+
+// True when it ended a line for an XHTML block.
+bool append_text(pugi::xml_node node, std::string& out, std::unordered_set<const void*>& read) {
+  bool blocks = false;
   for (pugi::xml_node c = node.first_child(); c; c = c.next_sibling()) {
     if (is_text(c)) {
       out.append(c.value());
       read.insert(c.internal_object());
     } else if (c.type() == pugi::node_element) {
-      append_text(c, out, read);
+      const bool block = breaks_line(c);
+      if (block) new_line(out);
+      blocks = append_text(c, out, read) || blocks;
+      if (block) new_line(out);
+      blocks = blocks || block;
     }
   }
+  return blocks;
 }
 
 bool blank(std::string_view s) { return s.find_first_not_of(" \t\r\n") == std::string_view::npos; }
@@ -136,7 +159,9 @@ std::string_view SourceView::text_view(const SourceNode& node, std::string& scra
     return x.value();
   }
   scratch.clear();
-  append_text(x, scratch, read_);
+  if (append_text(x, scratch, read_)) {  // no line break after the last block
+    while (!scratch.empty() && scratch.back() == '\n') scratch.pop_back();
+  }
   return scratch;
 }
 

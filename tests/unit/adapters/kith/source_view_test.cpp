@@ -53,6 +53,20 @@ TEST_F(KithSourceView, SelectsAbsolutePathsWithTheFixedPrefixes) {
   EXPECT_EQ(texts("//dm:Notat/dm:TekstNotatInnhold"), (Texts{"Første notat", "Andre notat"}));
 }
 
+// TekstNotatInnhold is anyType "to allow XHTML": its paragraphs are lines, not words run together
+// ("…henvist</p><p>Linje 2" read "henvistLinje 2").
+TEST_F(KithSourceView, XhtmlParagraphsAndBreaksAreLines) {
+  const std::string first = "<TekstNotatInnhold>Første notat</TekstNotatInnhold>";
+  std::string message = testing::dialog_message();
+  const auto at = message.find(first);
+  ASSERT_NE(at, std::string::npos);
+  message.replace(at, first.size(),
+                  "<TekstNotatInnhold><div xmlns=\"http://www.w3.org/1999/xhtml\"><p>Pasienten er henvist</p>"
+                  "<p>Linje 2<br/>Linje 3</p><ul><li>a</li><li>b</li></ul></div></TekstNotatInnhold>");
+  load(message);
+  EXPECT_EQ(texts("//dm:Notat/dm:TekstNotatInnhold").front(), "Pasienten er henvist\nLinje 2\nLinje 3\na\nb");
+}
+
 TEST_F(KithSourceView, SelectsAttributesAsText) {
   EXPECT_EQ(texts("/mh:MsgHead/mh:MsgInfo/mh:Type/@V"), Texts{"DIALOG_NOTAT"});
   EXPECT_EQ(texts("//mh:Patient/mh:Ident/mh:TypeId/@S"), Texts{"2.16.578.1.12.4.1.1.8116"});
