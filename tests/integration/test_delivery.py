@@ -151,7 +151,7 @@ class Delivery(unittest.TestCase):
                 f.write(changed)
         return mappings, path, good
 
-    GENDER = '"gender": { "$path": "PID-8", "$table": "hl7-0001-administrative-gender" }'
+    GENDER = '"gender": { "$path": "PID-8.1", "$table": "hl7-0001-administrative-gender" }'
     # A mapping bug only a message reveals (a constant such as "banana" is refused when the
     # mappings load): the family name as the gender code.
     WRONG_GENDER = '"gender": { "$path": "PID-5.1" }'
