@@ -47,13 +47,19 @@ void SourceView::mark(const SourceNode& node) const {
   if (index >= read_.size()) return;
   if (node.kind == kSubcomponentNode) {
     const std::uint32_t repetition = node.c == 0 ? 1 : node.c;
-    for (SubRead& sub : sub_read_) {
-      if (sub.field == index && sub.repetition == repetition && sub.component == node.d) {
-        sub.bits |= component_bit(node.e);
-        return;
-      }
+    // A component without sub-components, read as its first: the component is read.
+    const auto comp = message_.component_entry(node.a, node.b, repetition, node.d);
+    if (comp && comp->sub_count <= 1) {
+      mark(SourceNode{kComponentNode, node.a, node.b, node.c, node.d, 0});
+      return;
     }
-    sub_read_.push_back({index, repetition, node.d, component_bit(node.e)});
+    if (SubRead* sub = find_sub_read(index, repetition, node.d)) {
+      sub->bits |= component_bit(node.e);
+    } else if (sub_read_count_ < sub_read_inline_.size()) {
+      sub_read_inline_[sub_read_count_++] = {index, repetition, node.d, component_bit(node.e)};
+    } else {
+      sub_read_more_.push_back({index, repetition, node.d, component_bit(node.e)});
+    }
     return;
   }
   const std::uint64_t bits = node.kind == kRepetitionNode ? 1ULL : component_bit(node.d);
@@ -78,12 +84,22 @@ std::uint64_t SourceView::read_bits(std::size_t field, std::uint32_t repetition)
   return 0;
 }
 
+SourceView::SubRead* SourceView::find_sub_read(std::size_t field, std::uint32_t repetition,
+                                               std::uint32_t component) const {
+  for (std::size_t i = 0; i < sub_read_count_; ++i) {
+    SubRead& sub = sub_read_inline_[i];
+    if (sub.field == field && sub.repetition == repetition && sub.component == component) return &sub;
+  }
+  for (SubRead& sub : sub_read_more_) {
+    if (sub.field == field && sub.repetition == repetition && sub.component == component) return &sub;
+  }
+  return nullptr;
+}
+
 std::uint64_t SourceView::sub_read_bits(std::size_t field, std::uint32_t repetition,
                                         std::uint32_t component) const {
-  for (const SubRead& sub : sub_read_) {
-    if (sub.field == field && sub.repetition == repetition && sub.component == component) return sub.bits;
-  }
-  return 0;
+  const SubRead* sub = find_sub_read(field, repetition, component);
+  return sub ? sub->bits : 0;
 }
 
 template <class Visit>
@@ -100,12 +116,12 @@ void SourceView::for_each_unread(Visit&& visit) const {
           const std::string_view value = message_.component(seg, f, r, c);
           if (value.empty() || value == "\"\"" || (bits & component_bit(c))) continue;
           const auto comp = message_.component_entry(seg, f, r, c);
-          const std::uint64_t subs = sub_read_bits(field, r, c);
           if (!comp || comp->sub_count <= 1) {
-            if (!(subs & component_bit(1))) visit(seg, f, r, c, 0);  // read as its first sub-component
+            visit(seg, f, r, c, 0);
             continue;
           }
           // Sub-components: each one that holds something and was not read.
+          const std::uint64_t subs = sub_read_bits(field, r, c);
           for (std::uint32_t s = 1; s <= comp->sub_count; ++s) {
             const std::string_view sub = message_.view(message_.subcomponent_span(*comp, s));
             if (sub.empty() || sub == "\"\"" || (subs & component_bit(s))) continue;

@@ -2,6 +2,7 @@
 // An HL7 v2 message seen through the mapping engine's SourceView interface.
 
 #include <string>
+#include <array>
 #include <vector>
 
 #include "adapters/hl7v2/message.h"
@@ -91,7 +92,11 @@ class SourceView final : public mapping::SourceView {
     std::uint32_t component;
     std::uint64_t bits;
   };
-  mutable std::vector<SubRead> sub_read_;
+  // The first few in place (a view is made per message: no allocation for the usual handful).
+  mutable std::array<SubRead, 16> sub_read_inline_{};
+  mutable std::size_t sub_read_count_ = 0;
+  mutable std::vector<SubRead> sub_read_more_;
+  SubRead* find_sub_read(std::size_t field, std::uint32_t repetition, std::uint32_t component) const;
   std::uint64_t sub_read_bits(std::size_t field, std::uint32_t repetition, std::uint32_t component) const;
 };
 
