@@ -164,7 +164,9 @@ std::string build_ack(const AckRequest& request) {
          encode_escapes(control_id_for(request.control_id, h.version), d) + f + h.processing_id + f + h.version;
   // MSH-18 names the bytes the ACK is in: the message's own declaration, unless the caller
   // encodes it in another set; nothing when neither the message nor the caller names one.
-  const bool other = !request.charset.empty() && (!h.charset.empty() || request.charset != "UNICODE UTF-8");
+  // (An undeclared message read as ASCII or UTF-8 is answered in UTF-8 and says nothing, as before.)
+  const bool other = !request.charset.empty() && request.charset != h.charset &&
+                     (!h.charset.empty() || (request.charset != "UNICODE UTF-8" && request.charset != "ASCII"));
   const std::string& charset = other ? request.charset : h.charset;
   if (!charset.empty()) out += f + f + f + f + f + f + charset;
   out += '\r';

@@ -44,17 +44,21 @@ bool decode_hex(std::string_view body, std::string_view single_byte_charset, std
 }
 
 // The count after a formatting command (".sp 2", ".sk3"): `otherwise` when there is none;
-// -1 when it is not a number.
+// -1 when it is not a number. At most kMostLines: eight bytes asking for a thousand lines would
+// let a message grow a hundredfold as it is read.
+constexpr int kMostLines = 9;
+
 int command_count(std::string_view rest, int otherwise) {
   while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
   if (rest.empty()) return otherwise;
   if (rest.front() == '+') rest.remove_prefix(1);
+  if (rest.empty() || rest.size() > 6) return -1;
   int n = 0;
   for (const char c : rest) {
-    if (c < '0' || c > '9' || n > 99) return -1;
+    if (c < '0' || c > '9') return -1;
     n = n * 10 + (c - '0');
   }
-  return rest.empty() ? -1 : n;
+  return std::min(n, kMostLines);
 }
 
 // HL7 v2 formatted text (FT, TX, CF; chapter 2 "Formatting codes"), read as plain text: what ends

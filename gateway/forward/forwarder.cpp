@@ -13,6 +13,7 @@
 #include <random>
 #include <map>
 #include <set>
+#include <utility>
 #include <vector>
 
 #include "gateway/forward/circuit_breaker.h"
@@ -269,12 +270,16 @@ struct Forwarder::Impl : std::enable_shared_from_this<Forwarder::Impl> {
         continue;
       }
       const auto free = std::find(lane_busy.begin(), lane_busy.end(), false);
-      if (free == lane_busy.end()) return Scan::kStop;
+      if (free == lane_busy.end()) {
+        passed.erase(key);  // not looked at after all: a sweep that resumes here must see it
+        return Scan::kStop;
+      }
       // Only a look: a half-open circuit's one trial is taken below, once a request really
       // goes. Taken before the read, a message that then is not sent would keep it, and the
       // circuit would block every delivery until a restart.
       if (breaker.blocks(now)) {  // the target is failing: wait for the cool-down, then one trial
         next_retry = std::min(next_retry, std::max(now + 1, breaker.open_until()));
+        passed.erase(key);
         return Scan::kStop;
       }
       // The scan read the index; the message itself is read once it is about to be sent.
@@ -292,7 +297,10 @@ struct Forwarder::Impl : std::enable_shared_from_this<Forwarder::Impl> {
       }
       // Granted, as blocks() said just now; when half-open, this request is the trial.
       const CircuitBreaker::Grant grant = breaker.allow(now);
-      if (grant == CircuitBreaker::Grant::kNone) return Scan::kStop;
+      if (grant == CircuitBreaker::Grant::kNone) {
+        passed.erase(key);
+        return Scan::kStop;
+      }
       m = std::move(**full);
       const auto lane = static_cast<std::size_t>(free - lane_busy.begin());
       lane_busy[lane] = true;
@@ -346,9 +354,11 @@ struct Forwarder::Impl : std::enable_shared_from_this<Forwarder::Impl> {
             break;
           }
           last_deep_scan = started;
-          if (sweep.after > after) {  // go on where the last deep scan stopped
-            passed.merge(sweep.passed);
-            after = sweep.after;
+          // Taken out whole: every way out below saves it again or starts over, so a scan that
+          // ends otherwise (a failed read) cannot leave a sweep whose keys have gone.
+          if (Sweep resumed = std::exchange(sweep, Sweep{}); resumed.after > after) {  // go on from there
+            passed.merge(resumed.passed);
+            after = resumed.after;
           }
         }
         if (window == kMaxWindows) {  // enough for one scan on the listeners' strand
@@ -360,7 +370,6 @@ struct Forwarder::Impl : std::enable_shared_from_this<Forwarder::Impl> {
         if (!pending) {
           observe::log_error("forward.journal_read_failed", {{"error", pending.error().detail}});
           scan = Scan::kReadFailed;
-          if (window > 0) sweep = Sweep{};  // its keys went into `passed`: start over
           break;
         }
         scan = dispatch(*pending, now, passed, next_retry);

@@ -47,7 +47,7 @@ std::string ack_type(std::string_view field) {
 // A value the table does not have is read as AL: a sender waiting for an answer it never gets
 // stops sending, and an answer it did not want costs it nothing.
 bool asks(std::string_view type, char outcome) {
-  if (type == "NE") return false;
+  if (type.empty() || type == "NE") return false;  // empty: none asked for (MSH-15's own default is read by wanted())
   if (type == "ER") return outcome != 'A';
   if (type == "SU") return outcome == 'A';
   return true;
@@ -195,19 +195,6 @@ PreparedMessage Hl7v2Intake::prepare_started(PreparedMessage p, std::string_view
     if (!wanted(p, 'A') && p.application_ack_type != "NE" && !p.application_ack_type.empty())
       translate_now = true;
   }
-  // An acknowledgement is never acknowledged: two systems answering each other's answers would
-  // never stop. It is kept (held) for inspection, and not answered, not even when its store fails.
-  if (m.decode(m.component(msh, 9, 1, 1)) == "ACK") {
-    r.state = MessageState::kHeld;
-    r.reason = "an acknowledgement (ACK) is kept, and not answered";
-    p.send_ack = false;
-    p.answerable = false;
-    p.ack_code = "none";
-    if (probe_) probe_->received(rules_.channel, "hl7v2", p.metric_type);
-    if (probe_) probe_->held(rules_.channel, p.metric_type);
-    observe::log_info("intake.ack_received", {{"id", r.id}, {"channel", rules_.channel}});
-    return p;
-  }
 
   auto set = mappings_();
   const mapping::Mapping* mapping = set ? set->find("hl7v2", r.message_type) : nullptr;
@@ -219,6 +206,18 @@ PreparedMessage Hl7v2Intake::prepare_started(PreparedMessage p, std::string_view
                                       "sender " + application + "@" + facility + " may not send on channel " +
                                           rules_.channel,
                                       Location{"MSH", 1, 4}}, bytes);
+  }
+  // An acknowledgement is never acknowledged: two systems answering each other's answers would
+  // never stop. It is kept (held) for inspection, and not answered, not even when its store fails.
+  if (m.decode(m.component(msh, 9, 1, 1)) == "ACK") {
+    r.state = MessageState::kHeld;
+    r.reason = "an acknowledgement (ACK) is kept, and not answered";
+    p.send_ack = false;
+    p.answerable = false;
+    p.ack_code = "none";
+    if (probe_) probe_->held(rules_.channel, p.metric_type);
+    observe::log_info("intake.ack_received", {{"id", r.id}, {"channel", rules_.channel}});
+    return p;
   }
   if (!has_type) {
     return reject(std::move(p), Error{Errc::kRequiredFieldMissing, "MSH-9 (message type) is empty",

@@ -277,6 +277,8 @@ TEST(Ack, NamesTheCharsetTheAckIsWrittenIn) {
   AckRequest none = request_for(&plain, AckCode::kAA);
   none.charset = "UNICODE UTF-8";
   EXPECT_EQ(parsed(build_ack(none)).value("MSH", 18), "");
+  none.charset = "ASCII";  // what the parser calls an undeclared message of ASCII bytes
+  EXPECT_EQ(parsed(build_ack(none)).value("MSH", 18), "");
 }
 
 TEST(Ack, ReadAckParsesCodeControlIdAndText) {

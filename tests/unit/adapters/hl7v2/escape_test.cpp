@@ -46,6 +46,9 @@ TEST(Escape, LineBreakAndFormattingCommands) {
   // mode and indents only shape a printout.
   EXPECT_EQ(decode("a\\.sp\\b\\.sp 2\\c\\.ce\\d"), "a\n\nb\n\n\nc\nd");
   EXPECT_EQ(decode("a\\.sk3\\b\\.sk\\c"), "a   b c");
+  // A count past nine is nine: eight bytes may not ask for a thousand lines.
+  EXPECT_EQ(decode("a\\.sp999\\b"), std::string("a").append(10, '\n').append("b"));
+  EXPECT_EQ(decode("a\\.sk999\\b"), std::string("a").append(9, ' ').append("b"));
   EXPECT_EQ(decode("\\.fi\\a\\.nf\\b\\.in+4\\c\\.ti-2\\d\\.in 2\\e"), "abcde");
   // A command that is none of these, or a count that is no number, stays as it came.
   EXPECT_EQ(decode("a\\.xy\\b\\.sp two\\c"), "a\\.xy\\b\\.sp two\\c");

@@ -44,6 +44,9 @@ TEST(Hl7v2Intake, TranslatesAMappedMessageAndPreparesAnAA) {
   ASSERT_TRUE(ack);
   EXPECT_EQ(ack->code, "AA");
   EXPECT_EQ(ack->control_id, "CTRL1");
+  // No MSH-18 declared, ASCII bytes: the ACK declares none either.
+  EXPECT_EQ(p.ack.substr(0, p.ack.find('\r')).find("ASCII"), std::string::npos) << p.ack;
+  EXPECT_EQ(p.ack.substr(0, p.ack.find('\r')).back(), '5') << p.ack;  // ends at MSH-12, 2.5
 }
 
 // A training (T) or debugging (D) message must not reach the production record: AR, ERR 202.
