@@ -57,8 +57,8 @@ struct HttpConfig {
   /// Connections each HTTP listener (http, https) serves at once; each may hold a body of up to
   /// max_body_bytes. More are answered 503 (HTTPS: closed).
   std::size_t max_connections = 64;
-  /// Nothing received for this long (between requests, or within one: a body counts from its
-  /// last bytes, so a large one on a slow link arrives as long as it keeps arriving): closed.
+  /// A request header not received within this long, or nothing of its body for this long (a
+  /// body counts from its last bytes, at 64 KiB/s on average or within this time): closed.
   double read_timeout_seconds = 30;
 };
 

@@ -55,11 +55,14 @@ HttpResponse problem(int status, std::string title, std::string detail) {
 
 namespace {
 
-// Waits for a handler's answer, which may come from another thread.
+// Bytes a second a body must average, past the read timeout (64 KiB/s: 16 MiB in about 4 min).
+constexpr std::size_t kMinimumBodyRate = 64 * 1024;
+
 std::chrono::milliseconds timeout_of(const config::HttpConfig& c) {
   return std::chrono::milliseconds(static_cast<std::int64_t>(c.read_timeout_seconds * 1000));
 }
 
+// Waits for a handler's answer, which may come from another thread.
 template <class Token>
 auto async_handle(const HttpHandler& handler, const HttpRequest& request, Token&& token) {
   return asio::async_initiate<Token, void(HttpResponse)>(
@@ -391,10 +394,18 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
           if (continue_ec) break;
         }
         // The read timeout runs from the last bytes that came, not from the header: a large body on
-        // a slow link arrives as long as it keeps arriving.
+        // a slow link arrives as long as it keeps arriving. But not for ever: the whole body gets
+        // the time it takes at kMinimumBodyRate (and at least the read timeout), or a client
+        // sending a byte a minute would hold its connection as long as it liked.
+        const std::size_t expected = parser.content_length() ? static_cast<std::size_t>(*parser.content_length()) : limit;
+        const auto body_deadline =
+            std::chrono::steady_clock::now() +
+            std::max<std::chrono::steady_clock::duration>(
+                read_timeout, std::chrono::seconds(static_cast<std::int64_t>(expected / kMinimumBodyRate)));
         beast::error_code body_ec;
         while (!parser.is_done()) {
-          beast::get_lowest_layer(stream).expires_after(read_timeout);
+          beast::get_lowest_layer(stream).expires_at(
+              std::min<std::chrono::steady_clock::time_point>(std::chrono::steady_clock::now() + read_timeout, body_deadline));
           auto [some_ec, some_n] = co_await http::async_read_some(stream, buffer, parser, kTuple);
           (void)some_n;
           if (some_ec) {
