@@ -28,7 +28,7 @@ commands:
   map FILE [--expect EXPECTED.json] [--unmapped] [--no-validate] [--config FILE]
                                translate one HL7 v2 message and print the FHIR Bundle, or
                                compare it with an expected one; --unmapped lists the non-empty
-                               fields no rule read; --no-validate leaves out the FHIR
+                               components and sub-components no rule read; --no-validate leaves out the FHIR
                                validation the gateway runs (the Bundle is shown even if it
                                would be refused); --repeat N times parse + map +
                                validate + serialize and prints the rate

@@ -331,7 +331,7 @@ int map_file(const config::Config& config, const MapOptions& options, std::ostre
     out << buffer.GetString() << "\n";
   }
   if (options.unmapped) {
-    err << options.file << ": " << unread.size() << (xml ? " attribute(s) or text(s) with data" : " non-empty field(s)")
+    err << options.file << ": " << unread.size() << (xml ? " attribute(s) or text(s) with data" : " non-empty component(s) or sub-component(s)")
         << " no rule read"
         << (unread.empty() ? "" : ":") << "\n";
     for (const auto& path : unread) err << "  " << path << "\n";

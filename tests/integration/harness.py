@@ -181,10 +181,9 @@ class Gateway:
             with open(path, "w") as f:
                 json.dump(self.config, f)
             cmd += ["--config", path]
-        limit = self.fd_limit
-        preexec = (lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))) if limit else None
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
-                                     preexec_fn=preexec)
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+        if self.fd_limit:  # set from outside (preexec_fn is unsafe beside the readers' threads)
+            resource.prlimit(self.proc.pid, resource.RLIMIT_NOFILE, (self.fd_limit, self.fd_limit))
         self.log = _LineReader(self.proc.stderr)
         event = wait_for(lambda: next((e for e in self.log.json_events() if e.get("event") == "server.listening"), None)
                          or (self.proc.poll() is not None and {"exited": self.proc.returncode}),

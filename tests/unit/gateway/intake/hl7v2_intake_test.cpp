@@ -384,6 +384,8 @@ TEST(Hl7v2Intake, AnswersEachBatchOfAFile) {
   const auto b = ack.find("|BATCHB\r");
   ASSERT_NE(a, std::string::npos) << ack;
   ASSERT_NE(b, std::string::npos) << ack;
+  for (const char* part : {"MSA|AA|A1", "MSA|AA|B1", "MSA|AA|B2", "BTS|1\r", "BTS|2\r"})
+    ASSERT_NE(ack.find(part), std::string::npos) << part << " in " << ack;
   EXPECT_LT(a, ack.find("MSA|AA|A1")) << ack;
   EXPECT_LT(ack.find("MSA|AA|A1"), ack.find("BTS|1\r")) << ack;
   EXPECT_LT(ack.find("BTS|1\r"), b) << ack;

@@ -101,8 +101,6 @@ TEST(FhirValidator, RefusesImpossibleBirthDate) {
   EXPECT_EQ(issues[0].reason, "not a valid date");
 }
 
-// An HL7 v2 \X00\ or \X07\ decodes to a control character: no FHIR string holds one (but tab,
-// line feed and carriage return, which text may hold).
 // A second resourceType would name another type to a reader that takes the last member: the
 // resource validated would not be the resource stored.
 TEST(FhirValidator, RefusesAResourceTypeGivenTwice) {
@@ -112,6 +110,8 @@ TEST(FhirValidator, RefusesAResourceTypeGivenTwice) {
   EXPECT_EQ(issues[0].reason, "given twice");
 }
 
+// An HL7 v2 \X00\ or \X07\ decodes to a control character: no FHIR string holds one (but tab,
+// line feed and carriage return, which text may hold).
 TEST(FhirValidator, RefusesControlCharactersInStrings) {
   const auto issues = check(R"({"resourceType":"Patient","name":[{"family":"Berg","given":["A\u0000B","C\u0007"]}]})");
   ASSERT_EQ(issues.size(), 2u) << describe(issues);
