@@ -70,7 +70,10 @@ struct Forwarder::Impl : std::enable_shared_from_this<Forwarder::Impl> {
   // windows), and the keys it had passed by then: the next deep scan goes on from there, so that
   // every waiting message is looked at within a few deep scans, however many messages of
   // held-back keys lie ahead of it. The keys only ever hold messages back: a key passed whose
-  // older messages have gone since waits for the next sweep from the start, never goes too early.
+  // older messages have gone since waits for the next sweep from the start. A message that comes
+  // to wait behind the sweep's place keeps its old seq only when replayed (dead, rejected or held
+  // before), and those never held their key's later messages back: it goes when the sweep starts
+  // over, as the documented replay order has it.
   struct Sweep {
     std::int64_t after = 0;
     std::set<std::string> passed;
