@@ -28,6 +28,14 @@ AckRequest request_for(const Message* m, AckCode code) {
   return r;
 }
 
+// The ACK for bytes that did not parse, refused with `error`.
+std::string ack_for_raw(const std::string& raw, AckCode code, Error error) {
+  AckRequest r = request_for(nullptr, code);
+  r.raw_input = raw;
+  r.error = std::move(error);
+  return build_ack(r);
+}
+
 Error required_pid3() {
   return Error{Errc::kRequiredFieldMissing, "patient identifier", Location{"PID", 1, 3}};
 }
@@ -192,12 +200,11 @@ TEST(Ack, EscapesErrorTextAndEchoesEscapedControlIds) {
 }
 
 TEST(Ack, SalvagesTheHeaderFromRawBytesWhenTheMessageDidNotParse) {
-  const std::string raw = "MSH|^~\\&|LAB|AHUS|RECV|NHN|2024||ADT^A04^ADT_A01|CTRL9|P|2.3||||||8859/1\rpid|bad\r";
+  const std::string raw =
+      "MSH|^~\\&|LAB|AHUS|RECV|NHN|2024||ADT^A04^ADT_A01|CTRL9|P|2.3||||||8859/1\rpid|bad\r";
   ASSERT_FALSE(parse(raw));
-  AckRequest r = request_for(nullptr, AckCode::kAR);
-  r.raw_input = raw;
-  r.error = Error{Errc::kBadSegmentId, "segment 2 starts with 'pid|bad'"};
-  const Message a = parsed(build_ack(r));
+  const Message a = parsed(ack_for_raw(
+      raw, AckCode::kAR, Error{Errc::kBadSegmentId, "segment 2 starts with 'pid|bad'"}));
   EXPECT_EQ(a.value("MSA", 1), "AR");
   EXPECT_EQ(a.value("MSA", 2), "CTRL9");
   EXPECT_EQ(a.value("MSH", 3), "RECV");
@@ -213,10 +220,8 @@ TEST(Ack, SalvagesTheHeaderFromRawBytesWhenTheMessageDidNotParse) {
 
 TEST(Ack, SalvagesWithCustomDelimitersAndLfLineEnds) {
   const std::string raw = "\xEF\xBB\xBFMSH!@#$%!LAB!AHUS!!!2024!!ADT@A04!C-5!P!2.5\n\xFF\xFE";
-  AckRequest r = request_for(nullptr, AckCode::kAE);
-  r.raw_input = raw;
-  r.error = Error{Errc::kInvalidCharacterData, "invalid UTF-8"};
-  const std::string ack = build_ack(r);
+  const std::string ack =
+      ack_for_raw(raw, AckCode::kAE, Error{Errc::kInvalidCharacterData, "invalid UTF-8"});
   EXPECT_EQ(ack.rfind("MSH!@#$%!HELSEBRO!HELSEBRO!LAB!AHUS!", 0), 0u) << ack;
   auto summary = read_ack(ack);
   ASSERT_TRUE(summary);
@@ -225,10 +230,7 @@ TEST(Ack, SalvagesWithCustomDelimitersAndLfLineEnds) {
 
 TEST(Ack, AnswersUnreadableInputWithDefaults) {
   for (const std::string raw : {"", "garbage", "MSH|", "MSH|^|A|B\r", "PID|1||2\r"}) {
-    AckRequest r = request_for(nullptr, AckCode::kAR);
-    r.raw_input = raw;
-    r.error = Error{Errc::kNotHl7, "not HL7"};
-    const std::string ack = build_ack(r);
+    const std::string ack = ack_for_raw(raw, AckCode::kAR, Error{Errc::kNotHl7, "not HL7"});
     const Message a = parsed(ack);
     EXPECT_EQ(a.value("MSH", 3), "HELSEBRO") << raw;
     EXPECT_EQ(a.value("MSH", 9), "ACK") << raw;
@@ -242,13 +244,12 @@ TEST(Ack, AnswersUnreadableInputWithDefaults) {
 // the default delimiters, escaped in them.
 TEST(Ack, NamesTheControlIdWhenMsh2IsShort) {
   const std::string raw = "MSH|^~\\|LAB|AHUS|RECV|NHN|2024||ADT^A04|ENC&3|P|2.3\rPID|1\r";
-  AckRequest r = request_for(nullptr, AckCode::kAR);
-  r.raw_input = raw;
-  r.error = Error{Errc::kNotHl7, "MSH-2 must hold four encoding characters"};
-  const std::string ack = build_ack(r);
+  const std::string ack = ack_for_raw(
+      raw, AckCode::kAR, Error{Errc::kNotHl7, "MSH-2 must hold four encoding characters"});
   const Message a = parsed(ack);
   EXPECT_EQ(a.value("MSA", 2), "ENC&3") << ack;
-  EXPECT_NE(ack.find("|ENC\\T\\3"), std::string::npos) << ack;  // escaped in the answer's delimiters
+  // Escaped in the answer's delimiters.
+  EXPECT_NE(ack.find("|ENC\\T\\3"), std::string::npos) << ack;
   EXPECT_EQ(a.value("MSH", 12), "2.3") << ack;
 }
 
@@ -257,10 +258,8 @@ TEST(Ack, SalvagesTheFirstMessageHeaderAfterBatchHeaders) {
   const std::string raw =
       "FHS|^~\\&|LAB|AHUS|||2024||||F1\rBHS|^~\\&|LAB|AHUS|||2024||||B1\r"
       "MSH|^~\\&|LAB|AHUS|RECV|NHN|2024||ADT^A04|FIRST1|P|2.5\rpid|bad\rBTS|5\rFTS|1\r";
-  AckRequest r = request_for(nullptr, AckCode::kAR);
-  r.raw_input = raw;
-  r.error = Error{Errc::kNotHl7, "BTS-1 counts 5 messages, the batch holds 1"};
-  const Message a = parsed(build_ack(r));
+  const Message a = parsed(ack_for_raw(
+      raw, AckCode::kAR, Error{Errc::kNotHl7, "BTS-1 counts 5 messages, the batch holds 1"}));
   EXPECT_EQ(a.value("MSA", 2), "FIRST1");
   EXPECT_EQ(a.value("MSH", 5), "LAB");
 }
