@@ -94,6 +94,35 @@ Result<Translation> Mapping::translate(const SourceView& view, const MessageFact
   }
 }
 
+namespace {
+
+// Whether the values at `a` and `b` on the tape are written the same.
+bool same_value(const JsonTape& tape, std::size_t a, std::size_t b) {
+  if (tape[a].span != tape[b].span) return false;
+  for (std::uint32_t i = 0; i < tape[a].span; ++i) {
+    const JsonToken& x = tape[a + i];
+    const JsonToken& y = tape[b + i];
+    if (x.kind != y.kind || x.size != y.size || x.key_view() != y.key_view()) return false;
+    switch (x.kind) {
+      case JsonToken::Kind::kString:
+      case JsonToken::Kind::kNumber:
+        if (x.text_view() != y.text_view()) return false;
+        break;
+      case JsonToken::Kind::kInt:
+        if (x.integer != y.integer) return false;
+        break;
+      case JsonToken::Kind::kDouble:
+        if (x.real != y.real) return false;
+        break;
+      default:
+        break;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
 Result<Translation> Mapping::translate_unguarded(const SourceView& view, const MessageFacts& facts,
                                                  const BundleCheck& check) const {
   // The texts the evaluator makes live in a buffer of this thread, reused by every translation it
@@ -149,20 +178,24 @@ Result<Translation> Mapping::translate_unguarded(const SourceView& view, const M
       eval.add_ref(plan.name, entries.back().full_url, contexts[i]);
     }
   }
-  // Two entries with one id would make the server refuse the whole transaction: the later one
-  // is named.
+  // Two entries with one id would make the server refuse the whole transaction. Written the
+  // same, they are one resource said twice (a panel's OBRs each repeat the one specimen's SPM):
+  // the first stays and the others go. Written differently, the later one is named (below).
   thread_local std::vector<std::pair<std::string_view, std::size_t>> ids;
+  thread_local std::vector<std::pair<std::size_t, std::size_t>> twins;  // (entry, the first with its id)
   ids.clear();
+  twins.clear();
   for (std::size_t i = 0; i < entries.size(); ++i) ids.emplace_back(entries[i].id(), i);
   std::sort(ids.begin(), ids.end());
-  for (std::size_t i = 1; i < ids.size(); ++i) {
-    if (ids[i].first != ids[i - 1].first) continue;
-    const Entry& twin = entries[ids[i].second];
-    return Error{Errc::kMappingFailed,
-                 "mapping '" + name_ + "', resource '" + twin.plan->name + "': two occurrences have the same key, so "
-                 "they would be one resource; the key must tell them apart",
-                 view.locate(twin.context)};
+  for (std::size_t i = 1, first = 0; i < ids.size(); ++i) {
+    if (ids[i].first != ids[i - 1].first) {
+      first = i;
+      continue;
+    }
+    twins.emplace_back(ids[i].second, ids[first].second);
   }
+  thread_local std::vector<std::size_t> entry_at;  // each entry's place on the tape
+  entry_at.assign(entries.size(), 0);
 
   const std::size_t bundle = tape.open(JsonToken::Kind::kObject);
   add_string(tape, "resourceType", "Bundle", true);
@@ -177,6 +210,7 @@ Result<Translation> Mapping::translate_unguarded(const SourceView& view, const M
     eval.warnings().resize(noted);
     eval.set_building(plan.name);
     const std::size_t entry = tape.open(JsonToken::Kind::kObject);
+    entry_at[static_cast<std::size_t>(&e - entries.data())] = entry;
     add_string(tape, "fullUrl", e.full_url, true);  // "urn:uuid:" and the id
     const std::size_t resource = tape.open(JsonToken::Kind::kObject);
     tape.set_key(resource, "resource", true);
@@ -228,6 +262,18 @@ Result<Translation> Mapping::translate_unguarded(const SourceView& view, const M
     if (eval.failed()) return *eval.error();
     tape.close(request);
     tape.close(entry);
+  }
+  // The twins, from the last on the tape: taking one out moves only what comes after it.
+  std::sort(twins.begin(), twins.end(), [](const auto& a, const auto& b) { return entry_at[a.first] > entry_at[b.first]; });
+  for (const auto& [twin, first] : twins) {
+    if (!same_value(tape, entry_at[twin], entry_at[first])) {
+      return Error{Errc::kMappingFailed,
+                   "mapping '" + name_ + "', resource '" + entries[twin].plan->name +
+                       "': two occurrences have the same key but differ, so they would be one resource; the "
+                       "key must tell them apart",
+                   view.locate(entries[twin].context)};
+    }
+    tape.erase_value(entry_at[twin]);
   }
   tape.close(list);
   if (tape[list].size == 0) return Error{Errc::kMappingFailed, "mapping '" + name_ + "' produced no resources"};

@@ -1223,17 +1223,37 @@ TEST_F(MappingTest, ComparatorIsComparatorOrValueAndNotBesideMatch) {
   EXPECT_NE(both.error().detail.find("not both"), std::string::npos) << both.error().detail;
 }
 
-TEST_F(MappingTest, TwoOccurrencesWithOneKeyAreAMappingError) {
+TEST_F(MappingTest, TwoOccurrencesWithOneKeyThatDifferAreAMappingError) {
   dir_.write("hl7v2/dup.json", R"({"mapping": "dup", "accepts": {"format": "hl7v2", "messages": ["ORU^R01"]},
     "resources": [{"name": "obs", "resourceType": "Observation", "forEach": "OBX",
-                   "let": {"unit": {"$path": "@-6"}}, "key": "{{unit}}", "resource": {"x": "1"}}]})");
+                   "let": {"unit": {"$path": "@-6"}}, "key": "{{unit}}", "resource": {"x": {"$path": "@-5"}}}]})");
   auto set = load_ok();
   ASSERT_TRUE(set);
   const std::string hl7 = msh("ORU^R01") + "PID|1\rOBX|1|NM|A||1|g\rOBX|2|NM|B||2|g\r";
   auto t = translate(*set, "ORU^R01", hl7);
   ASSERT_FALSE(t);
   EXPECT_EQ(t.error().code, Errc::kMappingFailed);
-  EXPECT_NE(t.error().detail.find("two occurrences have the same key"), std::string::npos) << t.error().detail;
+  EXPECT_NE(t.error().detail.find("two occurrences have the same key but differ"), std::string::npos)
+      << t.error().detail;
+}
+
+// One resource said twice (a panel's OBRs each repeat the SPM of the one specimen): the same
+// key and the same content are one entry, not a refusal.
+TEST_F(MappingTest, TwoOccurrencesWithOneKeyWrittenTheSameAreOneEntry) {
+  dir_.write("hl7v2/dup.json", R"({"mapping": "dup", "accepts": {"format": "hl7v2", "messages": ["ORU^R01"]},
+    "resources": [{"name": "obs", "resourceType": "Observation", "forEach": "OBX",
+                   "let": {"unit": {"$path": "@-6"}}, "key": "{{unit}}", "resource": {"x": {"$path": "@-5"}}},
+                  {"name": "tail", "resourceType": "Basic", "resource": {"y": "2"}}]})");
+  auto set = load_ok();
+  ASSERT_TRUE(set);
+  const std::string hl7 = msh("ORU^R01") + "PID|1\rOBX|1|NM|A||7|g\rOBX|2|NM|A||7|g\r";
+  auto t = translate(*set, "ORU^R01", hl7);
+  ASSERT_TRUE(t) << t.error().message();
+  const auto doc = json(t->bundle);
+  ASSERT_EQ(doc["entry"].Size(), 2u) << t->bundle;
+  EXPECT_EQ(str(doc["entry"][0]["resource"]["x"]), "7");
+  EXPECT_EQ(str(doc["entry"][1]["resource"]["resourceType"]), "Basic");
+  EXPECT_EQ(t->resources, 2u);
 }
 
 TEST_F(MappingTest, WhitespaceOnlyValuesAreAbsent) {
