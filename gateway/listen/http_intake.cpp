@@ -72,6 +72,19 @@ void handle_hl7v2(const Parts& parts, const HttpRequest& request, Respond respon
   if (auto refused = refuse(parts, request, parts->hl7v2->channel(), {"x-application/hl7-v2+er7", "text/plain"})) {
     return respond(std::move(*refused));
   }
+  // The bytes are read as MSH-18 says (ASCII, 8859/1, 8859/15 or UTF-8), as over MLLP. A charset
+  // parameter naming anything else (UTF-16: no MSH to find) is refused for what it is.
+  if (auto it = request.headers.find("content-type"); it != request.headers.end()) {
+    static constexpr std::string_view kReadable[] = {"utf-8", "utf8", "us-ascii", "ascii", "iso-8859-1",
+                                                     "latin1", "iso-8859-15"};
+    if (const std::string charset = charset_of(it->second);
+        !charset.empty() && std::find(std::begin(kReadable), std::end(kReadable), charset) == std::end(kReadable)) {
+      parts->pipeline->probes->intake.rejected(parts->hl7v2->channel(), "unsupported_media_type");
+      return respond(problem(415, "Unsupported Media Type",
+                             "HL7 v2 is read in the character set MSH-18 declares (ASCII, 8859/1, 8859/15 or "
+                             "UNICODE UTF-8), not charset=" + charset));
+    }
+  }
   // A journal failure is answered inside the ACK (AE/CE, "please resend later"), as over MLLP.
   hl7v2_exchange(parts->pipeline, parts->hl7v2, request.body, intake::Peer{request.peer, request.certificate_subject})
       ->store([respond = std::move(respond)](InboundAnswer answer) {

@@ -113,6 +113,11 @@ class HttpIntake(unittest.TestCase):
         status, _, body = post(self.url(gw, "hl7v2"), bad_fnr, HL7_TYPE)
         self.assertEqual(status, 200)
         self.assertEqual(segments(body.decode())["MSA"][1:3], ["CE", "NE000001"])
+        # A charset HL7 v2 cannot be read in is refused for what it is, not as "no MSH segment".
+        status, _, body = post(self.url(gw, "hl7v2"), "MSH|^~\\&|A|B|C|D|2026||ADT^A04|U16|P|2.5\r".encode("utf-16"),
+                               "x-application/hl7-v2+er7; charset=utf-16")
+        self.assertEqual(status, 415, body)
+        self.assertIn("charset=utf-16", json.loads(body)["detail"])
         # An acknowledgement sent in is kept and not answered: 202 and no body.
         status, _, body = post(self.url(gw, "hl7v2"),
                                hl7("MSH|^~\\&|DIPS|STOLAV|HELSEBRO|HMN|20261123101500||ACK^A04^ACK|ACK00001|P|2.5",
