@@ -152,6 +152,10 @@ std::optional<Rejection> Classifier::check(const XmlDocument& parsed, const Mess
                       : cat({"Meldingsidentifikatoren i ", h.msg_id_path, " er ikke en UUID"}));
   }
   if (auto rejection = check_receiver(h, receiver_index)) return rejection;
+  if (options_.refuse_test_messages && trim_xml_space(h.status) == "TEST") {
+    return reject(AppRecCode::kX99, "Meldingen er en testmelding (/Message/Status TEST, kodeverk 8323) og tas "
+                                    "ikke imot her");
+  }
   return check_patient(h);
 }
 

@@ -27,6 +27,9 @@ struct ClassifierOptions {
   /// Who answers a message that names none of those as its receiver: the first HER-id
   /// configured (kith.receiverHerIds). Empty: the message's first receiver.
   std::string answering_her_id;
+  /// Refuse a message marked as one for testing (Message/Status TEST, code list 8323), as a
+  /// production channel refuses HL7 v2's MSH-11 T (kith.acceptTestMessages false).
+  bool refuse_test_messages = false;
 };
 
 struct Rejection {

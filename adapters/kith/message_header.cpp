@@ -186,6 +186,7 @@ void msghead_facts(pugi::xml_node root, MessageHeader& h) {
 
 void standalone_facts(pugi::xml_node root, MessageHeader& h) {
   h.type = coded(child(root, "Type"));
+  h.status = coded(child(root, "Status")).v;
   h.mig_version = text_of(child(root, "MIGversion"));
   h.gen_date = date_of(child(root, "GenDate"));
   h.msg_id = text_of(child(root, "MsgId"));

@@ -67,6 +67,9 @@ struct MessageHeader {
   std::string root_element;
   std::vector<Payload> payloads;  // MsgHead only
   Coded type;                     // MsgInfo/Type, Message/Type or AppRec MsgType
+  /// A standalone message's Message/Status (code list 8323: TEST a message for testing, APR and
+  /// NAPR an implementation approved or not); empty when it has none.
+  std::string status;
   std::string mig_version;
   std::string gen_date;
   std::string msg_id;

@@ -191,6 +191,7 @@ class Readers {
       options.answering_her_id = rules_.kith.receiver_her_ids.front();
     }
     options.limits.max_bytes = rules_.kith.max_body_bytes;
+    options.refuse_test_messages = !rules_.kith.accept_test_messages;
     intake::KithRules rules;
     rules.apprec_1_0 = rules_.kith.apprec_version == "1.0";
     std::shared_ptr<const kith::SchemaIndex> index(*schemas, &(*schemas)->index());

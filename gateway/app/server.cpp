@@ -180,6 +180,7 @@ KithIntakeFactory kith_intakes(const config::KithConfig& config, observe::Probes
     options.answering_her_id = config.receiver_her_ids.front();
   }
   options.limits.max_bytes = config.max_body_bytes;
+  options.refuse_test_messages = !config.accept_test_messages;
   auto classifier = std::make_shared<const kith::Classifier>(*schemas, std::move(options));
   std::shared_ptr<const kith::SchemaIndex> index(*schemas, &(*schemas)->index());
   return [&probes, config, classifier, index, mappings, patients](const std::string& channel) {

@@ -387,6 +387,7 @@ Config parse_config(const std::string& text, const std::string& source) {
     read(*k, "apprecVersion", c.kith.apprec_version);
     read(*k, "schemasDir", c.kith.schemas_dir);
     read(*k, "requireKnownPatient", c.kith.require_known_patient);
+    read(*k, "acceptTestMessages", c.kith.accept_test_messages);
     read_int(*k, "maxBodyBytes", c.kith.max_body_bytes);
     if (auto* l = member(*k, "patientLookup")) {
       PatientLookupConfig& lookup = c.kith.patient_lookup;

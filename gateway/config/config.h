@@ -99,6 +99,9 @@ struct KithConfig {
   /// Accept an e-message only for a patient the shared record (fhir.baseUrl) already holds:
   /// others get AppRec status 2, E35. When the record cannot answer, the message is accepted.
   bool require_known_patient = false;
+  /// Take messages marked for testing (Message/Status TEST, code list 8323). Off: refused with
+  /// AppRec X99, as a production MLLP channel refuses MSH-11 T.
+  bool accept_test_messages = false;
   PatientLookupConfig patient_lookup;
   /// The largest e-message taken by POST /inbound/kith (bytes): attachments make e-messages much
   /// larger than the other intakes' bodies (http.maxBodyBytes). Larger ones get 413.

@@ -57,6 +57,30 @@ TEST_F(KithClassifier, ARefusedCopyIsAnsweredAsItsReceiver) {
   EXPECT_EQ(c.message->header().receivers[c.receiver_index].ids_of_type("HER").front(), "8800020");
 }
 
+// A message marked for testing (Message/Status TEST, code list 8323) is refused where the
+// channel says so (kith.acceptTestMessages false), as a production channel refuses MSH-11 T.
+TEST_F(KithClassifier, RefusesATestMessageWhereTheChannelTakesNone) {
+  std::ifstream in(std::filesystem::path(HELSEBRO_SOURCE_DIR) / "mappings" / "kith" / "examples" /
+                   "henvisning-1-0-kansellering-bo.xml");
+  std::stringstream text;
+  text << in.rdbuf();
+  ASSERT_NE(text.str().find(R"(<Status V="TEST")"), std::string::npos);
+  ClassifierOptions options;
+  EXPECT_TRUE(Classifier(testing::schemas(), options).classify(text.str()).accepted());
+  options.refuse_test_messages = true;
+  const Classification c = Classifier(testing::schemas(), options).classify(text.str());
+  ASSERT_TRUE(c.rejection);
+  EXPECT_EQ(c.rejection->code, AppRecCode::kX99);
+  EXPECT_NE(c.rejection->text.find("testmelding"), std::string::npos) << c.rejection->text;
+  EXPECT_TRUE(c.rejection->answerable);
+  // An ordinary message passes the same check.
+  std::ifstream other(std::filesystem::path(HELSEBRO_SOURCE_DIR) / "mappings" / "kith" / "examples" /
+                      "henvisning-1-1-ny-loevaas.xml");
+  std::stringstream ordinary;
+  ordinary << other.rdbuf();
+  EXPECT_TRUE(Classifier(testing::schemas(), options).classify(ordinary.str()).accepted());
+}
+
 TEST_F(KithClassifier, AcceptsAMessageForOneOfOurDepartments) {
   ClassifierOptions options;
   options.receiver_her_ids = std::set<std::string>{std::string(testing::kDepartmentHer)};
