@@ -281,19 +281,20 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     beast::get_lowest_layer(stream).close();
   }
 
+  // Transport-level: a sender HTTPS does not allow is not one of ours, so no handler (and no
+  // journal) sees it. Counted and logged once per refusal.
+  std::optional<HttpResponse> refuse_sender(const std::string& subject, const std::string& peer) const {
+    if (subject_allowed(allowed, subject)) return std::nullopt;
+    if (https_probe) https_probe->request_refused(listener, "sender_not_allowed");
+    observe::log_info("https.sender_refused", {{"peer", peer}, {"subject", subject}});
+    return problem(403, "Forbidden",
+                   subject.empty() ? "a client certificate is required: send with the certificate you are "
+                                     "registered with"
+                                   : "the client certificate " + subject + " is not an allowed sender");
+  }
+
   asio::awaitable<HttpResponse> dispatch(const HttpRequest& request) {
-    if (!subject_allowed(allowed, request.certificate_subject)) {
-      // Transport-level: the sender is not one of ours, so no handler (and no journal) sees it.
-      if (https_probe) https_probe->request_refused(listener, "sender_not_allowed");
-      observe::log_info("https.sender_refused",
-                        {{"peer", request.peer}, {"subject", request.certificate_subject}});
-      co_return problem(403, "Forbidden",
-                        request.certificate_subject.empty()
-                            ? "a client certificate is required: send with the certificate you are "
-                              "registered with"
-                            : "the client certificate " + request.certificate_subject +
-                                  " is not an allowed sender");
-    }
+    if (auto refused = refuse_sender(request.certificate_subject, request.peer)) co_return std::move(*refused);
     auto it = routes.find({request.method, request.path});
     if (it == routes.end() && request.method == "HEAD") {
       // HEAD wherever GET is (RFC 9110 §9.3.2): GET's answer, whose body serve() leaves out.
@@ -327,7 +328,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   // coding is not chunked. A header that must be given once, given twice (a proxy may read the
   // first, Helsebro would read the last). A sender HTTPS does not allow, before it sends a body.
   std::optional<HttpResponse> refuse_header(const http::request<http::string_body>& req,
-                                            const std::string& subject) const {
+                                            const std::string& subject, const std::string& peer) const {
     if (req.count(http::field::transfer_encoding) > 0) {
       if (req.count(http::field::content_length) > 0)
         return problem(400, "Bad Request", "Transfer-Encoding and Content-Length are both given");
@@ -340,15 +341,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         return problem(400, "Bad Request", "the header " + std::string(http::to_string(field)) + " is given twice");
     }
     if (req.count("Idempotency-Key") > 1) return problem(400, "Bad Request", "the header Idempotency-Key is given twice");
-    if (!subject_allowed(allowed, subject)) {
-      if (https_probe) https_probe->request_refused(listener, "sender_not_allowed");
-      observe::log_info("https.sender_refused", {{"subject", subject}});
-      return problem(403, "Forbidden",
-                     subject.empty() ? "a client certificate is required: send with the certificate you are "
-                                       "registered with"
-                                     : "the client certificate " + subject + " is not an allowed sender");
-    }
-    return std::nullopt;
+    return refuse_sender(subject, peer);
   }
 
   // Reads requests and answers them in order until the client closes, times out or asks to close.
@@ -376,7 +369,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       }
       beast::error_code read_ec = head_ec;
       // Refused on its header alone, before any body is read; the connection then closes.
-      std::optional<HttpResponse> refused = head_ec ? std::nullopt : refuse_header(parser.get(), subject);
+      std::optional<HttpResponse> refused = head_ec ? std::nullopt : refuse_header(parser.get(), subject, peer);
       if (refused) read_ec = http::error::bad_version;  // any error: answered below, then closed
       if (!read_ec) {
         const auto declared = parser.content_length();
